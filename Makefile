@@ -1,0 +1,153 @@
+# Convergence: one non-recursive Makefile for the whole cluster.
+#
+#   make run     install missing packages, build, start the local cluster
+#   make test    install missing packages, build, run every test
+#   make check   the tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make lint    clang-format check, cppcheck, banned functions
+#
+# Objects go to $(BUILD) (build/ by default, build/asan for `make check`).
+
+VERSION := 0.1.0
+BUILD ?= build
+WORKERS ?= 2
+
+# Every Debian package the project needs, in one list. `make deps` installs
+# the missing ones and stays quiet when all are present.
+DEB_PACKAGES := build-essential pkg-config ca-certificates curl \
+	libzmq3-dev libczmq-dev libmsgpack-dev libyaml-dev libjansson-dev \
+	libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
+	libpq-dev libcunit1-dev sqlite3 clang-format cppcheck valgrind
+
+PKG_MODULES := libzmq libczmq msgpack yaml-0.1 jansson libmicrohttpd libcurl \
+	openssl sqlite3 libpq
+
+CC ?= cc
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Werror
+CPPFLAGS_ALL := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DCVG_VERSION=\"$(VERSION)\" -MMD -MP
+CFLAGS_ALL := -std=c11 -g -O2 $(WARNINGS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKG_MODULES)) -lpthread -lm
+
+ifeq ($(SAN),1)
+CFLAGS_ALL := -std=c11 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all $(WARNINGS)
+LDFLAGS_ALL := -fsanitize=address,undefined
+endif
+ifeq ($(TESTING),1)
+CPPFLAGS_ALL += -DCVG_TESTING
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES) cunit 2>/dev/null)
+
+# ---- sources --------------------------------------------------------------
+COMMON_SRC := $(wildcard common/*.c common/warehouse/*.c)
+RUNNER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c)) \
+	$(wildcard worker/processors/*/*.c)
+GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/handlers/*.c))
+SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
+LOGGER_SRC := $(filter-out logger/main.c,$(wildcard logger/*.c))
+TEST_SRC := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
+SUPERVISOR_SRC := compose/local/cvg-run.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCVG := $(BUILD)/libcvg.a
+LIBRUN := $(BUILD)/libcvgrun.a
+LIBGW := $(BUILD)/libgw.a
+LIBSCH := $(BUILD)/libsch.a
+LIBLGR := $(BUILD)/liblgr.a
+
+BINS := $(BUILD)/cvg-gateway $(BUILD)/cvg-scheduler $(BUILD)/cvg-worker \
+	$(BUILD)/cvg-logger $(BUILD)/cvg-run
+TESTBIN := $(BUILD)/cvg-tests
+
+.PHONY: all deps run test check lint valgrind bench clean format tests-build
+.DEFAULT_GOAL := all
+
+all: $(BINS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "deps: apt-get install failed"; exit 1; }; \
+	fi
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIBCVG): $(call obj,$(COMMON_SRC))
+$(LIBRUN): $(call obj,$(RUNNER_SRC))
+$(LIBGW): $(call obj,$(GATEWAY_SRC))
+$(LIBSCH): $(call obj,$(SCHED_SRC))
+$(LIBLGR): $(call obj,$(LOGGER_SRC))
+$(BUILD)/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@echo "  AR      $@"
+	@ar rcs $@ $^
+
+$(BUILD)/cvg-gateway: $(call obj,gateway/main.c) $(LIBGW) $(LIBRUN) $(LIBCVG)
+$(BUILD)/cvg-scheduler: $(call obj,scheduler/main.c) $(LIBSCH) $(LIBCVG)
+$(BUILD)/cvg-worker: $(call obj,worker/main.c) $(LIBRUN) $(LIBCVG)
+$(BUILD)/cvg-logger: $(call obj,logger/main.c) $(LIBLGR) $(LIBCVG)
+$(BUILD)/cvg-run: $(call obj,$(SUPERVISOR_SRC)) $(LIBCVG)
+$(TESTBIN): $(call obj,$(TEST_SRC)) $(LIBGW) $(LIBSCH) $(LIBLGR) $(LIBRUN) $(LIBCVG)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) -lcunit
+$(BINS):
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+tests-build: $(BINS) $(TESTBIN)
+
+# The whole suite: unit suites, then the cluster started for real from the
+# binaries next to the test runner. TESTS=name filters suites by name.
+test: deps
+	@$(MAKE) --no-print-directory TESTING=1 BUILD=$(BUILD)/testing tests-build
+	@CVG_SOURCE_DIR=$(CURDIR) $(BUILD)/testing/cvg-tests $(TESTS)
+
+check: deps
+	@$(MAKE) --no-print-directory SAN=1 TESTING=1 BUILD=$(BUILD)/asan tests-build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	 CVG_SOURCE_DIR=$(CURDIR) $(BUILD)/asan/cvg-tests $(TESTS)
+
+valgrind: deps
+	@$(MAKE) --no-print-directory TESTING=1 BUILD=$(BUILD)/testing tests-build
+	@CVG_SOURCE_DIR=$(CURDIR) CVG_VALGRIND=1 $(BUILD)/testing/cvg-tests $(or $(TESTS),unit)
+
+run: deps all
+	@WORKERS=$(WORKERS) $(BUILD)/cvg-run --bin-dir $(BUILD)
+
+bench: deps all
+	@tests/bench/run.sh $(BUILD)
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+
+lint:
+	@echo "lint: clang-format"; clang-format --dry-run -Werror $(C_FILES)
+	@echo "lint: cppcheck"; cppcheck -q --error-exitcode=1 --std=c11 --inline-suppr \
+	  --enable=warning,performance,portability -I. \
+	  --suppress=missingIncludeSystem $(filter %.c,$(C_FILES))
+	@echo "lint: banned functions"; \
+	  if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|strtok|atoi|atol|rand|system)[[:space:]]*\(' \
+	    $(C_FILES) | grep -v snprintf; then echo "banned function used"; exit 1; fi
+
+format:
+	clang-format -i $(C_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

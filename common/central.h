@@ -1,0 +1,22 @@
+/*
+ * The central dataset: its name and the 12 tables the architecture fixes.
+ * The table definitions themselves are the schema files under
+ * ps_templates/setup/initial/schemas/ (a test checks both agree).
+ */
+#ifndef CVG_CENTRAL_H
+#define CVG_CENTRAL_H
+
+#include "common/warehouse.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CVG_CENTRAL_DATASET "tenants"
+#define CVG_CENTRAL_TABLE_COUNT 12
+
+extern const char *const cvg_central_tables[CVG_CENTRAL_TABLE_COUNT];
+
+/* How many of the central tables exist (0 when the dataset does not). */
+int cvg_central_count(cvg_wh_t *wh, size_t *present, cvg_err_t *err);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * Parsing untrusted JSON (see json.h).
+ */
+#include "common/json.h"
+
+#include <stdbool.h>
+
+int cvg_json_depth(const char *data, size_t len)
+{
+    int depth = 0, max = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+int cvg_json_parse(const char *data, size_t len, int max_depth, json_t **out, cvg_err_t *err)
+{
+    *out = NULL;
+    if (cvg_json_depth(data, len) > max_depth)
+        return cvg_err_set(err, CVG_ETOOBIG, "", "JSON nested deeper than %d levels", max_depth);
+    json_error_t jerr;
+    json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return cvg_err_set(err, CVG_EINVAL, "", "malformed JSON at line %d column %d: %s",
+                           jerr.line, jerr.column, jerr.text);
+    *out = doc;
+    return 0;
+}

@@ -1,0 +1,317 @@
+/*
+ * Pipeline config model and structural checks (see pipeline.h). The
+ * originals' common mistakes get a hint naming the right field.
+ */
+#include "common/pipeline.h"
+#include "common/fs.h"
+#include "common/str.h"
+#include "common/yaml.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
+{
+    if (l == NULL)
+        return;
+    if (l->n >= CVG_ERRLIST_MAX) {
+        l->dropped++;
+        return;
+    }
+    cvg_err_t *e = &l->items[l->n++];
+    e->code = code;
+    snprintf(e->field, sizeof(e->field), "%s", field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+}
+
+const char *cvg_trigger_name(cvg_trigger_t t)
+{
+    switch (t) {
+    case CVG_TRIGGER_ON_FAILURE:
+        return "on_failure";
+    case CVG_TRIGGER_ALWAYS:
+        return "always";
+    default:
+        return "on_success";
+    }
+}
+
+bool cvg_pipeline_path_valid(const char *path)
+{
+    int segments = 0;
+    size_t seglen = 0;
+    for (const char *p = path;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (seglen == 0)
+                return false;
+            segments++;
+            seglen = 0;
+            if (*p == '\0')
+                break;
+            continue;
+        }
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+        if (++seglen > 64)
+            return false;
+    }
+    return segments >= 1 && segments <= 4;
+}
+
+static const char *const root_fields[] = {"pipeline_id", "description", "variables",
+                                          "parameters",  "steps",       "schedule",
+                                          "tags",        "version",     NULL};
+static const char *const step_fields[] = {
+    "step_id",      "name",        "description",         "ps_type", "timeout_minutes",
+    "trigger",      "retry_policy", "continue_on_failure", "enabled", NULL};
+
+static bool listed(const char *const *list, const char *key)
+{
+    for (size_t i = 0; list[i]; i++) {
+        if (strcmp(list[i], key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The hint for a field name the originals' users often got wrong. */
+static const char *root_hint(const char *key)
+{
+    if (strcmp(key, "pipeline") == 0)
+        return "; pipeline_id and description go at the root, not under a nested pipeline: block";
+    if (strcmp(key, "id") == 0 || strcmp(key, "pipeline_name") == 0)
+        return "; did you mean pipeline_id?";
+    return "";
+}
+
+static const char *step_hint(const char *key)
+{
+    if (strcmp(key, "id") == 0 || strcmp(key, "step_name") == 0)
+        return "; did you mean step_id?";
+    if (strcmp(key, "type") == 0 || strcmp(key, "processor") == 0)
+        return "; did you mean ps_type?";
+    if (strcmp(key, "timeout") == 0)
+        return "; did you mean timeout_minutes?";
+    return "";
+}
+
+static void check_string(const json_t *v, const char *path, bool required, char *dst,
+                         size_t size, cvg_errlist_t *errs)
+{
+    if (v == NULL) {
+        if (required)
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s: field required", path);
+        return;
+    }
+    if (!json_is_string(v)) {
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: expected a string", path);
+        return;
+    }
+    if (cvg_str_copy(dst, size, json_string_value(v)) != 0)
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: longer than %zu characters", path,
+                        size - 1);
+}
+
+static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_t *errs)
+{
+    char path[64], f[128];
+    snprintf(path, sizeof(path), "steps[%zu]", i);
+    if (!json_is_object(s)) {
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: expected a mapping", path);
+        return;
+    }
+    step->config = s;
+    snprintf(f, sizeof(f), "%s.step_id", path);
+    check_string(json_object_get(s, "step_id"), f, true, step->step_id, sizeof(step->step_id),
+                 errs);
+    if (step->step_id[0] && !cvg_ident_valid(step->step_id, CVG_NAME_MAX - 1))
+        cvg_errlist_add(errs, CVG_EINVAL, f, "%s: '%s' must be letters, digits and _", f,
+                        step->step_id);
+    snprintf(f, sizeof(f), "%s.name", path);
+    check_string(json_object_get(s, "name"), f, false, step->name, sizeof(step->name), errs);
+    snprintf(f, sizeof(f), "%s.ps_type", path);
+    check_string(json_object_get(s, "ps_type"), f, true, step->ps_type, sizeof(step->ps_type),
+                 errs);
+
+    json_t *t = json_object_get(s, "trigger");
+    snprintf(f, sizeof(f), "%s.trigger", path);
+    if (t != NULL) {
+        const char *tv = json_string_value(t);
+        if (tv && strcmp(tv, "on_success") == 0)
+            step->trigger = CVG_TRIGGER_ON_SUCCESS;
+        else if (tv && strcmp(tv, "on_failure") == 0)
+            step->trigger = CVG_TRIGGER_ON_FAILURE;
+        else if (tv && strcmp(tv, "always") == 0)
+            step->trigger = CVG_TRIGGER_ALWAYS;
+        else
+            cvg_errlist_add(errs, CVG_EINVAL, f,
+                            "%s: must be one of on_success, on_failure, always", f);
+    }
+    json_t *tm = json_object_get(s, "timeout_minutes");
+    snprintf(f, sizeof(f), "%s.timeout_minutes", path);
+    if (tm != NULL) {
+        if (!json_is_integer(tm) || json_integer_value(tm) < 1 ||
+            json_integer_value(tm) > 24 * 60)
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: must be an integer from 1 to 1440", f);
+        else
+            step->timeout_minutes = (int)json_integer_value(tm);
+    }
+    json_t *cof = json_object_get(s, "continue_on_failure");
+    snprintf(f, sizeof(f), "%s.continue_on_failure", path);
+    if (cof != NULL && !json_is_boolean(cof))
+        cvg_errlist_add(errs, CVG_EINVAL, f, "%s: must be true or false", f);
+    step->continue_on_failure = json_is_true(cof);
+
+    json_t *rp = json_object_get(s, "retry_policy");
+    snprintf(f, sizeof(f), "%s.retry_policy", path);
+    if (rp != NULL) {
+        if (!json_is_object(rp)) {
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: expected a mapping", f);
+        } else {
+            const char *key;
+            json_t *val;
+            json_object_foreach(rp, key, val)
+            {
+                char rf[160];
+                snprintf(rf, sizeof(rf), "%s.%s", f, key);
+                if (strcmp(key, "max_retries") == 0 && json_is_integer(val) &&
+                    json_integer_value(val) >= 0 && json_integer_value(val) <= 10)
+                    step->max_retries = (int)json_integer_value(val);
+                else if (strcmp(key, "retry_delay_seconds") == 0 && json_is_integer(val) &&
+                         json_integer_value(val) >= 0 && json_integer_value(val) <= 3600)
+                    step->retry_delay_seconds = (int)json_integer_value(val);
+                else if (strcmp(key, "max_retries") == 0)
+                    cvg_errlist_add(errs, CVG_EINVAL, rf, "%s: must be an integer from 0 to 10",
+                                    rf);
+                else if (strcmp(key, "retry_delay_seconds") == 0)
+                    cvg_errlist_add(errs, CVG_EINVAL, rf,
+                                    "%s: must be an integer from 0 to 3600", rf);
+                else
+                    cvg_errlist_add(errs, CVG_EINVAL, rf, "%s: unknown field", rf);
+            }
+        }
+    }
+    /* Unknown common fields are left to the processor's own schema, which
+     * knows its fields; only the originals' classic slips are caught here. */
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)s, key, val)
+    {
+        if (listed(step_fields, key))
+            continue;
+        const char *hint = step_hint(key);
+        if (hint[0] != '\0') {
+            snprintf(f, sizeof(f), "%s.%s", path, key);
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field%s", f, hint);
+        }
+    }
+}
+
+int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out,
+                           cvg_errlist_t *errs, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    cvg_errlist_t local;
+    if (errs == NULL) {
+        errs = &local;
+    }
+    memset(errs, 0, sizeof(*errs));
+    snprintf(out->path, sizeof(out->path), "%s", path);
+    out->doc = json_incref(doc);
+    if (!json_is_object(doc)) {
+        cvg_errlist_add(errs, CVG_EINVAL, "", "the pipeline must be a mapping");
+        goto done;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(doc, key, val)
+    {
+        if (!listed(root_fields, key))
+            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: unknown field%s", key, root_hint(key));
+    }
+    check_string(json_object_get(doc, "pipeline_id"), "pipeline_id", true, out->pipeline_id,
+                 sizeof(out->pipeline_id), errs);
+    if (out->pipeline_id[0] && !cvg_ident_valid(out->pipeline_id, CVG_NAME_MAX - 1))
+        cvg_errlist_add(errs, CVG_EINVAL, "pipeline_id",
+                        "pipeline_id: '%s' must be letters, digits and _", out->pipeline_id);
+    check_string(json_object_get(doc, "description"), "description", true, out->description,
+                 sizeof(out->description), errs);
+    json_t *steps = json_object_get(doc, "steps");
+    if (steps == NULL) {
+        cvg_errlist_add(errs, CVG_EINVAL, "steps", "steps: field required");
+    } else if (!json_is_array(steps) || json_array_size(steps) == 0) {
+        cvg_errlist_add(errs, CVG_EINVAL, "steps", "steps: expected a non-empty list");
+    } else if (json_array_size(steps) > CVG_PIPELINE_MAX_STEPS) {
+        cvg_errlist_add(errs, CVG_EINVAL, "steps", "steps: more than %d steps",
+                        CVG_PIPELINE_MAX_STEPS);
+    } else {
+        out->nsteps = json_array_size(steps);
+        out->steps = calloc(out->nsteps, sizeof(*out->steps));
+        if (out->steps == NULL) {
+            cvg_pipeline_cleanup(out);
+            return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+        }
+        for (size_t i = 0; i < out->nsteps; i++) {
+            check_step(json_array_get(steps, i), i, &out->steps[i], errs);
+            for (size_t j = 0; j < i; j++) {
+                if (out->steps[i].step_id[0] &&
+                    strcmp(out->steps[i].step_id, out->steps[j].step_id) == 0) {
+                    char f[64];
+                    snprintf(f, sizeof(f), "steps[%zu].step_id", i);
+                    cvg_errlist_add(errs, CVG_EINVAL, f, "%s: duplicate step_id '%s'", f,
+                                    out->steps[i].step_id);
+                }
+            }
+        }
+    }
+done:
+    if (errs->n > 0) {
+        if (err) {
+            *err = errs->items[0];
+            err->code = CVG_EINVAL;
+        }
+        cvg_pipeline_cleanup(out);
+        return CVG_EINVAL;
+    }
+    return 0;
+}
+
+int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *out,
+                      cvg_errlist_t *errs, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!cvg_pipeline_path_valid(path))
+        return cvg_err_set(err, CVG_EINVAL, "pipeline",
+                           "'%s' is not a pipeline path (provider/domain/template)", path);
+    char file[2048];
+    if (snprintf(file, sizeof(file), "%s/%s.yml", config_dir, path) >= (int)sizeof(file))
+        return cvg_err_set(err, CVG_ETOOBIG, "pipeline", "path too long");
+    if (!cvg_fs_exists(file))
+        return cvg_err_set(err, CVG_ENOTFOUND, "pipeline", "no pipeline config %s.yml", path);
+    json_t *doc = NULL;
+    int rc = cvg_yaml_load_file(file, &doc, err);
+    if (rc != 0) {
+        if (errs) {
+            memset(errs, 0, sizeof(*errs));
+            cvg_errlist_add(errs, rc, "", "%s", err ? err->message : "invalid YAML");
+        }
+        return rc == CVG_ENOTFOUND ? CVG_EIO : rc;
+    }
+    rc = cvg_pipeline_from_json(doc, path, out, errs, err);
+    json_decref(doc);
+    return rc;
+}
+
+void cvg_pipeline_cleanup(cvg_pipeline_t *p)
+{
+    free(p->steps);
+    json_decref(p->doc);
+    p->steps = NULL;
+    p->doc = NULL;
+    p->nsteps = 0;
+}

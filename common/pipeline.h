@@ -1,0 +1,79 @@
+/*
+ * Pipeline configs: configs/{provider}/{domain}/{template}.yml (and
+ * configs/setup/...) loaded through the safe YAML loader into a model of
+ * root fields and steps. Structural checks report every problem at once,
+ * each with the exact field path. Processor-specific fields are checked by
+ * the processor named in ps_type.
+ */
+#ifndef CVG_PIPELINE_H
+#define CVG_PIPELINE_H
+
+#include "common/err.h"
+#include "common/proto.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CVG_PIPELINE_MAX_STEPS 100
+#define CVG_ERRLIST_MAX 64
+
+/* Several errors, for validation that reports everything it finds. */
+typedef struct cvg_errlist {
+    size_t n;
+    size_t dropped;                   /* errors past CVG_ERRLIST_MAX */
+    cvg_err_t items[CVG_ERRLIST_MAX];
+} cvg_errlist_t;
+
+/* Appends an error (field path + message). */
+void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+typedef enum cvg_trigger {
+    CVG_TRIGGER_ON_SUCCESS = 0, /* runs while nothing has failed (default) */
+    CVG_TRIGGER_ON_FAILURE,     /* runs only after a failure */
+    CVG_TRIGGER_ALWAYS          /* runs in any case */
+} cvg_trigger_t;
+
+typedef struct cvg_step {
+    char step_id[CVG_NAME_MAX];
+    char name[CVG_NAME_MAX];
+    char ps_type[CVG_NAME_MAX];
+    cvg_trigger_t trigger;
+    int timeout_minutes;          /* 0 = processor default */
+    bool continue_on_failure;
+    int max_retries;
+    int retry_delay_seconds;
+    const json_t *config;         /* the step's mapping, borrowed from the doc */
+} cvg_step_t;
+
+typedef struct cvg_pipeline {
+    json_t *doc;                           /* owned YAML tree */
+    char path[CVG_PIPELINE_PATH_MAX];      /* e.g. gcp/cost/cost_billing */
+    char pipeline_id[CVG_NAME_MAX];
+    char description[1024];
+    size_t nsteps;
+    cvg_step_t *steps;                     /* owned array */
+} cvg_pipeline_t;
+
+/* True when path is 1 to 4 segments of [a-z0-9_] joined by '/'. */
+bool cvg_pipeline_path_valid(const char *path);
+
+/*
+ * Loads <config_dir>/<path>.yml and checks its structure. On failure
+ * returns CVG_ENOTFOUND (no such pipeline), or CVG_EINVAL with every
+ * problem in errs (may be NULL) and the first in err.
+ */
+int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *out,
+                      cvg_errlist_t *errs, cvg_err_t *err);
+
+/* Builds the model from a parsed document (takes a reference to doc). */
+int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out,
+                           cvg_errlist_t *errs, cvg_err_t *err);
+
+void cvg_pipeline_cleanup(cvg_pipeline_t *p);
+
+/* Name of a trigger ("on_success", ...). */
+const char *cvg_trigger_name(cvg_trigger_t t);
+
+#endif

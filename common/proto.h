@@ -1,0 +1,150 @@
+/*
+ * The messages that cross process boundaries: jobs (scheduler -> worker),
+ * events (worker, gateway, scheduler -> logger, then logger -> stream),
+ * acks (logger -> event sender), control requests and replies (gateway ->
+ * scheduler or logger) and worker liveness (worker -> scheduler).
+ * docs/protocol.md is the reference for the wire form; msg.h encodes them.
+ */
+#ifndef CVG_PROTO_H
+#define CVG_PROTO_H
+
+#include "common/id.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CVG_PROTO_VERSION 1
+
+/* Maxima: a field over its maximum makes the whole message invalid. */
+#define CVG_MSG_MAX (1024 * 1024)     /* bytes in one encoded message */
+#define CVG_TENANT_MAX 65             /* tenant id, 64 characters + NUL */
+#define CVG_NAME_MAX 129              /* pipeline, step, processor, worker names */
+#define CVG_PIPELINE_PATH_MAX 257     /* provider/domain/template */
+#define CVG_STATUS_MAX 17             /* run and step states */
+#define CVG_OP_MAX 33                 /* control operation names */
+#define CVG_TEXT_MAX (256 * 1024)     /* error text, detail and control bodies */
+#define CVG_PARAMS_MAX 64             /* runtime parameters in a job */
+#define CVG_PARAM_KEY_MAX 64          /* characters in a parameter name */
+#define CVG_PARAM_VALUE_MAX 4096      /* characters in a parameter value */
+#define CVG_ACK_IDS_MAX 1000          /* event ids in one ack */
+
+typedef enum cvg_msg_type {
+    CVG_MSG_JOB = 1,
+    CVG_MSG_EVENT,
+    CVG_MSG_ACK,
+    CVG_MSG_CTL,
+    CVG_MSG_WORKER
+} cvg_msg_type_t;
+
+/* Runtime parameters: name/value pairs, both owned strings. */
+typedef struct cvg_params {
+    size_t n;
+    char *keys[CVG_PARAMS_MAX];
+    char *values[CVG_PARAMS_MAX];
+} cvg_params_t;
+
+/* A run handed to a worker. */
+typedef struct cvg_job {
+    char run_id[CVG_ID_LEN];                 /* pipeline_logging_id */
+    char queue_id[CVG_ID_LEN];               /* row in the execution queue */
+    char tenant_id[CVG_TENANT_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];    /* provider/domain/template */
+    char trigger_type[CVG_STATUS_MAX];       /* manual, scheduled, api, retry */
+    char triggered_by[CVG_NAME_MAX];         /* user id or "scheduler" */
+    int attempt;                             /* 1 for the first */
+    int64_t lease_deadline_ms;               /* epoch ms; heartbeats extend it */
+    cvg_params_t params;
+} cvg_job_t;
+
+typedef enum cvg_event_kind {
+    CVG_EV_RUN_QUEUED = 1,
+    CVG_EV_RUN_STARTED,
+    CVG_EV_RUN_FINISHED,
+    CVG_EV_STEP_STARTED,
+    CVG_EV_STEP_FINISHED,
+    CVG_EV_HEARTBEAT,
+    CVG_EV_DQ_RESULT
+} cvg_event_kind_t;
+
+/* Something that happened to a run; the logger stores and republishes it. */
+typedef struct cvg_event {
+    char id[CVG_ID_LEN];                     /* unique; the logger dedupes on it */
+    cvg_event_kind_t kind;
+    char run_id[CVG_ID_LEN];
+    char tenant_id[CVG_TENANT_MAX];
+    char pipeline_id[CVG_NAME_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];    /* config path, may be "" */
+    char status[CVG_STATUS_MAX];             /* run or step state */
+    int64_t ts_ms;                           /* when it happened */
+    int64_t start_ms;                        /* 0 when unknown */
+    int64_t end_ms;                          /* 0 when unknown */
+    int64_t rows;                            /* -1 when unknown */
+    int attempt;
+    int step_index;                          /* -1 for run events */
+    char step_id[CVG_NAME_MAX];
+    char step_log_id[CVG_ID_LEN];
+    char ps_type[CVG_NAME_MAX];
+    char trigger_type[CVG_STATUS_MAX];
+    char triggered_by[CVG_NAME_MAX];
+    char worker_id[CVG_NAME_MAX];
+    char *error;                             /* owned, NULL when none */
+    char *detail;                            /* owned JSON object text, or NULL */
+} cvg_event_t;
+
+/* The logger's receipt: these events are committed. */
+typedef struct cvg_ack {
+    size_t n;
+    char (*ids)[CVG_ID_LEN];                 /* owned array of n ids */
+} cvg_ack_t;
+
+/* A control request or its reply (same shape; replies carry status). */
+typedef struct cvg_ctl {
+    char id[CVG_ID_LEN];                     /* correlation id, echoed */
+    char op[CVG_OP_MAX];                     /* "ping", "status", ...; "reply" */
+    int status;                              /* 0 or a CVG_E* code, replies only */
+    char *body;                              /* owned JSON text, or NULL */
+} cvg_ctl_t;
+
+/* A worker saying it is alive, what it is doing, or that it leaves. */
+typedef struct cvg_worker_msg {
+    char op[CVG_OP_MAX];                     /* "hello", "heartbeat", "bye" */
+    char worker_id[CVG_NAME_MAX];
+    int64_t pid;
+    char state[CVG_STATUS_MAX];              /* "idle", "busy", "stopping" */
+    char run_id[CVG_ID_LEN];                 /* the run in hand, or "" */
+    int64_t ts_ms;
+} cvg_worker_msg_t;
+
+typedef struct cvg_msg {
+    cvg_msg_type_t type;
+    union {
+        cvg_job_t job;
+        cvg_event_t event;
+        cvg_ack_t ack;
+        cvg_ctl_t ctl;
+        cvg_worker_msg_t worker;
+    } u;
+} cvg_msg_t;
+
+/* Name of an event kind ("run_started", ...), and back (0 when unknown). */
+const char *cvg_event_kind_name(cvg_event_kind_t kind);
+cvg_event_kind_t cvg_event_kind_parse(const char *name);
+
+/* Prepares an event with a new id, the time now and no values. */
+int cvg_event_init(cvg_event_t *ev, cvg_event_kind_t kind);
+
+/* Frees what a message or one of its parts owns; the struct may be reused. */
+void cvg_params_cleanup(cvg_params_t *p);
+void cvg_event_cleanup(cvg_event_t *ev);
+void cvg_msg_cleanup(cvg_msg_t *m);
+
+/* Adds a copy of key/value to p. CVG_EFULL, CVG_ETOOBIG, CVG_ENOMEM. */
+int cvg_params_add(cvg_params_t *p, const char *key, const char *value);
+
+/* The value for key, or NULL. Borrowed. */
+const char *cvg_params_get(const cvg_params_t *p, const char *key);
+
+/* Deep copy of an event (dst is overwritten). */
+int cvg_event_copy(cvg_event_t *dst, const cvg_event_t *src);
+
+#endif

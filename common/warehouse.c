@@ -1,0 +1,254 @@
+/*
+ * Warehouse front: picks the driver from the URL, checks identifiers before
+ * any driver sees them, and offers small helpers over exec.
+ */
+#include "common/warehouse.h"
+#include "common/str.h"
+#include "common/warehouse/driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cvg_wh {
+    const cvg_wh_ops_t *ops;
+    void *impl;
+};
+
+static const cvg_wh_ops_t *drivers[] = {&cvg_wh_sqlite_ops};
+
+cvg_val_t cvg_v_text(const char *s)
+{
+    if (s == NULL)
+        return CVG_V_NULL;
+    return (cvg_val_t){.type = CVG_VAL_TEXT, .s = s, .len = strlen(s)};
+}
+
+int cvg_strlist_add(cvg_strlist_t *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **items = realloc(l->items, cap * sizeof(*items));
+        if (items == NULL)
+            return CVG_ENOMEM;
+        l->items = items;
+        l->cap = cap;
+    }
+    if ((l->items[l->n] = strdup(s)) == NULL)
+        return CVG_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+void cvg_strlist_cleanup(cvg_strlist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}
+
+bool cvg_wh_ident_ok(const char *name)
+{
+    return cvg_ident_valid(name, CVG_DATASET_MAX - 1);
+}
+
+static int check_ident(const char *what, const char *name, cvg_err_t *err)
+{
+    if (!cvg_wh_ident_ok(name))
+        return cvg_err_set(err, CVG_EINVAL, what,
+                           "%s '%s' is not a valid name (letters, digits and _, at most %d)",
+                           what, name ? name : "(null)", CVG_DATASET_MAX - 1);
+    return 0;
+}
+
+int cvg_wh_open(const char *url, cvg_wh_t **out, cvg_err_t *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+        const cvg_wh_ops_t *ops = drivers[i];
+        if (!cvg_str_starts(url, ops->scheme))
+            continue;
+        cvg_wh_t *wh = calloc(1, sizeof(*wh));
+        if (wh == NULL)
+            return cvg_err_set(err, CVG_ENOMEM, "WAREHOUSE_URL", "out of memory");
+        int rc = ops->open(url + strlen(ops->scheme), &wh->impl, err);
+        if (rc != 0) {
+            free(wh);
+            return rc;
+        }
+        wh->ops = ops;
+        *out = wh;
+        return 0;
+    }
+    return cvg_err_set(err, CVG_ECONFIG, "WAREHOUSE_URL",
+                       "no warehouse driver for '%s' in this build (available: sqlite://)", url);
+}
+
+void cvg_wh_close(cvg_wh_t **wh)
+{
+    if (wh == NULL || *wh == NULL)
+        return;
+    (*wh)->ops->close((*wh)->impl);
+    free(*wh);
+    *wh = NULL;
+}
+
+const char *cvg_wh_driver(const cvg_wh_t *wh)
+{
+    return wh->ops->name;
+}
+
+int cvg_wh_ping(cvg_wh_t *wh, cvg_err_t *err)
+{
+    int64_t one = 0;
+    bool found = false;
+    return cvg_wh_query_int(wh, "SELECT 1", NULL, 0, &one, &found, err);
+}
+
+int cvg_wh_exec(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                cvg_row_fn fn, void *ud, int64_t *changes, cvg_err_t *err)
+{
+    return wh->ops->exec(wh->impl, sql, params, nparams, fn, ud, changes, err);
+}
+
+typedef struct first {
+    bool found;
+    int64_t i;
+    char *text;
+    size_t size;
+    int rc;
+} first_t;
+
+static int take_first(void *ud, const cvg_row_t *row)
+{
+    first_t *f = ud;
+    f->found = true;
+    if (row->ncols == 0)
+        return 1;
+    const cvg_val_t *v = &row->vals[0];
+    if (f->text != NULL) {
+        if (v->type == CVG_VAL_TEXT) {
+            if (v->len >= f->size)
+                f->rc = CVG_ETOOBIG;
+            size_t n = v->len < f->size ? v->len : f->size - 1;
+            memcpy(f->text, v->s, n);
+            f->text[n] = '\0';
+        } else if (v->type == CVG_VAL_NULL) {
+            f->text[0] = '\0';
+        } else {
+            f->rc = CVG_EINVAL;
+        }
+    } else if (v->type == CVG_VAL_INT) {
+        f->i = v->i;
+    } else if (v->type == CVG_VAL_BOOL) {
+        f->i = v->b;
+    } else if (v->type == CVG_VAL_NULL) {
+        f->i = 0;
+    } else {
+        f->rc = CVG_EINVAL;
+    }
+    return 1; /* only the first row */
+}
+
+int cvg_wh_query_int(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                     int64_t *out, bool *found, cvg_err_t *err)
+{
+    first_t f = {0};
+    int rc = cvg_wh_exec(wh, sql, params, nparams, take_first, &f, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0 && f.rc != 0)
+        rc = cvg_err_set(err, f.rc, "", "query result is not an integer");
+    if (found)
+        *found = f.found;
+    if (rc == 0)
+        *out = f.i;
+    return rc;
+}
+
+int cvg_wh_query_text(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                      char *out, size_t size, bool *found, cvg_err_t *err)
+{
+    first_t f = {.text = out, .size = size};
+    out[0] = '\0';
+    int rc = cvg_wh_exec(wh, sql, params, nparams, take_first, &f, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0 && f.rc != 0)
+        rc = cvg_err_set(err, f.rc, "", "query result is not text or too long");
+    if (found)
+        *found = f.found;
+    return rc;
+}
+
+int cvg_wh_begin(cvg_wh_t *wh, cvg_err_t *err)
+{
+    return wh->ops->begin(wh->impl, err);
+}
+
+int cvg_wh_commit(cvg_wh_t *wh, cvg_err_t *err)
+{
+    return wh->ops->commit(wh->impl, err);
+}
+
+int cvg_wh_rollback(cvg_wh_t *wh)
+{
+    return wh->ops->rollback(wh->impl);
+}
+
+int cvg_wh_use(cvg_wh_t *wh, const char *dataset, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    return rc ? rc : wh->ops->use(wh->impl, dataset, err);
+}
+
+int cvg_wh_dataset_exists(cvg_wh_t *wh, const char *dataset, bool *out, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    return rc ? rc : wh->ops->dataset_exists(wh->impl, dataset, out, err);
+}
+
+int cvg_wh_dataset_create(cvg_wh_t *wh, const char *dataset, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    return rc ? rc : wh->ops->dataset_create(wh->impl, dataset, err);
+}
+
+int cvg_wh_dataset_drop(cvg_wh_t *wh, const char *dataset, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    return rc ? rc : wh->ops->dataset_drop(wh->impl, dataset, err);
+}
+
+int cvg_wh_table_exists(cvg_wh_t *wh, const char *dataset, const char *table, bool *out,
+                        cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    return rc ? rc : wh->ops->table_exists(wh->impl, dataset, table, out, err);
+}
+
+int cvg_wh_table_create(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *schema,
+                        cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", schema->table, err);
+    return rc ? rc : wh->ops->table_create(wh->impl, dataset, schema, err);
+}
+
+int cvg_wh_table_drop(cvg_wh_t *wh, const char *dataset, const char *table, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    return rc ? rc : wh->ops->table_drop(wh->impl, dataset, table, err);
+}
+
+int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    return rc ? rc : wh->ops->table_list(wh->impl, dataset, out, err);
+}

@@ -1,0 +1,133 @@
+/*
+ * The warehouse: where datasets, tables and logs live. One interface, one
+ * driver per backend chosen by WAREHOUSE_URL (sqlite:// today; postgres://
+ * and bigquery:// implement the same calls). A dataset is a named group of
+ * tables ("tenants", one per tenant); SQL names tables as dataset.table.
+ *
+ * Every value goes in as a bound parameter: SQL uses $1, $2, ... in value
+ * positions, on every driver. Identifiers (dataset, table, column names)
+ * are checked against [A-Za-z_][A-Za-z0-9_]* and quoted by the driver.
+ * A connection is used by one thread at a time.
+ */
+#ifndef CVG_WAREHOUSE_H
+#define CVG_WAREHOUSE_H
+
+#include "common/err.h"
+#include "common/schema.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CVG_DATASET_MAX 65 /* dataset names: 64 characters + NUL */
+
+typedef enum cvg_val_type {
+    CVG_VAL_NULL = 0,
+    CVG_VAL_INT,
+    CVG_VAL_REAL,
+    CVG_VAL_TEXT,
+    CVG_VAL_BOOL
+} cvg_val_type_t;
+
+/* A parameter or a result value. Text is borrowed: for parameters from the
+ * caller for the call, for results from the driver for the callback. */
+typedef struct cvg_val {
+    cvg_val_type_t type;
+    int64_t i;
+    double d;
+    const char *s;
+    size_t len;
+    bool b;
+} cvg_val_t;
+
+#define CVG_V_NULL ((cvg_val_t){.type = CVG_VAL_NULL})
+#define CVG_V_INT(v) ((cvg_val_t){.type = CVG_VAL_INT, .i = (int64_t)(v)})
+#define CVG_V_REAL(v) ((cvg_val_t){.type = CVG_VAL_REAL, .d = (v)})
+#define CVG_V_BOOL(v) ((cvg_val_t){.type = CVG_VAL_BOOL, .b = (v)})
+
+/* Text value; NULL s gives a NULL value. */
+cvg_val_t cvg_v_text(const char *s);
+
+/* One result row, valid during the callback. */
+typedef struct cvg_row {
+    size_t ncols;
+    const char *const *names;
+    const cvg_val_t *vals;
+} cvg_row_t;
+
+/* Called per row; a non-zero return stops the query and is returned. */
+typedef int (*cvg_row_fn)(void *ud, const cvg_row_t *row);
+
+typedef struct cvg_wh cvg_wh_t;
+
+/* A growable list of owned strings. */
+typedef struct cvg_strlist {
+    size_t n, cap;
+    char **items;
+} cvg_strlist_t;
+
+int cvg_strlist_add(cvg_strlist_t *l, const char *s);
+void cvg_strlist_cleanup(cvg_strlist_t *l);
+
+/* Opens a connection for url. The sqlite driver creates its directory.
+ * *out is NULL on failure. */
+int cvg_wh_open(const char *url, cvg_wh_t **out, cvg_err_t *err);
+
+/* Closes and frees; accepts NULL and sets *wh to NULL. */
+void cvg_wh_close(cvg_wh_t **wh);
+
+/* The driver's name: "sqlite", ... */
+const char *cvg_wh_driver(const cvg_wh_t *wh);
+
+/* A cheap round trip proving the warehouse answers. */
+int cvg_wh_ping(cvg_wh_t *wh, cvg_err_t *err);
+
+/*
+ * Runs one statement with params (may be NULL/0), calling fn per row (fn
+ * may be NULL). *changes (may be NULL) gets the rows changed by a write.
+ * Errors: CVG_ENOTFOUND when a named dataset or table does not exist,
+ * CVG_EBUSY when locked past the busy timeout, CVG_EEXIST for a duplicate
+ * key or object, CVG_EINVAL for a statement that does not compile or more
+ * than one statement, CVG_EDB otherwise.
+ */
+int cvg_wh_exec(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                cvg_row_fn fn, void *ud, int64_t *changes, cvg_err_t *err);
+
+/* Reads the first column of the first row as an integer or text
+ * (copied into out, size bytes). *found says whether there was a row. */
+int cvg_wh_query_int(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                     int64_t *out, bool *found, cvg_err_t *err);
+int cvg_wh_query_text(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, size_t nparams,
+                      char *out, size_t size, bool *found, cvg_err_t *err);
+
+/* Transactions for writes. Datasets a transaction touches must be named by
+ * cvg_wh_use before begin. */
+int cvg_wh_begin(cvg_wh_t *wh, cvg_err_t *err);
+int cvg_wh_commit(cvg_wh_t *wh, cvg_err_t *err);
+int cvg_wh_rollback(cvg_wh_t *wh);
+
+/* Makes a dataset reachable from this connection (a no-op where every
+ * dataset always is). CVG_ENOTFOUND when it does not exist. */
+int cvg_wh_use(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
+
+/* Datasets. create gives CVG_EEXIST when it exists; drop removes it with
+ * every table in it. */
+int cvg_wh_dataset_exists(cvg_wh_t *wh, const char *dataset, bool *out, cvg_err_t *err);
+int cvg_wh_dataset_create(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
+int cvg_wh_dataset_drop(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
+
+/* Tables. create builds the table, its primary key and its clustering
+ * index from schema (named schema->table); CVG_EEXIST when it exists. */
+int cvg_wh_table_exists(cvg_wh_t *wh, const char *dataset, const char *table, bool *out,
+                        cvg_err_t *err);
+int cvg_wh_table_create(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *schema,
+                        cvg_err_t *err);
+int cvg_wh_table_drop(cvg_wh_t *wh, const char *dataset, const char *table, cvg_err_t *err);
+
+/* Names of the tables (not views) in a dataset, sorted. */
+int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);
+
+/* True when name is acceptable as a dataset, table or column name. */
+bool cvg_wh_ident_ok(const char *name);
+
+#endif

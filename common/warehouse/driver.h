@@ -1,0 +1,34 @@
+/*
+ * What a warehouse driver provides: a table of operations that warehouse.c
+ * dispatches to after checking identifiers. Private to common/warehouse*.
+ */
+#ifndef CVG_WAREHOUSE_DRIVER_H
+#define CVG_WAREHOUSE_DRIVER_H
+
+#include "common/warehouse.h"
+
+typedef struct cvg_wh_ops {
+    const char *name;   /* "sqlite" */
+    const char *scheme; /* "sqlite://" */
+    int (*open)(const char *rest, void **impl, cvg_err_t *err);
+    void (*close)(void *impl);
+    int (*exec)(void *impl, const char *sql, const cvg_val_t *params, size_t nparams,
+                cvg_row_fn fn, void *ud, int64_t *changes, cvg_err_t *err);
+    int (*begin)(void *impl, cvg_err_t *err);
+    int (*commit)(void *impl, cvg_err_t *err);
+    int (*rollback)(void *impl);
+    int (*use)(void *impl, const char *dataset, cvg_err_t *err);
+    int (*dataset_exists)(void *impl, const char *dataset, bool *out, cvg_err_t *err);
+    int (*dataset_create)(void *impl, const char *dataset, cvg_err_t *err);
+    int (*dataset_drop)(void *impl, const char *dataset, cvg_err_t *err);
+    int (*table_exists)(void *impl, const char *dataset, const char *table, bool *out,
+                        cvg_err_t *err);
+    int (*table_create)(void *impl, const char *dataset, const cvg_schema_t *schema,
+                        cvg_err_t *err);
+    int (*table_drop)(void *impl, const char *dataset, const char *table, cvg_err_t *err);
+    int (*table_list)(void *impl, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);
+} cvg_wh_ops_t;
+
+extern const cvg_wh_ops_t cvg_wh_sqlite_ops;
+
+#endif

@@ -1,0 +1,759 @@
+/*
+ * SQLite warehouse driver. The connection's main database is in memory;
+ * each dataset is a file <dir>/<dataset>.db attached under its own name
+ * when a statement first names it (SQLite allows 10 attachments, so the
+ * least recently used is detached to make room). Files are in WAL mode with
+ * synchronous=FULL, every statement waits up to the busy timeout for locks,
+ * and tables are STRICT so a value of the wrong type is refused as it would
+ * be by the other warehouses.
+ */
+#include "common/fs.h"
+#include "common/str.h"
+#include "common/buf.h"
+#include "common/warehouse/driver.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUSY_TIMEOUT_MS 10000
+#define MAX_ATTACHED 10
+#define DDL_MAX (512 * 1024)
+
+typedef struct attached {
+    char name[CVG_DATASET_MAX];
+    dev_t dev;
+    ino_t ino;
+    int64_t used; /* tick of last use, for LRU */
+} attached_t;
+
+typedef struct sq {
+    sqlite3 *db;
+    char dir[1024];
+    attached_t att[MAX_ATTACHED];
+    size_t natt;
+    int64_t tick;
+    int txn_depth;      /* > 0 inside begin/commit */
+    int allow_attach;   /* set while the driver itself attaches */
+} sq_t;
+
+/* ---- errors -------------------------------------------------------------- */
+
+static int map_error(sq_t *s, int rc, const char *sql, cvg_err_t *err)
+{
+    const char *msg = sqlite3_errmsg(s->db);
+    int code = CVG_EDB;
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        code = CVG_EBUSY;
+    else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+        code = CVG_EEXIST;
+    else if (primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH ||
+             primary == SQLITE_TOOBIG || primary == SQLITE_RANGE)
+        code = CVG_EINVAL;
+    else if (primary == SQLITE_INTERRUPT)
+        code = CVG_ECANCELED;
+    else if (strstr(msg, "no such table") || strstr(msg, "unknown database") ||
+             strstr(msg, "no such view"))
+        code = CVG_ENOTFOUND;
+    else if (strstr(msg, "already exists"))
+        code = CVG_EEXIST;
+    else if (primary == SQLITE_ERROR || primary == SQLITE_AUTH)
+        code = CVG_EINVAL;
+    (void)sql;
+    return cvg_err_set(err, code, "", "sqlite: %s", msg);
+}
+
+/* ---- attachments --------------------------------------------------------- */
+
+static bool reserved(const char *name)
+{
+    return strcmp(name, "main") == 0 || strcmp(name, "temp") == 0;
+}
+
+static int dataset_path(const sq_t *s, const char *name, const char *suffix, char *out,
+                        size_t size)
+{
+    int n = snprintf(out, size, "%s/%s.db%s", s->dir, name, suffix);
+    return (n < 0 || (size_t)n >= size) ? CVG_ETOOBIG : 0;
+}
+
+static attached_t *find_att(sq_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->natt; i++) {
+        if (strcmp(s->att[i].name, name) == 0)
+            return &s->att[i];
+    }
+    return NULL;
+}
+
+/* Runs internal SQL without parameters or rows. */
+static int run(sq_t *s, const char *sql, cvg_err_t *err)
+{
+    char *errmsg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &errmsg);
+    if (rc != SQLITE_OK) {
+        int r = map_error(s, rc, sql, err);
+        sqlite3_free(errmsg);
+        return r;
+    }
+    return 0;
+}
+
+static int detach(sq_t *s, size_t i, cvg_err_t *err)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DETACH DATABASE \"%s\"", s->att[i].name);
+    s->allow_attach = 1;
+    int rc = run(s, sql, err);
+    s->allow_attach = 0;
+    if (rc != 0)
+        return rc;
+    s->att[i] = s->att[--s->natt];
+    return 0;
+}
+
+/* Detaches datasets whose file was removed or replaced since they were
+ * attached (dropped and re-created by another process). Outside
+ * transactions only. */
+static void drop_stale(sq_t *s)
+{
+    if (s->txn_depth > 0)
+        return;
+    for (size_t i = 0; i < s->natt;) {
+        char path[1200];
+        struct stat st;
+        dataset_path(s, s->att[i].name, "", path, sizeof(path));
+        if (stat(path, &st) != 0 || st.st_ino != s->att[i].ino || st.st_dev != s->att[i].dev) {
+            if (detach(s, i, NULL) == 0)
+                continue;
+        }
+        i++;
+    }
+}
+
+/* Attaches a dataset file (creating it when create is set). */
+static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
+{
+    attached_t *a = find_att(s, name);
+    if (a != NULL) {
+        a->used = ++s->tick;
+        return 0;
+    }
+    char path[1200];
+    if (dataset_path(s, name, "", path, sizeof(path)) != 0)
+        return cvg_err_set(err, CVG_ETOOBIG, "dataset", "dataset path too long");
+    if (!create && !cvg_fs_exists(path))
+        return cvg_err_set(err, CVG_ENOTFOUND, "dataset", "dataset '%s' does not exist", name);
+    if (s->txn_depth > 0)
+        return cvg_err_set(err, CVG_EINVAL, "dataset",
+                           "dataset '%s' must be used before the transaction begins", name);
+    if (s->natt == MAX_ATTACHED) {
+        size_t lru = 0;
+        for (size_t i = 1; i < s->natt; i++) {
+            if (s->att[i].used < s->att[lru].used)
+                lru = i;
+        }
+        int rc = detach(s, lru, err);
+        if (rc != 0)
+            return rc;
+    }
+    sqlite3_stmt *st = NULL;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "ATTACH DATABASE ?1 AS \"%s\"", name);
+    s->allow_attach = 1;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    s->allow_attach = 0;
+    if (rc != SQLITE_OK) {
+        int r = map_error(s, rc, sql, err);
+        sqlite3_finalize(st);
+        return r;
+    }
+    sqlite3_finalize(st);
+    /* WAL is a property of the file; synchronous of the connection. */
+    snprintf(sql, sizeof(sql),
+             "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=FULL", name, name);
+    rc = run(s, sql, err);
+    struct stat stt;
+    if (rc == 0 && stat(path, &stt) != 0)
+        rc = cvg_err_set(err, CVG_EIO, "dataset", "dataset file %s missing after attach", path);
+    a = &s->att[s->natt++];
+    snprintf(a->name, sizeof(a->name), "%s", name);
+    a->dev = rc == 0 ? stt.st_dev : 0;
+    a->ino = rc == 0 ? stt.st_ino : 0;
+    a->used = ++s->tick;
+    if (rc != 0)
+        detach(s, s->natt - 1, NULL);
+    return rc;
+}
+
+/* "no such table: ds.t" or "unknown database ds": the dataset named, if any. */
+static bool missing_dataset(const char *msg, char *out, size_t size)
+{
+    const char *p = NULL;
+    bool qualified = false;
+    if ((p = strstr(msg, "no such table: ")) != NULL) {
+        p += strlen("no such table: ");
+        qualified = true;
+    } else if ((p = strstr(msg, "unknown database ")) != NULL) {
+        p += strlen("unknown database ");
+    } else {
+        return false;
+    }
+    size_t n = 0;
+    while (p[n] && p[n] != '.' && p[n] != ' ' && n + 1 < size)
+        n++;
+    if (qualified && p[n] != '.')
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return cvg_ident_valid(out, CVG_DATASET_MAX - 1) && !reserved(out);
+}
+
+/* ---- open/close ---------------------------------------------------------- */
+
+/* Only the driver itself may attach or detach files. */
+static int authorize(void *ud, int action, const char *a, const char *b, const char *c,
+                     const char *d)
+{
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    sq_t *s = ud;
+    if ((action == SQLITE_ATTACH || action == SQLITE_DETACH) && !s->allow_attach)
+        return SQLITE_DENY;
+    return SQLITE_OK;
+}
+
+static int sq_open(const char *rest, void **impl, cvg_err_t *err)
+{
+    *impl = NULL;
+    if (rest[0] == '\0')
+        return cvg_err_set(err, CVG_ECONFIG, "WAREHOUSE_URL", "sqlite:// needs a directory");
+    sq_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "WAREHOUSE_URL", "out of memory");
+    if (cvg_str_copy(s->dir, sizeof(s->dir), rest) != 0) {
+        free(s);
+        return cvg_err_set(err, CVG_ECONFIG, "WAREHOUSE_URL", "directory path too long");
+    }
+    int rc = cvg_fs_mkdir_p(s->dir, 0700, err);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(":memory:", &s->db, flags, NULL) != SQLITE_OK) {
+        rc = cvg_err_set(err, CVG_EDB, "WAREHOUSE_URL", "sqlite: %s",
+                         s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, MAX_ATTACHED);
+    sqlite3_set_authorizer(s->db, authorize, s);
+    *impl = s;
+    return 0;
+}
+
+static void sq_close(void *impl)
+{
+    sq_t *s = impl;
+    if (s == NULL)
+        return;
+    if (s->txn_depth > 0)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+/* True when only blanks and comments remain. */
+static bool only_trailer(const char *p)
+{
+    while (*p) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';') {
+            p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            if (end == NULL)
+                return true;
+            p = end + 2;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int prepare(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
+{
+    *out = NULL;
+    for (int attempt = 0; attempt <= MAX_ATTACHED; attempt++) {
+        const char *tail = NULL;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, out, &tail);
+        if (rc == SQLITE_OK) {
+            if (*out == NULL)
+                return cvg_err_set(err, CVG_EINVAL, "", "empty statement");
+            if (!only_trailer(tail)) {
+                sqlite3_finalize(*out);
+                *out = NULL;
+                return cvg_err_set(err, CVG_EINVAL, "", "only one statement per call");
+            }
+            return 0;
+        }
+        char ds[CVG_DATASET_MAX];
+        if (!missing_dataset(sqlite3_errmsg(s->db), ds, sizeof(ds)) || find_att(s, ds))
+            return map_error(s, rc, sql, err);
+        int arc = attach(s, ds, false, err);
+        if (arc != 0)
+            return arc;
+    }
+    return cvg_err_set(err, CVG_EINVAL, "", "statement names too many datasets");
+}
+
+static int bind_params(sq_t *s, sqlite3_stmt *st, const cvg_val_t *params, size_t nparams,
+                       cvg_err_t *err)
+{
+    int count = sqlite3_bind_parameter_count(st);
+    for (int i = 1; i <= count; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, i);
+        int64_t idx = i;
+        if (name != NULL && (name[0] != '$' && name[0] != '?'))
+            return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
+        if (name != NULL && cvg_parse_int64(name + 1, 1, 100000, &idx) != 0)
+            return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
+        if ((size_t)idx > nparams)
+            return cvg_err_set(err, CVG_EINVAL, "",
+                               "statement uses parameter %lld but %zu were given",
+                               (long long)idx, nparams);
+        const cvg_val_t *v = &params[idx - 1];
+        int rc;
+        switch (v->type) {
+        case CVG_VAL_INT:
+            rc = sqlite3_bind_int64(st, i, v->i);
+            break;
+        case CVG_VAL_REAL:
+            rc = sqlite3_bind_double(st, i, v->d);
+            break;
+        case CVG_VAL_BOOL:
+            rc = sqlite3_bind_int(st, i, v->b ? 1 : 0);
+            break;
+        case CVG_VAL_TEXT:
+            rc = sqlite3_bind_text64(st, i, v->s, v->len, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, i);
+        }
+        if (rc != SQLITE_OK)
+            return map_error(s, rc, NULL, err);
+    }
+    return 0;
+}
+
+static int sq_exec(void *impl, const char *sql, const cvg_val_t *params, size_t nparams,
+                   cvg_row_fn fn, void *ud, int64_t *changes, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    sqlite3_stmt *st = NULL;
+    cvg_val_t *vals = NULL;
+    const char **names = NULL;
+    drop_stale(s);
+    int rc = prepare(s, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    rc = bind_params(s, st, params, nparams, err);
+    if (rc != 0)
+        goto out;
+    int ncols = sqlite3_column_count(st);
+    if (fn != NULL && ncols > 0) {
+        vals = calloc((size_t)ncols, sizeof(*vals));
+        names = calloc((size_t)ncols, sizeof(*names));
+        if (vals == NULL || names == NULL) {
+            rc = cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+    }
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = map_error(s, step, sql, err);
+            goto out;
+        }
+        if (fn == NULL)
+            continue;
+        for (int c = 0; c < ncols; c++) {
+            names[c] = sqlite3_column_name(st, c);
+            cvg_val_t *v = &vals[c];
+            memset(v, 0, sizeof(*v));
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_INTEGER:
+                v->type = CVG_VAL_INT;
+                v->i = sqlite3_column_int64(st, c);
+                break;
+            case SQLITE_FLOAT:
+                v->type = CVG_VAL_REAL;
+                v->d = sqlite3_column_double(st, c);
+                break;
+            case SQLITE_NULL:
+                v->type = CVG_VAL_NULL;
+                break;
+            default:
+                v->type = CVG_VAL_TEXT;
+                v->s = (const char *)sqlite3_column_text(st, c);
+                v->len = (size_t)sqlite3_column_bytes(st, c);
+                if (v->s == NULL)
+                    v->s = "";
+            }
+        }
+        cvg_row_t row = {.ncols = (size_t)ncols, .names = names, .vals = vals};
+        int stop = fn(ud, &row);
+        if (stop != 0) {
+            rc = stop;
+            goto out;
+        }
+    }
+    if (changes)
+        *changes = sqlite3_changes64(s->db);
+out:
+    free(vals);
+    free((void *)names);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static int sq_begin(void *impl, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (s->txn_depth > 0)
+        return cvg_err_set(err, CVG_EINVAL, "", "transaction already open");
+    drop_stale(s);
+    int rc = run(s, "BEGIN IMMEDIATE", err);
+    if (rc == 0)
+        s->txn_depth = 1;
+    return rc;
+}
+
+static int sq_commit(void *impl, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (s->txn_depth == 0)
+        return cvg_err_set(err, CVG_EINVAL, "", "no transaction open");
+    int rc = run(s, "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->txn_depth = 0;
+    return rc;
+}
+
+static int sq_rollback(void *impl)
+{
+    sq_t *s = impl;
+    if (s->txn_depth == 0)
+        return 0;
+    s->txn_depth = 0;
+    return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : CVG_EDB;
+}
+
+/* ---- datasets ------------------------------------------------------------ */
+
+static int sq_use(void *impl, const char *dataset, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (reserved(dataset))
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
+    drop_stale(s);
+    return attach(s, dataset, false, err);
+}
+
+static int sq_dataset_exists(void *impl, const char *dataset, bool *out, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    char path[1200];
+    if (dataset_path(s, dataset, "", path, sizeof(path)) != 0)
+        return cvg_err_set(err, CVG_ETOOBIG, "dataset", "dataset path too long");
+    *out = !reserved(dataset) && cvg_fs_exists(path);
+    return 0;
+}
+
+static int sq_dataset_create(void *impl, const char *dataset, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    bool exists = false;
+    if (reserved(dataset))
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
+    int rc = sq_dataset_exists(s, dataset, &exists, err);
+    if (rc != 0)
+        return rc;
+    if (exists)
+        return cvg_err_set(err, CVG_EEXIST, "dataset", "dataset '%s' already exists", dataset);
+    drop_stale(s);
+    return attach(s, dataset, true, err);
+}
+
+typedef struct names {
+    cvg_strlist_t list;
+    int rc;
+} names_t;
+
+static int collect_pair(void *ud, const cvg_row_t *row)
+{
+    names_t *n = ud;
+    char item[300];
+    /* type \t name */
+    snprintf(item, sizeof(item), "%.*s\t%.*s", (int)row->vals[0].len, row->vals[0].s,
+             (int)row->vals[1].len, row->vals[1].s);
+    n->rc = cvg_strlist_add(&n->list, item);
+    return n->rc;
+}
+
+static int sq_dataset_drop(void *impl, const char *dataset, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (reserved(dataset))
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    /* Empty the file first so a process that still has it attached sees no
+     * tables, then remove the files. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT type, name FROM \"%s\".sqlite_schema WHERE type IN ('view', 'table') "
+             "AND name NOT LIKE 'sqlite_%%' ORDER BY type DESC",
+             dataset);
+    names_t n = {{0}, 0};
+    rc = sq_exec(s, sql, NULL, 0, collect_pair, &n, NULL, err);
+    for (size_t i = 0; rc == 0 && i < n.list.n; i++) {
+        char *tab = strchr(n.list.items[i], '\t');
+        *tab = '\0';
+        snprintf(sql, sizeof(sql), "DROP %s IF EXISTS \"%s\".\"%s\"",
+                 strcmp(n.list.items[i], "view") == 0 ? "VIEW" : "TABLE", dataset, tab + 1);
+        rc = run(s, sql, err);
+    }
+    cvg_strlist_cleanup(&n.list);
+    if (rc != 0)
+        return rc;
+    attached_t *a = find_att(s, dataset);
+    if (a != NULL && (rc = detach(s, (size_t)(a - s->att), err)) != 0)
+        return rc;
+    static const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[1200];
+        dataset_path(s, dataset, suffixes[i], path, sizeof(path));
+        if (unlink(path) != 0 && errno != ENOENT)
+            return cvg_err_set(err, CVG_EIO, "dataset", "cannot remove %s: %s", path,
+                               strerror(errno));
+    }
+    return 0;
+}
+
+/* ---- tables -------------------------------------------------------------- */
+
+static int first_int(void *ud, const cvg_row_t *row)
+{
+    *(int64_t *)ud = row->ncols > 0 && row->vals[0].type == CVG_VAL_INT ? row->vals[0].i : 0;
+    return 1;
+}
+
+static int sq_table_exists(void *impl, const char *dataset, const char *table, bool *out,
+                           cvg_err_t *err)
+{
+    sq_t *s = impl;
+    *out = false;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc == CVG_ENOTFOUND) {
+        cvg_err_clear(err);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM \"%s\".sqlite_schema WHERE type IN ('table', 'view') "
+             "AND name = $1",
+             dataset);
+    cvg_val_t p = cvg_v_text(table);
+    int64_t n = 0;
+    rc = sq_exec(s, sql, &p, 1, first_int, &n, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    *out = n > 0;
+    return rc;
+}
+
+static const char *sqlite_type(const cvg_column_t *c)
+{
+    if (cvg_col_is_json(c))
+        return "TEXT";
+    switch (c->type) {
+    case CVG_COL_INT64:
+    case CVG_COL_BOOL:
+        return "INTEGER";
+    case CVG_COL_FLOAT64:
+    case CVG_COL_NUMERIC: /* no decimal type in SQLite: binary floating point */
+        return "REAL";
+    default: /* STRING, TIMESTAMP and DATE (ISO 8601 text) */
+        return "TEXT";
+    }
+}
+
+/* A description as a trailing -- comment, with control characters blanked
+ * so it cannot end the comment. */
+static void comment(cvg_buf_t *b, const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return;
+    cvg_buf_puts(b, " -- ");
+    for (const char *p = text; *p; p++) {
+        char c = (unsigned char)*p < 0x20 ? ' ' : *p;
+        cvg_buf_append(b, &c, 1);
+    }
+}
+
+static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
+{
+    cvg_buf_printf(b, "CREATE TABLE \"%s\".\"%s\" (", dataset, sc->table);
+    comment(b, sc->description);
+    for (size_t i = 0; i < sc->ncols; i++) {
+        const cvg_column_t *c = &sc->cols[i];
+        cvg_buf_printf(b, "\n  %s\"%s\" %s", i ? ", " : "", c->name, sqlite_type(c));
+        if (c->mode == CVG_MODE_REQUIRED)
+            cvg_buf_puts(b, " NOT NULL");
+        /* json_valid(NULL) is 0 in SQLite 3.40: let NULL through. */
+        if (cvg_col_is_json(c))
+            cvg_buf_printf(b, " CHECK (\"%s\" IS NULL OR json_valid(\"%s\"))", c->name,
+                           c->name);
+        else if (c->type == CVG_COL_BOOL)
+            cvg_buf_printf(b, " CHECK (\"%s\" IN (0, 1))", c->name);
+        comment(b, c->description);
+    }
+    if (sc->npk > 0) {
+        cvg_buf_puts(b, "\n  , PRIMARY KEY (");
+        for (size_t i = 0; i < sc->npk; i++)
+            cvg_buf_printf(b, "%s\"%s\"", i ? ", " : "", sc->pk[i]);
+        cvg_buf_puts(b, ")");
+    }
+    return cvg_buf_puts(b, "\n) STRICT");
+}
+
+static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *sc,
+                           cvg_err_t *err)
+{
+    sq_t *s = impl;
+    for (size_t i = 0; i < sc->ncols; i++) {
+        if (!cvg_ident_valid(sc->cols[i].name, CVG_SCHEMA_NAME_MAX - 1))
+            return cvg_err_set(err, CVG_EINVAL, "column", "'%s' is not a valid column name",
+                               sc->cols[i].name);
+    }
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    cvg_buf_t ddl;
+    cvg_buf_init(&ddl, DDL_MAX);
+    if (table_ddl(dataset, sc, &ddl) != 0) {
+        cvg_buf_cleanup(&ddl);
+        return cvg_err_set(err, CVG_ETOOBIG, "schema", "table definition too large");
+    }
+    rc = run(s, "SAVEPOINT cvg_create_table", err);
+    if (rc == 0)
+        rc = run(s, cvg_buf_cstr(&ddl), err);
+    if (rc == 0 && sc->nclust > 0) {
+        cvg_buf_reset(&ddl);
+        cvg_buf_printf(&ddl, "CREATE INDEX \"%s\".\"%s__cluster\" ON \"%s\" (", dataset,
+                       sc->table, sc->table);
+        for (size_t i = 0; i < sc->nclust; i++)
+            cvg_buf_printf(&ddl, "%s\"%s\"", i ? ", " : "", sc->clustering[i]);
+        cvg_buf_puts(&ddl, ")");
+        rc = run(s, cvg_buf_cstr(&ddl), err);
+    }
+    if (rc == 0) {
+        rc = run(s, "RELEASE cvg_create_table", err);
+    } else {
+        sqlite3_exec(s->db, "ROLLBACK TO cvg_create_table; RELEASE cvg_create_table", NULL,
+                     NULL, NULL);
+        if (rc == CVG_EEXIST)
+            cvg_err_set(err, CVG_EEXIST, "table", "table %s.%s already exists", dataset,
+                        sc->table);
+    }
+    cvg_buf_cleanup(&ddl);
+    return rc;
+}
+
+static int sq_table_drop(void *impl, const char *dataset, const char *table, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    char sql[300];
+    snprintf(sql, sizeof(sql), "DROP TABLE \"%s\".\"%s\"", dataset, table);
+    rc = run(s, sql, err);
+    if (rc == CVG_ENOTFOUND)
+        cvg_err_set(err, rc, "table", "table %s.%s does not exist", dataset, table);
+    return rc;
+}
+
+static int collect_name(void *ud, const cvg_row_t *row)
+{
+    return cvg_strlist_add(ud, row->vals[0].s ? row->vals[0].s : "");
+}
+
+static int sq_table_list(void *impl, const char *dataset, cvg_strlist_t *out, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT name FROM \"%s\".sqlite_schema WHERE type = 'table' "
+             "AND name NOT LIKE 'sqlite_%%' ORDER BY name",
+             dataset);
+    return sq_exec(s, sql, NULL, 0, collect_name, out, NULL, err);
+}
+
+const cvg_wh_ops_t cvg_wh_sqlite_ops = {
+    .name = "sqlite",
+    .scheme = "sqlite://",
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .use = sq_use,
+    .dataset_exists = sq_dataset_exists,
+    .dataset_create = sq_dataset_create,
+    .dataset_drop = sq_dataset_drop,
+    .table_exists = sq_table_exists,
+    .table_create = sq_table_create,
+    .table_drop = sq_table_drop,
+    .table_list = sq_table_list,
+};

@@ -1,0 +1,464 @@
+/*
+ * cvg-run: the local supervisor behind `make run`. Starts the logger, the
+ * scheduler, WORKERS workers and the gateway on this host (their logs go to
+ * var/log/), restarts a process that dies with exponential backoff and says
+ * so, waits until the gateway is ready, bootstraps the system if needed,
+ * prints where everything is, then follows the event stream in the
+ * foreground. Ctrl-C stops the cluster in order: gateway, workers,
+ * scheduler, logger (last, so the final events are committed).
+ * In containers the orchestrator supervises instead (compose/).
+ */
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/fs.h"
+#include "common/id.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/time.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CHILDREN 70
+#define READY_TIMEOUT_MS 30000
+#define BACKOFF_START_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define STABLE_AFTER_MS 60000
+#define STOP_EXTRA_MS 3000
+
+typedef struct child {
+    char name[32];
+    char binary[1100];
+    const char *arg;       /* optional first argument ("tail") */
+    bool foreground;       /* stays in the terminal's process group */
+    pid_t pid;             /* 0 when not running */
+    int restarts;
+    int backoff_ms;
+    int64_t started_mono;
+    int64_t restart_at;    /* monotonic time of the next start, 0 = none */
+} child_t;
+
+typedef struct run {
+    cvg_config_t cfg;
+    char bin_dir[1024];
+    char log_dir[1100];
+    char key_file[1100];
+    bool tail, bootstrap, ready;
+    child_t children[MAX_CHILDREN];
+    size_t n;
+    int fatal;             /* exit code when a child cannot run at all */
+} run_t;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cvg-run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static child_t *add_child(run_t *r, const char *name, const char *binary, const char *arg)
+{
+    child_t *c = &r->children[r->n++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->binary, sizeof(c->binary), "%s/%s", r->bin_dir, binary);
+    c->arg = arg;
+    c->backoff_ms = BACKOFF_START_MS;
+    return c;
+}
+
+static int spawn(run_t *r, child_t *c)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        say("cannot start %s: %s", c->name, strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        if (!c->foreground) {
+            /* Out of the terminal's process group: Ctrl-C reaches only this
+             * supervisor, which then stops the cluster in order. */
+            setpgid(0, 0);
+            char path[1200];
+            snprintf(path, sizeof(path), "%s/%s.log", r->log_dir, c->name);
+            int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                close(null);
+            }
+        }
+        signal(SIGPIPE, SIG_DFL);
+        char *argv[3] = {c->binary, (char *)c->arg, NULL};
+        execv(c->binary, argv);
+        fprintf(stderr, "cvg-run: cannot execute %s: %s\n", c->binary, strerror(errno));
+        _exit(127);
+    }
+    c->pid = pid;
+    c->started_mono = cvg_time_mono_ms();
+    c->restart_at = 0;
+    return 0;
+}
+
+/* Exit codes that mean "this will not work however often it is tried". */
+static bool fatal_code(int code)
+{
+    return code == EX_USAGE || code == EX_CONFIG || code == 127;
+}
+
+static void on_exit_status(run_t *r, child_t *c, int status)
+{
+    c->pid = 0;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (cvg_stop_requested())
+        return;
+    int64_t now = cvg_time_mono_ms();
+    if (fatal_code(code) || (!r->ready && code == EX_CANTCREAT)) {
+        say("%s cannot run (exit code %d); see %s/%s.log", c->name, code, r->log_dir, c->name);
+        r->fatal = code;
+        return;
+    }
+    if (now - c->started_mono > STABLE_AFTER_MS)
+        c->backoff_ms = BACKOFF_START_MS;
+    c->restarts++;
+    c->restart_at = now + c->backoff_ms;
+    say("%s exited (%s %d); restart %d in %d ms", c->name,
+        WIFEXITED(status) ? "exit code" : "signal",
+        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), c->restarts,
+        c->backoff_ms);
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+}
+
+/* Reaps exited children and restarts those due. */
+static void supervise(run_t *r)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < r->n; i++) {
+            if (r->children[i].pid == pid)
+                on_exit_status(r, &r->children[i], status);
+        }
+    }
+    int64_t now = cvg_time_mono_ms();
+    for (size_t i = 0; i < r->n && !cvg_stop_requested() && !r->fatal; i++) {
+        child_t *c = &r->children[i];
+        if (c->pid == 0 && c->restart_at != 0 && now >= c->restart_at) {
+            if (spawn(r, c) == 0)
+                say("%s restarted (pid %ld)", c->name, (long)c->pid);
+        }
+    }
+}
+
+static size_t collect(void *data, size_t size, size_t n, void *ud)
+{
+    return cvg_buf_append(ud, data, size * n) == 0 ? size * n : 0;
+}
+
+/* One HTTP request to the gateway; returns the status (0 when none). */
+static long http(const run_t *r, const char *method, const char *path, const char *admin_key,
+                 cvg_buf_t *body)
+{
+    char url[512];
+    const char *host = strcmp(r->cfg.api_host, "0.0.0.0") == 0 ? "127.0.0.1" : r->cfg.api_host;
+    snprintf(url, sizeof(url), "http://%s:%d%s", host, r->cfg.api_port, path);
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return 0;
+    struct curl_slist *headers = NULL;
+    char key_header[400];
+    if (admin_key) {
+        snprintf(key_header, sizeof(key_header), "X-Admin-Key: %s", admin_key);
+        headers = curl_slist_append(headers, key_header);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+/* The admin key: from the environment, or the key file (made on first run
+ * with mode 0600 when neither is set). */
+static int admin_key(run_t *r, char *out, size_t size)
+{
+    if (r->cfg.admin_api_key[0] != '\0') {
+        snprintf(out, size, "%s", r->cfg.admin_api_key);
+        snprintf(r->key_file, sizeof(r->key_file), "(ADMIN_API_KEY in the environment)");
+        return 0;
+    }
+    if (r->cfg.admin_api_key_file[0] != '\0')
+        snprintf(r->key_file, sizeof(r->key_file), "%s", r->cfg.admin_api_key_file);
+    else
+        snprintf(r->key_file, sizeof(r->key_file), "%s/admin_api_key", r->cfg.var_dir);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    char *data = NULL;
+    int rc = cvg_fs_read_file(r->key_file, 4096, &data, NULL, &err);
+    if (rc == CVG_ENOTFOUND && r->cfg.admin_api_key_file[0] == '\0') {
+        unsigned char raw[32];
+        char hex[65];
+        if (cvg_random_bytes(raw, sizeof(raw)) != 0)
+            return -1;
+        for (size_t i = 0; i < sizeof(raw); i++)
+            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        char line[80];
+        snprintf(line, sizeof(line), "cvg_admin_%s\n", hex);
+        if (cvg_fs_write_file(r->key_file, line, strlen(line), 0600, &err) != 0) {
+            say("cannot write %s: %s", r->key_file, err.message);
+            return -1;
+        }
+        say("generated an admin key in %s (mode 0600)", r->key_file);
+        rc = cvg_fs_read_file(r->key_file, 4096, &data, NULL, &err);
+    }
+    if (rc != 0) {
+        say("cannot read the admin key: %s", err.message);
+        return -1;
+    }
+    data[strcspn(data, "\r\n")] = '\0';
+    snprintf(out, size, "%s", data);
+    free(data);
+    setenv("ADMIN_API_KEY_FILE", r->key_file, 1);
+    return 0;
+}
+
+/* Waits for /health/ready; returns its JSON (or NULL on timeout). */
+static json_t *wait_ready(run_t *r)
+{
+    int64_t deadline = cvg_time_mono_ms() + READY_TIMEOUT_MS;
+    json_t *last = NULL;
+    while (cvg_time_mono_ms() < deadline && !cvg_stop_requested() && !r->fatal) {
+        supervise(r);
+        cvg_buf_t b;
+        cvg_buf_init(&b, 1 << 20);
+        long status = http(r, "GET", "/health/ready", NULL, &b);
+        json_decref(last);
+        last = json_loads(cvg_buf_cstr(&b), 0, NULL);
+        cvg_buf_cleanup(&b);
+        if (status == 200)
+            return last;
+        cvg_time_sleep_ms(200);
+    }
+    if (!cvg_stop_requested() && !r->fatal) {
+        char *text = last ? json_dumps(json_object_get(last, "checks"), JSON_COMPACT) : NULL;
+        say("the cluster did not become ready within %d s: %s", READY_TIMEOUT_MS / 1000,
+            text ? text : "the gateway does not answer");
+        free(text);
+    }
+    json_decref(last);
+    return NULL;
+}
+
+static void stop_all(run_t *r)
+{
+    /* Gateway first (no new work), workers, scheduler, then the logger so
+     * it commits what the others sent on their way out. */
+    static const char *order[] = {"tail", "gateway", "worker", "scheduler", "logger"};
+    for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+        int64_t deadline = cvg_time_mono_ms() + r->cfg.shutdown_grace_ms + STOP_EXTRA_MS;
+        for (size_t i = 0; i < r->n; i++) {
+            child_t *c = &r->children[i];
+            if (c->pid > 0 && strncmp(c->name, order[o], strlen(order[o])) == 0)
+                kill(c->pid, SIGTERM);
+        }
+        for (size_t i = 0; i < r->n; i++) {
+            child_t *c = &r->children[i];
+            if (c->pid <= 0 || strncmp(c->name, order[o], strlen(order[o])) != 0)
+                continue;
+            int status = 0;
+            for (;;) {
+                pid_t got = waitpid(c->pid, &status, WNOHANG);
+                if (got == c->pid || (got < 0 && errno != EINTR))
+                    break;
+                if (cvg_time_mono_ms() > deadline) {
+                    say("%s did not stop in time: killed", c->name);
+                    kill(c->pid, SIGKILL);
+                    waitpid(c->pid, &status, 0);
+                    break;
+                }
+                cvg_time_sleep_ms(20);
+            }
+            if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && strcmp(order[o], "tail") != 0)
+                say("%s stopped with exit code %d", c->name, WEXITSTATUS(status));
+            c->pid = 0;
+        }
+    }
+}
+
+static void banner(const run_t *r, const char *bootstrap_note, size_t workers)
+{
+    const char *host = strcmp(r->cfg.api_host, "0.0.0.0") == 0 ? "127.0.0.1" : r->cfg.api_host;
+    bool in_env = r->cfg.admin_api_key[0] != '\0';
+    char key_expr[1200];
+    if (in_env)
+        snprintf(key_expr, sizeof(key_expr), "$ADMIN_API_KEY");
+    else
+        snprintf(key_expr, sizeof(key_expr), "$(cat %s)", r->key_file);
+    fprintf(stderr,
+            "\nConvergence is running: gateway, scheduler, logger and %zu worker%s.\n\n"
+            "  API        http://%s:%d\n"
+            "  Admin key  %s\n"
+            "  Warehouse  %s\n"
+            "  Logs       %s/*.log\n"
+            "  Bootstrap  %s\n\n"
+            "Try:\n"
+            "  curl -s http://%s:%d/health/ready\n"
+            "  curl -s -X POST http://%s:%d/api/v1/admin/bootstrap -H \"X-Admin-Key: %s\"\n\n"
+            "Following the event stream (Ctrl-C stops the cluster):\n\n",
+            workers, workers == 1 ? "" : "s", host, r->cfg.api_port, r->key_file,
+            r->cfg.warehouse_url, r->log_dir, bootstrap_note, host, r->cfg.api_port, host,
+            r->cfg.api_port, key_expr);
+}
+
+static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *note, size_t size)
+{
+    json_t *wh = json_object_get(json_object_get(ready, "checks"), "warehouse");
+    if (json_is_true(json_object_get(wh, "bootstrapped"))) {
+        snprintf(note, size, "already done (central dataset `tenants` present)");
+        return 0;
+    }
+    if (!r->bootstrap) {
+        snprintf(note, size, "not done yet (--no-bootstrap)");
+        return 0;
+    }
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 20);
+    long status = http(r, "POST", "/api/v1/admin/bootstrap", key, &b);
+    json_t *reply = json_loads(cvg_buf_cstr(&b), 0, NULL);
+    int rc = 0;
+    if (status == 200) {
+        snprintf(note, size, "done: %zu central tables created",
+                 json_array_size(json_object_get(reply, "tables_created")));
+    } else {
+        say("bootstrap failed (HTTP %ld): %s", status, cvg_buf_cstr(&b));
+        snprintf(note, size, "FAILED (HTTP %ld), see above", status);
+        rc = -1;
+    }
+    json_decref(reply);
+    cvg_buf_cleanup(&b);
+    return rc;
+}
+
+static const char USAGE[] =
+    "Options of cvg-run itself:\n"
+    "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
+    "  --no-tail        do not follow the event stream (for scripts)\n"
+    "  --no-bootstrap   do not bootstrap an empty warehouse";
+
+int main(int argc, char **argv)
+{
+    static run_t r;
+    snprintf(r.bin_dir, sizeof(r.bin_dir), "build");
+    r.tail = true;
+    r.bootstrap = true;
+    /* Our own options first, then the common ones. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--bin-dir") == 0 && i + 1 < argc)
+            snprintf(r.bin_dir, sizeof(r.bin_dir), "%s", argv[++i]);
+        else if (strcmp(argv[i], "--no-tail") == 0)
+            r.tail = false;
+        else if (strcmp(argv[i], "--no-bootstrap") == 0)
+            r.bootstrap = false;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    cvg_cli_t cli = {.prog = "cvg-run",
+                     .summary = "run the whole cluster on this host (make run)",
+                     .usage = USAGE,
+                     .procs = CVG_PROC_RUN};
+    int rc = cvg_cli_parse(&cli, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    rc = cvg_startup(&cli, "cvg-run", &r.cfg);
+    if (rc != 0)
+        return rc;
+    cvg_signals_install();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    snprintf(r.log_dir, sizeof(r.log_dir), "%s/log", r.cfg.var_dir);
+    if (cvg_fs_mkdir_p(r.log_dir, 0700, &err) != 0) {
+        say("%s", err.message);
+        return EX_CANTCREAT;
+    }
+    char key[300];
+    if (admin_key(&r, key, sizeof(key)) != 0)
+        return EX_CONFIG;
+
+    add_child(&r, "logger", "cvg-logger", NULL);
+    add_child(&r, "scheduler", "cvg-scheduler", NULL);
+    for (int i = 1; i <= r.cfg.workers; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "worker-%d", i);
+        add_child(&r, name, "cvg-worker", NULL);
+    }
+    add_child(&r, "gateway", "cvg-gateway", NULL);
+    for (size_t i = 0; i < r.n; i++) {
+        if (access(r.children[i].binary, X_OK) != 0) {
+            say("%s not found: run `make` first (or give --bin-dir)", r.children[i].binary);
+            return EX_UNAVAILABLE;
+        }
+        spawn(&r, &r.children[i]);
+    }
+    say("started logger, scheduler, %d worker%s and gateway; waiting until ready",
+        r.cfg.workers, r.cfg.workers == 1 ? "" : "s");
+
+    rc = 0;
+    json_t *ready = wait_ready(&r);
+    if (ready == NULL) {
+        rc = r.fatal ? r.fatal : cvg_stop_requested() ? 0 : EX_UNAVAILABLE;
+        goto stop;
+    }
+    r.ready = true;
+    char note[256];
+    if (bootstrap_if_needed(&r, ready, key, note, sizeof(note)) != 0)
+        rc = EX_SOFTWARE;
+    size_t workers = (size_t)json_integer_value(
+        json_object_get(json_object_get(json_object_get(ready, "checks"), "workers"), "alive"));
+    json_decref(ready);
+    banner(&r, note, workers);
+    if (r.tail) {
+        child_t *t = add_child(&r, "tail", "cvg-logger", "tail");
+        t->foreground = true;
+        spawn(&r, t);
+    }
+    while (!cvg_stop_requested() && !r.fatal) {
+        supervise(&r);
+        cvg_time_sleep_ms(100);
+    }
+    if (r.fatal)
+        rc = r.fatal;
+stop:
+    say("stopping the cluster");
+    stop_all(&r);
+    say("stopped");
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,21 @@
+/*
+ * Authentication in the gateway. The admin key comes from ADMIN_API_KEY or
+ * the file named by ADMIN_API_KEY_FILE; only its SHA-256 is kept, and a
+ * presented key is hashed and compared in constant time, so neither its
+ * content nor its length leaks through timing.
+ */
+#ifndef GW_AUTH_H
+#define GW_AUTH_H
+
+#include "common/err.h"
+#include "gateway/gateway.h"
+
+/* Loads and hashes the admin key. CVG_ECONFIG when there is none: the
+ * gateway does not start without one. */
+int gw_auth_init(gw_t *gw, cvg_err_t *err);
+
+/* Checks X-Admin-Key: true when it matches; otherwise fills resp with 401
+ * (missing) or 403 (wrong). */
+bool gw_auth_admin(gw_t *gw, const gw_req_t *req, gw_resp_t *resp);
+
+#endif

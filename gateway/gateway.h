@@ -1,0 +1,112 @@
+/*
+ * The gateway's shared types: the process context, a request as handlers
+ * see it, the response they fill, and the route table entry. Handlers live
+ * in handlers/ and are listed in routes.c.
+ */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/emitter.h"
+#include "common/id.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+struct MHD_Daemon;
+typedef struct gw_whpool gw_whpool_t;
+typedef struct gw_bus gw_bus_t;
+
+typedef struct gw {
+    cvg_config_t cfg;
+    unsigned char admin_key_hash[32]; /* SHA-256 of the admin key */
+    gw_whpool_t *pool;                /* warehouse connections */
+    gw_bus_t *bus;                    /* control requests to scheduler and logger */
+    cvg_emitter_t *emitter;           /* run events of setup pipelines */
+    pthread_mutex_t setup_lock;       /* one setup pipeline at a time */
+    struct MHD_Daemon *daemon;
+    atomic_ullong requests;
+    atomic_ullong responses_4xx;
+    atomic_ullong responses_5xx;
+} gw_t;
+
+typedef enum gw_auth {
+    GW_AUTH_NONE = 0, /* open: health */
+    GW_AUTH_ADMIN     /* X-Admin-Key */
+} gw_auth_t;
+
+#define GW_PATH_PARAMS_MAX 6
+#define GW_PARAM_MAX 256
+
+typedef struct gw_req {
+    gw_t *gw;
+    struct MHD_Connection *conn;
+    char method[16];
+    char path[1024];
+    size_t nparams;
+    const char *param_names[GW_PATH_PARAMS_MAX];
+    char param_values[GW_PATH_PARAMS_MAX][GW_PARAM_MAX];
+    cvg_buf_t body;
+    bool body_too_big;
+    char request_id[CVG_ID_LEN];
+    int64_t start_mono;
+    int status; /* of the response, for the access log */
+} gw_req_t;
+
+typedef struct gw_resp {
+    int status;
+    char *body;          /* owned JSON text */
+    size_t len;
+    char allow[64];      /* Allow header of a 405 */
+} gw_resp_t;
+
+typedef void (*gw_handler_fn)(gw_req_t *req, gw_resp_t *resp);
+
+typedef struct gw_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/tenants/{tenant_id}" */
+    gw_handler_fn fn;
+    gw_auth_t auth;
+    const char *summary;
+} gw_route_t;
+
+/* Sets a JSON response (steals body). */
+void gw_resp_json(gw_resp_t *r, int status, json_t *body);
+
+/* Sets {"error": {"code", "message", "field"?}}. field may be NULL. */
+void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A path parameter by name ("tenant_id"), or NULL. */
+const char *gw_req_param(const gw_req_t *r, const char *name);
+
+/* A request header, or NULL. */
+const char *gw_req_header(const gw_req_t *r, const char *name);
+
+/*
+ * Parses the body as a JSON object. An empty body gives *out = NULL and 0.
+ * Otherwise checks the content type (415), depth and syntax (400); on
+ * failure fills resp and returns non-zero.
+ */
+int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out);
+
+/* Route table (routes.c). */
+const gw_route_t *gw_routes(size_t *n);
+
+/* Finds the route for method and path, filling req's path parameters.
+ * When none matches, *path_known says whether another method would. */
+const gw_route_t *gw_route_match(const char *method, const char *path, gw_req_t *req,
+                                 bool *path_known, char *allow, size_t allow_size);
+
+/* Handlers. */
+void gw_health(gw_req_t *req, gw_resp_t *resp);
+void gw_health_live(gw_req_t *req, gw_resp_t *resp);
+void gw_health_ready(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * The HTTP server on libmicrohttpd: a thread pool with epoll, request
+ * bodies collected into a bounded buffer (413 past API_MAX_BODY_BYTES),
+ * slow clients cut off by the connection timeout, headers bounded by the
+ * per-connection memory limit. A response is queued on the second call for
+ * a request (never the first), which keeps HTTP keep-alive working.
+ */
+#include "gateway/server.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "gateway/auth.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONNECTION_MEMORY_LIMIT (64 * 1024) /* request line + headers */
+#define CONNECTION_LIMIT 10000
+
+void gw_resp_json(gw_resp_t *r, int status, json_t *body)
+{
+    free(r->body);
+    r->status = status;
+    r->body = json_dumps(body, JSON_COMPACT);
+    r->len = r->body ? strlen(r->body) : 0;
+    json_decref(body);
+}
+
+void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field,
+                   const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+    if (field && field[0])
+        json_object_set_new(e, "field", json_string(field));
+    gw_resp_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+const char *gw_req_header(const gw_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
+{
+    *out = NULL;
+    if (req->body.len == 0)
+        return 0;
+    const char *ct = gw_req_header(req, "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        gw_resp_error(resp, 415, "unsupported_media_type", "Content-Type",
+                      "request body must be application/json");
+        return -1;
+    }
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *doc = NULL;
+    int rc = cvg_json_parse(cvg_buf_cstr(&req->body), req->body.len, CVG_JSON_MAX_DEPTH, &doc,
+                            &err);
+    if (rc != 0) {
+        gw_resp_error(resp, 400, "invalid_json", NULL, "%s", err.message);
+        return -1;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        gw_resp_error(resp, 400, "invalid_json", NULL, "request body must be a JSON object");
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}
+
+static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
+{
+    if (req->body_too_big) {
+        gw_resp_error(resp, 413, "payload_too_large", NULL,
+                      "request body over the %d byte limit", gw->cfg.api_max_body_bytes);
+        return;
+    }
+    bool known = false;
+    char allow[64];
+    const gw_route_t *route =
+        gw_route_match(req->method, req->path, req, &known, allow, sizeof(allow));
+    if (route == NULL && known) {
+        snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
+        gw_resp_error(resp, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
+                      req->method, req->path, allow);
+        return;
+    }
+    if (route == NULL) {
+        gw_resp_error(resp, 404, "not_found", NULL, "no route for %s %s", req->method,
+                      req->path);
+        return;
+    }
+    if (route->auth == GW_AUTH_ADMIN && !gw_auth_admin(gw, req, resp))
+        return;
+    route->fn(req, resp);
+    if (resp->body == NULL)
+        gw_resp_error(resp, 500, "internal", NULL, "the handler produced no response");
+}
+
+static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *conn,
+                             gw_resp_t *resp)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    resp->body = NULL;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Request-ID", req->request_id);
+    if (resp->allow[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    req->status = resp->status;
+    if (resp->status >= 500)
+        atomic_fetch_add(&gw->responses_5xx, 1);
+    else if (resp->status >= 400)
+        atomic_fetch_add(&gw->responses_4xx, 1);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    gw_t *gw = cls;
+    gw_req_t *req = *con_cls;
+    if (req == NULL) {
+        /* First call: headers only. Never answer here (keep-alive). */
+        req = calloc(1, sizeof(*req));
+        if (req == NULL)
+            return MHD_NO;
+        req->gw = gw;
+        req->conn = conn;
+        req->start_mono = cvg_time_mono_ms();
+        snprintf(req->method, sizeof(req->method), "%s", method);
+        snprintf(req->path, sizeof(req->path), "%s", url);
+        cvg_buf_init(&req->body, (size_t)gw->cfg.api_max_body_bytes);
+        cvg_id_new(req->request_id);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        int64_t n = 0;
+        if (cl && cvg_parse_int64(cl, 0, INT64_MAX, &n) == 0 && n > gw->cfg.api_max_body_bytes)
+            req->body_too_big = true;
+        *con_cls = req;
+        atomic_fetch_add(&gw->requests, 1);
+        return MHD_YES;
+    }
+    req->conn = conn;
+    if (*upload_data_size > 0) {
+        if (!req->body_too_big &&
+            cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+            req->body_too_big = true;
+        *upload_data_size = 0;
+        if (!req->body_too_big)
+            return MHD_YES;
+        /* Over the limit: answer now rather than read the rest. */
+    }
+    gw_resp_t resp = {0};
+    dispatch(gw, req, &resp);
+    return queue(gw, req, conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    gw_req_t *req = *con_cls;
+    if (req == NULL)
+        return;
+    if (cvg_log_enabled(CVG_LOG_DEBUG) || req->status >= 500 ||
+        toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        cvg_log_field_t f[5] = {CVG_LF_STR("method", req->method), CVG_LF_STR("path", req->path),
+                                CVG_LF_NUM("status", req->status),
+                                CVG_LF_NUM("ms", cvg_time_mono_ms() - req->start_mono),
+                                CVG_LF_STR("request_id", req->request_id)};
+        cvg_log_level_t level = req->status >= 500 ? CVG_LOG_WARNING : CVG_LOG_DEBUG;
+        cvg_log_write(level, NULL, f, 5, "%s",
+                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "request"
+                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
+                          ? "request timed out"
+                          : "request ended early");
+    }
+    cvg_buf_cleanup(&req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    cvg_warn(NULL, "http: %s", msg);
+}
+
+int gw_server_start(gw_t *gw, cvg_err_t *err)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)gw->cfg.api_port);
+    if (inet_pton(AF_INET, gw->cfg.api_host, &addr.sin_addr) != 1)
+        return cvg_err_set(err, CVG_ECONFIG, "API_HOST",
+                           "API_HOST: '%s' is not an IPv4 address", gw->cfg.api_host);
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    gw->daemon = MHD_start_daemon(
+        flags, (uint16_t)gw->cfg.api_port, NULL, NULL, &on_request, gw, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->cfg.api_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)gw->cfg.api_request_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
+        &on_completed, gw, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, gw, MHD_OPTION_END);
+    if (gw->daemon == NULL)
+        return cvg_err_set(err, CVG_EIO, "API_PORT", "cannot listen on %s:%d (in use?)",
+                           gw->cfg.api_host, gw->cfg.api_port);
+    return 0;
+}
+
+size_t gw_server_connections(gw_t *gw)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+void gw_server_quiesce(gw_t *gw)
+{
+    if (gw->daemon)
+        MHD_quiesce_daemon(gw->daemon);
+}
+
+void gw_server_stop(gw_t *gw)
+{
+    if (gw->daemon)
+        MHD_stop_daemon(gw->daemon);
+    gw->daemon = NULL;
+}

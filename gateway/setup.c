@@ -1,0 +1,43 @@
+/*
+ * Setup pipelines in the gateway (see setup.h). One at a time: they create
+ * and drop datasets, which must not interleave.
+ */
+#include "gateway/setup.h"
+#include "gateway/whpool.h"
+
+#include <string.h>
+
+#define POOL_WAIT_MS 5000
+
+int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_params_t *params,
+                 const char *triggered_by, char run_id[CVG_ID_LEN], wrk_outcome_t *out,
+                 cvg_errlist_t *errs, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    cvg_pipeline_t p;
+    int rc = cvg_pipeline_load(gw->cfg.config_dir, path, &p, errs, err);
+    if (rc != 0)
+        return rc;
+    wrk_env_t env = {.cfg = &gw->cfg, .emitter = gw->emitter, .worker_id = "gateway",
+                     .setup_allowed = true};
+    if (wrk_runner_validate(&env, &p, errs) > 0) {
+        *err = errs->items[0];
+        cvg_pipeline_cleanup(&p);
+        return CVG_EINVAL;
+    }
+    cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        cvg_pipeline_cleanup(&p);
+        return cvg_err_set(err, CVG_EBUSY, "", "no warehouse connection free");
+    }
+    env.wh = wh;
+    cvg_id_new(run_id);
+    wrk_run_t run = {.run_id = run_id, .tenant_id = tenant, .trigger_type = "api",
+                     .triggered_by = triggered_by, .attempt = 1, .params = params};
+    pthread_mutex_lock(&gw->setup_lock);
+    rc = wrk_runner_run(&env, &run, &p, out);
+    pthread_mutex_unlock(&gw->setup_lock);
+    gw_whpool_release(gw->pool, wh);
+    cvg_pipeline_cleanup(&p);
+    return rc;
+}

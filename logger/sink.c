@@ -1,0 +1,253 @@
+/*
+ * The logger's sink (see sink.h). SQL here is the portable subset every
+ * warehouse driver accepts: dataset.table names, $N parameters, and
+ * INSERT ... ON CONFLICT ... DO UPDATE ... WHERE.
+ */
+#include "logger/sink.h"
+#include "common/id.h"
+#include "common/time.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const RUN_UPSERT =
+    "INSERT INTO tenants.tenant_pipeline_runs (pipeline_logging_id, tenant_id, pipeline_id, "
+    "pipeline, status, state_seq, trigger_type, trigger_by, parameters, attempt, worker_id, "
+    "start_time, end_time, duration_ms, rows_processed, error_message, result, created_at, "
+    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+    "$17, $18, $18) "
+    "ON CONFLICT (pipeline_logging_id) DO UPDATE SET status = excluded.status, "
+    "state_seq = excluded.state_seq, "
+    "pipeline = COALESCE(excluded.pipeline, tenant_pipeline_runs.pipeline), "
+    "trigger_type = COALESCE(excluded.trigger_type, tenant_pipeline_runs.trigger_type), "
+    "trigger_by = COALESCE(excluded.trigger_by, tenant_pipeline_runs.trigger_by), "
+    "parameters = COALESCE(excluded.parameters, tenant_pipeline_runs.parameters), "
+    "attempt = excluded.attempt, "
+    "worker_id = COALESCE(excluded.worker_id, tenant_pipeline_runs.worker_id), "
+    "start_time = COALESCE(excluded.start_time, tenant_pipeline_runs.start_time), "
+    "end_time = COALESCE(excluded.end_time, tenant_pipeline_runs.end_time), "
+    "duration_ms = COALESCE(excluded.duration_ms, tenant_pipeline_runs.duration_ms), "
+    "rows_processed = COALESCE(excluded.rows_processed, tenant_pipeline_runs.rows_processed), "
+    "error_message = COALESCE(excluded.error_message, tenant_pipeline_runs.error_message), "
+    "result = COALESCE(excluded.result, tenant_pipeline_runs.result), "
+    "updated_at = excluded.updated_at "
+    "WHERE excluded.state_seq >= tenant_pipeline_runs.state_seq";
+
+static const char *const STEP_UPSERT =
+    "INSERT INTO tenants.tenant_step_logs (step_log_id, pipeline_logging_id, tenant_id, "
+    "pipeline_id, step_id, step_index, ps_type, attempt, status, state_seq, start_time, end_time, "
+    "duration_ms, rows_processed, error_message, metadata, created_at, updated_at) VALUES ($1, "
+    "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) "
+    "ON CONFLICT (step_log_id) DO UPDATE SET status = excluded.status, "
+    "state_seq = excluded.state_seq, "
+    "start_time = COALESCE(excluded.start_time, tenant_step_logs.start_time), "
+    "end_time = COALESCE(excluded.end_time, tenant_step_logs.end_time), "
+    "duration_ms = COALESCE(excluded.duration_ms, tenant_step_logs.duration_ms), "
+    "rows_processed = COALESCE(excluded.rows_processed, tenant_step_logs.rows_processed), "
+    "error_message = COALESCE(excluded.error_message, tenant_step_logs.error_message), "
+    "metadata = COALESCE(excluded.metadata, tenant_step_logs.metadata), "
+    "updated_at = excluded.updated_at "
+    "WHERE excluded.state_seq >= tenant_step_logs.state_seq";
+
+static const char *const DQ_INSERT =
+    "INSERT INTO tenants.tenant_dq_results (dq_result_id, pipeline_logging_id, tenant_id, "
+    "pipeline_id, step_id, step_log_id, check_name, check_type, target_table, severity, passed, "
+    "observed_value, expected_value, message, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "$8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (dq_result_id) DO NOTHING";
+
+int lgr_state_rank(const char *status)
+{
+    static const struct {
+        const char *name;
+        int rank;
+    } ranks[] = {{"QUEUED", 1},    {"DISPATCHED", 2}, {"RUNNING", 3},   {"RETRYING", 4},
+                 {"SKIPPED", 8},   {"SUCCEEDED", 8},  {"FAILED", 8},    {"TIMED_OUT", 8},
+                 {"CANCELLED", 8}, {"DEAD", 9}};
+    for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++) {
+        if (strcmp(ranks[i].name, status) == 0)
+            return ranks[i].rank;
+    }
+    return 0;
+}
+
+bool lgr_sink_transient(int rc)
+{
+    return rc != 0 && rc != CVG_EINVAL && rc != CVG_EEXIST && rc != CVG_ETOOBIG;
+}
+
+/* A timestamp parameter: NULL when ms is 0 (unknown). */
+static cvg_val_t ts_val(int64_t ms, char buf[CVG_TIME_ISO_LEN])
+{
+    if (ms <= 0)
+        return CVG_V_NULL;
+    cvg_time_format_iso(ms, buf);
+    return cvg_v_text(buf);
+}
+
+static cvg_val_t str_or_null(const char *s)
+{
+    return (s == NULL || s[0] == '\0') ? CVG_V_NULL : cvg_v_text(s);
+}
+
+static cvg_val_t int_or_null(int64_t v, bool known)
+{
+    return known ? CVG_V_INT(v) : CVG_V_NULL;
+}
+
+static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
+{
+    char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
+    int rank = lgr_state_rank(ev->status);
+    if (rank == 0)
+        return cvg_err_set(err, CVG_EINVAL, "status", "unknown run status '%s'", ev->status);
+    char *params = NULL, *result = NULL;
+    json_t *p = json_object_get(detail, "parameters");
+    if (p != NULL)
+        params = json_dumps(p, JSON_COMPACT);
+    if (ev->kind == CVG_EV_RUN_FINISHED && detail != NULL)
+        result = json_dumps(detail, JSON_COMPACT);
+    bool finished = ev->kind == CVG_EV_RUN_FINISHED;
+    cvg_time_format_iso(ev->ts_ms, ts);
+    cvg_val_t v[18] = {
+        cvg_v_text(ev->run_id),
+        cvg_v_text(ev->tenant_id),
+        cvg_v_text(ev->pipeline_id),
+        str_or_null(ev->pipeline),
+        cvg_v_text(ev->status),
+        CVG_V_INT((int64_t)ev->attempt * 16 + rank),
+        str_or_null(ev->trigger_type),
+        str_or_null(ev->triggered_by),
+        params ? cvg_v_text(params) : CVG_V_NULL,
+        CVG_V_INT(ev->attempt),
+        str_or_null(ev->worker_id),
+        ts_val(ev->start_ms, start),
+        ts_val(ev->end_ms, end),
+        int_or_null(ev->end_ms - ev->start_ms, finished && ev->end_ms > 0 && ev->start_ms > 0),
+        int_or_null(ev->rows, ev->rows >= 0),
+        str_or_null(ev->error),
+        result ? cvg_v_text(result) : CVG_V_NULL,
+        cvg_v_text(ts),
+    };
+    int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 18, NULL, NULL, NULL, err);
+    free(params);
+    free(result);
+    return rc;
+}
+
+static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+{
+    char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
+    int rank = lgr_state_rank(ev->status);
+    if (rank == 0)
+        return cvg_err_set(err, CVG_EINVAL, "status", "unknown step status '%s'", ev->status);
+    if (!cvg_id_valid(ev->step_log_id) || ev->step_id[0] == '\0')
+        return cvg_err_set(err, CVG_EINVAL, "step_log_id", "step event without step ids");
+    bool finished = ev->kind == CVG_EV_STEP_FINISHED;
+    cvg_time_format_iso(ev->ts_ms, ts);
+    cvg_val_t v[17] = {
+        cvg_v_text(ev->step_log_id),
+        cvg_v_text(ev->run_id),
+        cvg_v_text(ev->tenant_id),
+        cvg_v_text(ev->pipeline_id),
+        cvg_v_text(ev->step_id),
+        int_or_null(ev->step_index, ev->step_index >= 0),
+        str_or_null(ev->ps_type),
+        CVG_V_INT(ev->attempt),
+        cvg_v_text(ev->status),
+        CVG_V_INT((int64_t)ev->attempt * 16 + rank),
+        ts_val(ev->start_ms, start),
+        ts_val(ev->end_ms, end),
+        int_or_null(ev->end_ms - ev->start_ms, finished && ev->end_ms > 0 && ev->start_ms > 0),
+        int_or_null(ev->rows, ev->rows >= 0),
+        str_or_null(ev->error),
+        str_or_null(ev->detail),
+        cvg_v_text(ts),
+    };
+    return cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, NULL, err);
+}
+
+static const char *dstr(json_t *detail, const char *key)
+{
+    return json_string_value(json_object_get(detail, key));
+}
+
+/* A JSON scalar as text for the observed/expected columns. */
+static char *scalar_text(json_t *v)
+{
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
+{
+    if (detail == NULL || dstr(detail, "check_name") == NULL ||
+        dstr(detail, "check_type") == NULL || !json_is_boolean(json_object_get(detail, "passed")))
+        return cvg_err_set(err, CVG_EINVAL, "detail",
+                           "dq_result needs check_name, check_type and passed");
+    char ts[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(ev->ts_ms, ts);
+    char *observed = scalar_text(json_object_get(detail, "observed_value"));
+    char *expected = scalar_text(json_object_get(detail, "expected_value"));
+    const char *severity = dstr(detail, "severity");
+    cvg_val_t v[15] = {
+        cvg_v_text(ev->id),
+        cvg_v_text(ev->run_id),
+        cvg_v_text(ev->tenant_id),
+        cvg_v_text(ev->pipeline_id),
+        str_or_null(ev->step_id),
+        str_or_null(ev->step_log_id),
+        cvg_v_text(dstr(detail, "check_name")),
+        cvg_v_text(dstr(detail, "check_type")),
+        str_or_null(dstr(detail, "target_table")),
+        cvg_v_text(severity ? severity : "error"),
+        CVG_V_BOOL(json_is_true(json_object_get(detail, "passed"))),
+        str_or_null(observed),
+        str_or_null(expected),
+        str_or_null(dstr(detail, "message")),
+        cvg_v_text(ts),
+    };
+    int rc = cvg_wh_exec(wh, DQ_INSERT, v, 15, NULL, NULL, NULL, err);
+    free(observed);
+    free(expected);
+    return rc;
+}
+
+int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+{
+    if (ev->kind == CVG_EV_HEARTBEAT)
+        return 0; /* liveness only: published, not stored */
+    if (!cvg_id_valid(ev->run_id) || ev->tenant_id[0] == '\0' || ev->pipeline_id[0] == '\0')
+        return cvg_err_set(err, CVG_EINVAL, "run_id",
+                           "event without run_id, tenant_id or pipeline_id");
+    json_t *detail = NULL;
+    if (ev->detail != NULL) {
+        detail = json_loads(ev->detail, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(detail)) {
+            json_decref(detail);
+            return cvg_err_set(err, CVG_EINVAL, "detail", "detail is not a JSON object");
+        }
+    }
+    int rc;
+    switch (ev->kind) {
+    case CVG_EV_RUN_QUEUED:
+    case CVG_EV_RUN_STARTED:
+    case CVG_EV_RUN_FINISHED:
+        rc = apply_run(wh, ev, detail, err);
+        break;
+    case CVG_EV_STEP_STARTED:
+    case CVG_EV_STEP_FINISHED:
+        rc = apply_step(wh, ev, err);
+        break;
+    case CVG_EV_DQ_RESULT:
+        rc = apply_dq(wh, ev, detail, err);
+        break;
+    default:
+        rc = cvg_err_set(err, CVG_EINVAL, "kind", "unknown event kind");
+    }
+    json_decref(detail);
+    return rc;
+}

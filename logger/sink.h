@@ -1,0 +1,27 @@
+/*
+ * The logger's sink: applies one event to the central log tables
+ * (tenant_pipeline_runs, tenant_step_logs, tenant_dq_results). Each apply
+ * is an idempotent upsert: replaying an event, or receiving a run's events
+ * out of order, leaves the same rows (a state only moves forward, ordered
+ * by state_seq = attempt * 16 + rank of the state).
+ */
+#ifndef LGR_SINK_H
+#define LGR_SINK_H
+
+#include "common/err.h"
+#include "common/proto.h"
+#include "common/warehouse.h"
+
+#include <stdbool.h>
+
+/* Writes ev. CVG_EINVAL for an event that can never be stored (bad fields);
+ * other errors are transient (warehouse busy, tables not created yet). */
+int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err);
+
+/* True when a failure of lgr_sink_apply may pass if tried again later. */
+bool lgr_sink_transient(int rc);
+
+/* Ordering rank of a run or step state (0 when unknown). */
+int lgr_state_rank(const char *status);
+
+#endif

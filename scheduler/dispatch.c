@@ -1,0 +1,124 @@
+/*
+ * Dispatch: claims due runs from the queue and pushes them to workers, at
+ * most as many as there are idle workers not already promised a run. The
+ * PUSH socket keeps a high-water mark of one, so a run never waits long in
+ * a pipe; if it does, its short dispatch lease brings it back.
+ */
+#include "scheduler/scheduler.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/time.h"
+
+#include <string.h>
+
+#define CLAIM_MAX 32
+
+void sch_dispatch_taken(sch_t *s, const char *run_id)
+{
+    for (size_t i = 0; i < s->npushed; i++) {
+        if (strcmp(s->pushed[i].run_id, run_id) == 0) {
+            s->pushed[i] = s->pushed[--s->npushed];
+            return;
+        }
+    }
+}
+
+/* Forgets pushes older than the dispatch lease: the lease takes over. */
+static void forget_old(sch_t *s, int64_t now)
+{
+    for (size_t i = 0; i < s->npushed;) {
+        if (now - s->pushed[i].at_mono > s->queue.dispatch_lease_ms)
+            s->pushed[i] = s->pushed[--s->npushed];
+        else
+            i++;
+    }
+}
+
+size_t sch_dispatch(sch_t *s)
+{
+    int64_t now = cvg_time_mono_ms();
+    forget_old(s, now);
+    size_t idle = sch_workers_idle(&s->workers);
+    size_t room = idle > s->npushed ? idle - s->npushed : 0;
+    if (room > CLAIM_MAX)
+        room = CLAIM_MAX;
+    if (room > SCH_PUSHED_MAX - s->npushed)
+        room = SCH_PUSHED_MAX - s->npushed;
+    if (room == 0)
+        return 0;
+    cvg_job_t jobs[CLAIM_MAX];
+    size_t n = 0;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (sch_queue_claim(&s->queue, room, jobs, &n, &err) != 0) {
+        cvg_warn(NULL, "cannot read the queue: %s", err.message);
+        return 0;
+    }
+    size_t pushed = 0;
+    for (size_t i = 0; i < n; i++) {
+        cvg_job_t *j = &jobs[i];
+        cvg_log_ctx_t lc = {.tenant_id = j->tenant_id, .pipeline_id = j->pipeline,
+                            .run_id = j->run_id};
+        cvg_buf_t b;
+        cvg_buf_init(&b, CVG_MSG_MAX);
+        int rc = cvg_msg_encode_job(j, &b);
+        if (rc == 0 && zmq_send(zsock_resolve(s->jobs), b.data, b.len, ZMQ_DONTWAIT) < 0)
+            rc = CVG_EBUSY;
+        cvg_buf_cleanup(&b);
+        if (rc != 0) {
+            sch_queue_unclaim(&s->queue, j->queue_id, NULL);
+            cvg_debug(&lc, "run not pushed (%s); back in the queue", cvg_strerror(rc));
+        } else {
+            memcpy(s->pushed[s->npushed].run_id, j->run_id, CVG_ID_LEN);
+            s->pushed[s->npushed++].at_mono = now;
+            s->dispatched++;
+            pushed++;
+            cvg_log_field_t f = CVG_LF_NUM("attempt", j->attempt);
+            cvg_log_write(CVG_LOG_INFO, &lc, &f, 1, "run dispatched");
+        }
+        cvg_params_cleanup(&j->params);
+    }
+    return pushed;
+}
+
+void sch_expire(sch_t *s)
+{
+    sch_expired_t lost[16];
+    size_t n = 0;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (sch_queue_expire(&s->queue, lost, 16, &n, &err) != 0) {
+        cvg_warn(NULL, "cannot check leases: %s", err.message);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sch_expired_t *e = &lost[i];
+        cvg_log_ctx_t lc = {.tenant_id = e->tenant_id, .pipeline_id = e->pipeline_id,
+                            .run_id = e->run_id};
+        if (e->dead)
+            s->dead++;
+        else
+            s->requeued++;
+        cvg_log_field_t f = CVG_LF_NUM("attempt", e->attempt);
+        cvg_log_write(CVG_LOG_WARNING, &lc, &f, 1, "lease expired: %s",
+                      e->dead ? "no attempts left, run is DEAD" : "run queued again");
+        if (s->emitter == NULL || e->pipeline_id[0] == '\0')
+            continue;
+        cvg_event_t ev;
+        cvg_event_init(&ev, e->dead ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
+        memcpy(ev.run_id, e->run_id, sizeof(ev.run_id));
+        memcpy(ev.tenant_id, e->tenant_id, sizeof(ev.tenant_id));
+        memcpy(ev.pipeline_id, e->pipeline_id, sizeof(ev.pipeline_id));
+        memcpy(ev.pipeline, e->pipeline, sizeof(ev.pipeline));
+        snprintf(ev.status, sizeof(ev.status), "%s", e->dead ? "DEAD" : "RETRYING");
+        snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
+        ev.attempt = e->attempt;
+        ev.error = strdup(e->dead ? "lease expired: worker lost, no attempts left"
+                                  : "lease expired: worker lost; queued again");
+        if (e->dead)
+            ev.end_ms = cvg_time_now_ms();
+        cvg_emitter_send(s->emitter, &ev, 1000);
+        cvg_event_cleanup(&ev);
+    }
+}

@@ -1,0 +1,239 @@
+/*
+ * cvg-scheduler: the single owner of the run queue. Answers the gateway's
+ * control requests, keeps the view of live workers from their heartbeats,
+ * pushes due runs to idle workers, follows completions on the logger's
+ * stream and takes back runs whose worker was lost.
+ */
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/proc.h"
+#include "common/sock.h"
+#include "common/time.h"
+#include "scheduler/scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 250
+#define EMITTER_MAX_PENDING 10000
+
+static void reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req)
+{
+    int status = 0;
+    json_t *body = sch_control_handle(s, req->op, req->body, &status);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    cvg_ctl_t rep = {.op = "reply", .status = status, .body = text};
+    memcpy(rep.id, req->id, sizeof(rep.id));
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    if (cvg_msg_encode_ctl(&rep, &b) == 0) {
+        zframe_t *id = zframe_dup(identity);
+        zframe_send(&id, s->control, ZFRAME_MORE);
+        zframe_t *f = zframe_new(b.data, b.len);
+        zframe_send(&f, s->control, 0);
+    }
+    cvg_buf_cleanup(&b);
+    free(text);
+}
+
+/* Reads [identity][payload] from a ROUTER and decodes the payload. */
+static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err_t *err)
+{
+    zmsg_t *msg = zmsg_recv(sock);
+    *identity = NULL;
+    if (msg == NULL)
+        return CVG_EIO;
+    *identity = zmsg_pop(msg);
+    zframe_t *payload = zmsg_last(msg);
+    int rc = payload ? cvg_msg_decode(zframe_data(payload), zframe_size(payload), m, err)
+                     : cvg_err_set(err, CVG_EPROTO, "", "message without payload");
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+static void on_control(sch_t *s)
+{
+    zframe_t *identity = NULL;
+    cvg_msg_t m;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = recv_routed(s->control, &identity, &m, &err);
+    if (rc == 0 && m.type == CVG_MSG_CTL)
+        reply(s, identity, &m.u.ctl);
+    else if (rc != 0)
+        cvg_warn(NULL, "control message dropped: %s", err.message);
+    if (rc == 0)
+        cvg_msg_cleanup(&m);
+    zframe_destroy(&identity);
+}
+
+static void on_worker(sch_t *s)
+{
+    zframe_t *identity = NULL;
+    cvg_msg_t m;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = recv_routed(s->workers_in, &identity, &m, &err);
+    zframe_destroy(&identity);
+    if (rc != 0) {
+        cvg_warn(NULL, "worker message dropped: %s", err.message);
+        return;
+    }
+    if (m.type != CVG_MSG_WORKER) {
+        cvg_msg_cleanup(&m);
+        return;
+    }
+    cvg_worker_msg_t *w = &m.u.worker;
+    size_t before = sch_workers_alive(&s->workers);
+    bool was_idle = false;
+    for (size_t i = 0; i < s->workers.n; i++) {
+        if (strcmp(s->workers.items[i].id, w->worker_id) == 0)
+            was_idle = strcmp(s->workers.items[i].state, "idle") == 0;
+    }
+    sch_worker_t *x = sch_workers_update(&s->workers, w, cvg_time_mono_ms());
+    size_t after = sch_workers_alive(&s->workers);
+    cvg_log_field_t f[2] = {CVG_LF_STR("worker_id", w->worker_id), CVG_LF_NUM("workers", after)};
+    if (after > before)
+        cvg_log_write(CVG_LOG_INFO, NULL, f, 2, "worker joined");
+    else if (after < before)
+        cvg_log_write(CVG_LOG_INFO, NULL, f, 2, "worker left");
+    if (x != NULL && w->run_id[0]) {
+        sch_dispatch_taken(s, w->run_id);
+        sch_queue_renew(&s->queue, w->run_id, w->worker_id, NULL);
+    }
+    if (x != NULL && !was_idle && strcmp(x->state, "idle") == 0)
+        sch_dispatch(s);
+}
+
+static void on_stream(sch_t *s)
+{
+    zmsg_t *msg = zmsg_recv(s->stream);
+    if (msg == NULL)
+        return;
+    zframe_t *payload = zmsg_last(msg);
+    cvg_msg_t m;
+    if (payload && cvg_msg_decode(zframe_data(payload), zframe_size(payload), &m, NULL) == 0) {
+        if (m.type == CVG_MSG_EVENT) {
+            cvg_err_t err;
+            cvg_err_clear(&err);
+            if (sch_queue_on_event(&s->queue, &m.u.event, &err) != 0)
+                cvg_warn(NULL, "cannot follow run %s: %s", m.u.event.run_id, err.message);
+        }
+        cvg_msg_cleanup(&m);
+    }
+    zmsg_destroy(&msg);
+}
+
+static void tick(sch_t *s)
+{
+    size_t gone = sch_workers_prune(&s->workers, cvg_time_mono_ms());
+    if (gone > 0) {
+        cvg_log_field_t f = CVG_LF_NUM("workers", sch_workers_alive(&s->workers));
+        cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "%zu worker(s) silent past %d ms: gone",
+                      gone, s->cfg.worker_timeout_ms);
+    }
+    sch_expire(s);
+    sch_dispatch(s);
+}
+
+static int serve(sch_t *s)
+{
+    zmq_pollitem_t items[3] = {{zsock_resolve(s->control), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(s->workers_in), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(s->stream), 0, ZMQ_POLLIN, 0}};
+    int64_t next_tick = cvg_time_mono_ms();
+    while (!cvg_stop_requested()) {
+        int64_t now = cvg_time_mono_ms();
+        if (now >= next_tick) {
+            tick(s);
+            next_tick = now + TICK_MS;
+        }
+        int n = zmq_poll(items, 3, (long)(next_tick - now));
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            return EX_SOFTWARE;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            on_control(s);
+        if (items[1].revents & ZMQ_POLLIN)
+            on_worker(s);
+        if (items[2].revents & ZMQ_POLLIN)
+            on_stream(s);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cvg_cli_t cli = {.prog = "cvg-scheduler",
+                     .summary = "owns the run queue and dispatches runs to workers",
+                     .procs = CVG_PROC_SCHEDULER};
+    int rc = cvg_cli_parse(&cli, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (cli.argc > 0) {
+        fprintf(stderr, "cvg-scheduler: unexpected argument %s (see --help)\n", cli.argv[0]);
+        return EX_USAGE;
+    }
+    static sch_t s;
+    rc = cvg_startup(&cli, "scheduler", &s.cfg);
+    if (rc != 0)
+        return rc;
+    cvg_signals_install();
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_wh_open(s.cfg.warehouse_url, &s.wh, &err) != 0) {
+        cvg_error(NULL, "cannot open the warehouse: %s", err.message);
+        return EX_UNAVAILABLE;
+    }
+    if (cli.check_config) {
+        printf("cvg-scheduler: configuration ok (warehouse %s)\n", cvg_wh_driver(s.wh));
+        cvg_wh_close(&s.wh);
+        return 0;
+    }
+    sch_workers_init(&s.workers, s.cfg.worker_timeout_ms);
+    sch_queue_init(&s.queue, s.wh, 30000, s.cfg.worker_timeout_ms * 3);
+    rc = EX_CANTCREAT;
+    s.control = cvg_sock_bind(ZMQ_ROUTER, s.cfg.control_bind, &err);
+    if (s.control)
+        s.workers_in = cvg_sock_bind(ZMQ_ROUTER, s.cfg.workers_bind, &err);
+    if (s.workers_in)
+        s.jobs = cvg_sock_bind(ZMQ_PUSH, s.cfg.jobs_bind, &err);
+    if (s.jobs)
+        s.stream = cvg_sock_connect(ZMQ_SUB, s.cfg.stream_endpoint, &err);
+    if (s.stream == NULL) {
+        cvg_error(NULL, "cannot set up sockets: %s", err.message);
+        goto out;
+    }
+    zsock_set_sndhwm(s.jobs, 1);
+    zsock_set_subscribe(s.stream, "");
+    s.emitter = cvg_emitter_new(s.cfg.events_endpoint, s.cfg.event_ack_timeout_ms,
+                                EMITTER_MAX_PENDING, &err);
+    if (s.emitter == NULL) {
+        cvg_error(NULL, "cannot start the event emitter: %s", err.message);
+        goto out;
+    }
+    cvg_log_field_t f[3] = {CVG_LF_STR("control", s.cfg.control_bind),
+                            CVG_LF_STR("jobs", s.cfg.jobs_bind),
+                            CVG_LF_STR("workers", s.cfg.workers_bind)};
+    cvg_log_write(CVG_LOG_INFO, NULL, f, 3, "scheduler started (version %s)", CVG_VERSION);
+    rc = serve(&s);
+    if (cvg_emitter_flush(s.emitter, s.cfg.shutdown_grace_ms) != 0)
+        cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",
+                 cvg_emitter_pending(s.emitter));
+    cvg_log_field_t g[3] = {CVG_LF_NUM("dispatched", s.dispatched),
+                            CVG_LF_NUM("requeued", s.requeued), CVG_LF_NUM("dead", s.dead)};
+    cvg_log_write(CVG_LOG_INFO, NULL, g, 3, "scheduler stopped");
+out:
+    cvg_emitter_destroy(&s.emitter);
+    zsock_destroy(&s.stream);
+    zsock_destroy(&s.jobs);
+    zsock_destroy(&s.workers_in);
+    zsock_destroy(&s.control);
+    cvg_wh_close(&s.wh);
+    return rc;
+}

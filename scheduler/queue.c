@@ -1,0 +1,297 @@
+/*
+ * The run queue (see queue.h). Every change is a conditional UPDATE on the
+ * expected state (and attempt), so a late or repeated message cannot move
+ * a run twice.
+ */
+#include "scheduler/queue.h"
+#include "common/buf.h"
+#include "common/time.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define Q "tenants.tenant_pipeline_execution_queue"
+
+void sch_queue_init(sch_queue_t *q, cvg_wh_t *wh, int dispatch_lease_ms, int run_lease_ms)
+{
+    memset(q, 0, sizeof(*q));
+    q->wh = wh;
+    q->dispatch_lease_ms = dispatch_lease_ms;
+    q->run_lease_ms = run_lease_ms;
+    q->retry_delay_ms = 5000;
+}
+
+bool sch_queue_check_ready(sch_queue_t *q)
+{
+    if (q->ready)
+        return true;
+    bool exists = false;
+    if (cvg_wh_table_exists(q->wh, "tenants", "tenant_pipeline_execution_queue", &exists, NULL) ==
+            0 &&
+        exists)
+        q->ready = true;
+    return q->ready;
+}
+
+/* The failure of a statement on the queue table: a missing table means the
+ * system was re-bootstrapped under us; check again next time. */
+static int note(sch_queue_t *q, int rc)
+{
+    if (rc == CVG_ENOTFOUND)
+        q->ready = false;
+    return rc;
+}
+
+static void iso_in(int64_t delta_ms, char out[CVG_TIME_ISO_LEN])
+{
+    cvg_time_format_iso(cvg_time_now_ms() + delta_ms, out);
+}
+
+typedef struct claim_ctx {
+    cvg_job_t *jobs;
+    size_t n, max;
+} claim_ctx_t;
+
+static void copy_text(char *dst, size_t size, const cvg_val_t *v)
+{
+    size_t n = v->type == CVG_VAL_TEXT ? v->len : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, v->s, n);
+    dst[n] = '\0';
+}
+
+static int collect_job(void *ud, const cvg_row_t *row)
+{
+    claim_ctx_t *c = ud;
+    if (c->n >= c->max)
+        return 1;
+    cvg_job_t *j = &c->jobs[c->n++];
+    memset(j, 0, sizeof(*j));
+    copy_text(j->queue_id, sizeof(j->queue_id), &row->vals[0]);
+    copy_text(j->run_id, sizeof(j->run_id), &row->vals[1]);
+    copy_text(j->tenant_id, sizeof(j->tenant_id), &row->vals[2]);
+    copy_text(j->pipeline, sizeof(j->pipeline), &row->vals[3]);
+    if (row->vals[4].type == CVG_VAL_TEXT) {
+        json_t *p = json_loadb(row->vals[4].s, row->vals[4].len, 0, NULL);
+        const char *key;
+        json_t *val;
+        json_object_foreach(p, key, val)
+        {
+            char *text = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY);
+            cvg_params_add(&j->params, key, text ? text : json_string_value(val));
+            free(text);
+        }
+        json_decref(p);
+    }
+    copy_text(j->trigger_type, sizeof(j->trigger_type), &row->vals[5]);
+    copy_text(j->triggered_by, sizeof(j->triggered_by), &row->vals[6]);
+    j->attempt = row->vals[7].type == CVG_VAL_INT ? (int)row->vals[7].i : 1;
+    return 0;
+}
+
+int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    if (max == 0 || !sch_queue_check_ready(q))
+        return 0;
+    char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    iso_in(q->dispatch_lease_ms, lease);
+    claim_ctx_t c = {.jobs = jobs, .max = max};
+    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
+    int rc = cvg_wh_exec(q->wh,
+                         "SELECT queue_id, pipeline_logging_id, tenant_id, pipeline, parameters, "
+                         "trigger_type, triggered_by, attempt FROM " Q " WHERE state = 'QUEUED' "
+                         "AND (not_before IS NULL OR not_before <= $1) "
+                         "ORDER BY priority, enqueued_at LIMIT $2",
+                         p, 2, collect_job, &c, NULL, err);
+    if (rc != 0) {
+        for (size_t i = 0; i < c.n; i++)
+            cvg_params_cleanup(&jobs[i].params);
+        return note(q, rc);
+    }
+    int64_t deadline = cvg_time_now_ms() + q->dispatch_lease_ms;
+    for (size_t i = 0; i < c.n; i++) {
+        cvg_job_t *j = &jobs[i];
+        cvg_val_t u[3] = {cvg_v_text(j->queue_id), cvg_v_text(lease), cvg_v_text(now)};
+        int64_t changed = 0;
+        rc = cvg_wh_exec(q->wh,
+                         "UPDATE " Q " SET state = 'DISPATCHED', lease_expires_at = $2, "
+                         "updated_at = $3 WHERE queue_id = $1 AND state = 'QUEUED'",
+                         u, 3, NULL, NULL, &changed, err);
+        if (rc != 0 || changed != 1) {
+            cvg_params_cleanup(&j->params);
+            continue; /* taken by someone else, or a transient failure */
+        }
+        j->lease_deadline_ms = deadline;
+        if (i != *n)
+            jobs[*n] = *j;
+        (*n)++;
+    }
+    return 0;
+}
+
+int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err)
+{
+    char now[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    cvg_val_t p[2] = {cvg_v_text(queue_id), cvg_v_text(now)};
+    return note(q, cvg_wh_exec(q->wh,
+                               "UPDATE " Q " SET state = 'QUEUED', lease_expires_at = NULL, "
+                               "updated_at = $2 WHERE queue_id = $1 AND state = 'DISPATCHED'",
+                               p, 2, NULL, NULL, NULL, err));
+}
+
+int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
+{
+    if (!q->ready)
+        return 0;
+    char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    iso_in(q->run_lease_ms, lease);
+    if (ev->kind == CVG_EV_RUN_STARTED) {
+        cvg_val_t p[5] = {cvg_v_text(ev->run_id), cvg_v_text(ev->worker_id), cvg_v_text(lease),
+                          cvg_v_text(now), CVG_V_INT(ev->attempt)};
+        return note(q, cvg_wh_exec(q->wh,
+                                   "UPDATE " Q " SET state = 'RUNNING', lease_owner = $2, "
+                                   "lease_expires_at = $3, updated_at = $4 "
+                                   "WHERE pipeline_logging_id = $1 AND attempt = $5 "
+                                   "AND state IN ('QUEUED', 'DISPATCHED')",
+                                   p, 5, NULL, NULL, NULL, err));
+    }
+    if (ev->kind == CVG_EV_RUN_FINISHED) {
+        cvg_val_t p[5] = {cvg_v_text(ev->run_id), cvg_v_text(ev->status),
+                          ev->error ? cvg_v_text(ev->error) : CVG_V_NULL, cvg_v_text(now),
+                          CVG_V_INT(ev->attempt)};
+        return note(q, cvg_wh_exec(q->wh,
+                                   "UPDATE " Q " SET state = $2, last_error = $3, "
+                                   "lease_owner = NULL, lease_expires_at = NULL, updated_at = $4 "
+                                   "WHERE pipeline_logging_id = $1 AND attempt = $5 "
+                                   "AND state IN ('QUEUED', 'DISPATCHED', 'RUNNING')",
+                                   p, 5, NULL, NULL, NULL, err));
+    }
+    return 0;
+}
+
+int sch_queue_renew(sch_queue_t *q, const char *run_id, const char *worker_id, cvg_err_t *err)
+{
+    if (!q->ready || run_id[0] == '\0')
+        return 0;
+    char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    iso_in(q->run_lease_ms, lease);
+    cvg_val_t p[4] = {cvg_v_text(run_id), cvg_v_text(lease), cvg_v_text(now),
+                      cvg_v_text(worker_id)};
+    return note(q, cvg_wh_exec(q->wh,
+                               "UPDATE " Q " SET lease_expires_at = $2, updated_at = $3 "
+                               "WHERE pipeline_logging_id = $1 AND state = 'RUNNING' "
+                               "AND lease_owner = $4",
+                               p, 4, NULL, NULL, NULL, err));
+}
+
+typedef struct expire_ctx {
+    sch_expired_t *out;
+    int max_attempts[64];
+    size_t n, max;
+} expire_ctx_t;
+
+static int collect_expired(void *ud, const cvg_row_t *row)
+{
+    expire_ctx_t *c = ud;
+    if (c->n >= c->max)
+        return 1;
+    sch_expired_t *e = &c->out[c->n];
+    memset(e, 0, sizeof(*e));
+    copy_text(e->run_id, sizeof(e->run_id), &row->vals[0]);
+    copy_text(e->tenant_id, sizeof(e->tenant_id), &row->vals[1]);
+    copy_text(e->pipeline_id, sizeof(e->pipeline_id), &row->vals[2]);
+    copy_text(e->pipeline, sizeof(e->pipeline), &row->vals[3]);
+    e->attempt = row->vals[4].type == CVG_VAL_INT ? (int)row->vals[4].i : 1;
+    c->max_attempts[c->n] = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
+    c->n++;
+    return 0;
+}
+
+int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    if (!sch_queue_check_ready(q))
+        return 0;
+    if (max > 64)
+        max = 64;
+    char now[CVG_TIME_ISO_LEN], later[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    expire_ctx_t c = {.out = out, .max = max};
+    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
+    int rc = cvg_wh_exec(q->wh,
+                         "SELECT pipeline_logging_id, tenant_id, pipeline_id, pipeline, attempt, "
+                         "max_attempts FROM " Q " WHERE state IN ('DISPATCHED', 'RUNNING') "
+                         "AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2",
+                         p, 2, collect_expired, &c, NULL, err);
+    if (rc != 0)
+        return note(q, rc);
+    for (size_t i = 0; i < c.n; i++) {
+        sch_expired_t *e = &out[i];
+        e->dead = e->attempt >= c.max_attempts[i];
+        /* Backoff doubles per attempt, from retry_delay_ms. */
+        int shift = e->attempt < 6 ? e->attempt - 1 : 5;
+        iso_in((int64_t)q->retry_delay_ms << (shift > 0 ? shift : 0), later);
+        cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
+                          cvg_v_text(later)};
+        int64_t changed = 0;
+        rc = cvg_wh_exec(q->wh,
+                         e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
+                                   "lease_expires_at = NULL, last_error = 'lease expired: "
+                                   "worker lost, no attempts left', updated_at = $3 "
+                                   "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                   "AND state IN ('DISPATCHED', 'RUNNING')"
+                                 : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
+                                   "not_before = $4, lease_owner = NULL, lease_expires_at = NULL, "
+                                   "last_error = 'lease expired: worker lost', updated_at = $3 "
+                                   "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                   "AND state IN ('DISPATCHED', 'RUNNING')",
+                         u, 4, NULL, NULL, &changed, err);
+        if (rc != 0)
+            return note(q, rc);
+        if (changed == 1)
+            out[(*n)++] = *e;
+    }
+    return 0;
+}
+
+typedef struct counts_ctx {
+    cvg_buf_t *b;
+    bool first;
+} counts_ctx_t;
+
+static int add_count(void *ud, const cvg_row_t *row)
+{
+    counts_ctx_t *c = ud;
+    if (!c->first)
+        cvg_buf_puts(c->b, ",");
+    c->first = false;
+    cvg_buf_append_json_str(c->b, row->vals[0].s ? row->vals[0].s : "", row->vals[0].len);
+    cvg_buf_printf(c->b, ":%lld", (long long)row->vals[1].i);
+    return 0;
+}
+
+int sch_queue_counts(sch_queue_t *q, char *out, size_t size, cvg_err_t *err)
+{
+    snprintf(out, size, "{}");
+    if (!sch_queue_check_ready(q))
+        return 0;
+    cvg_buf_t b;
+    cvg_buf_init(&b, size > 2 ? size - 2 : 0);
+    cvg_buf_puts(&b, "{");
+    counts_ctx_t c = {.b = &b, .first = true};
+    int rc = cvg_wh_exec(q->wh, "SELECT state, count(*) FROM " Q " GROUP BY state", NULL, 0,
+                         add_count, &c, NULL, err);
+    cvg_buf_puts(&b, "}");
+    if (rc == 0)
+        snprintf(out, size, "%s", cvg_buf_cstr(&b));
+    cvg_buf_cleanup(&b);
+    return note(q, rc);
+}

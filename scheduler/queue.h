@@ -1,0 +1,61 @@
+/*
+ * The run queue (tenants.tenant_pipeline_execution_queue), owned by the
+ * scheduler. A run moves QUEUED -> DISPATCHED (pushed to a worker, with a
+ * short lease) -> RUNNING (the worker said so; its heartbeats renew the
+ * lease) -> a final state. A run whose lease lapses goes back to QUEUED for
+ * another attempt, or to DEAD after the last one.
+ */
+#ifndef SCH_QUEUE_H
+#define SCH_QUEUE_H
+
+#include "common/err.h"
+#include "common/proto.h"
+#include "common/warehouse.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sch_queue {
+    cvg_wh_t *wh;          /* borrowed */
+    int dispatch_lease_ms; /* time for a worker to start a pushed run */
+    int run_lease_ms;      /* lease renewed by each heartbeat */
+    int retry_delay_ms;    /* first backoff after a lost lease */
+    bool ready;            /* the queue table exists */
+} sch_queue_t;
+
+/* A run whose lease lapsed. */
+typedef struct sch_expired {
+    char run_id[CVG_ID_LEN];
+    char tenant_id[CVG_TENANT_MAX];
+    char pipeline_id[CVG_NAME_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];
+    int attempt;     /* the attempt that was lost */
+    bool dead;       /* no attempts left */
+} sch_expired_t;
+
+void sch_queue_init(sch_queue_t *q, cvg_wh_t *wh, int dispatch_lease_ms, int run_lease_ms);
+
+/* True once the central queue table exists (checked again while false). */
+bool sch_queue_check_ready(sch_queue_t *q);
+
+/* Claims up to max due QUEUED runs, oldest first within priority, marking
+ * them DISPATCHED under a lease; fills jobs[0..*n). */
+int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_err_t *err);
+
+/* Puts a claimed run back to QUEUED (the push failed). */
+int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err);
+
+/* Follows a committed run event: started -> RUNNING, finished -> final. */
+int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err);
+
+/* Renews the lease of a run a live worker holds. */
+int sch_queue_renew(sch_queue_t *q, const char *run_id, const char *worker_id, cvg_err_t *err);
+
+/* Re-queues or dead-letters runs whose lease lapsed; fills out[0..*n). */
+int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err);
+
+/* Counts of queue rows by state, as a JSON object. */
+int sch_queue_counts(sch_queue_t *q, char *out, size_t size, cvg_err_t *err);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The scheduler process's context, shared by its modules: sockets, the
+ * worker pool view, the queue and the runs pushed but not yet taken.
+ */
+#ifndef SCH_SCHEDULER_H
+#define SCH_SCHEDULER_H
+
+#include "common/config.h"
+#include "common/emitter.h"
+#include "common/warehouse.h"
+#include "scheduler/queue.h"
+#include "scheduler/workers.h"
+
+#include <czmq.h>
+#include <jansson.h>
+
+#define SCH_PUSHED_MAX 256
+
+typedef struct sch_pushed {
+    char run_id[CVG_ID_LEN];
+    int64_t at_mono;
+} sch_pushed_t;
+
+typedef struct sch {
+    cvg_config_t cfg;
+    cvg_wh_t *wh;
+    cvg_emitter_t *emitter;
+    zsock_t *control;     /* ROUTER: gateway requests */
+    zsock_t *workers_in;  /* ROUTER: worker hello/heartbeat/bye */
+    zsock_t *jobs;        /* PUSH: runs to workers */
+    zsock_t *stream;      /* SUB: committed events from the logger */
+    sch_workers_t workers;
+    sch_queue_t queue;
+    size_t npushed;       /* pushed runs no worker has reported yet */
+    sch_pushed_t pushed[SCH_PUSHED_MAX];
+    uint64_t dispatched, requeued, dead;
+} sch_t;
+
+/* Answers one control request; *status gets 0 or a CVG_E* code. Returns
+ * the reply body (owned by the caller). */
+json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *status);
+
+/* Pushes due runs to free workers; returns how many. */
+size_t sch_dispatch(sch_t *s);
+
+/* Takes back runs whose lease lapsed (worker lost). */
+void sch_expire(sch_t *s);
+
+/* A worker reported it holds run_id: it is no longer waiting to be taken. */
+void sch_dispatch_taken(sch_t *s, const char *run_id);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * cvg-worker: runs one pipeline run at a time. Pulls jobs from the
+ * scheduler (PULL, high-water mark one, read only while idle), runs them on
+ * a job thread through the runner while the main loop heartbeats to the
+ * scheduler, and reports every state as an event to the logger.
+ * `cvg-worker validate FILE...` checks pipeline configs and exits.
+ */
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/proc.h"
+#include "common/sock.h"
+#include "common/time.h"
+#include "common/yaml.h"
+#include "worker/runner.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EMITTER_MAX_PENDING 10000
+#define CANCEL_WAIT_MS 2000
+
+typedef struct wrk {
+    cvg_config_t cfg;
+    char id[CVG_NAME_MAX];
+    cvg_wh_t *wh;             /* used only by the job thread while busy */
+    cvg_emitter_t *emitter;
+    zsock_t *jobs;            /* PULL from the scheduler */
+    zsock_t *status;          /* DEALER to the scheduler's worker socket */
+    bool busy;
+    pthread_t thread;
+    cvg_job_t job;            /* the run in hand, owned while busy */
+    volatile sig_atomic_t cancel;
+    atomic_bool done;
+    int done_pipe[2];
+    int64_t last_heartbeat;
+    uint64_t runs, failed;
+} wrk_t;
+
+static void send_status(wrk_t *w, const char *op)
+{
+    cvg_worker_msg_t m = {.pid = getpid(), .ts_ms = cvg_time_now_ms()};
+    snprintf(m.op, sizeof(m.op), "%s", op);
+    snprintf(m.worker_id, sizeof(m.worker_id), "%s", w->id);
+    snprintf(m.state, sizeof(m.state), "%s",
+             cvg_stop_requested() ? "stopping" : w->busy ? "busy" : "idle");
+    if (w->busy)
+        snprintf(m.run_id, sizeof(m.run_id), "%s", w->job.run_id);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    if (cvg_msg_encode_worker(&m, &b) == 0)
+        zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
+    cvg_buf_cleanup(&b);
+    w->last_heartbeat = cvg_time_mono_ms();
+}
+
+/* Reports a run that could not start (bad config) as started and failed,
+ * so its run log says why. */
+static void report_unrunnable(wrk_t *w, const cvg_job_t *j, const char *pipeline_id,
+                              const char *error)
+{
+    cvg_event_kind_t kinds[2] = {CVG_EV_RUN_STARTED, CVG_EV_RUN_FINISHED};
+    int64_t now = cvg_time_now_ms();
+    for (int i = 0; i < 2; i++) {
+        cvg_event_t ev;
+        cvg_event_init(&ev, kinds[i]);
+        snprintf(ev.run_id, sizeof(ev.run_id), "%s", j->run_id);
+        snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", j->tenant_id);
+        snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%.128s", pipeline_id);
+        snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", j->pipeline);
+        snprintf(ev.status, sizeof(ev.status), "%s", i == 0 ? "RUNNING" : "FAILED");
+        snprintf(ev.worker_id, sizeof(ev.worker_id), "%s", w->id);
+        snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", j->trigger_type);
+        snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", j->triggered_by);
+        ev.attempt = j->attempt;
+        ev.start_ms = now;
+        if (i == 1) {
+            ev.end_ms = now;
+            ev.error = strdup(error);
+        }
+        cvg_emitter_send(w->emitter, &ev, 30000);
+        cvg_event_cleanup(&ev);
+    }
+}
+
+static void *job_thread(void *arg)
+{
+    wrk_t *w = arg;
+    cvg_job_t *j = &w->job;
+    cvg_pipeline_t p;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    wrk_env_t env = {.wh = w->wh, .cfg = &w->cfg, .emitter = w->emitter, .worker_id = w->id,
+                     .cancel = &w->cancel};
+    int rc = errs ? cvg_pipeline_load(w->cfg.config_dir, j->pipeline, &p, errs, &err) : CVG_ENOMEM;
+    if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0) {
+        err = errs->items[0];
+        rc = CVG_EINVAL;
+        cvg_pipeline_cleanup(&p);
+    }
+    if (rc != 0) {
+        char msg[1400];
+        snprintf(msg, sizeof(msg), "pipeline %s cannot run: %.1000s", j->pipeline, err.message);
+        cvg_log_ctx_t lc = {.tenant_id = j->tenant_id, .run_id = j->run_id};
+        cvg_error(&lc, "%s", msg);
+        /* No valid config to take pipeline_id from: use the template name. */
+        const char *name = strrchr(j->pipeline, '/');
+        report_unrunnable(w, j, name ? name + 1 : j->pipeline, msg);
+        w->failed++;
+    } else {
+        wrk_run_t run = {.run_id = j->run_id, .tenant_id = j->tenant_id,
+                         .trigger_type = j->trigger_type, .triggered_by = j->triggered_by,
+                         .attempt = j->attempt, .params = &j->params};
+        wrk_outcome_t out;
+        wrk_runner_run(&env, &run, &p, &out);
+        if (strcmp(out.status, "SUCCEEDED") != 0)
+            w->failed++;
+        wrk_outcome_cleanup(&out);
+        cvg_pipeline_cleanup(&p);
+    }
+    free(errs);
+    atomic_store(&w->done, true);
+    char c = 1;
+    ssize_t n = write(w->done_pipe[1], &c, 1);
+    (void)n;
+    return NULL;
+}
+
+static void finish_job(wrk_t *w)
+{
+    pthread_join(w->thread, NULL);
+    cvg_params_cleanup(&w->job.params);
+    w->busy = false;
+    w->cancel = 0;
+    atomic_store(&w->done, false);
+    char drain[16];
+    while (read(w->done_pipe[0], drain, sizeof(drain)) > 0) {
+    }
+    w->runs++;
+}
+
+static void take_job(wrk_t *w)
+{
+    zframe_t *f = zframe_recv(w->jobs);
+    if (f == NULL)
+        return;
+    cvg_msg_t m;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_msg_decode(zframe_data(f), zframe_size(f), &m, &err);
+    zframe_destroy(&f);
+    if (rc != 0 || m.type != CVG_MSG_JOB) {
+        cvg_warn(NULL, "job message dropped: %s", rc ? err.message : "not a job");
+        if (rc == 0)
+            cvg_msg_cleanup(&m);
+        return;
+    }
+    cvg_log_ctx_t lc = {.tenant_id = m.u.job.tenant_id, .pipeline_id = m.u.job.pipeline,
+                        .run_id = m.u.job.run_id};
+    if (m.u.job.lease_deadline_ms > 0 && m.u.job.lease_deadline_ms < cvg_time_now_ms()) {
+        /* It waited too long in a pipe: the scheduler has taken it back. */
+        cvg_warn(&lc, "job arrived after its dispatch lease; left to the scheduler");
+        cvg_msg_cleanup(&m);
+        return;
+    }
+    w->job = m.u.job; /* takes the params */
+    w->busy = true;
+    w->cancel = 0;
+    if (pthread_create(&w->thread, NULL, job_thread, w) != 0) {
+        cvg_error(&lc, "cannot start the job thread; the lease will return the run");
+        cvg_params_cleanup(&w->job.params);
+        w->busy = false;
+        return;
+    }
+    send_status(w, "heartbeat");
+}
+
+static int serve(wrk_t *w)
+{
+    send_status(w, "hello");
+    while (!cvg_stop_requested()) {
+        int64_t now = cvg_time_mono_ms();
+        long wait = w->cfg.heartbeat_ms - (long)(now - w->last_heartbeat);
+        if (wait <= 0) {
+            send_status(w, "heartbeat");
+            wait = w->cfg.heartbeat_ms;
+        }
+        zmq_pollitem_t items[3] = {{zsock_resolve(w->status), 0, ZMQ_POLLIN, 0},
+                                   {NULL, w->done_pipe[0], ZMQ_POLLIN, 0},
+                                   {zsock_resolve(w->jobs), 0, w->busy ? 0 : ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 3, wait);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            return EX_SOFTWARE;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            zframe_t *f = zframe_recv(w->status); /* no commands yet */
+            zframe_destroy(&f);
+        }
+        if ((items[1].revents & ZMQ_POLLIN) && atomic_load(&w->done)) {
+            finish_job(w);
+            send_status(w, "heartbeat");
+        }
+        if (!w->busy && (items[2].revents & ZMQ_POLLIN))
+            take_job(w);
+    }
+    return 0;
+}
+
+/* On stop: let the run in hand finish within the grace period, then ask it
+ * to cancel; a run that still does not end is left to its lease. Returns
+ * false when the job thread is still running. */
+static bool drain(wrk_t *w)
+{
+    if (!w->busy)
+        return true;
+    cvg_log_ctx_t lc = {.tenant_id = w->job.tenant_id, .run_id = w->job.run_id};
+    cvg_info(&lc, "stopping: waiting up to %d ms for the run in hand", w->cfg.shutdown_grace_ms);
+    int64_t deadline = cvg_time_mono_ms() + w->cfg.shutdown_grace_ms;
+    bool cancelled = false;
+    while (!atomic_load(&w->done)) {
+        int64_t now = cvg_time_mono_ms();
+        if (now >= deadline && !cancelled) {
+            w->cancel = 1;
+            cancelled = true;
+            deadline = now + CANCEL_WAIT_MS;
+            cvg_warn(&lc, "run did not finish in time; cancelling it");
+        } else if (now >= deadline) {
+            cvg_warn(&lc, "run still busy; handing it back to the scheduler's lease");
+            return false;
+        }
+        if (now - w->last_heartbeat >= w->cfg.heartbeat_ms)
+            send_status(w, "heartbeat");
+        zmq_pollitem_t item = {NULL, w->done_pipe[0], ZMQ_POLLIN, 0};
+        zmq_poll(&item, 1, 100);
+    }
+    finish_job(w);
+    return true;
+}
+
+static int validate_files(const cvg_config_t *cfg, int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: cvg-worker validate FILE...\n");
+        return EX_USAGE;
+    }
+    int bad = 0;
+    wrk_env_t env = {.cfg = cfg, .setup_allowed = true};
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    if (errs == NULL)
+        return EX_OSERR;
+    for (int i = 1; i < argc; i++) {
+        json_t *doc = NULL;
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        memset(errs, 0, sizeof(*errs));
+        cvg_pipeline_t p;
+        int rc = cvg_yaml_load_file(argv[i], &doc, &err);
+        if (rc != 0) {
+            cvg_errlist_add(errs, rc, "", "%s", err.message);
+        } else if (cvg_pipeline_from_json(doc, argv[i], &p, errs, &err) == 0) {
+            wrk_runner_validate(&env, &p, errs);
+            cvg_pipeline_cleanup(&p);
+        }
+        json_decref(doc);
+        if (errs->n == 0) {
+            printf("%s: ok\n", argv[i]);
+            continue;
+        }
+        bad++;
+        for (size_t e = 0; e < errs->n; e++)
+            printf("%s: %s\n", argv[i], errs->items[e].message);
+        if (errs->dropped)
+            printf("%s: ... and %zu more errors\n", argv[i], errs->dropped);
+    }
+    free(errs);
+    return bad ? EX_DATAERR : 0;
+}
+
+static const char USAGE[] = "Commands:\n"
+                            "  (none)             run the worker\n"
+                            "  validate FILE...   check pipeline configs and exit (non-zero on "
+                            "errors)";
+
+int main(int argc, char **argv)
+{
+    cvg_cli_t cli = {.prog = "cvg-worker",
+                     .summary = "runs pipeline runs pushed by the scheduler",
+                     .usage = USAGE,
+                     .procs = CVG_PROC_WORKER};
+    int rc = cvg_cli_parse(&cli, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    static wrk_t w;
+    bool validate = cli.argc > 0 && strcmp(cli.argv[0], "validate") == 0;
+    if (cli.argc > 0 && !validate) {
+        fprintf(stderr, "cvg-worker: unknown command %s (see --help)\n", cli.argv[0]);
+        return EX_USAGE;
+    }
+    rc = cvg_startup(&cli, "worker", &w.cfg);
+    if (rc != 0)
+        return rc;
+    if (validate)
+        return validate_files(&w.cfg, cli.argc, cli.argv);
+
+    cvg_signals_install();
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(w.id, sizeof(w.id), "%s-%ld", host, (long)getpid());
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_wh_open(w.cfg.warehouse_url, &w.wh, &err) != 0) {
+        cvg_error(NULL, "cannot open the warehouse: %s", err.message);
+        return EX_UNAVAILABLE;
+    }
+    if (cli.check_config) {
+        printf("cvg-worker: configuration ok (warehouse %s)\n", cvg_wh_driver(w.wh));
+        cvg_wh_close(&w.wh);
+        return 0;
+    }
+    rc = EX_CANTCREAT;
+    if (pipe(w.done_pipe) != 0) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    fcntl(w.done_pipe[0], F_SETFL, O_NONBLOCK);
+    w.jobs = cvg_sock_connect(ZMQ_PULL, w.cfg.jobs_endpoint, &err);
+    if (w.jobs)
+        w.status = cvg_sock_connect(ZMQ_DEALER, w.cfg.workers_endpoint, &err);
+    if (w.status == NULL) {
+        cvg_error(NULL, "cannot set up sockets: %s", err.message);
+        goto out;
+    }
+    zsock_set_rcvhwm(w.jobs, 1);
+    w.emitter = cvg_emitter_new(w.cfg.events_endpoint, w.cfg.event_ack_timeout_ms,
+                                EMITTER_MAX_PENDING, &err);
+    if (w.emitter == NULL) {
+        cvg_error(NULL, "cannot start the event emitter: %s", err.message);
+        goto out;
+    }
+    cvg_log_field_t f[2] = {CVG_LF_STR("worker_id", w.id), CVG_LF_STR("jobs", w.cfg.jobs_endpoint)};
+    cvg_log_write(CVG_LOG_INFO, NULL, f, 2, "worker started (version %s)", CVG_VERSION);
+    rc = serve(&w);
+    bool clean = drain(&w);
+    if (cvg_emitter_flush(w.emitter, w.cfg.shutdown_grace_ms) != 0)
+        cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",
+                 cvg_emitter_pending(w.emitter));
+    send_status(&w, "bye");
+    cvg_log_field_t g[3] = {CVG_LF_STR("worker_id", w.id), CVG_LF_NUM("runs", w.runs),
+                            CVG_LF_NUM("failed", w.failed)};
+    cvg_log_write(CVG_LOG_INFO, NULL, g, 3, "worker stopped");
+    if (!clean) {
+        /* The job thread still holds the warehouse: leave without tearing
+         * down what it uses. */
+        fflush(NULL);
+        _exit(rc);
+    }
+out:
+    cvg_emitter_destroy(&w.emitter);
+    zsock_destroy(&w.status);
+    zsock_destroy(&w.jobs);
+    if (w.done_pipe[0] > 0) {
+        close(w.done_pipe[0]);
+        close(w.done_pipe[1]);
+    }
+    cvg_wh_close(&w.wh);
+    return rc;
+}

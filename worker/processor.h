@@ -1,0 +1,54 @@
+/*
+ * The processor contract. A processor is one C file that fills a proc_def_t
+ * (its ps_type, a validate and a run function) and one line in registry.c.
+ * The runner calls validate before any step runs and run for each step.
+ */
+#ifndef WRK_PROCESSOR_H
+#define WRK_PROCESSOR_H
+
+#include "common/config.h"
+#include "common/pipeline.h"
+#include "common/proto.h"
+#include "common/warehouse.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a step runs with; everything is borrowed for the call. */
+typedef struct proc_ctx {
+    cvg_wh_t *wh;                        /* warehouse connection */
+    const cvg_config_t *cfg;             /* directories, project id */
+    const char *tenant_id;
+    const char *run_id;
+    const char *pipeline_id;
+    const char *step_id;
+    const cvg_params_t *params;          /* runtime parameters */
+    const volatile sig_atomic_t *cancel; /* non-zero: stop as soon as possible */
+} proc_ctx_t;
+
+/* What a step reports. */
+typedef struct proc_result {
+    int64_t rows;        /* rows written, -1 when it does not apply */
+    json_t *detail;      /* owned JSON object, or NULL */
+    char error[1024];    /* why it failed, for the step log */
+    bool transient;      /* the failure may pass on a retry */
+} proc_result_t;
+
+typedef struct proc_def {
+    const char *ps_type;  /* "setup.initial" */
+    const char *summary;  /* one line for docs and errors */
+    bool setup_only;      /* writes central tables: runs in the gateway only */
+    /* Checks the step's own fields; adds every problem to errs with the
+     * field path under `path` ("steps[0]"). Returns the number added. */
+    int (*validate)(const json_t *step, const char *path, cvg_errlist_t *errs);
+    /* Runs the step: 0, or a CVG_E* code with res->error filled in. */
+    int (*run)(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res);
+} proc_def_t;
+
+/* Fills res->error and returns code. */
+int proc_fail(proc_result_t *res, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * The runner (see runner.h). Steps run in order; a failed step fails the
+ * run unless it has continue_on_failure, after which only on_failure and
+ * always steps run. Every state change is an event to the logger.
+ */
+#include "worker/runner.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "worker/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EMIT_TIMEOUT_MS 30000
+
+/* Fills the fields every event of this run shares. */
+static void event_base(cvg_event_t *ev, cvg_event_kind_t kind, const wrk_env_t *env,
+                       const wrk_run_t *run, const cvg_pipeline_t *p)
+{
+    cvg_event_init(ev, kind);
+    snprintf(ev->run_id, sizeof(ev->run_id), "%s", run->run_id);
+    snprintf(ev->tenant_id, sizeof(ev->tenant_id), "%s", run->tenant_id);
+    snprintf(ev->pipeline_id, sizeof(ev->pipeline_id), "%s", p->pipeline_id);
+    snprintf(ev->pipeline, sizeof(ev->pipeline), "%s", p->path);
+    snprintf(ev->trigger_type, sizeof(ev->trigger_type), "%s",
+             run->trigger_type ? run->trigger_type : "");
+    snprintf(ev->triggered_by, sizeof(ev->triggered_by), "%s",
+             run->triggered_by ? run->triggered_by : "");
+    snprintf(ev->worker_id, sizeof(ev->worker_id), "%s", env->worker_id);
+    ev->attempt = run->attempt > 0 ? run->attempt : 1;
+}
+
+static void emit(const wrk_env_t *env, cvg_event_t *ev)
+{
+    if (env->emitter != NULL) {
+        int rc = cvg_emitter_send(env->emitter, ev, EMIT_TIMEOUT_MS);
+        if (rc != 0) {
+            cvg_log_ctx_t lc = {.tenant_id = ev->tenant_id, .run_id = ev->run_id};
+            cvg_error(&lc, "event %s (%s) not queued for the logger: %s", ev->id,
+                      cvg_event_kind_name(ev->kind), cvg_strerror(rc));
+        }
+    }
+    cvg_event_cleanup(ev);
+}
+
+static char *params_json(const cvg_params_t *params)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; params && i < params->n; i++)
+        json_object_set_new(o, params->keys[i], json_string(params->values[i]));
+    json_t *wrap = json_pack("{s:o}", "parameters", o);
+    char *s = json_dumps(wrap, JSON_COMPACT);
+    json_decref(wrap);
+    return s;
+}
+
+int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs)
+{
+    size_t before = errs->n + errs->dropped;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const cvg_step_t *st = &p->steps[i];
+        char path[64];
+        snprintf(path, sizeof(path), "steps[%zu]", i);
+        const proc_def_t *def = wrk_registry_find(st->ps_type);
+        if (def == NULL) {
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.ps_type: unknown processor '%s'", path,
+                            st->ps_type);
+            continue;
+        }
+        if (def->setup_only && !env->setup_allowed) {
+            cvg_errlist_add(errs, CVG_EINVAL, path,
+                            "%s.ps_type: %s runs only in setup pipelines of the gateway", path,
+                            st->ps_type);
+            continue;
+        }
+        if (def->validate)
+            def->validate(st->config, path, errs);
+    }
+    return (int)(errs->n + errs->dropped - before);
+}
+
+static bool should_run(const cvg_step_t *st, bool failed)
+{
+    switch (st->trigger) {
+    case CVG_TRIGGER_ON_FAILURE:
+        return failed;
+    case CVG_TRIGGER_ALWAYS:
+        return true;
+    default:
+        return !failed;
+    }
+}
+
+int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_t *p,
+                   wrk_outcome_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->steps = json_array();
+    if (out->steps == NULL)
+        return CVG_ENOMEM;
+    cvg_log_ctx_t lc = {.tenant_id = run->tenant_id, .pipeline_id = p->pipeline_id,
+                        .run_id = run->run_id};
+    int64_t start = cvg_time_now_ms(), t0 = cvg_time_mono_ms();
+
+    cvg_event_t ev;
+    event_base(&ev, CVG_EV_RUN_STARTED, env, run, p);
+    snprintf(ev.status, sizeof(ev.status), "RUNNING");
+    ev.start_ms = start;
+    ev.detail = params_json(run->params);
+    emit(env, &ev);
+    cvg_info(&lc, "run started (%zu steps)", p->nsteps);
+
+    bool failed = false, cancelled = false;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const cvg_step_t *st = &p->steps[i];
+        lc.step_id = st->step_id;
+        json_t *summary = json_pack("{s:s, s:s}", "step_id", st->step_id, "ps_type", st->ps_type);
+        if (env->cancel && *env->cancel)
+            cancelled = true;
+        if (cancelled || !should_run(st, failed)) {
+            json_object_set_new(summary, "status", json_string("SKIPPED"));
+            json_array_append_new(out->steps, summary);
+            event_base(&ev, CVG_EV_STEP_FINISHED, env, run, p);
+            snprintf(ev.status, sizeof(ev.status), "SKIPPED");
+            snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
+            snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
+            cvg_id_new(ev.step_log_id);
+            ev.step_index = (int)i;
+            emit(env, &ev);
+            continue;
+        }
+        char step_log_id[CVG_ID_LEN];
+        cvg_id_new(step_log_id);
+        int64_t sstart = cvg_time_now_ms(), s0 = cvg_time_mono_ms();
+        event_base(&ev, CVG_EV_STEP_STARTED, env, run, p);
+        snprintf(ev.status, sizeof(ev.status), "RUNNING");
+        snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
+        snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
+        memcpy(ev.step_log_id, step_log_id, sizeof(step_log_id));
+        ev.step_index = (int)i;
+        ev.start_ms = sstart;
+        emit(env, &ev);
+
+        proc_result_t res = {.rows = -1};
+        const proc_def_t *def = wrk_registry_find(st->ps_type);
+        int rc;
+        if (def == NULL)
+            rc = proc_fail(&res, CVG_EINVAL, "unknown processor '%s'", st->ps_type);
+        else if (def->setup_only && !env->setup_allowed)
+            rc = proc_fail(&res, CVG_EINVAL, "%s runs only in the gateway", st->ps_type);
+        else {
+            proc_ctx_t ctx = {.wh = env->wh, .cfg = env->cfg, .tenant_id = run->tenant_id,
+                              .run_id = run->run_id, .pipeline_id = p->pipeline_id,
+                              .step_id = st->step_id, .params = run->params,
+                              .cancel = env->cancel};
+            rc = def->run(&ctx, st->config, &res);
+        }
+        const char *status = rc == 0 ? "SUCCEEDED" : rc == CVG_ECANCELED ? "CANCELLED" : "FAILED";
+        int64_t send = cvg_time_now_ms(), dur = cvg_time_mono_ms() - s0;
+        if (rc != 0 && res.error[0] == '\0')
+            snprintf(res.error, sizeof(res.error), "%s", cvg_strerror(rc));
+
+        event_base(&ev, CVG_EV_STEP_FINISHED, env, run, p);
+        snprintf(ev.status, sizeof(ev.status), "%s", status);
+        snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
+        snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
+        memcpy(ev.step_log_id, step_log_id, sizeof(step_log_id));
+        ev.step_index = (int)i;
+        ev.start_ms = sstart;
+        ev.end_ms = send;
+        ev.rows = res.rows;
+        if (rc != 0)
+            ev.error = strdup(res.error);
+        if (res.detail)
+            ev.detail = json_dumps(res.detail, JSON_COMPACT);
+        emit(env, &ev);
+
+        json_object_set_new(summary, "status", json_string(status));
+        json_object_set_new(summary, "duration_ms", json_integer(dur));
+        if (res.rows >= 0) {
+            json_object_set_new(summary, "rows", json_integer(res.rows));
+            out->rows += res.rows;
+        }
+        if (rc != 0)
+            json_object_set_new(summary, "error", json_string(res.error));
+        if (res.detail)
+            json_object_set_new(summary, "result", res.detail);
+        json_array_append_new(out->steps, summary);
+
+        if (rc == CVG_ECANCELED) {
+            cancelled = true;
+        } else if (rc != 0) {
+            cvg_warn(&lc, "step failed: %s", res.error);
+            if (!st->continue_on_failure) {
+                if (!failed)
+                    snprintf(out->error, sizeof(out->error), "step %s failed: %.800s", st->step_id,
+                             res.error);
+                failed = true;
+            }
+        } else {
+            cvg_info(&lc, "step succeeded in %lld ms", (long long)dur);
+        }
+    }
+    lc.step_id = NULL;
+    snprintf(out->status, sizeof(out->status), "%s",
+             cancelled ? "CANCELLED" : failed ? "FAILED" : "SUCCEEDED");
+    out->duration_ms = cvg_time_mono_ms() - t0;
+
+    event_base(&ev, CVG_EV_RUN_FINISHED, env, run, p);
+    snprintf(ev.status, sizeof(ev.status), "%s", out->status);
+    ev.start_ms = start;
+    ev.end_ms = start + out->duration_ms;
+    ev.rows = out->rows;
+    if (out->error[0])
+        ev.error = strdup(out->error);
+    /* The parameters travel again so the run log has them even when the
+     * started event is applied after this one. */
+    char *params = params_json(run->params);
+    json_t *detail = json_loads(params, 0, NULL);
+    json_object_set(detail, "steps", out->steps);
+    ev.detail = json_dumps(detail, JSON_COMPACT);
+    json_decref(detail);
+    free(params);
+    emit(env, &ev);
+    cvg_info(&lc, "run %s in %lld ms", out->status, (long long)out->duration_ms);
+    return 0;
+}
+
+void wrk_outcome_cleanup(wrk_outcome_t *out)
+{
+    json_decref(out->steps);
+    out->steps = NULL;
+}

@@ -1,0 +1,59 @@
+/*
+ * The runner: executes one pipeline run step by step through the processor
+ * registry and reports it as run and step events. Used by the worker for
+ * queued runs and by the gateway for the synchronous setup pipelines.
+ */
+#ifndef WRK_RUNNER_H
+#define WRK_RUNNER_H
+
+#include "common/config.h"
+#include "common/emitter.h"
+#include "common/pipeline.h"
+#include "common/proto.h"
+#include "common/warehouse.h"
+
+#include <jansson.h>
+#include <signal.h>
+
+/* Where a run executes; borrowed. */
+typedef struct wrk_env {
+    cvg_wh_t *wh;
+    const cvg_config_t *cfg;
+    cvg_emitter_t *emitter;              /* may be NULL: no events */
+    const char *worker_id;               /* "gateway" for setup runs */
+    bool setup_allowed;                  /* may run setup_only processors */
+    const volatile sig_atomic_t *cancel; /* may be NULL */
+} wrk_env_t;
+
+/* Which run; borrowed. */
+typedef struct wrk_run {
+    const char *run_id;
+    const char *tenant_id;
+    const char *trigger_type;
+    const char *triggered_by;
+    int attempt;
+    const cvg_params_t *params;
+} wrk_run_t;
+
+/* How it went. */
+typedef struct wrk_outcome {
+    char status[CVG_STATUS_MAX]; /* SUCCEEDED, FAILED, CANCELLED */
+    int64_t rows;                /* rows written by all steps */
+    int64_t duration_ms;
+    char error[1024];            /* first failure, or "" */
+    json_t *steps;               /* owned array of per-step results */
+} wrk_outcome_t;
+
+/* Checks every step against its processor (ps_type known, allowed here,
+ * fields valid). Adds all problems to errs; returns how many. */
+int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs);
+
+/* Runs p and fills out (release with wrk_outcome_cleanup). Returns 0 when
+ * the run ran to an end (successful or not), or an error when it could not
+ * start. */
+int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_t *p,
+                   wrk_outcome_t *out);
+
+void wrk_outcome_cleanup(wrk_outcome_t *out);
+
+#endif
