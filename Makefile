@@ -123,9 +123,14 @@ check: deps
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	 CVG_SOURCE_DIR=$(CURDIR) $(BUILD)/asan/cvg-tests $(TESTS)
 
+# Unit suites under valgrind (each forked suite is checked as it exits),
+# then the integration suites with every cluster process under valgrind.
 valgrind: deps
 	@$(MAKE) --no-print-directory TESTING=1 BUILD=$(BUILD)/testing tests-build
-	@CVG_SOURCE_DIR=$(CURDIR) CVG_VALGRIND=1 $(BUILD)/testing/cvg-tests $(or $(TESTS),unit)
+	@CVG_SOURCE_DIR=$(CURDIR) valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	  $(BUILD)/testing/cvg-tests unit
+	@CVG_SOURCE_DIR=$(CURDIR) CVG_VALGRIND_CHILDREN=1 $(BUILD)/testing/cvg-tests integration
 
 run: deps all
 	@WORKERS=$(WORKERS) $(BUILD)/cvg-run --bin-dir $(BUILD)

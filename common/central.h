@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CVG_CENTRAL_DATASET "tenants"
+#define CVG_CENTRAL_DATASET     "tenants"
 #define CVG_CENTRAL_TABLE_COUNT 12
 
 extern const char *const cvg_central_tables[CVG_CENTRAL_TABLE_COUNT];

@@ -25,11 +25,23 @@ typedef struct var {
     const char *help;
 } var_t;
 
-#define STR(n, f, t, d, p, h) {n, t, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), d, 0, 0, p, h}
-#define INT(n, f, d, lo, hi, p, h) {n, T_INT, offsetof(cvg_config_t, f), sizeof(int), d, lo, hi, p, h}
+#define STR(n, f, t, d, p, h)                                                          \
+    {                                                                                  \
+        n, t, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), d, 0, 0, p, h \
+    }
+#define INT(n, f, d, lo, hi, p, h)                                        \
+    {                                                                     \
+        n, T_INT, offsetof(cvg_config_t, f), sizeof(int), d, lo, hi, p, h \
+    }
 
-enum { GW = CVG_PROC_GATEWAY, SCH = CVG_PROC_SCHEDULER, WRK = CVG_PROC_WORKER,
-       LGR = CVG_PROC_LOGGER, RUN = CVG_PROC_RUN, ALL = CVG_PROC_ALL };
+enum {
+    GW = CVG_PROC_GATEWAY,
+    SCH = CVG_PROC_SCHEDULER,
+    WRK = CVG_PROC_WORKER,
+    LGR = CVG_PROC_LOGGER,
+    RUN = CVG_PROC_RUN,
+    ALL = CVG_PROC_ALL
+};
 
 static const var_t vars[] = {
     STR("ENVIRONMENT", environment, T_STR, "development", ALL, "deployment name shown by /health"),
@@ -47,11 +59,12 @@ static const var_t vars[] = {
         "largest request body accepted (413 above)"),
     INT("API_REQUEST_TIMEOUT_S", api_request_timeout_s, "30", 1, 3600, GW,
         "idle seconds before a slow client is disconnected"),
-    STR("GCP_PROJECT_ID", project_id, T_STR, "local", GW | WRK, "value of {project_id} in pipelines"),
+    STR("GCP_PROJECT_ID", project_id, T_STR, "local", GW | WRK,
+        "value of {project_id} in pipelines"),
     STR("CVG_VAR_DIR", var_dir, T_STR, "./var", ALL, "local state: warehouse, sockets, keys"),
-    {"WAREHOUSE_URL", T_URL, offsetof(cvg_config_t, warehouse_url), sizeof(((cvg_config_t *)0)->warehouse_url),
-     "sqlite://{CVG_VAR_DIR}/warehouse", 0, 0, GW | SCH | WRK | LGR,
-     "sqlite://DIR, postgres://... or bigquery://PROJECT"},
+    {"WAREHOUSE_URL", T_URL, offsetof(cvg_config_t, warehouse_url),
+     sizeof(((cvg_config_t *)0)->warehouse_url), "sqlite://{CVG_VAR_DIR}/warehouse", 0, 0,
+     GW | SCH | WRK | LGR, "sqlite://DIR, postgres://... or bigquery://PROJECT"},
     STR("CVG_RUN_DIR", run_dir, T_STR, "{CVG_VAR_DIR}/run", ALL, "directory of ipc:// sockets"),
     STR("CVG_CONFIG_DIR", config_dir, T_STR, "./configs", GW | WRK | SCH, "pipeline configs"),
     STR("CVG_TEMPLATES_DIR", templates_dir, T_STR, "./ps_templates", GW | WRK,
@@ -60,8 +73,8 @@ static const var_t vars[] = {
         GW | SCH, "scheduler control (gateway DEALER -> scheduler ROUTER)"),
     STR("CVG_CONTROL_BIND", control_bind, T_ENDPOINT, "{CVG_CONTROL_ENDPOINT}", SCH,
         "where the scheduler binds its control socket"),
-    STR("CVG_JOBS_ENDPOINT", jobs_endpoint, T_ENDPOINT, "ipc://{CVG_RUN_DIR}/jobs.sock",
-        SCH | WRK, "jobs (scheduler PUSH -> worker PULL)"),
+    STR("CVG_JOBS_ENDPOINT", jobs_endpoint, T_ENDPOINT, "ipc://{CVG_RUN_DIR}/jobs.sock", SCH | WRK,
+        "jobs (scheduler PUSH -> worker PULL)"),
     STR("CVG_JOBS_BIND", jobs_bind, T_ENDPOINT, "{CVG_JOBS_ENDPOINT}", SCH,
         "where the scheduler binds its jobs socket"),
     STR("CVG_WORKERS_ENDPOINT", workers_endpoint, T_ENDPOINT, "ipc://{CVG_RUN_DIR}/workers.sock",
@@ -230,8 +243,7 @@ static int set_var(cvg_config_t *cfg, size_t i, const char *value, bool from_def
     char expanded[CVG_PATH_MAX];
     if (from_default) {
         if (expand(cfg, i, value, expanded, sizeof(expanded)) != 0)
-            return cvg_err_set(err, CVG_ECONFIG, v->name, "%s: default does not expand",
-                               v->name);
+            return cvg_err_set(err, CVG_ECONFIG, v->name, "%s: default does not expand", v->name);
         value = expanded;
     }
     switch (v->type) {

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CVG_PATH_MAX 1024
+#define CVG_PATH_MAX     1024
 #define CVG_ENDPOINT_MAX 256
 
 /* Which processes read a variable (for --help). */
@@ -27,39 +27,39 @@ enum {
 };
 
 typedef struct cvg_config {
-    char environment[32];                     /* ENVIRONMENT */
-    int log_level;                            /* LOG_LEVEL, a cvg_log_level_t */
-    char admin_api_key[257];                  /* ADMIN_API_KEY (secret) */
-    char admin_api_key_file[CVG_PATH_MAX];    /* ADMIN_API_KEY_FILE */
-    char api_host[256];                       /* API_HOST */
-    int api_port;                             /* API_PORT */
-    int api_threads;                          /* API_THREADS */
-    int api_max_body_bytes;                   /* API_MAX_BODY_BYTES */
-    int api_request_timeout_s;                /* API_REQUEST_TIMEOUT_S */
-    char project_id[128];                     /* GCP_PROJECT_ID: {project_id} */
-    char warehouse_url[CVG_PATH_MAX];         /* WAREHOUSE_URL */
-    char var_dir[CVG_PATH_MAX];               /* CVG_VAR_DIR */
-    char run_dir[CVG_PATH_MAX];               /* CVG_RUN_DIR */
-    char config_dir[CVG_PATH_MAX];            /* CVG_CONFIG_DIR */
-    char templates_dir[CVG_PATH_MAX];         /* CVG_TEMPLATES_DIR */
-    char control_endpoint[CVG_ENDPOINT_MAX];  /* CVG_CONTROL_ENDPOINT */
-    char control_bind[CVG_ENDPOINT_MAX];      /* CVG_CONTROL_BIND */
-    char jobs_endpoint[CVG_ENDPOINT_MAX];     /* CVG_JOBS_ENDPOINT */
-    char jobs_bind[CVG_ENDPOINT_MAX];         /* CVG_JOBS_BIND */
-    char workers_endpoint[CVG_ENDPOINT_MAX];  /* CVG_WORKERS_ENDPOINT */
-    char workers_bind[CVG_ENDPOINT_MAX];      /* CVG_WORKERS_BIND */
-    char events_endpoint[CVG_ENDPOINT_MAX];   /* CVG_EVENTS_ENDPOINT */
-    char events_bind[CVG_ENDPOINT_MAX];       /* CVG_EVENTS_BIND */
-    char stream_endpoint[CVG_ENDPOINT_MAX];   /* CVG_STREAM_ENDPOINT */
-    char stream_bind[CVG_ENDPOINT_MAX];       /* CVG_STREAM_BIND */
-    int workers;                              /* WORKERS */
-    int logger_batch_size;                    /* CVG_LOGGER_BATCH_SIZE */
-    int logger_batch_ms;                      /* CVG_LOGGER_BATCH_MS */
-    int heartbeat_ms;                         /* CVG_HEARTBEAT_MS */
-    int worker_timeout_ms;                    /* CVG_WORKER_TIMEOUT_MS */
-    int rpc_timeout_ms;                       /* CVG_RPC_TIMEOUT_MS */
-    int event_ack_timeout_ms;                 /* CVG_EVENT_ACK_TIMEOUT_MS */
-    int shutdown_grace_ms;                    /* CVG_SHUTDOWN_GRACE_MS */
+    char environment[32];                    /* ENVIRONMENT */
+    int log_level;                           /* LOG_LEVEL, a cvg_log_level_t */
+    char admin_api_key[257];                 /* ADMIN_API_KEY (secret) */
+    char admin_api_key_file[CVG_PATH_MAX];   /* ADMIN_API_KEY_FILE */
+    char api_host[256];                      /* API_HOST */
+    int api_port;                            /* API_PORT */
+    int api_threads;                         /* API_THREADS */
+    int api_max_body_bytes;                  /* API_MAX_BODY_BYTES */
+    int api_request_timeout_s;               /* API_REQUEST_TIMEOUT_S */
+    char project_id[128];                    /* GCP_PROJECT_ID: {project_id} */
+    char warehouse_url[CVG_PATH_MAX];        /* WAREHOUSE_URL */
+    char var_dir[CVG_PATH_MAX];              /* CVG_VAR_DIR */
+    char run_dir[CVG_PATH_MAX];              /* CVG_RUN_DIR */
+    char config_dir[CVG_PATH_MAX];           /* CVG_CONFIG_DIR */
+    char templates_dir[CVG_PATH_MAX];        /* CVG_TEMPLATES_DIR */
+    char control_endpoint[CVG_ENDPOINT_MAX]; /* CVG_CONTROL_ENDPOINT */
+    char control_bind[CVG_ENDPOINT_MAX];     /* CVG_CONTROL_BIND */
+    char jobs_endpoint[CVG_ENDPOINT_MAX];    /* CVG_JOBS_ENDPOINT */
+    char jobs_bind[CVG_ENDPOINT_MAX];        /* CVG_JOBS_BIND */
+    char workers_endpoint[CVG_ENDPOINT_MAX]; /* CVG_WORKERS_ENDPOINT */
+    char workers_bind[CVG_ENDPOINT_MAX];     /* CVG_WORKERS_BIND */
+    char events_endpoint[CVG_ENDPOINT_MAX];  /* CVG_EVENTS_ENDPOINT */
+    char events_bind[CVG_ENDPOINT_MAX];      /* CVG_EVENTS_BIND */
+    char stream_endpoint[CVG_ENDPOINT_MAX];  /* CVG_STREAM_ENDPOINT */
+    char stream_bind[CVG_ENDPOINT_MAX];      /* CVG_STREAM_BIND */
+    int workers;                             /* WORKERS */
+    int logger_batch_size;                   /* CVG_LOGGER_BATCH_SIZE */
+    int logger_batch_ms;                     /* CVG_LOGGER_BATCH_MS */
+    int heartbeat_ms;                        /* CVG_HEARTBEAT_MS */
+    int worker_timeout_ms;                   /* CVG_WORKER_TIMEOUT_MS */
+    int rpc_timeout_ms;                      /* CVG_RPC_TIMEOUT_MS */
+    int event_ack_timeout_ms;                /* CVG_EVENT_ACK_TIMEOUT_MS */
+    int shutdown_grace_ms;                   /* CVG_SHUTDOWN_GRACE_MS */
 } cvg_config_t;
 
 /* Returns the value of a variable, or NULL when unset. */

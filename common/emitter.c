@@ -21,9 +21,9 @@
 
 typedef struct pending {
     char id[CVG_ID_LEN];
-    char *data;          /* encoded event */
+    char *data; /* encoded event */
     size_t len;
-    int64_t next_send;   /* monotonic ms; 0 = send now */
+    int64_t next_send; /* monotonic ms; 0 = send now */
     int sends;
     struct pending *next;
 } pending_t;
@@ -31,14 +31,14 @@ typedef struct pending {
 struct cvg_emitter {
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t changed;  /* signalled when events are retired */
+    pthread_cond_t changed; /* signalled when events are retired */
     pending_t *head, *tail;
     size_t count, max;
-    int wake[2];             /* producers write, the thread reads */
+    int wake[2]; /* producers write, the thread reads */
     bool stop;
     char endpoint[256];
     int ack_timeout_ms;
-    int start_rc;            /* the thread's socket set-up result */
+    int start_rc; /* the thread's socket set-up result */
     bool started;
 };
 

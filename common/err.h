@@ -28,13 +28,13 @@ enum {
 };
 
 #define CVG_ERR_FIELD_MAX 256
-#define CVG_ERR_MSG_MAX 1024
+#define CVG_ERR_MSG_MAX   1024
 
 /* Detail of a failure, filled by the function that detected it. */
 typedef struct cvg_err {
-    int code;                       /* the CVG_E* code, 0 when unset */
-    char field[CVG_ERR_FIELD_MAX];  /* path of the offending field, or "" */
-    char message[CVG_ERR_MSG_MAX];  /* human readable, never holds secrets */
+    int code;                      /* the CVG_E* code, 0 when unset */
+    char field[CVG_ERR_FIELD_MAX]; /* path of the offending field, or "" */
+    char message[CVG_ERR_MSG_MAX]; /* human readable, never holds secrets */
 } cvg_err_t;
 
 /* Short name of a code ("invalid argument", ...); never NULL. */

@@ -64,8 +64,8 @@ int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_
             if (cap > max) {
                 free(data);
                 close(fd);
-                return cvg_err_set(err, CVG_ETOOBIG, path, "%s grew over the %zu byte limit",
-                                   path, max);
+                return cvg_err_set(err, CVG_ETOOBIG, path, "%s grew over the %zu byte limit", path,
+                                   max);
             }
             size_t ncap = cap * 2 > max + 1 ? max + 2 : cap * 2;
             char *p = realloc(data, ncap);
@@ -97,8 +97,7 @@ int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_
     return 0;
 }
 
-int cvg_fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
-                      cvg_err_t *err)
+int cvg_fs_write_file(const char *path, const void *data, size_t len, mode_t mode, cvg_err_t *err)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))

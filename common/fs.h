@@ -19,8 +19,7 @@ int cvg_fs_mkdir_p(const char *dir, mode_t mode, cvg_err_t *err);
 int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_err_t *err);
 
 /* Writes data to path atomically (temp file, fsync, rename) with mode. */
-int cvg_fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
-                      cvg_err_t *err);
+int cvg_fs_write_file(const char *path, const void *data, size_t len, mode_t mode, cvg_err_t *err);
 
 /* True when path exists (any type). */
 bool cvg_fs_exists(const char *path);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 16384
-#define LOG_MSG_MAX 4096
+#define LOG_MSG_MAX  4096
 
 /* Set once by cvg_log_init before threads start; read-only afterwards. */
 static char log_process[32] = "cvg";
@@ -32,7 +32,7 @@ int cvg_log_level_parse(const char *s, cvg_log_level_t *out)
     static const struct {
         const char *name;
         cvg_log_level_t level;
-    } names[] = {{"DEBUG", CVG_LOG_DEBUG},   {"INFO", CVG_LOG_INFO},   {"WARNING", CVG_LOG_WARNING},
+    } names[] = {{"DEBUG", CVG_LOG_DEBUG},  {"INFO", CVG_LOG_INFO},   {"WARNING", CVG_LOG_WARNING},
                  {"WARN", CVG_LOG_WARNING}, {"ERROR", CVG_LOG_ERROR}, {"CRITICAL", CVG_LOG_ERROR}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(s, names[i].name) == 0) {

@@ -52,8 +52,8 @@ void cvg_log_write(cvg_log_level_t level, const cvg_log_ctx_t *ctx, const cvg_lo
                    size_t nfields, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #define cvg_debug(ctx, ...) cvg_log_write(CVG_LOG_DEBUG, (ctx), NULL, 0, __VA_ARGS__)
-#define cvg_info(ctx, ...) cvg_log_write(CVG_LOG_INFO, (ctx), NULL, 0, __VA_ARGS__)
-#define cvg_warn(ctx, ...) cvg_log_write(CVG_LOG_WARNING, (ctx), NULL, 0, __VA_ARGS__)
+#define cvg_info(ctx, ...)  cvg_log_write(CVG_LOG_INFO, (ctx), NULL, 0, __VA_ARGS__)
+#define cvg_warn(ctx, ...)  cvg_log_write(CVG_LOG_WARNING, (ctx), NULL, 0, __VA_ARGS__)
 #define cvg_error(ctx, ...) cvg_log_write(CVG_LOG_ERROR, (ctx), NULL, 0, __VA_ARGS__)
 
 #endif

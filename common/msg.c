@@ -333,8 +333,7 @@ static int scan(const unsigned char *p, size_t len, cvg_err_t *err)
                                    "container claims %llu items with %zu bytes left",
                                    (unsigned long long)items, len - pos);
             if (depth >= SCAN_MAX_DEPTH)
-                return cvg_err_set(err, CVG_EPROTO, "", "nesting deeper than %d",
-                                   SCAN_MAX_DEPTH);
+                return cvg_err_set(err, CVG_EPROTO, "", "nesting deeper than %d", SCAN_MAX_DEPTH);
             left[depth++] = items;
         }
     }
@@ -428,8 +427,7 @@ static int get_int(const msgpack_object_map *map, const char *key, bool required
         return cvg_err_set(err, CVG_EPROTO, key, "field %s: expected an integer", key);
     }
     if (v < min || v > max)
-        return cvg_err_set(err, CVG_EPROTO, key, "field %s: %lld out of range", key,
-                           (long long)v);
+        return cvg_err_set(err, CVG_EPROTO, key, "field %s: %lld out of range", key, (long long)v);
     *out = v;
     return 0;
 }
@@ -534,8 +532,7 @@ static int decode_ack(const msgpack_object_map *m, cvg_ack_t *a, cvg_err_t *err)
     if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
         return cvg_err_set(err, CVG_EPROTO, "ids", "field ids: expected an array");
     if (o->via.array.size > CVG_ACK_IDS_MAX)
-        return cvg_err_set(err, CVG_ETOOBIG, "ids", "field ids: more than %d ids",
-                           CVG_ACK_IDS_MAX);
+        return cvg_err_set(err, CVG_ETOOBIG, "ids", "field ids: more than %d ids", CVG_ACK_IDS_MAX);
     if (o->via.array.size == 0)
         return 0;
     a->ids = calloc(o->via.array.size, sizeof(*a->ids));
@@ -581,8 +578,8 @@ int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     if (len > CVG_MSG_MAX)
-        return cvg_err_set(err, CVG_ETOOBIG, "", "message of %zu bytes over the %d byte limit",
-                           len, CVG_MSG_MAX);
+        return cvg_err_set(err, CVG_ETOOBIG, "", "message of %zu bytes over the %d byte limit", len,
+                           CVG_MSG_MAX);
     if (len == 0)
         return cvg_err_set(err, CVG_EPROTO, "", "empty message");
     int rc = scan(data, len, err);

@@ -67,8 +67,8 @@ static const char *const root_fields[] = {"pipeline_id", "description", "variabl
                                           "parameters",  "steps",       "schedule",
                                           "tags",        "version",     NULL};
 static const char *const step_fields[] = {
-    "step_id",      "name",        "description",         "ps_type", "timeout_minutes",
-    "trigger",      "retry_policy", "continue_on_failure", "enabled", NULL};
+    "step_id", "name",         "description",         "ps_type", "timeout_minutes",
+    "trigger", "retry_policy", "continue_on_failure", "enabled", NULL};
 
 static bool listed(const char *const *list, const char *key)
 {
@@ -100,8 +100,8 @@ static const char *step_hint(const char *key)
     return "";
 }
 
-static void check_string(const json_t *v, const char *path, bool required, char *dst,
-                         size_t size, cvg_errlist_t *errs)
+static void check_string(const json_t *v, const char *path, bool required, char *dst, size_t size,
+                         cvg_errlist_t *errs)
 {
     if (v == NULL) {
         if (required)
@@ -113,8 +113,7 @@ static void check_string(const json_t *v, const char *path, bool required, char 
         return;
     }
     if (cvg_str_copy(dst, size, json_string_value(v)) != 0)
-        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: longer than %zu characters", path,
-                        size - 1);
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: longer than %zu characters", path, size - 1);
 }
 
 static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_t *errs)
@@ -155,8 +154,7 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
     json_t *tm = json_object_get(s, "timeout_minutes");
     snprintf(f, sizeof(f), "%s.timeout_minutes", path);
     if (tm != NULL) {
-        if (!json_is_integer(tm) || json_integer_value(tm) < 1 ||
-            json_integer_value(tm) > 24 * 60)
+        if (!json_is_integer(tm) || json_integer_value(tm) < 1 || json_integer_value(tm) > 24 * 60)
             cvg_errlist_add(errs, CVG_EINVAL, f, "%s: must be an integer from 1 to 1440", f);
         else
             step->timeout_minutes = (int)json_integer_value(tm);
@@ -189,8 +187,8 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
                     cvg_errlist_add(errs, CVG_EINVAL, rf, "%s: must be an integer from 0 to 10",
                                     rf);
                 else if (strcmp(key, "retry_delay_seconds") == 0)
-                    cvg_errlist_add(errs, CVG_EINVAL, rf,
-                                    "%s: must be an integer from 0 to 3600", rf);
+                    cvg_errlist_add(errs, CVG_EINVAL, rf, "%s: must be an integer from 0 to 3600",
+                                    rf);
                 else
                     cvg_errlist_add(errs, CVG_EINVAL, rf, "%s: unknown field", rf);
             }
@@ -212,8 +210,8 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
     }
 }
 
-int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out,
-                           cvg_errlist_t *errs, cvg_err_t *err)
+int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
+                           cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cvg_errlist_t local;

@@ -16,12 +16,12 @@
 #include <stddef.h>
 
 #define CVG_PIPELINE_MAX_STEPS 100
-#define CVG_ERRLIST_MAX 64
+#define CVG_ERRLIST_MAX        64
 
 /* Several errors, for validation that reports everything it finds. */
 typedef struct cvg_errlist {
     size_t n;
-    size_t dropped;                   /* errors past CVG_ERRLIST_MAX */
+    size_t dropped; /* errors past CVG_ERRLIST_MAX */
     cvg_err_t items[CVG_ERRLIST_MAX];
 } cvg_errlist_t;
 
@@ -40,20 +40,20 @@ typedef struct cvg_step {
     char name[CVG_NAME_MAX];
     char ps_type[CVG_NAME_MAX];
     cvg_trigger_t trigger;
-    int timeout_minutes;          /* 0 = processor default */
+    int timeout_minutes; /* 0 = processor default */
     bool continue_on_failure;
     int max_retries;
     int retry_delay_seconds;
-    const json_t *config;         /* the step's mapping, borrowed from the doc */
+    const json_t *config; /* the step's mapping, borrowed from the doc */
 } cvg_step_t;
 
 typedef struct cvg_pipeline {
-    json_t *doc;                           /* owned YAML tree */
-    char path[CVG_PIPELINE_PATH_MAX];      /* e.g. gcp/cost/cost_billing */
+    json_t *doc;                      /* owned YAML tree */
+    char path[CVG_PIPELINE_PATH_MAX]; /* e.g. gcp/cost/cost_billing */
     char pipeline_id[CVG_NAME_MAX];
     char description[1024];
     size_t nsteps;
-    cvg_step_t *steps;                     /* owned array */
+    cvg_step_t *steps; /* owned array */
 } cvg_pipeline_t;
 
 /* True when path is 1 to 4 segments of [a-z0-9_] joined by '/'. */
@@ -68,8 +68,8 @@ int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *
                       cvg_errlist_t *errs, cvg_err_t *err);
 
 /* Builds the model from a parsed document (takes a reference to doc). */
-int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out,
-                           cvg_errlist_t *errs, cvg_err_t *err);
+int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
+                           cvg_err_t *err);
 
 void cvg_pipeline_cleanup(cvg_pipeline_t *p);
 

@@ -18,14 +18,14 @@
  * EX_SOFTWARE an internal failure, EX_CANTCREAT a socket could not bind. */
 
 typedef struct cvg_cli {
-    const char *prog;    /* program name for usage lines */
-    const char *summary; /* one-line description */
-    const char *usage;   /* extra usage text (subcommands), or NULL */
-    int procs;           /* CVG_PROC_* of variables listed by --help */
-    bool check_config;   /* --check-config was given */
-    const char *env_file;/* --env-file value, or NULL for ./.env if present */
-    int argc;            /* arguments left after the common flags */
-    char **argv;         /* the first is a subcommand or positional argument */
+    const char *prog;     /* program name for usage lines */
+    const char *summary;  /* one-line description */
+    const char *usage;    /* extra usage text (subcommands), or NULL */
+    int procs;            /* CVG_PROC_* of variables listed by --help */
+    bool check_config;    /* --check-config was given */
+    const char *env_file; /* --env-file value, or NULL for ./.env if present */
+    int argc;             /* arguments left after the common flags */
+    char **argv;          /* the first is a subcommand or positional argument */
 } cvg_cli_t;
 
 /*

@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *kind_names[] = {
-    [CVG_EV_RUN_QUEUED] = "run_queued",     [CVG_EV_RUN_STARTED] = "run_started",
-    [CVG_EV_RUN_FINISHED] = "run_finished", [CVG_EV_STEP_STARTED] = "step_started",
+    [CVG_EV_RUN_QUEUED] = "run_queued",       [CVG_EV_RUN_STARTED] = "run_started",
+    [CVG_EV_RUN_FINISHED] = "run_finished",   [CVG_EV_STEP_STARTED] = "step_started",
     [CVG_EV_STEP_FINISHED] = "step_finished", [CVG_EV_HEARTBEAT] = "heartbeat",
     [CVG_EV_DQ_RESULT] = "dq_result",
 };

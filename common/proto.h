@@ -16,17 +16,17 @@
 #define CVG_PROTO_VERSION 1
 
 /* Maxima: a field over its maximum makes the whole message invalid. */
-#define CVG_MSG_MAX (1024 * 1024)     /* bytes in one encoded message */
-#define CVG_TENANT_MAX 65             /* tenant id, 64 characters + NUL */
-#define CVG_NAME_MAX 129              /* pipeline, step, processor, worker names */
-#define CVG_PIPELINE_PATH_MAX 257     /* provider/domain/template */
-#define CVG_STATUS_MAX 17             /* run and step states */
-#define CVG_OP_MAX 33                 /* control operation names */
-#define CVG_TEXT_MAX (256 * 1024)     /* error text, detail and control bodies */
-#define CVG_PARAMS_MAX 64             /* runtime parameters in a job */
-#define CVG_PARAM_KEY_MAX 64          /* characters in a parameter name */
-#define CVG_PARAM_VALUE_MAX 4096      /* characters in a parameter value */
-#define CVG_ACK_IDS_MAX 1000          /* event ids in one ack */
+#define CVG_MSG_MAX           (1024 * 1024) /* bytes in one encoded message */
+#define CVG_TENANT_MAX        65            /* tenant id, 64 characters + NUL */
+#define CVG_NAME_MAX          129           /* pipeline, step, processor, worker names */
+#define CVG_PIPELINE_PATH_MAX 257           /* provider/domain/template */
+#define CVG_STATUS_MAX        17            /* run and step states */
+#define CVG_OP_MAX            33            /* control operation names */
+#define CVG_TEXT_MAX          (256 * 1024)  /* error text, detail and control bodies */
+#define CVG_PARAMS_MAX        64            /* runtime parameters in a job */
+#define CVG_PARAM_KEY_MAX     64            /* characters in a parameter name */
+#define CVG_PARAM_VALUE_MAX   4096          /* characters in a parameter value */
+#define CVG_ACK_IDS_MAX       1000          /* event ids in one ack */
 
 typedef enum cvg_msg_type {
     CVG_MSG_JOB = 1,
@@ -45,14 +45,14 @@ typedef struct cvg_params {
 
 /* A run handed to a worker. */
 typedef struct cvg_job {
-    char run_id[CVG_ID_LEN];                 /* pipeline_logging_id */
-    char queue_id[CVG_ID_LEN];               /* row in the execution queue */
+    char run_id[CVG_ID_LEN];   /* pipeline_logging_id */
+    char queue_id[CVG_ID_LEN]; /* row in the execution queue */
     char tenant_id[CVG_TENANT_MAX];
-    char pipeline[CVG_PIPELINE_PATH_MAX];    /* provider/domain/template */
-    char trigger_type[CVG_STATUS_MAX];       /* manual, scheduled, api, retry */
-    char triggered_by[CVG_NAME_MAX];         /* user id or "scheduler" */
-    int attempt;                             /* 1 for the first */
-    int64_t lease_deadline_ms;               /* epoch ms; heartbeats extend it */
+    char pipeline[CVG_PIPELINE_PATH_MAX]; /* provider/domain/template */
+    char trigger_type[CVG_STATUS_MAX];    /* manual, scheduled, api, retry */
+    char triggered_by[CVG_NAME_MAX];      /* user id or "scheduler" */
+    int attempt;                          /* 1 for the first */
+    int64_t lease_deadline_ms;            /* epoch ms; heartbeats extend it */
     cvg_params_t params;
 } cvg_job_t;
 
@@ -68,50 +68,50 @@ typedef enum cvg_event_kind {
 
 /* Something that happened to a run; the logger stores and republishes it. */
 typedef struct cvg_event {
-    char id[CVG_ID_LEN];                     /* unique; the logger dedupes on it */
+    char id[CVG_ID_LEN]; /* unique; the logger dedupes on it */
     cvg_event_kind_t kind;
     char run_id[CVG_ID_LEN];
     char tenant_id[CVG_TENANT_MAX];
     char pipeline_id[CVG_NAME_MAX];
-    char pipeline[CVG_PIPELINE_PATH_MAX];    /* config path, may be "" */
-    char status[CVG_STATUS_MAX];             /* run or step state */
-    int64_t ts_ms;                           /* when it happened */
-    int64_t start_ms;                        /* 0 when unknown */
-    int64_t end_ms;                          /* 0 when unknown */
-    int64_t rows;                            /* -1 when unknown */
+    char pipeline[CVG_PIPELINE_PATH_MAX]; /* config path, may be "" */
+    char status[CVG_STATUS_MAX];          /* run or step state */
+    int64_t ts_ms;                        /* when it happened */
+    int64_t start_ms;                     /* 0 when unknown */
+    int64_t end_ms;                       /* 0 when unknown */
+    int64_t rows;                         /* -1 when unknown */
     int attempt;
-    int step_index;                          /* -1 for run events */
+    int step_index; /* -1 for run events */
     char step_id[CVG_NAME_MAX];
     char step_log_id[CVG_ID_LEN];
     char ps_type[CVG_NAME_MAX];
     char trigger_type[CVG_STATUS_MAX];
     char triggered_by[CVG_NAME_MAX];
     char worker_id[CVG_NAME_MAX];
-    char *error;                             /* owned, NULL when none */
-    char *detail;                            /* owned JSON object text, or NULL */
+    char *error;  /* owned, NULL when none */
+    char *detail; /* owned JSON object text, or NULL */
 } cvg_event_t;
 
 /* The logger's receipt: these events are committed. */
 typedef struct cvg_ack {
     size_t n;
-    char (*ids)[CVG_ID_LEN];                 /* owned array of n ids */
+    char (*ids)[CVG_ID_LEN]; /* owned array of n ids */
 } cvg_ack_t;
 
 /* A control request or its reply (same shape; replies carry status). */
 typedef struct cvg_ctl {
-    char id[CVG_ID_LEN];                     /* correlation id, echoed */
-    char op[CVG_OP_MAX];                     /* "ping", "status", ...; "reply" */
-    int status;                              /* 0 or a CVG_E* code, replies only */
-    char *body;                              /* owned JSON text, or NULL */
+    char id[CVG_ID_LEN]; /* correlation id, echoed */
+    char op[CVG_OP_MAX]; /* "ping", "status", ...; "reply" */
+    int status;          /* 0 or a CVG_E* code, replies only */
+    char *body;          /* owned JSON text, or NULL */
 } cvg_ctl_t;
 
 /* A worker saying it is alive, what it is doing, or that it leaves. */
 typedef struct cvg_worker_msg {
-    char op[CVG_OP_MAX];                     /* "hello", "heartbeat", "bye" */
+    char op[CVG_OP_MAX]; /* "hello", "heartbeat", "bye" */
     char worker_id[CVG_NAME_MAX];
     int64_t pid;
-    char state[CVG_STATUS_MAX];              /* "idle", "busy", "stopping" */
-    char run_id[CVG_ID_LEN];                 /* the run in hand, or "" */
+    char state[CVG_STATUS_MAX]; /* "idle", "busy", "stopping" */
+    char run_id[CVG_ID_LEN];    /* the run in hand, or "" */
     int64_t ts_ms;
 } cvg_worker_msg_t;
 

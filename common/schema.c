@@ -12,17 +12,17 @@ static const struct {
     const char *name;
     cvg_col_type_t type;
 } type_names[] = {
-    {"STRING", CVG_COL_STRING},   {"INT64", CVG_COL_INT64},       {"INTEGER", CVG_COL_INT64},
-    {"FLOAT64", CVG_COL_FLOAT64}, {"FLOAT", CVG_COL_FLOAT64},     {"NUMERIC", CVG_COL_NUMERIC},
-    {"BOOL", CVG_COL_BOOL},       {"BOOLEAN", CVG_COL_BOOL},      {"TIMESTAMP", CVG_COL_TIMESTAMP},
-    {"DATE", CVG_COL_DATE},       {"JSON", CVG_COL_JSON},         {"RECORD", CVG_COL_RECORD},
+    {"STRING", CVG_COL_STRING},   {"INT64", CVG_COL_INT64},   {"INTEGER", CVG_COL_INT64},
+    {"FLOAT64", CVG_COL_FLOAT64}, {"FLOAT", CVG_COL_FLOAT64}, {"NUMERIC", CVG_COL_NUMERIC},
+    {"BOOL", CVG_COL_BOOL},       {"BOOLEAN", CVG_COL_BOOL},  {"TIMESTAMP", CVG_COL_TIMESTAMP},
+    {"DATE", CVG_COL_DATE},       {"JSON", CVG_COL_JSON},     {"RECORD", CVG_COL_RECORD},
     {"STRUCT", CVG_COL_RECORD},
 };
 
 const char *cvg_col_type_name(cvg_col_type_t t)
 {
-    static const char *names[] = {"STRING", "INT64",     "FLOAT64", "NUMERIC", "BOOL",
-                                  "TIMESTAMP", "DATE", "JSON",    "RECORD"};
+    static const char *names[] = {"STRING",    "INT64", "FLOAT64", "NUMERIC", "BOOL",
+                                  "TIMESTAMP", "DATE",  "JSON",    "RECORD"};
     return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "STRING";
 }
 
@@ -170,8 +170,7 @@ static int parse_keys(const cvg_schema_t *s, const json_t *list, const char *pat
                       char keys[][CVG_SCHEMA_NAME_MAX], size_t *n, cvg_err_t *err)
 {
     if (!json_is_array(list))
-        return cvg_err_set(err, CVG_EINVAL, path, "%s: expected an array of column names",
-                           path);
+        return cvg_err_set(err, CVG_EINVAL, path, "%s: expected an array of column names", path);
     if (json_array_size(list) > CVG_SCHEMA_MAX_KEYS)
         return cvg_err_set(err, CVG_ETOOBIG, path, "%s: more than %d columns", path,
                            CVG_SCHEMA_MAX_KEYS);
@@ -213,9 +212,8 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
             return cvg_err_set(err, CVG_EINVAL, "description", "description: expected a string");
         if (desc && (out->description = strdup(json_string_value(desc))) == NULL)
             return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
-        pk = json_object_get(json_object_get(json_object_get(doc, "tableConstraints"),
-                                             "primaryKey"),
-                             "columns");
+        pk = json_object_get(
+            json_object_get(json_object_get(doc, "tableConstraints"), "primaryKey"), "columns");
         clust = json_object_get(json_object_get(doc, "clustering"), "fields");
     }
     size_t n = json_is_array(fields) ? json_array_size(fields) : 0;
@@ -243,8 +241,7 @@ int cvg_schema_load_file(const char *path, cvg_schema_t *out, cvg_err_t *err)
     char table[CVG_SCHEMA_NAME_MAX];
     size_t n = strlen(base);
     if (n <= 5 || strcmp(base + n - 5, ".json") != 0 || n - 5 >= sizeof(table))
-        return cvg_err_set(err, CVG_EINVAL, path, "%s: schema files are named <table>.json",
-                           path);
+        return cvg_err_set(err, CVG_EINVAL, path, "%s: schema files are named <table>.json", path);
     memcpy(table, base, n - 5);
     table[n - 5] = '\0';
     json_error_t jerr;

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CVG_SCHEMA_NAME_MAX 129  /* column and table names, 128 + NUL */
+#define CVG_SCHEMA_NAME_MAX    129 /* column and table names, 128 + NUL */
 #define CVG_SCHEMA_MAX_COLUMNS 1000
-#define CVG_SCHEMA_MAX_KEYS 16   /* columns in a primary key or clustering */
+#define CVG_SCHEMA_MAX_KEYS    16 /* columns in a primary key or clustering */
 
 typedef enum cvg_col_type {
     CVG_COL_STRING,
@@ -32,7 +32,11 @@ typedef enum cvg_col_type {
     CVG_COL_RECORD
 } cvg_col_type_t;
 
-typedef enum cvg_col_mode { CVG_MODE_NULLABLE, CVG_MODE_REQUIRED, CVG_MODE_REPEATED } cvg_col_mode_t;
+typedef enum cvg_col_mode {
+    CVG_MODE_NULLABLE,
+    CVG_MODE_REQUIRED,
+    CVG_MODE_REPEATED
+} cvg_col_mode_t;
 
 typedef struct cvg_column {
     char name[CVG_SCHEMA_NAME_MAX];
@@ -43,9 +47,9 @@ typedef struct cvg_column {
 
 typedef struct cvg_schema {
     char table[CVG_SCHEMA_NAME_MAX];
-    char *description;             /* owned, may be NULL */
+    char *description; /* owned, may be NULL */
     size_t ncols;
-    cvg_column_t *cols;            /* owned array */
+    cvg_column_t *cols; /* owned array */
     size_t npk;
     char pk[CVG_SCHEMA_MAX_KEYS][CVG_SCHEMA_NAME_MAX];
     size_t nclust;

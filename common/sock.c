@@ -38,8 +38,8 @@ static int ipc_prepare(const char *endpoint, cvg_err_t *err)
     int live = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
     close(fd);
     if (live)
-        return cvg_err_set(err, CVG_EEXIST, endpoint,
-                           "%s is in use by another running process", endpoint);
+        return cvg_err_set(err, CVG_EEXIST, endpoint, "%s is in use by another running process",
+                           endpoint);
     return 0;
 }
 

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#define CVG_TIME_ISO_LEN 25     /* "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL */
-#define CVG_TIME_DATE_LEN 11    /* "YYYY-MM-DD" + NUL */
+#define CVG_TIME_ISO_LEN     25 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL */
+#define CVG_TIME_DATE_LEN    11 /* "YYYY-MM-DD" + NUL */
 #define CVG_TIME_COMPACT_LEN 16 /* "YYYYMMDD_HHMMSS" + NUL */
 
 /* Milliseconds since the Unix epoch, from the wall clock. */

@@ -57,8 +57,8 @@ static int check_ident(const char *what, const char *name, cvg_err_t *err)
 {
     if (!cvg_wh_ident_ok(name))
         return cvg_err_set(err, CVG_EINVAL, what,
-                           "%s '%s' is not a valid name (letters, digits and _, at most %d)",
-                           what, name ? name : "(null)", CVG_DATASET_MAX - 1);
+                           "%s '%s' is not a valid name (letters, digits and _, at most %d)", what,
+                           name ? name : "(null)", CVG_DATASET_MAX - 1);
     return 0;
 }
 

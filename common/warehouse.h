@@ -40,8 +40,8 @@ typedef struct cvg_val {
     bool b;
 } cvg_val_t;
 
-#define CVG_V_NULL ((cvg_val_t){.type = CVG_VAL_NULL})
-#define CVG_V_INT(v) ((cvg_val_t){.type = CVG_VAL_INT, .i = (int64_t)(v)})
+#define CVG_V_NULL    ((cvg_val_t){.type = CVG_VAL_NULL})
+#define CVG_V_INT(v)  ((cvg_val_t){.type = CVG_VAL_INT, .i = (int64_t)(v)})
 #define CVG_V_REAL(v) ((cvg_val_t){.type = CVG_VAL_REAL, .d = (v)})
 #define CVG_V_BOOL(v) ((cvg_val_t){.type = CVG_VAL_BOOL, .b = (v)})
 

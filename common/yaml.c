@@ -13,8 +13,8 @@
 #include <yaml.h>
 
 typedef struct frame {
-    json_t *node;  /* object or array being filled (borrowed from parent) */
-    char *key;     /* pending key of an object, owned, or NULL */
+    json_t *node; /* object or array being filled (borrowed from parent) */
+    char *key;    /* pending key of an object, owned, or NULL */
 } frame_t;
 
 typedef struct loader {
@@ -28,8 +28,8 @@ typedef struct loader {
 
 static int fail(loader_t *l, const yaml_event_t *ev, int code, const char *what)
 {
-    return cvg_err_set(l->err, code, "", "%s:%zu: %s", l->name,
-                       ev ? ev->start_mark.line + 1 : 0, what);
+    return cvg_err_set(l->err, code, "", "%s:%zu: %s", l->name, ev ? ev->start_mark.line + 1 : 0,
+                       what);
 }
 
 static bool match_all(const char *s, bool (*ok)(char))
@@ -264,8 +264,8 @@ int cvg_yaml_load_string(const char *data, size_t len, const char *name, json_t 
 {
     *out = NULL;
     if (len > CVG_YAML_MAX_BYTES)
-        return cvg_err_set(err, CVG_ETOOBIG, "", "%s: %zu bytes, over the %d byte limit", name,
-                           len, CVG_YAML_MAX_BYTES);
+        return cvg_err_set(err, CVG_ETOOBIG, "", "%s: %zu bytes, over the %d byte limit", name, len,
+                           CVG_YAML_MAX_BYTES);
     loader_t l = {.name = name, .err = err};
     cvg_err_clear(err);
     yaml_parser_t parser;

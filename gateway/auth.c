@@ -21,15 +21,14 @@ int gw_auth_init(gw_t *gw, cvg_err_t *err)
         struct stat st;
         if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
             return cvg_err_set(err, CVG_ECONFIG, "ADMIN_API_KEY_FILE",
-                               "ADMIN_API_KEY_FILE: %s is readable by others (chmod 600 it)",
-                               path);
+                               "ADMIN_API_KEY_FILE: %s is readable by others (chmod 600 it)", path);
         size_t len = 0;
         int rc = cvg_fs_read_file(path, 4096, &file_key, &len, err);
         if (rc != 0)
             return cvg_err_set(err, CVG_ECONFIG, "ADMIN_API_KEY_FILE",
                                "ADMIN_API_KEY_FILE: cannot read %s", path);
-        while (len > 0 && (file_key[len - 1] == '\n' || file_key[len - 1] == '\r' ||
-                           file_key[len - 1] == ' '))
+        while (len > 0 &&
+               (file_key[len - 1] == '\n' || file_key[len - 1] == '\r' || file_key[len - 1] == ' '))
             file_key[--len] = '\0';
         key = file_key;
     }

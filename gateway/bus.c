@@ -31,8 +31,7 @@ static void close_socks(void *p)
     free(t);
 }
 
-gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint,
-                     cvg_err_t *err)
+gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint, cvg_err_t *err)
 {
     gw_bus_t *bus = calloc(1, sizeof(*bus));
     if (bus == NULL || pthread_key_create(&bus->key, close_socks) != 0) {

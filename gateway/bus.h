@@ -13,8 +13,7 @@ typedef enum gw_peer { GW_PEER_SCHEDULER = 0, GW_PEER_LOGGER = 1 } gw_peer_t;
 
 typedef struct gw_bus gw_bus_t;
 
-gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint,
-                     cvg_err_t *err);
+gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint, cvg_err_t *err);
 
 /* Closes the calling thread's sockets and frees the bus; call after every
  * other thread that used it has ended. Accepts NULL. */

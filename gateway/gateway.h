@@ -41,7 +41,7 @@ typedef enum gw_auth {
 } gw_auth_t;
 
 #define GW_PATH_PARAMS_MAX 6
-#define GW_PARAM_MAX 256
+#define GW_PARAM_MAX       256
 
 typedef struct gw_req {
     gw_t *gw;
@@ -60,9 +60,9 @@ typedef struct gw_req {
 
 typedef struct gw_resp {
     int status;
-    char *body;          /* owned JSON text */
+    char *body; /* owned JSON text */
     size_t len;
-    char allow[64];      /* Allow header of a 405 */
+    char allow[64]; /* Allow header of a 405 */
 } gw_resp_t;
 
 typedef void (*gw_handler_fn)(gw_req_t *req, gw_resp_t *resp);
@@ -79,8 +79,8 @@ typedef struct gw_route {
 void gw_resp_json(gw_resp_t *r, int status, json_t *body);
 
 /* Sets {"error": {"code", "message", "field"?}}. field may be NULL. */
-void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
 
 /* A path parameter by name ("tenant_id"), or NULL. */
 const char *gw_req_param(const gw_req_t *r, const char *name);

@@ -68,7 +68,8 @@ int main(int argc, char **argv)
         rc = EX_CANTCREAT;
         goto out;
     }
-    cvg_log_field_t f[3] = {CVG_LF_STR("host", gw.cfg.api_host), CVG_LF_NUM("port", gw.cfg.api_port),
+    cvg_log_field_t f[3] = {CVG_LF_STR("host", gw.cfg.api_host),
+                            CVG_LF_NUM("port", gw.cfg.api_port),
                             CVG_LF_NUM("threads", gw.cfg.api_threads)};
     cvg_log_write(CVG_LOG_INFO, NULL, f, 3, "gateway started (version %s) on http://%s:%d",
                   CVG_VERSION, gw.cfg.api_host, gw.cfg.api_port);
@@ -78,8 +79,7 @@ int main(int argc, char **argv)
     cvg_info(NULL, "stopping: no new connections, serving the open ones");
     gw_server_quiesce(&gw);
     int64_t deadline = cvg_time_mono_ms() + gw.cfg.shutdown_grace_ms;
-    while (gw_server_connections(&gw) > 0 && cvg_time_mono_ms() < deadline &&
-           cvg_stop_count() < 2)
+    while (gw_server_connections(&gw) > 0 && cvg_time_mono_ms() < deadline && cvg_stop_count() < 2)
         cvg_time_sleep_ms(50);
     gw_server_stop(&gw);
     if (cvg_emitter_flush(gw.emitter, gw.cfg.shutdown_grace_ms) != 0)

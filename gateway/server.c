@@ -22,7 +22,7 @@
 #include <strings.h>
 
 #define CONNECTION_MEMORY_LIMIT (64 * 1024) /* request line + headers */
-#define CONNECTION_LIMIT 10000
+#define CONNECTION_LIMIT        10000
 
 void gw_resp_json(gw_resp_t *r, int status, json_t *body)
 {
@@ -33,8 +33,8 @@ void gw_resp_json(gw_resp_t *r, int status, json_t *body)
     json_decref(body);
 }
 
-void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field,
-                   const char *fmt, ...)
+void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field, const char *fmt,
+                   ...)
 {
     char msg[1024];
     va_list ap;
@@ -67,8 +67,8 @@ int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *doc = NULL;
-    int rc = cvg_json_parse(cvg_buf_cstr(&req->body), req->body.len, CVG_JSON_MAX_DEPTH, &doc,
-                            &err);
+    int rc =
+        cvg_json_parse(cvg_buf_cstr(&req->body), req->body.len, CVG_JSON_MAX_DEPTH, &doc, &err);
     if (rc != 0) {
         gw_resp_error(resp, 400, "invalid_json", NULL, "%s", err.message);
         return -1;
@@ -85,8 +85,8 @@ int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
 static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
 {
     if (req->body_too_big) {
-        gw_resp_error(resp, 413, "payload_too_large", NULL,
-                      "request body over the %d byte limit", gw->cfg.api_max_body_bytes);
+        gw_resp_error(resp, 413, "payload_too_large", NULL, "request body over the %d byte limit",
+                      gw->cfg.api_max_body_bytes);
         return;
     }
     bool known = false;
@@ -95,13 +95,12 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
         gw_route_match(req->method, req->path, req, &known, allow, sizeof(allow));
     if (route == NULL && known) {
         snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
-        gw_resp_error(resp, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
-                      req->method, req->path, allow);
+        gw_resp_error(resp, 405, "method_not_allowed", NULL,
+                      "%s is not allowed on %s (allowed: %s)", req->method, req->path, allow);
         return;
     }
     if (route == NULL) {
-        gw_resp_error(resp, 404, "not_found", NULL, "no route for %s %s", req->method,
-                      req->path);
+        gw_resp_error(resp, 404, "not_found", NULL, "no route for %s %s", req->method, req->path);
         return;
     }
     if (route->auth == GW_AUTH_ADMIN && !gw_auth_admin(gw, req, resp))
@@ -111,8 +110,7 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 500, "internal", NULL, "the handler produced no response");
 }
 
-static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *conn,
-                             gw_resp_t *resp)
+static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *conn, gw_resp_t *resp)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
@@ -137,9 +135,8 @@ static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *con
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     gw_t *gw = cls;
@@ -166,8 +163,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     req->conn = conn;
     if (*upload_data_size > 0) {
-        if (!req->body_too_big &&
-            cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+        if (!req->body_too_big && cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0)
             req->body_too_big = true;
         *upload_data_size = 0;
         if (!req->body_too_big)
@@ -195,10 +191,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                 CVG_LF_STR("request_id", req->request_id)};
         cvg_log_level_t level = req->status >= 500 ? CVG_LOG_WARNING : CVG_LOG_DEBUG;
         cvg_log_write(level, NULL, f, 5, "%s",
-                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "request"
-                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
-                          ? "request timed out"
-                          : "request ended early");
+                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? "request"
+                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "request timed out"
+                                                                      : "request ended early");
     }
     cvg_buf_cleanup(&req->body);
     free(req);
@@ -223,8 +218,8 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)gw->cfg.api_port);
     if (inet_pton(AF_INET, gw->cfg.api_host, &addr.sin_addr) != 1)
-        return cvg_err_set(err, CVG_ECONFIG, "API_HOST",
-                           "API_HOST: '%s' is not an IPv4 address", gw->cfg.api_host);
+        return cvg_err_set(err, CVG_ECONFIG, "API_HOST", "API_HOST: '%s' is not an IPv4 address",
+                           gw->cfg.api_host);
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     gw->daemon = MHD_start_daemon(

@@ -18,8 +18,8 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
     int rc = cvg_pipeline_load(gw->cfg.config_dir, path, &p, errs, err);
     if (rc != 0)
         return rc;
-    wrk_env_t env = {.cfg = &gw->cfg, .emitter = gw->emitter, .worker_id = "gateway",
-                     .setup_allowed = true};
+    wrk_env_t env = {
+        .cfg = &gw->cfg, .emitter = gw->emitter, .worker_id = "gateway", .setup_allowed = true};
     if (wrk_runner_validate(&env, &p, errs) > 0) {
         *err = errs->items[0];
         cvg_pipeline_cleanup(&p);
@@ -32,8 +32,12 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
     }
     env.wh = wh;
     cvg_id_new(run_id);
-    wrk_run_t run = {.run_id = run_id, .tenant_id = tenant, .trigger_type = "api",
-                     .triggered_by = triggered_by, .attempt = 1, .params = params};
+    wrk_run_t run = {.run_id = run_id,
+                     .tenant_id = tenant,
+                     .trigger_type = "api",
+                     .triggered_by = triggered_by,
+                     .attempt = 1,
+                     .params = params};
     pthread_mutex_lock(&gw->setup_lock);
     rc = wrk_runner_run(&env, &run, &p, out);
     pthread_mutex_unlock(&gw->setup_lock);

@@ -19,17 +19,17 @@
 typedef enum { LGR_PENDING = 0, LGR_COMMITTED, LGR_REJECTED, LGR_DUPLICATE } lgr_state_t;
 
 typedef struct lgr_entry {
-    zframe_t *identity;  /* sender's routing id, owned */
-    zframe_t *payload;   /* the event as received, owned, republished as is */
-    cvg_event_t ev;      /* decoded, owned */
+    zframe_t *identity; /* sender's routing id, owned */
+    zframe_t *payload;  /* the event as received, owned, republished as is */
+    cvg_event_t ev;     /* decoded, owned */
     lgr_state_t state;
-    char error[512];     /* why it was rejected */
+    char error[512]; /* why it was rejected */
 } lgr_entry_t;
 
 typedef struct lgr_batch {
     size_t n, max;
     lgr_entry_t *items;
-    int64_t first_ms;    /* monotonic time the oldest entry arrived */
+    int64_t first_ms; /* monotonic time the oldest entry arrived */
 } lgr_batch_t;
 
 int lgr_batch_init(lgr_batch_t *b, size_t max);

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HEARTBEAT_MS 1000
+#define HEARTBEAT_MS         1000
 #define FAILURE_LOG_EVERY_MS 10000
 
 typedef struct logger {
@@ -98,8 +98,7 @@ static void flush(logger_t *lg)
         if (e->state == LGR_COMMITTED) {
             committed++;
             lgr_seen_add(lg->seen, e->ev.id);
-            lgr_stream_publish(lg->pub, &e->ev, zframe_data(e->payload),
-                               zframe_size(e->payload));
+            lgr_stream_publish(lg->pub, &e->ev, zframe_data(e->payload), zframe_size(e->payload));
         } else if (e->state == LGR_REJECTED) {
             lg->rejected++;
             lgr_seen_add(lg->seen, e->ev.id);
@@ -223,8 +222,8 @@ static int serve(logger_t *lg)
             return EX_SOFTWARE;
         if (n > 0) {
             /* Drain what is waiting, up to one batch, before deciding. */
-            for (size_t i = 0; i < (size_t)lg->cfg.logger_batch_size &&
-                               (zsock_events(lg->router) & ZMQ_POLLIN);
+            for (size_t i = 0;
+                 i < (size_t)lg->cfg.logger_batch_size && (zsock_events(lg->router) & ZMQ_POLLIN);
                  i++)
                 receive(lg);
         }

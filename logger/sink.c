@@ -61,8 +61,8 @@ int lgr_state_rank(const char *status)
     static const struct {
         const char *name;
         int rank;
-    } ranks[] = {{"QUEUED", 1},    {"DISPATCHED", 2}, {"RUNNING", 3},   {"RETRYING", 4},
-                 {"SKIPPED", 8},   {"SUCCEEDED", 8},  {"FAILED", 8},    {"TIMED_OUT", 8},
+    } ranks[] = {{"QUEUED", 1},    {"DISPATCHED", 2}, {"RUNNING", 3}, {"RETRYING", 4},
+                 {"SKIPPED", 8},   {"SUCCEEDED", 8},  {"FAILED", 8},  {"TIMED_OUT", 8},
                  {"CANCELLED", 8}, {"DEAD", 9}};
     for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++) {
         if (strcmp(ranks[i].name, status) == 0)

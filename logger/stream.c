@@ -10,8 +10,8 @@
 
 void lgr_stream_topic(const cvg_event_t *ev, char *out, size_t size)
 {
-    snprintf(out, size, "%s%c%s%c%s", ev->tenant_id, LGR_TOPIC_SEP, ev->pipeline_id,
-             LGR_TOPIC_SEP, ev->run_id);
+    snprintf(out, size, "%s%c%s%c%s", ev->tenant_id, LGR_TOPIC_SEP, ev->pipeline_id, LGR_TOPIC_SEP,
+             ev->run_id);
 }
 
 void lgr_stream_tenant_prefix(const char *tenant, char *out, size_t size)

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LGR_TOPIC_SEP '\x1f'
+#define LGR_TOPIC_SEP       '\x1f'
 #define LGR_HEARTBEAT_TOPIC "~heartbeat"
-#define LGR_TOPIC_MAX 512
+#define LGR_TOPIC_MAX       512
 
 /* Writes the topic of ev into out. */
 void lgr_stream_topic(const cvg_event_t *ev, char *out, size_t size);

@@ -13,11 +13,10 @@ static json_t *op_ping(sch_t *s, const char *body, int *status)
 {
     (void)body;
     *status = 0;
-    return json_pack("{s:s, s:I, s:I, s:I, s:b}", "process", "scheduler", "pid",
-                     (json_int_t)getpid(), "workers_alive",
-                     (json_int_t)sch_workers_alive(&s->workers), "workers_idle",
-                     (json_int_t)sch_workers_idle(&s->workers), "queue_ready",
-                     sch_queue_check_ready(&s->queue));
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:b}", "process", "scheduler", "pid", (json_int_t)getpid(),
+        "workers_alive", (json_int_t)sch_workers_alive(&s->workers), "workers_idle",
+        (json_int_t)sch_workers_idle(&s->workers), "queue_ready", sch_queue_check_ready(&s->queue));
 }
 
 static json_t *op_status(sch_t *s, const char *body, int *status)
@@ -29,8 +28,8 @@ static json_t *op_status(sch_t *s, const char *body, int *status)
     return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "workers",
                      sch_workers_json(&s->workers, cvg_time_mono_ms()), "queue",
                      queue ? queue : json_object(), "pushed_waiting", (json_int_t)s->npushed,
-                     "dispatched", (json_int_t)s->dispatched, "requeued",
-                     (json_int_t)s->requeued, "dead", (json_int_t)s->dead);
+                     "dispatched", (json_int_t)s->dispatched, "requeued", (json_int_t)s->requeued,
+                     "dead", (json_int_t)s->dead);
 }
 
 static const struct {

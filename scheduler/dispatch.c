@@ -58,8 +58,8 @@ size_t sch_dispatch(sch_t *s)
     size_t pushed = 0;
     for (size_t i = 0; i < n; i++) {
         cvg_job_t *j = &jobs[i];
-        cvg_log_ctx_t lc = {.tenant_id = j->tenant_id, .pipeline_id = j->pipeline,
-                            .run_id = j->run_id};
+        cvg_log_ctx_t lc = {
+            .tenant_id = j->tenant_id, .pipeline_id = j->pipeline, .run_id = j->run_id};
         cvg_buf_t b;
         cvg_buf_init(&b, CVG_MSG_MAX);
         int rc = cvg_msg_encode_job(j, &b);
@@ -94,8 +94,8 @@ void sch_expire(sch_t *s)
     }
     for (size_t i = 0; i < n; i++) {
         sch_expired_t *e = &lost[i];
-        cvg_log_ctx_t lc = {.tenant_id = e->tenant_id, .pipeline_id = e->pipeline_id,
-                            .run_id = e->run_id};
+        cvg_log_ctx_t lc = {
+            .tenant_id = e->tenant_id, .pipeline_id = e->pipeline_id, .run_id = e->run_id};
         if (e->dead)
             s->dead++;
         else

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS 250
+#define TICK_MS             250
 #define EMITTER_MAX_PENDING 10000
 
 static void reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req)
@@ -132,8 +132,8 @@ static void tick(sch_t *s)
     size_t gone = sch_workers_prune(&s->workers, cvg_time_mono_ms());
     if (gone > 0) {
         cvg_log_field_t f = CVG_LF_NUM("workers", sch_workers_alive(&s->workers));
-        cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "%zu worker(s) silent past %d ms: gone",
-                      gone, s->cfg.worker_timeout_ms);
+        cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "%zu worker(s) silent past %d ms: gone", gone,
+                      s->cfg.worker_timeout_ms);
     }
     sch_expire(s);
     sch_dispatch(s);

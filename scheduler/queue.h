@@ -30,8 +30,8 @@ typedef struct sch_expired {
     char tenant_id[CVG_TENANT_MAX];
     char pipeline_id[CVG_NAME_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX];
-    int attempt;     /* the attempt that was lost */
-    bool dead;       /* no attempts left */
+    int attempt; /* the attempt that was lost */
+    bool dead;   /* no attempts left */
 } sch_expired_t;
 
 void sch_queue_init(sch_queue_t *q, cvg_wh_t *wh, int dispatch_lease_ms, int run_lease_ms);

@@ -25,13 +25,13 @@ typedef struct sch {
     cvg_config_t cfg;
     cvg_wh_t *wh;
     cvg_emitter_t *emitter;
-    zsock_t *control;     /* ROUTER: gateway requests */
-    zsock_t *workers_in;  /* ROUTER: worker hello/heartbeat/bye */
-    zsock_t *jobs;        /* PUSH: runs to workers */
-    zsock_t *stream;      /* SUB: committed events from the logger */
+    zsock_t *control;    /* ROUTER: gateway requests */
+    zsock_t *workers_in; /* ROUTER: worker hello/heartbeat/bye */
+    zsock_t *jobs;       /* PUSH: runs to workers */
+    zsock_t *stream;     /* SUB: committed events from the logger */
     sch_workers_t workers;
     sch_queue_t queue;
-    size_t npushed;       /* pushed runs no worker has reported yet */
+    size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
     uint64_t dispatched, requeued, dead;
 } sch_t;

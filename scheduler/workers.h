@@ -17,10 +17,10 @@
 typedef struct sch_worker {
     char id[CVG_NAME_MAX];
     int64_t pid;
-    char state[CVG_STATUS_MAX];   /* idle, busy, stopping */
-    char run_id[CVG_ID_LEN];      /* run in hand, or "" */
-    int64_t first_seen_ms;        /* wall clock */
-    int64_t last_seen_mono;       /* monotonic */
+    char state[CVG_STATUS_MAX]; /* idle, busy, stopping */
+    char run_id[CVG_ID_LEN];    /* run in hand, or "" */
+    int64_t first_seen_ms;      /* wall clock */
+    int64_t last_seen_mono;     /* monotonic */
 } sch_worker_t;
 
 typedef struct sch_workers {

@@ -24,18 +24,18 @@
 #include <unistd.h>
 
 #define EMITTER_MAX_PENDING 10000
-#define CANCEL_WAIT_MS 2000
+#define CANCEL_WAIT_MS      2000
 
 typedef struct wrk {
     cvg_config_t cfg;
     char id[CVG_NAME_MAX];
-    cvg_wh_t *wh;             /* used only by the job thread while busy */
+    cvg_wh_t *wh; /* used only by the job thread while busy */
     cvg_emitter_t *emitter;
-    zsock_t *jobs;            /* PULL from the scheduler */
-    zsock_t *status;          /* DEALER to the scheduler's worker socket */
+    zsock_t *jobs;   /* PULL from the scheduler */
+    zsock_t *status; /* DEALER to the scheduler's worker socket */
     bool busy;
     pthread_t thread;
-    cvg_job_t job;            /* the run in hand, owned while busy */
+    cvg_job_t job; /* the run in hand, owned while busy */
     volatile sig_atomic_t cancel;
     atomic_bool done;
     int done_pipe[2];
@@ -49,7 +49,9 @@ static void send_status(wrk_t *w, const char *op)
     snprintf(m.op, sizeof(m.op), "%s", op);
     snprintf(m.worker_id, sizeof(m.worker_id), "%s", w->id);
     snprintf(m.state, sizeof(m.state), "%s",
-             cvg_stop_requested() ? "stopping" : w->busy ? "busy" : "idle");
+             cvg_stop_requested() ? "stopping"
+             : w->busy            ? "busy"
+                                  : "idle");
     if (w->busy)
         snprintf(m.run_id, sizeof(m.run_id), "%s", w->job.run_id);
     cvg_buf_t b;
@@ -97,7 +99,10 @@ static void *job_thread(void *arg)
     cvg_errlist_t *errs = calloc(1, sizeof(*errs));
     cvg_err_t err;
     cvg_err_clear(&err);
-    wrk_env_t env = {.wh = w->wh, .cfg = &w->cfg, .emitter = w->emitter, .worker_id = w->id,
+    wrk_env_t env = {.wh = w->wh,
+                     .cfg = &w->cfg,
+                     .emitter = w->emitter,
+                     .worker_id = w->id,
                      .cancel = &w->cancel};
     int rc = errs ? cvg_pipeline_load(w->cfg.config_dir, j->pipeline, &p, errs, &err) : CVG_ENOMEM;
     if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0) {
@@ -115,9 +120,12 @@ static void *job_thread(void *arg)
         report_unrunnable(w, j, name ? name + 1 : j->pipeline, msg);
         w->failed++;
     } else {
-        wrk_run_t run = {.run_id = j->run_id, .tenant_id = j->tenant_id,
-                         .trigger_type = j->trigger_type, .triggered_by = j->triggered_by,
-                         .attempt = j->attempt, .params = &j->params};
+        wrk_run_t run = {.run_id = j->run_id,
+                         .tenant_id = j->tenant_id,
+                         .trigger_type = j->trigger_type,
+                         .triggered_by = j->triggered_by,
+                         .attempt = j->attempt,
+                         .params = &j->params};
         wrk_outcome_t out;
         wrk_runner_run(&env, &run, &p, &out);
         if (strcmp(out.status, "SUCCEEDED") != 0)
@@ -162,8 +170,8 @@ static void take_job(wrk_t *w)
             cvg_msg_cleanup(&m);
         return;
     }
-    cvg_log_ctx_t lc = {.tenant_id = m.u.job.tenant_id, .pipeline_id = m.u.job.pipeline,
-                        .run_id = m.u.job.run_id};
+    cvg_log_ctx_t lc = {
+        .tenant_id = m.u.job.tenant_id, .pipeline_id = m.u.job.pipeline, .run_id = m.u.job.run_id};
     if (m.u.job.lease_deadline_ms > 0 && m.u.job.lease_deadline_ms < cvg_time_now_ms()) {
         /* It waited too long in a pipe: the scheduler has taken it back. */
         cvg_warn(&lc, "job arrived after its dispatch lease; left to the scheduler");

@@ -18,8 +18,8 @@
 
 /* What a step runs with; everything is borrowed for the call. */
 typedef struct proc_ctx {
-    cvg_wh_t *wh;                        /* warehouse connection */
-    const cvg_config_t *cfg;             /* directories, project id */
+    cvg_wh_t *wh;            /* warehouse connection */
+    const cvg_config_t *cfg; /* directories, project id */
     const char *tenant_id;
     const char *run_id;
     const char *pipeline_id;
@@ -30,16 +30,16 @@ typedef struct proc_ctx {
 
 /* What a step reports. */
 typedef struct proc_result {
-    int64_t rows;        /* rows written, -1 when it does not apply */
-    json_t *detail;      /* owned JSON object, or NULL */
-    char error[1024];    /* why it failed, for the step log */
-    bool transient;      /* the failure may pass on a retry */
+    int64_t rows;     /* rows written, -1 when it does not apply */
+    json_t *detail;   /* owned JSON object, or NULL */
+    char error[1024]; /* why it failed, for the step log */
+    bool transient;   /* the failure may pass on a retry */
 } proc_result_t;
 
 typedef struct proc_def {
-    const char *ps_type;  /* "setup.initial" */
-    const char *summary;  /* one line for docs and errors */
-    bool setup_only;      /* writes central tables: runs in the gateway only */
+    const char *ps_type; /* "setup.initial" */
+    const char *summary; /* one line for docs and errors */
+    bool setup_only;     /* writes central tables: runs in the gateway only */
     /* Checks the step's own fields; adds every problem to errs with the
      * field path under `path` ("steps[0]"). Returns the number added. */
     int (*validate)(const json_t *step, const char *path, cvg_errlist_t *errs);

@@ -99,8 +99,8 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     out->steps = json_array();
     if (out->steps == NULL)
         return CVG_ENOMEM;
-    cvg_log_ctx_t lc = {.tenant_id = run->tenant_id, .pipeline_id = p->pipeline_id,
-                        .run_id = run->run_id};
+    cvg_log_ctx_t lc = {
+        .tenant_id = run->tenant_id, .pipeline_id = p->pipeline_id, .run_id = run->run_id};
     int64_t start = cvg_time_now_ms(), t0 = cvg_time_mono_ms();
 
     cvg_event_t ev;
@@ -150,9 +150,13 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         else if (def->setup_only && !env->setup_allowed)
             rc = proc_fail(&res, CVG_EINVAL, "%s runs only in the gateway", st->ps_type);
         else {
-            proc_ctx_t ctx = {.wh = env->wh, .cfg = env->cfg, .tenant_id = run->tenant_id,
-                              .run_id = run->run_id, .pipeline_id = p->pipeline_id,
-                              .step_id = st->step_id, .params = run->params,
+            proc_ctx_t ctx = {.wh = env->wh,
+                              .cfg = env->cfg,
+                              .tenant_id = run->tenant_id,
+                              .run_id = run->run_id,
+                              .pipeline_id = p->pipeline_id,
+                              .step_id = st->step_id,
+                              .params = run->params,
                               .cancel = env->cancel};
             rc = def->run(&ctx, st->config, &res);
         }
@@ -204,7 +208,9 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     }
     lc.step_id = NULL;
     snprintf(out->status, sizeof(out->status), "%s",
-             cancelled ? "CANCELLED" : failed ? "FAILED" : "SUCCEEDED");
+             cancelled ? "CANCELLED"
+             : failed  ? "FAILED"
+                       : "SUCCEEDED");
     out->duration_ms = cvg_time_mono_ms() - t0;
 
     event_base(&ev, CVG_EV_RUN_FINISHED, env, run, p);

@@ -40,8 +40,8 @@ typedef struct wrk_outcome {
     char status[CVG_STATUS_MAX]; /* SUCCEEDED, FAILED, CANCELLED */
     int64_t rows;                /* rows written by all steps */
     int64_t duration_ms;
-    char error[1024];            /* first failure, or "" */
-    json_t *steps;               /* owned array of per-step results */
+    char error[1024]; /* first failure, or "" */
+    json_t *steps;    /* owned array of per-step results */
 } wrk_outcome_t;
 
 /* Checks every step against its processor (ps_type known, allowed here,

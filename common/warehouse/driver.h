@@ -12,8 +12,8 @@ typedef struct cvg_wh_ops {
     const char *scheme; /* "sqlite://" */
     int (*open)(const char *rest, void **impl, cvg_err_t *err);
     void (*close)(void *impl);
-    int (*exec)(void *impl, const char *sql, const cvg_val_t *params, size_t nparams,
-                cvg_row_fn fn, void *ud, int64_t *changes, cvg_err_t *err);
+    int (*exec)(void *impl, const char *sql, const cvg_val_t *params, size_t nparams, cvg_row_fn fn,
+                void *ud, int64_t *changes, cvg_err_t *err);
     int (*begin)(void *impl, cvg_err_t *err);
     int (*commit)(void *impl, cvg_err_t *err);
     int (*rollback)(void *impl);

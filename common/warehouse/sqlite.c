@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 10000
-#define MAX_ATTACHED 10
-#define DDL_MAX (512 * 1024)
+#define MAX_ATTACHED    10
+#define DDL_MAX         (512 * 1024)
 
 typedef struct attached {
     char name[CVG_DATASET_MAX];
@@ -37,8 +37,8 @@ typedef struct sq {
     attached_t att[MAX_ATTACHED];
     size_t natt;
     int64_t tick;
-    int txn_depth;      /* > 0 inside begin/commit */
-    int allow_attach;   /* set while the driver itself attaches */
+    int txn_depth;    /* > 0 inside begin/commit */
+    int allow_attach; /* set while the driver itself attaches */
 } sq_t;
 
 /* ---- errors -------------------------------------------------------------- */
@@ -75,8 +75,7 @@ static bool reserved(const char *name)
     return strcmp(name, "main") == 0 || strcmp(name, "temp") == 0;
 }
 
-static int dataset_path(const sq_t *s, const char *name, const char *suffix, char *out,
-                        size_t size)
+static int dataset_path(const sq_t *s, const char *name, const char *suffix, char *out, size_t size)
 {
     int n = snprintf(out, size, "%s/%s.db%s", s->dir, name, suffix);
     return (n < 0 || (size_t)n >= size) ? CVG_ETOOBIG : 0;
@@ -180,8 +179,8 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
     }
     sqlite3_finalize(st);
     /* WAL is a property of the file; synchronous of the connection. */
-    snprintf(sql, sizeof(sql),
-             "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=FULL", name, name);
+    snprintf(sql, sizeof(sql), "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=FULL",
+             name, name);
     rc = run(s, sql, err);
     struct stat stt;
     if (rc == 0 && stat(path, &stt) != 0)
@@ -342,8 +341,8 @@ static int bind_params(sq_t *s, sqlite3_stmt *st, const cvg_val_t *params, size_
             return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
         if ((size_t)idx > nparams)
             return cvg_err_set(err, CVG_EINVAL, "",
-                               "statement uses parameter %lld but %zu were given",
-                               (long long)idx, nparams);
+                               "statement uses parameter %lld but %zu were given", (long long)idx,
+                               nparams);
         const cvg_val_t *v = &params[idx - 1];
         int rc;
         switch (v->type) {
@@ -645,8 +644,7 @@ static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
             cvg_buf_puts(b, " NOT NULL");
         /* json_valid(NULL) is 0 in SQLite 3.40: let NULL through. */
         if (cvg_col_is_json(c))
-            cvg_buf_printf(b, " CHECK (\"%s\" IS NULL OR json_valid(\"%s\"))", c->name,
-                           c->name);
+            cvg_buf_printf(b, " CHECK (\"%s\" IS NULL OR json_valid(\"%s\"))", c->name, c->name);
         else if (c->type == CVG_COL_BOOL)
             cvg_buf_printf(b, " CHECK (\"%s\" IN (0, 1))", c->name);
         comment(b, c->description);
@@ -660,8 +658,7 @@ static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
     return cvg_buf_puts(b, "\n) STRICT");
 }
 
-static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *sc,
-                           cvg_err_t *err)
+static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *sc, cvg_err_t *err)
 {
     sq_t *s = impl;
     for (size_t i = 0; i < sc->ncols; i++) {
@@ -684,8 +681,8 @@ static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *
         rc = run(s, cvg_buf_cstr(&ddl), err);
     if (rc == 0 && sc->nclust > 0) {
         cvg_buf_reset(&ddl);
-        cvg_buf_printf(&ddl, "CREATE INDEX \"%s\".\"%s__cluster\" ON \"%s\" (", dataset,
-                       sc->table, sc->table);
+        cvg_buf_printf(&ddl, "CREATE INDEX \"%s\".\"%s__cluster\" ON \"%s\" (", dataset, sc->table,
+                       sc->table);
         for (size_t i = 0; i < sc->nclust; i++)
             cvg_buf_printf(&ddl, "%s\"%s\"", i ? ", " : "", sc->clustering[i]);
         cvg_buf_puts(&ddl, ")");
@@ -694,11 +691,10 @@ static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *
     if (rc == 0) {
         rc = run(s, "RELEASE cvg_create_table", err);
     } else {
-        sqlite3_exec(s->db, "ROLLBACK TO cvg_create_table; RELEASE cvg_create_table", NULL,
-                     NULL, NULL);
+        sqlite3_exec(s->db, "ROLLBACK TO cvg_create_table; RELEASE cvg_create_table", NULL, NULL,
+                     NULL);
         if (rc == CVG_EEXIST)
-            cvg_err_set(err, CVG_EEXIST, "table", "table %s.%s already exists", dataset,
-                        sc->table);
+            cvg_err_set(err, CVG_EEXIST, "table", "table %s.%s already exists", dataset, sc->table);
     }
     cvg_buf_cleanup(&ddl);
     return rc;

@@ -27,23 +27,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN 70
+#define MAX_CHILDREN     70
 #define READY_TIMEOUT_MS 30000
 #define BACKOFF_START_MS 1000
-#define BACKOFF_MAX_MS 30000
-#define STABLE_AFTER_MS 60000
-#define STOP_EXTRA_MS 3000
+#define BACKOFF_MAX_MS   30000
+#define STABLE_AFTER_MS  60000
+#define STOP_EXTRA_MS    3000
 
 typedef struct child {
     char name[32];
     char binary[1100];
-    const char *arg;       /* optional first argument ("tail") */
-    bool foreground;       /* stays in the terminal's process group */
-    pid_t pid;             /* 0 when not running */
+    const char *arg; /* optional first argument ("tail") */
+    bool foreground; /* stays in the terminal's process group */
+    pid_t pid;       /* 0 when not running */
     int restarts;
     int backoff_ms;
     int64_t started_mono;
-    int64_t restart_at;    /* monotonic time of the next start, 0 = none */
+    int64_t restart_at; /* monotonic time of the next start, 0 = none */
 } child_t;
 
 typedef struct run {
@@ -54,7 +54,7 @@ typedef struct run {
     bool tail, bootstrap, ready;
     child_t children[MAX_CHILDREN];
     size_t n;
-    int fatal;             /* exit code when a child cannot run at all */
+    int fatal; /* exit code when a child cannot run at all */
 } run_t;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -141,8 +141,7 @@ static void on_exit_status(run_t *r, child_t *c, int status)
     c->restart_at = now + c->backoff_ms;
     say("%s exited (%s %d); restart %d in %d ms", c->name,
         WIFEXITED(status) ? "exit code" : "signal",
-        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), c->restarts,
-        c->backoff_ms);
+        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), c->restarts, c->backoff_ms);
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
 }
 
@@ -364,11 +363,10 @@ static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *n
     return rc;
 }
 
-static const char USAGE[] =
-    "Options of cvg-run itself:\n"
-    "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
-    "  --no-tail        do not follow the event stream (for scripts)\n"
-    "  --no-bootstrap   do not bootstrap an empty warehouse";
+static const char USAGE[] = "Options of cvg-run itself:\n"
+                            "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
+                            "  --no-tail        do not follow the event stream (for scripts)\n"
+                            "  --no-bootstrap   do not bootstrap an empty warehouse";
 
 int main(int argc, char **argv)
 {
@@ -427,8 +425,8 @@ int main(int argc, char **argv)
         }
         spawn(&r, &r.children[i]);
     }
-    say("started logger, scheduler, %d worker%s and gateway; waiting until ready",
-        r.cfg.workers, r.cfg.workers == 1 ? "" : "s");
+    say("started logger, scheduler, %d worker%s and gateway; waiting until ready", r.cfg.workers,
+        r.cfg.workers == 1 ? "" : "s");
 
     rc = 0;
     json_t *ready = wait_ready(&r);

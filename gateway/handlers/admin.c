@@ -84,13 +84,13 @@ void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp)
     snprintf(message, sizeof(message),
              "Bootstrap complete: %zu table(s) created, %zu recreated, %zu already existed",
              json_array_size(created), json_array_size(recreated), json_array_size(existing));
-    json_t *reply = json_pack(
-        "{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:I, s:s}", "status", "SUCCESS",
-        "pipeline_logging_id", run_id, "dataset", CVG_CENTRAL_DATASET, "dataset_created",
-        json_object_get(result, "dataset_created"), "tables_created", created, "tables_existing",
-        existing, "tables_recreated", recreated, "total_tables",
-        json_object_get(result, "total_tables"), "duration_ms",
-        (json_int_t)outcome.duration_ms, "message", message);
+    json_t *reply =
+        json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:I, s:s}", "status", "SUCCESS",
+                  "pipeline_logging_id", run_id, "dataset", CVG_CENTRAL_DATASET, "dataset_created",
+                  json_object_get(result, "dataset_created"), "tables_created", created,
+                  "tables_existing", existing, "tables_recreated", recreated, "total_tables",
+                  json_object_get(result, "total_tables"), "duration_ms",
+                  (json_int_t)outcome.duration_ms, "message", message);
     gw_resp_json(resp, 200, reply);
     wrk_outcome_cleanup(&outcome);
 out:

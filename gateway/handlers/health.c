@@ -56,8 +56,8 @@ static json_t *ping(gw_t *gw, gw_peer_t peer, char *why, size_t size)
     char *reply = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
-    int timeout = gw->cfg.rpc_timeout_ms < PING_TIMEOUT_MS ? gw->cfg.rpc_timeout_ms
-                                                            : PING_TIMEOUT_MS;
+    int timeout =
+        gw->cfg.rpc_timeout_ms < PING_TIMEOUT_MS ? gw->cfg.rpc_timeout_ms : PING_TIMEOUT_MS;
     if (gw_bus_call(gw->bus, peer, "ping", NULL, timeout, &status, &reply, &err) != 0) {
         snprintf(why, size, "%s", err.message);
         return NULL;
@@ -110,9 +110,9 @@ static void report(gw_req_t *req, gw_resp_t *resp, const char *good, const char 
 {
     json_t *checks = json_object(), *missing = json_array();
     bool ready = readiness(req->gw, checks, missing);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", ready ? good : bad, "version",
-                             CVG_VERSION, "environment", req->gw->cfg.environment, "checks",
-                             checks, "missing", missing);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", ready ? good : bad, "version", CVG_VERSION,
+                  "environment", req->gw->cfg.environment, "checks", checks, "missing", missing);
     gw_resp_json(resp, ready ? 200 : 503, body);
 }
 
@@ -128,7 +128,6 @@ void gw_health_ready(gw_req_t *req, gw_resp_t *resp)
 
 void gw_health_live(gw_req_t *req, gw_resp_t *resp)
 {
-    gw_resp_json(resp, 200,
-                 json_pack("{s:s, s:s}", "status", "alive", "version", CVG_VERSION));
+    gw_resp_json(resp, 200, json_pack("{s:s, s:s}", "status", "alive", "version", CVG_VERSION));
     (void)req;
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define MAX_SCHEMA_FILES 256
-#define DEFAULT_SCHEMAS "setup/initial/schemas"
+#define DEFAULT_SCHEMAS  "setup/initial/schemas"
 
 /* A relative directory of identifier segments: no "..", no absolute path. */
 static bool safe_dir(const char *s)
@@ -94,8 +94,8 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
         if (e->d_name[0] == '.' || !cvg_str_ends(e->d_name, ".json"))
             continue;
         if (out->n >= MAX_SCHEMA_FILES)
-            rc = proc_fail(res, CVG_ETOOBIG, "more than %d schema files in %s",
-                           MAX_SCHEMA_FILES, dir);
+            rc = proc_fail(res, CVG_ETOOBIG, "more than %d schema files in %s", MAX_SCHEMA_FILES,
+                           dir);
         else
             rc = cvg_strlist_add(out, e->d_name);
     }
@@ -188,10 +188,9 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         json_array_append_new(texists ? recreated : created, json_string(table));
     }
     res->rows = 0;
-    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:i}", "dataset", dataset,
-                            "dataset_created", dataset_created, "tables_created", created,
-                            "tables_existing", existing, "tables_recreated", recreated,
-                            "total_tables", (int)nschemas);
+    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:i}", "dataset", dataset, "dataset_created",
+                            dataset_created, "tables_created", created, "tables_existing", existing,
+                            "tables_recreated", recreated, "total_tables", (int)nschemas);
     goto out;
 db_error:
     proc_fail(res, rc, "%s", err.message);

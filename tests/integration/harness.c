@@ -1,0 +1,368 @@
+/*
+ * Integration harness (see harness.h).
+ */
+#include "tests/integration/harness.h"
+#include "common/id.h"
+#include "common/time.h"
+#include "tests/tests.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+proc_t *cluster_proc(cluster_t *c, const char *name)
+{
+    for (int i = 0; i < c->nprocs; i++) {
+        if (strcmp(c->procs[i].name, name) == 0)
+            return &c->procs[i];
+    }
+    return NULL;
+}
+
+proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
+                      const char *const *env)
+{
+    proc_t *p = cluster_proc(c, name);
+    if (p == NULL) {
+        if (c->nprocs >= HARNESS_MAX_PROCS)
+            return NULL;
+        p = &c->procs[c->nprocs++];
+    }
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    char path[1200], log[700];
+    snprintf(path, sizeof(path), "%s/%s", bin_dir(), binary);
+    snprintf(log, sizeof(log), "%s/%s.log", c->dir, name);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return NULL;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        char *argv[16] = {path, "--env-file", c->env_file};
+        int n = 3;
+        for (size_t i = 0; args && args[i] && n < 15; i++)
+            argv[n++] = (char *)args[i];
+        argv[n] = NULL;
+        if (getenv("CVG_VALGRIND_CHILDREN") != NULL) {
+            /* Each cluster process under valgrind: errors and definite
+             * leaks make it exit 99, which the tests see. */
+            char *vg[24] = {"valgrind",
+                            "-q",
+                            "--leak-check=full",
+                            "--show-leak-kinds=definite,indirect",
+                            "--errors-for-leak-kinds=definite,indirect",
+                            "--error-exitcode=99"};
+            int m = 6;
+            for (int i = 0; i < n && m < 23; i++)
+                vg[m++] = argv[i];
+            vg[m] = NULL;
+            execvp("valgrind", vg);
+        }
+        execv(path, argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    return p;
+}
+
+int cluster_start(cluster_t *c, int workers, bool with_gateway)
+{
+    memset(c, 0, sizeof(*c));
+    c->dir = tmpdir_new("it");
+    if (c->dir == NULL)
+        return -1;
+    c->api_port = free_port();
+    unsigned char raw[16];
+    cvg_random_bytes(raw, sizeof(raw));
+    snprintf(c->admin_key, sizeof(c->admin_key), "it-admin-");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(c->admin_key + 9 + 2 * i, 3, "%02x", raw[i]);
+    snprintf(c->warehouse_dir, sizeof(c->warehouse_dir), "%s/var/warehouse", c->dir);
+    snprintf(c->env_file, sizeof(c->env_file), "%s/test.env", c->dir);
+    int ports[5];
+    for (int i = 0; i < 5; i++)
+        ports[i] = free_port();
+    FILE *f = fopen(c->env_file, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "CVG_VAR_DIR=%s/var\nCVG_CONFIG_DIR=%s/configs\nCVG_TEMPLATES_DIR=%s/ps_templates\n"
+            "API_PORT=%d\nADMIN_API_KEY=%s\nLOG_LEVEL=INFO\nCVG_HEARTBEAT_MS=200\n"
+            "CVG_WORKER_TIMEOUT_MS=2000\nCVG_EVENT_ACK_TIMEOUT_MS=300\nCVG_SHUTDOWN_GRACE_MS=5000\n"
+            "CVG_CONTROL_ENDPOINT=tcp://127.0.0.1:%d\nCVG_JOBS_ENDPOINT=tcp://127.0.0.1:%d\n"
+            "CVG_WORKERS_ENDPOINT=tcp://127.0.0.1:%d\nCVG_EVENTS_ENDPOINT=tcp://127.0.0.1:%d\n"
+            "CVG_STREAM_ENDPOINT=tcp://127.0.0.1:%d\n",
+            c->dir, source_dir(), source_dir(), c->api_port, c->admin_key, ports[0], ports[1],
+            ports[2], ports[3], ports[4]);
+    fclose(f);
+    if (cluster_spawn(c, "logger", "cvg-logger", NULL, NULL) == NULL ||
+        cluster_spawn(c, "scheduler", "cvg-scheduler", NULL, NULL) == NULL)
+        return -1;
+    for (int i = 1; i <= workers; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "worker-%d", i);
+        if (cluster_spawn(c, name, "cvg-worker", NULL, NULL) == NULL)
+            return -1;
+    }
+    if (with_gateway && cluster_spawn(c, "gateway", "cvg-gateway", NULL, NULL) == NULL)
+        return -1;
+    return 0;
+}
+
+bool cluster_wait_ready(cluster_t *c, int timeout_ms)
+{
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    while (cvg_time_mono_ms() < deadline) {
+        if (http_request(c, "GET", "/health/ready", NULL, NULL, NULL) == 200)
+            return true;
+        cvg_time_sleep_ms(100);
+    }
+    return false;
+}
+
+int cluster_stop_proc(cluster_t *c, proc_t *p, int timeout_ms)
+{
+    (void)c;
+    if (p == NULL || p->pid <= 0 || p->reaped)
+        return p && p->reaped && WIFEXITED(p->exit_status) ? WEXITSTATUS(p->exit_status) : -1;
+    kill(p->pid, SIGTERM);
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t got = waitpid(p->pid, &status, WNOHANG);
+        if (got == p->pid)
+            break;
+        if (cvg_time_mono_ms() > deadline) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            p->reaped = true;
+            p->exit_status = status;
+            return -1;
+        }
+        cvg_time_sleep_ms(20);
+    }
+    p->reaped = true;
+    p->exit_status = status;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int cluster_wait_exit(cluster_t *c, proc_t *p, int timeout_ms)
+{
+    (void)c;
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    while (!p->reaped && cvg_time_mono_ms() < deadline) {
+        int status = 0;
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            p->reaped = true;
+            p->exit_status = status;
+            break;
+        }
+        cvg_time_sleep_ms(20);
+    }
+    if (!p->reaped)
+        return -1;
+    return WIFEXITED(p->exit_status) ? WEXITSTATUS(p->exit_status) : -1;
+}
+
+char *cluster_log(const cluster_t *c, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
+    FILE *f = fopen(path, "r");
+    cvg_buf_t b;
+    cvg_buf_init(&b, 64 << 20);
+    if (f != NULL) {
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            cvg_buf_append(&b, chunk, n);
+        fclose(f);
+    }
+    return cvg_buf_detach(&b);
+}
+
+bool cluster_wait_log(const cluster_t *c, const char *name, const char *text, int timeout_ms)
+{
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    for (;;) {
+        char *log = cluster_log(c, name);
+        bool found = log && strstr(log, text) != NULL;
+        free(log);
+        if (found)
+            return true;
+        if (cvg_time_mono_ms() > deadline)
+            return false;
+        cvg_time_sleep_ms(50);
+    }
+}
+
+int wh_exec(const cluster_t *c, const char *dataset, const char *sql, const char *const *args)
+{
+    char path[800];
+    snprintf(path, sizeof(path), "%s/%s.db", c->warehouse_dir, dataset);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; args && args[i] && i < 8; i++)
+            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "wh_exec: %s\n", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+void cluster_destroy(cluster_t *c)
+{
+    /* Same order as a real shutdown: the logger last. */
+    static const char *order[] = {"gateway", "worker", "scheduler", "logger", "tail"};
+    for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+        for (int i = 0; i < c->nprocs; i++) {
+            if (strncmp(c->procs[i].name, order[o], strlen(order[o])) == 0)
+                cluster_stop_proc(c, &c->procs[i], 10000);
+        }
+    }
+    if (getenv("CVG_KEEP_TEST_DIRS") == NULL)
+        tmpdir_remove(&c->dir);
+}
+
+static size_t collect(void *data, size_t size, size_t n, void *ud)
+{
+    return cvg_buf_append(ud, data, size * n) == 0 ? size * n : 0;
+}
+
+long http_request(const cluster_t *c, const char *method, const char *path,
+                  const char *const *headers, const char *body, json_t **json)
+{
+    char url[600];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", c->api_port, path);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    cvg_buf_t out;
+    cvg_buf_init(&out, 16 << 20);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (json)
+        *json = out.len ? json_loads(cvg_buf_cstr(&out), 0, NULL) : NULL;
+    cvg_buf_cleanup(&out);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static sqlite3 *open_ds(const cluster_t *c, const char *dataset)
+{
+    char path[800];
+    snprintf(path, sizeof(path), "%s/%s.db", c->warehouse_dir, dataset);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+long long wh_int(const cluster_t *c, const char *dataset, const char *sql, const char *arg)
+{
+    sqlite3 *db = open_ds(c, dataset);
+    if (db == NULL)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (arg)
+            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+void wh_text(const cluster_t *c, const char *dataset, const char *sql, const char *arg, char *out,
+             size_t size)
+{
+    out[0] = '\0';
+    sqlite3 *db = open_ds(c, dataset);
+    if (db == NULL)
+        return;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (arg)
+            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+bool wait_wh_int(const cluster_t *c, const char *dataset, const char *sql, const char *arg,
+                 long long want, int timeout_ms)
+{
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    while (cvg_time_mono_ms() < deadline) {
+        if (wh_int(c, dataset, sql, arg) == want)
+            return true;
+        cvg_time_sleep_ms(50);
+    }
+    return false;
+}

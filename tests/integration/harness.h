@@ -1,0 +1,88 @@
+/*
+ * Integration harness: starts the real binaries (logger, scheduler,
+ * workers, gateway) in a temporary directory, on free ports, over tcp://
+ * sockets, and talks to them over HTTP as a client would.
+ */
+#ifndef CVG_HARNESS_H
+#define CVG_HARNESS_H
+
+#include "common/buf.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define HARNESS_MAX_PROCS 16
+
+typedef struct proc {
+    char name[32];
+    pid_t pid;
+    int exit_status; /* raw wait status once reaped */
+    bool reaped;
+} proc_t;
+
+typedef struct cluster {
+    char *dir; /* temporary directory */
+    int api_port;
+    char admin_key[80];
+    char warehouse_dir[600];
+    char env_file[600];
+    proc_t procs[HARNESS_MAX_PROCS];
+    int nprocs;
+} cluster_t;
+
+/* Starts a cluster with `workers` workers (0 allowed); with_gateway false
+ * leaves the gateway out. Returns 0 when every process was started. */
+int cluster_start(cluster_t *c, int workers, bool with_gateway);
+
+/* Starts one more process of the cluster (binary "cvg-logger", ...), with
+ * extra arguments and NAME=VALUE environment overrides (both NULL-terminated,
+ * may be NULL). Its stdout and stderr go to <dir>/<name>.log. */
+proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
+                      const char *const *env);
+
+/* The content of <dir>/<name>.log ("" when none); free() it. */
+char *cluster_log(const cluster_t *c, const char *name);
+
+/* Waits until <name>.log contains text. */
+bool cluster_wait_log(const cluster_t *c, const char *name, const char *text, int timeout_ms);
+
+/* Waits for a process to exit by itself; returns its exit code or -1. */
+int cluster_wait_exit(cluster_t *c, proc_t *p, int timeout_ms);
+
+/* Runs a write statement on a dataset file with up to 8 text parameters
+ * (NULL-terminated). Returns 0 on success. */
+int wh_exec(const cluster_t *c, const char *dataset, const char *sql, const char *const *args);
+
+/* Waits until GET /health/ready answers 200 (true) or timeout_ms passes. */
+bool cluster_wait_ready(cluster_t *c, int timeout_ms);
+
+/* Sends SIGTERM to one process and waits for it; returns its exit code,
+ * or -1 when it had to be killed or died of a signal. */
+int cluster_stop_proc(cluster_t *c, proc_t *p, int timeout_ms);
+
+/* Stops every process still running and removes the directory. */
+void cluster_destroy(cluster_t *c);
+
+/* The process named name, or NULL. */
+proc_t *cluster_proc(cluster_t *c, const char *name);
+
+/* One HTTP request. headers: NULL-terminated "Name: value" strings.
+ * Returns the status (0 on transport failure); *json gets the parsed body
+ * when it is JSON (json_decref it). */
+long http_request(const cluster_t *c, const char *method, const char *path,
+                  const char *const *headers, const char *body, json_t **json);
+
+/* Runs a query on a dataset file of the cluster's warehouse and returns
+ * the first column of the first row as an integer (-1 on error). */
+long long wh_int(const cluster_t *c, const char *dataset, const char *sql, const char *arg);
+
+/* Same, as text into out ("" when no row). */
+void wh_text(const cluster_t *c, const char *dataset, const char *sql, const char *arg, char *out,
+             size_t size);
+
+/* Polls wh_int until it equals want or timeout_ms passes. */
+bool wait_wh_int(const cluster_t *c, const char *dataset, const char *sql, const char *arg,
+                 long long want, int timeout_ms);
+
+#endif

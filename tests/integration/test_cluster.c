@@ -1,0 +1,333 @@
+/*
+ * The real cluster, end to end: four kinds of process over tcp:// sockets
+ * in a temporary directory. Health and readiness, the bootstrap (auth,
+ * bad bodies, exactly 12 tables, idempotent), the run log, the tail, a job
+ * through the scheduler and a worker, events kept across a logger restart,
+ * and a clean SIGTERM. The tests run in order and share the cluster.
+ */
+#include "common/central.h"
+#include "common/id.h"
+#include "tests/integration/harness.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static cluster_t c;
+static char first_run[64];
+static char key_header[128];
+
+static int setup(void)
+{
+    if (cluster_start(&c, 2, true) != 0)
+        return 1;
+    snprintf(key_header, sizeof(key_header), "X-Admin-Key: %s", c.admin_key);
+    if (!cluster_wait_ready(&c, 20000))
+        return 1;
+    /* The operator's tail, connected before anything happens. */
+    const char *args[] = {"tail", "--json", NULL};
+    if (cluster_spawn(&c, "tail", "cvg-logger", args, NULL) == NULL)
+        return 1;
+    return cluster_wait_log(&c, "tail", "tail: connected", 10000) ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    cluster_destroy(&c);
+    return 0;
+}
+
+static const char *error_code(json_t *body)
+{
+    return json_string_value(json_object_get(json_object_get(body, "error"), "code"));
+}
+
+static void test_cluster_ready_with_two_workers(void)
+{
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, &body), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "status")), "ready");
+    json_t *checks = json_object_get(body, "checks");
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(json_object_get(checks, "workers"), "alive")), 2);
+    CU_ASSERT(json_is_true(json_object_get(json_object_get(checks, "scheduler"), "ok")));
+    CU_ASSERT(json_is_true(json_object_get(json_object_get(checks, "logger"), "ok")));
+    CU_ASSERT(json_is_true(json_object_get(json_object_get(checks, "warehouse"), "ok")));
+    CU_ASSERT(json_is_false(json_object_get(json_object_get(checks, "warehouse"), "bootstrapped")));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "missing")), 0);
+    json_decref(body);
+}
+
+static void test_cluster_health_endpoints(void)
+{
+    static const char *paths[] = {"/health", "/api/v1/health"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *body = NULL;
+        CU_ASSERT_EQUAL(http_request(&c, "GET", paths[i], NULL, NULL, &body), 200);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "status")), "healthy");
+        CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(body, "version")));
+        json_decref(body);
+    }
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/live", NULL, NULL, &body), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "status")), "alive");
+    json_decref(body);
+}
+
+static void test_cluster_unknown_route_and_wrong_method(void)
+{
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/api/v1/nothing/here", NULL, NULL, &body), 404);
+    CU_ASSERT_STRING_EQUAL(error_code(body), "not_found");
+    json_decref(body);
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", "/health/ready", NULL, NULL, &body), 405);
+    CU_ASSERT_STRING_EQUAL(error_code(body), "method_not_allowed");
+    json_decref(body);
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/api/v1/admin/bootstrap", NULL, NULL, &body), 405);
+    json_decref(body);
+}
+
+static bool central_dataset_exists(void)
+{
+    return wh_int(&c, "tenants", "SELECT count(*) FROM sqlite_schema", NULL) >= 0;
+}
+
+static void test_cluster_bootstrap_refuses_missing_and_wrong_key(void)
+{
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", NULL, NULL, &body), 401);
+    CU_ASSERT_STRING_EQUAL(error_code(body), "unauthorized");
+    json_decref(body);
+    const char *wrong[] = {"X-Admin-Key: not-the-key-at-all", NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", wrong, NULL, &body), 403);
+    CU_ASSERT_STRING_EQUAL(error_code(body), "forbidden");
+    json_decref(body);
+    /* A key that is a prefix of the real one is just as wrong. */
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "X-Admin-Key: %.*s", (int)strlen(c.admin_key) - 1,
+             c.admin_key);
+    const char *almost[] = {prefix, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", almost, NULL, &body), 403);
+    json_decref(body);
+    CU_ASSERT_FALSE(central_dataset_exists());
+}
+
+static void test_cluster_bootstrap_refuses_bad_bodies(void)
+{
+    static const struct {
+        const char *content_type, *body;
+        long status;
+        const char *field;
+    } cases[] = {
+        {"Content-Type: application/json", "{\"force_recreate_dataset\": \"yes\"}", 400,
+         "force_recreate_dataset"},
+        {"Content-Type: application/json", "{\"force_recreate_everything\": true}", 400,
+         "force_recreate_everything"},
+        {"Content-Type: application/json", "{\"force_recreate_tables\": tru", 400, NULL},
+        {"Content-Type: application/json", "[true]", 400, NULL},
+        {"Content-Type: text/plain", "{}", 415, "Content-Type"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *headers[] = {key_header, cases[i].content_type, NULL};
+        json_t *body = NULL;
+        CU_ASSERT_EQUAL(
+            http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, cases[i].body, &body),
+            cases[i].status);
+        CU_ASSERT_PTR_NOT_NULL(error_code(body));
+        if (cases[i].field)
+            CU_ASSERT_STRING_EQUAL(
+                json_string_value(json_object_get(json_object_get(body, "error"), "field")),
+                cases[i].field);
+        json_decref(body);
+    }
+    /* Deep nesting is refused before it is parsed. */
+    char deep[2100];
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    deep[2000] = '\0';
+    const char *headers[] = {key_header, "Content-Type: application/json", NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, deep, &body), 400);
+    json_decref(body);
+    CU_ASSERT_FALSE(central_dataset_exists());
+}
+
+static void test_cluster_bootstrap_creates_the_12_tables(void)
+{
+    const char *headers[] = {key_header, "Content-Type: application/json", NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers,
+                                       "{\"force_recreate_dataset\": false, "
+                                       "\"force_recreate_tables\": false}",
+                                       &body),
+                          200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "status")), "SUCCESS");
+    json_t *created = json_object_get(body, "tables_created");
+    CU_ASSERT_EQUAL(json_array_size(created), CVG_CENTRAL_TABLE_COUNT);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")), 0);
+    for (size_t i = 0; i < CVG_CENTRAL_TABLE_COUNT; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < json_array_size(created); j++)
+            listed |=
+                strcmp(json_string_value(json_array_get(created, j)), cvg_central_tables[i]) == 0;
+        CU_ASSERT_TRUE(listed);
+        /* And it really is there. */
+        CU_ASSERT_EQUAL(
+            wh_int(&c, "tenants",
+                   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                   cvg_central_tables[i]),
+            1);
+    }
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants", "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL),
+        CVG_CENTRAL_TABLE_COUNT);
+    const char *id = json_string_value(json_object_get(body, "pipeline_logging_id"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+    snprintf(first_run, sizeof(first_run), "%s", id);
+    json_decref(body);
+    body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, &body), 200);
+    CU_ASSERT(json_is_true(json_object_get(
+        json_object_get(json_object_get(body, "checks"), "warehouse"), "bootstrapped")));
+    json_decref(body);
+}
+
+static void test_cluster_bootstrap_again_creates_nothing(void)
+{
+    const char *headers[] = {key_header, NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_created")), 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")),
+                    CVG_CENTRAL_TABLE_COUNT);
+    CU_ASSERT(json_is_false(json_object_get(body, "dataset_created")));
+    json_decref(body);
+}
+
+static void test_cluster_bootstrap_run_is_logged(void)
+{
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE "
+                               "pipeline_logging_id = ? AND status = 'SUCCEEDED'",
+                               first_run, 1, 10000));
+    char text[128];
+    wh_text(&c, "tenants",
+            "SELECT pipeline_id || '|' || tenant_id || '|' || trigger_by FROM tenant_pipeline_runs "
+            "WHERE pipeline_logging_id = ?",
+            first_run, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "bootstrap_system|system|admin");
+    CU_ASSERT_TRUE(
+        wait_wh_int(&c, "tenants",
+                    "SELECT count(*) FROM tenant_step_logs WHERE pipeline_logging_id = ? "
+                    "AND step_id = 'create_central_tables' AND status = 'SUCCEEDED'",
+                    first_run, 1, 10000));
+}
+
+static void test_cluster_tail_prints_the_run(void)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "\"pipeline_logging_id\":\"%s\",\"status\":\"SUCCEEDED\"",
+             first_run);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", want, 10000));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"step_finished\"", 1000));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"run_started\"", 1000));
+}
+
+static void test_cluster_job_runs_on_a_worker(void)
+{
+    /* A queued run as the scheduler's enqueue will write it; its pipeline
+     * does not exist, so the worker reports it failed with the reason. */
+    char run[CVG_ID_LEN], queue[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_id_new(queue);
+    const char *args[] = {queue, run, NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_pipeline_execution_queue (queue_id, pipeline_logging_id, "
+                "tenant_id, pipeline, trigger_type, priority, state, attempt, max_attempts, "
+                "enqueued_at, updated_at) VALUES (?1, ?2, 'acme', 'gcp/cost/no_such_pipeline', "
+                "'manual', 5, 'QUEUED', 1, 3, '2026-01-01T00:00:00.000Z', "
+                "'2026-01-01T00:00:00.000Z')",
+                args),
+        0);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE "
+                               "pipeline_logging_id = ? AND status = 'FAILED'",
+                               run, 1, 15000));
+    char text[512];
+    wh_text(&c, "tenants",
+            "SELECT error_message FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", run,
+            text, sizeof(text));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "no pipeline config gcp/cost/no_such_pipeline.yml"));
+    wh_text(&c, "tenants",
+            "SELECT worker_id FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", run, text,
+            sizeof(text));
+    CU_ASSERT(text[0] != '\0' && strcmp(text, "gateway") != 0);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE "
+                               "pipeline_logging_id = ? AND state = 'FAILED'",
+                               run, 1, 10000));
+}
+
+static void test_cluster_events_survive_a_logger_restart(void)
+{
+    proc_t *logger = cluster_proc(&c, "logger");
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, logger, 10000), 0);
+    const char *headers[] = {key_header, NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    char run[64];
+    snprintf(run, sizeof(run), "%s",
+             json_string_value(json_object_get(body, "pipeline_logging_id")));
+    json_decref(body);
+    /* Nobody has stored the run yet: the gateway still holds its events. */
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", run),
+        0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "logger", "cvg-logger", NULL, NULL));
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE "
+                               "pipeline_logging_id = ? AND status = 'SUCCEEDED'",
+                               run, 1, 15000));
+    CU_ASSERT_TRUE(wait_wh_int(
+        &c, "tenants", "SELECT count(*) FROM tenant_step_logs WHERE pipeline_logging_id = ?", run,
+        1, 5000));
+}
+
+static void test_cluster_sigterm_stops_everything_cleanly(void)
+{
+    static const char *order[] = {"tail", "gateway", "worker-1", "worker-2", "scheduler", "logger"};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        proc_t *p = cluster_proc(&c, order[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        int code = cluster_stop_proc(&c, p, 15000);
+        if (code != 0)
+            printf("\n  %s exited with %d\n", order[i], code);
+        CU_ASSERT_EQUAL(code, 0);
+    }
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "gateway", "gateway stopped", 100));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "logger", "logger stopped", 100));
+}
+
+static CU_TestInfo tests[] = {
+    {"test_cluster_ready_with_two_workers", test_cluster_ready_with_two_workers},
+    {"test_cluster_health_endpoints", test_cluster_health_endpoints},
+    {"test_cluster_unknown_route_and_wrong_method", test_cluster_unknown_route_and_wrong_method},
+    {"test_cluster_bootstrap_refuses_missing_and_wrong_key",
+     test_cluster_bootstrap_refuses_missing_and_wrong_key},
+    {"test_cluster_bootstrap_refuses_bad_bodies", test_cluster_bootstrap_refuses_bad_bodies},
+    {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
+    {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
+    {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
+    {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
+    {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},
+    {"test_cluster_events_survive_a_logger_restart", test_cluster_events_survive_a_logger_restart},
+    {"test_cluster_sigterm_stops_everything_cleanly",
+     test_cluster_sigterm_stops_everything_cleanly},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_cluster = {"integration_cluster", setup, teardown, tests, 240};

@@ -1,0 +1,173 @@
+/*
+ * The test runner: every suite in its own forked child with a timeout, so
+ * a crash or a hang fails that suite and not the run. Arguments filter
+ * suites by substring ("unit", "codec"). Ends with one line
+ * "N passed, N failed" and exits non-zero when anything failed.
+ */
+/* nftw() is an XSI interface. */
+#define _XOPEN_SOURCE 700
+#include "tests/tests.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const cvg_suite_t suite_buf, suite_codec, suite_config, suite_id_time, suite_json,
+    suite_yaml, suite_schema, suite_sqlite, suite_pipeline, suite_sink, suite_routes, suite_cluster,
+    suite_cluster_partial;
+
+static const cvg_suite_t *const suites[] = {
+    &suite_buf,    &suite_codec,   &suite_config,          &suite_id_time,  &suite_json,
+    &suite_yaml,   &suite_schema,  &suite_sqlite,          &suite_pipeline, &suite_sink,
+    &suite_routes, &suite_cluster, &suite_cluster_partial,
+};
+
+static char bin_path[PATH_MAX];
+
+const char *bin_dir(void)
+{
+    return bin_path;
+}
+
+const char *source_dir(void)
+{
+    const char *s = getenv("CVG_SOURCE_DIR");
+    return s && s[0] ? s : ".";
+}
+
+char *tmpdir_new(const char *prefix)
+{
+    char tmpl[256];
+    snprintf(tmpl, sizeof(tmpl), "/tmp/cvg-%s-XXXXXX", prefix);
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tmpdir_remove(char **dir)
+{
+    if (dir == NULL || *dir == NULL)
+        return;
+    nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(*dir);
+    *dir = NULL;
+}
+
+static size_t count_tests(const cvg_suite_t *s)
+{
+    size_t n = 0;
+    while (s->tests[n].pName)
+        n++;
+    return n;
+}
+
+/* Runs one suite in this process; returns failures, writes counts to fd. */
+static void run_suite_child(const cvg_suite_t *s, int fd)
+{
+    alarm((unsigned)s->timeout_s);
+    CU_initialize_registry();
+    CU_pSuite suite = CU_add_suite(s->name, s->init, s->cleanup);
+    for (size_t i = 0; s->tests[i].pName; i++)
+        CU_add_test(suite, s->tests[i].pName, s->tests[i].pTestFunc);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_suite(suite);
+    unsigned run = CU_get_number_of_tests_run();
+    unsigned failed = CU_get_number_of_tests_failed();
+    /* A failing suite init counts every test as failed. */
+    if (CU_get_number_of_suites_failed() > 0) {
+        failed = (unsigned)count_tests(s);
+        run = failed;
+    }
+    char line[64];
+    int n = snprintf(line, sizeof(line), "%u %u\n", run, failed);
+    if (write(fd, line, (size_t)n) != n)
+        perror("write");
+    CU_cleanup_registry();
+}
+
+static bool selected(const char *name, int argc, char **argv)
+{
+    if (argc <= 1)
+        return true;
+    for (int i = 1; i < argc; i++) {
+        if (strstr(name, argv[i]) != NULL)
+            return true;
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    ssize_t len = readlink("/proc/self/exe", bin_path, sizeof(bin_path) - 1);
+    if (len <= 0)
+        return 2;
+    bin_path[len] = '\0';
+    char *slash = strrchr(bin_path, '/');
+    if (slash)
+        *slash = '\0';
+    setvbuf(stdout, NULL, _IONBF, 0);
+    unsigned passed = 0, failed = 0;
+    char failed_suites[4096] = "";
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+        const cvg_suite_t *s = suites[i];
+        if (!selected(s->name, argc, argv))
+            continue;
+        int fds[2];
+        if (pipe(fds) != 0)
+            return 2;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            run_suite_child(s, fds[1]);
+            close(fds[1]);
+            exit(0);
+        }
+        close(fds[1]);
+        char buf[64] = "";
+        ssize_t got = 0, r;
+        while ((r = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+            got += r;
+        buf[got > 0 ? got : 0] = '\0';
+        close(fds[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        unsigned run = 0, bad = 0;
+        bool ok =
+            sscanf(buf, "%u %u", &run, &bad) == 2 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok) {
+            unsigned n = (unsigned)count_tests(s);
+            printf("\nSUITE %s did not finish (%s %d): its %u tests count as failed\n", s->name,
+                   WIFSIGNALED(status) ? "signal" : "exit code",
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), n);
+            run = n;
+            bad = n;
+        }
+        passed += run - bad;
+        failed += bad;
+        if (bad > 0) {
+            size_t used = strlen(failed_suites);
+            snprintf(failed_suites + used, sizeof(failed_suites) - used, " %s", s->name);
+        }
+    }
+    if (failed > 0)
+        printf("\nfailed suites:%s\n", failed_suites);
+    printf("\n%u passed, %u failed\n", passed, failed);
+    return failed > 0 ? 1 : 0;
+}

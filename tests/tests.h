@@ -1,0 +1,34 @@
+/*
+ * The test suites and the helpers they share. Each tests/unit/test_<module>.c
+ * and tests/integration/test_<area>.c defines one cvg_suite_t; runner.c lists
+ * them all and runs each in a forked child with a timeout.
+ */
+#ifndef CVG_TESTS_H
+#define CVG_TESTS_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Sets a fixed-size char array field. */
+#define STRSET(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+typedef struct cvg_suite {
+    const char *name;       /* "unit_codec", "integration_cluster" */
+    CU_InitializeFunc init; /* may be NULL */
+    CU_CleanupFunc cleanup; /* may be NULL */
+    CU_TestInfo *tests;     /* NULL-terminated */
+    int timeout_s;          /* the whole suite, in its child */
+} cvg_suite_t;
+
+/* A fresh temporary directory for a test (removed by tmpdir_remove). */
+char *tmpdir_new(const char *prefix);
+void tmpdir_remove(char **dir);
+
+/* The source tree (configs/, ps_templates/): CVG_SOURCE_DIR or ".". */
+const char *source_dir(void);
+
+/* Directory holding the binaries under test (next to the runner). */
+const char *bin_dir(void);
+
+#endif

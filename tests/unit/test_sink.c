@@ -1,0 +1,305 @@
+/*
+ * The logger's sink and batches: events become run, step and DQ rows;
+ * replays and out-of-order arrivals change nothing; a bad event is
+ * rejected alone; a missing central dataset is a transient failure.
+ */
+#include "common/central.h"
+#include "logger/batch.h"
+#include "logger/sink.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static cvg_wh_t *wh;
+
+static int setup(void)
+{
+    dir = tmpdir_new("sink");
+    char url[600];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    cvg_err_t err;
+    if (cvg_wh_open(url, &wh, &err) != 0 || cvg_wh_dataset_create(wh, "tenants", &err) != 0)
+        return 1;
+    static const char *tables[] = {"tenant_pipeline_runs", "tenant_step_logs", "tenant_dq_results"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
+                 tables[i]);
+        cvg_schema_t s;
+        if (cvg_schema_load_file(path, &s, &err) != 0 ||
+            cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
+            return 1;
+        cvg_schema_cleanup(&s);
+    }
+    return 0;
+}
+
+static int teardown(void)
+{
+    cvg_wh_close(&wh);
+    tmpdir_remove(&dir);
+    return 0;
+}
+
+static void run_event(cvg_event_t *ev, cvg_event_kind_t kind, const char *run, const char *status)
+{
+    cvg_event_init(ev, kind);
+    STRSET(ev->run_id, run);
+    STRSET(ev->tenant_id, "acme");
+    STRSET(ev->pipeline_id, "cost_billing");
+    STRSET(ev->pipeline, "gcp/cost/cost_billing");
+    STRSET(ev->status, status);
+    STRSET(ev->worker_id, "w-1");
+    ev->start_ms = 1795600800000;
+    if (kind == CVG_EV_RUN_FINISHED)
+        ev->end_ms = ev->start_ms + 1500;
+}
+
+static void row_text(const char *sql, const char *arg, char *out, size_t size)
+{
+    cvg_val_t p = cvg_v_text(arg);
+    cvg_err_t err;
+    bool found = false;
+    CU_ASSERT_EQUAL(cvg_wh_query_text(wh, sql, &p, 1, out, size, &found, &err), 0);
+    if (!found)
+        out[0] = '\0';
+}
+
+static int64_t row_int(const char *sql, const char *arg)
+{
+    cvg_val_t p = cvg_v_text(arg);
+    cvg_err_t err;
+    int64_t n = -1;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh, sql, &p, 1, &n, NULL, &err), 0);
+    return n;
+}
+
+static void test_sink_run_lifecycle(void)
+{
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t start, done;
+    cvg_err_t err;
+    run_event(&start, CVG_EV_RUN_STARTED, run, "RUNNING");
+    start.detail = strdup("{\"parameters\":{\"date\":\"2026-11-03\"}}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
+    char status[32];
+    row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "RUNNING");
+    run_event(&done, CVG_EV_RUN_FINISHED, run, "SUCCEEDED");
+    done.rows = 42;
+    done.detail = strdup("{\"steps\":[]}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
+    row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(row_int("SELECT duration_ms FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    1500);
+    CU_ASSERT_EQUAL(row_int("SELECT rows_processed FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    42);
+    char params[128];
+    row_text("SELECT json_extract(parameters, '$.date') FROM tenants.tenant_pipeline_runs WHERE "
+             "pipeline_logging_id = $1",
+             run, params, sizeof(params));
+    CU_ASSERT_STRING_EQUAL(params, "2026-11-03");
+    /* A replayed start, after the end: nothing moves back, no second row. */
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
+    row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    1);
+    cvg_event_cleanup(&start);
+    cvg_event_cleanup(&done);
+}
+
+static void test_sink_out_of_order(void)
+{
+    /* The end arrives first (its start was lost and is sent again). */
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t start, done;
+    cvg_err_t err;
+    run_event(&done, CVG_EV_RUN_FINISHED, run, "FAILED");
+    done.error = strdup("step load failed: boom");
+    done.detail = strdup("{\"parameters\":{\"date\":\"2026-11-04\"},\"steps\":[]}");
+    run_event(&start, CVG_EV_RUN_STARTED, run, "RUNNING");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
+    char text[128];
+    row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
+             text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "FAILED");
+    row_text("SELECT error_message FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = "
+             "$1",
+             run, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "step load failed: boom");
+    row_text("SELECT json_extract(parameters, '$.date') FROM tenants.tenant_pipeline_runs WHERE "
+             "pipeline_logging_id = $1",
+             run, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "2026-11-04");
+    /* A later attempt does move forward. */
+    cvg_event_t again;
+    run_event(&again, CVG_EV_RUN_STARTED, run, "RUNNING");
+    again.attempt = 2;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &again, &err), 0);
+    row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
+             text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "RUNNING");
+    cvg_event_cleanup(&start);
+    cvg_event_cleanup(&done);
+    cvg_event_cleanup(&again);
+}
+
+static void test_sink_steps_and_dq(void)
+{
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev;
+    cvg_err_t err;
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    cvg_id_new(ev.step_log_id);
+    ev.step_index = 0;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    char step_log_id[CVG_ID_LEN];
+    memcpy(step_log_id, ev.step_log_id, CVG_ID_LEN);
+    run_event(&ev, CVG_EV_STEP_FINISHED, run, "SUCCEEDED");
+    STRSET(ev.step_id, "load");
+    memcpy(ev.step_log_id, step_log_id, CVG_ID_LEN);
+    ev.end_ms = ev.start_ms + 250;
+    ev.rows = 7;
+    ev.detail = strdup("{\"table\":\"acme.gcp_cost_billing\"}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_step_logs WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    1);
+    CU_ASSERT_EQUAL(row_int("SELECT duration_ms FROM tenants.tenant_step_logs WHERE "
+                            "step_log_id = $1",
+                            step_log_id),
+                    250);
+
+    run_event(&ev, CVG_EV_DQ_RESULT, run, "");
+    STRSET(ev.step_id, "checks");
+    ev.detail = strdup("{\"check_name\":\"rows\",\"check_type\":\"row_count\",\"passed\":false,"
+                       "\"severity\":\"error\",\"observed_value\":0,\"expected_value\":\">= 1\"}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0); /* a replay */
+    cvg_event_cleanup(&ev);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_dq_results WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    1);
+    char observed[32];
+    row_text("SELECT observed_value FROM tenants.tenant_dq_results WHERE pipeline_logging_id = $1",
+             run, observed, sizeof(observed));
+    CU_ASSERT_STRING_EQUAL(observed, "0");
+}
+
+static void test_sink_rejects_bad_events(void)
+{
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev;
+    cvg_err_t err;
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "EXPLODED");
+    int rc = lgr_sink_apply(wh, &ev, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    CU_ASSERT_FALSE(lgr_sink_transient(rc));
+    run_event(&ev, CVG_EV_RUN_STARTED, "not-an-id", "RUNNING");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    ev.detail = strdup("[not json");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    cvg_event_cleanup(&ev);
+    run_event(&ev, CVG_EV_DQ_RESULT, run, "");
+    ev.detail = strdup("{\"check_name\":\"x\"}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    cvg_event_cleanup(&ev);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1",
+                            run),
+                    0);
+}
+
+static void add(lgr_batch_t *b, cvg_event_t *ev)
+{
+    zframe_t *id = zframe_new("peer", 4), *payload = zframe_new("x", 1);
+    CU_ASSERT_EQUAL(lgr_batch_add(b, &id, &payload, ev), 0);
+}
+
+static void test_batch_isolates_a_bad_event(void)
+{
+    lgr_batch_t b;
+    CU_ASSERT_EQUAL_FATAL(lgr_batch_init(&b, 10), 0);
+    char runs[3][CVG_ID_LEN];
+    cvg_event_t ev;
+    for (int i = 0; i < 3; i++) {
+        cvg_id_new(runs[i]);
+        run_event(&ev, CVG_EV_RUN_STARTED, runs[i], i == 1 ? "BOGUS" : "RUNNING");
+        add(&b, &ev);
+    }
+    cvg_event_t dup;
+    CU_ASSERT_EQUAL(cvg_event_copy(&dup, &b.items[0].ev), 0);
+    add(&b, &dup);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(lgr_batch_commit(&b, wh, &err), 0);
+    CU_ASSERT_EQUAL(b.items[0].state, LGR_COMMITTED);
+    CU_ASSERT_EQUAL(b.items[1].state, LGR_REJECTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.items[1].error, "BOGUS"));
+    CU_ASSERT_EQUAL(b.items[2].state, LGR_COMMITTED);
+    CU_ASSERT_EQUAL(b.items[3].state, LGR_DUPLICATE);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1",
+                            runs[2]),
+                    1);
+    lgr_batch_cleanup(&b);
+}
+
+static void test_batch_waits_for_bootstrap(void)
+{
+    char *other = tmpdir_new("sink-empty");
+    char url[600];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", other);
+    cvg_wh_t *empty = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &empty, &err), 0);
+    lgr_batch_t b;
+    lgr_batch_init(&b, 10);
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev;
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    add(&b, &ev);
+    int rc = lgr_batch_commit(&b, empty, &err);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    CU_ASSERT_TRUE(lgr_sink_transient(rc));
+    CU_ASSERT_EQUAL(b.items[0].state, LGR_PENDING);
+    lgr_batch_cleanup(&b);
+    cvg_wh_close(&empty);
+    tmpdir_remove(&other);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_sink_run_lifecycle", test_sink_run_lifecycle},
+    {"test_sink_out_of_order", test_sink_out_of_order},
+    {"test_sink_steps_and_dq", test_sink_steps_and_dq},
+    {"test_sink_rejects_bad_events", test_sink_rejects_bad_events},
+    {"test_batch_isolates_a_bad_event", test_batch_isolates_a_bad_event},
+    {"test_batch_waits_for_bootstrap", test_batch_waits_for_bootstrap},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_sink = {"unit_sink", setup, teardown, tests, 60};

@@ -1,0 +1,338 @@
+/*
+ * The SQLite warehouse driver: datasets as files attached by name, DDL from
+ * schema files, bound parameters (values full of quotes and semicolons are
+ * stored verbatim and change no statement), STRICT types, transactions, the
+ * attachment limit, and a dataset dropped and re-created under another
+ * connection.
+ */
+#include "common/central.h"
+#include "common/fs.h"
+#include "common/warehouse.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static char url[600];
+
+static int setup(void)
+{
+    dir = tmpdir_new("sqlite");
+    if (dir == NULL)
+        return 1;
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    return 0;
+}
+
+static int teardown(void)
+{
+    tmpdir_remove(&dir);
+    return 0;
+}
+
+static cvg_wh_t *open_wh(void)
+{
+    cvg_wh_t *wh = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &wh, &err), 0);
+    return wh;
+}
+
+static void make_table(cvg_wh_t *wh, const char *ds, const char *name, const char *fields)
+{
+    json_t *doc = json_loads(fields, 0, NULL);
+    cvg_schema_t s;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_schema_parse(doc, name, &s, &err), 0);
+    int rc = cvg_wh_table_create(wh, ds, &s, &err);
+    if (rc != 0)
+        printf("\n  table_create: %s\n", err.message);
+    CU_ASSERT_EQUAL(rc, 0);
+    cvg_schema_cleanup(&s);
+    json_decref(doc);
+}
+
+static void test_sqlite_datasets(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    bool exists = true;
+    CU_ASSERT_EQUAL(cvg_wh_dataset_exists(wh, "alpha", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(wh, "alpha", &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_exists(wh, "alpha", &exists, &err), 0);
+    CU_ASSERT_TRUE(exists);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/wh/alpha.db", dir);
+    CU_ASSERT_TRUE(cvg_fs_exists(path));
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(wh, "alpha", &err), CVG_EEXIST);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(wh, "main", &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(wh, "../etc", &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(wh, "a-b", &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(cvg_wh_use(wh, "nosuch", &err), CVG_ENOTFOUND);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_drop(wh, "alpha", &err), 0);
+    CU_ASSERT_FALSE(cvg_fs_exists(path));
+    cvg_wh_close(&wh);
+    CU_ASSERT_PTR_NULL(wh);
+}
+
+static void test_sqlite_central_tables_from_schema_files(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "central", &err), 0);
+    for (size_t i = 0; i < CVG_CENTRAL_TABLE_COUNT; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
+                 cvg_central_tables[i]);
+        cvg_schema_t s;
+        CU_ASSERT_EQUAL_FATAL(cvg_schema_load_file(path, &s, &err), 0);
+        CU_ASSERT_EQUAL(cvg_wh_table_create(wh, "central", &s, &err), 0);
+        bool exists = false;
+        CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "central", s.table, &exists, &err), 0);
+        CU_ASSERT_TRUE(exists);
+        CU_ASSERT_EQUAL(cvg_wh_table_create(wh, "central", &s, &err), CVG_EEXIST);
+        cvg_schema_cleanup(&s);
+    }
+    cvg_strlist_t tables = {0};
+    CU_ASSERT_EQUAL(cvg_wh_table_list(wh, "central", &tables, &err), 0);
+    CU_ASSERT_EQUAL(tables.n, CVG_CENTRAL_TABLE_COUNT);
+    cvg_strlist_cleanup(&tables);
+    /* The primary key is enforced. */
+    const char *ins = "INSERT INTO central.tenant_provider_configs (tenant_id, provider, settings, "
+                      "created_at, updated_at) VALUES ($1, 'gcp', '{}', 'now', 'now')";
+    cvg_val_t p = cvg_v_text("t1");
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, ins, &p, 1, NULL, NULL, NULL, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, ins, &p, 1, NULL, NULL, NULL, &err), CVG_EEXIST);
+    cvg_wh_close(&wh);
+}
+
+typedef struct got {
+    int rows;
+    char text[256];
+    int64_t i;
+    bool is_null;
+} got_t;
+
+static int take(void *ud, const cvg_row_t *row)
+{
+    got_t *g = ud;
+    g->rows++;
+    if (row->vals[0].type == CVG_VAL_TEXT)
+        snprintf(g->text, sizeof(g->text), "%.*s", (int)row->vals[0].len, row->vals[0].s);
+    g->is_null = row->vals[0].type == CVG_VAL_NULL;
+    if (row->ncols > 1 && row->vals[1].type == CVG_VAL_INT)
+        g->i = row->vals[1].i;
+    return 0;
+}
+
+static void test_sqlite_bound_values_are_verbatim(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "vals", &err), 0);
+    make_table(wh, "vals", "t",
+               "[{\"name\":\"s\",\"type\":\"STRING\"},{\"name\":\"n\",\"type\":\"INT64\"}]");
+    static const char *payloads[] = {
+        "it's a \"quote\"; DROP TABLE vals.t; --",
+        "'); DELETE FROM vals.t WHERE ('1'='1",
+        "Robert'); DROP TABLE Students;--",
+        "$1 ? :name @x",
+        "ünïcödé ✓ 中文",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+        cvg_val_t p[2] = {cvg_v_text(payloads[i]), CVG_V_INT((int64_t)i)};
+        CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO vals.t (s, n) VALUES ($1, $2)", p, 2, NULL,
+                                    NULL, NULL, &err),
+                        0);
+    }
+    for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+        got_t g = {0};
+        cvg_val_t p = CVG_V_INT((int64_t)i);
+        CU_ASSERT_EQUAL(
+            cvg_wh_exec(wh, "SELECT s, n FROM vals.t WHERE n = $1", &p, 1, take, &g, NULL, &err),
+            0);
+        CU_ASSERT_EQUAL(g.rows, 1);
+        CU_ASSERT_STRING_EQUAL(g.text, payloads[i]);
+    }
+    int64_t count = 0;
+    CU_ASSERT_EQUAL(
+        cvg_wh_query_int(wh, "SELECT count(*) FROM vals.t", NULL, 0, &count, NULL, &err), 0);
+    CU_ASSERT_EQUAL(count, 6);
+    /* Parameters bind by number wherever they appear. */
+    got_t g = {0};
+    cvg_val_t p2[2] = {cvg_v_text("first"), CVG_V_INT(7)};
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "SELECT $1 AS a, $2 + 0 AS b, $1 AS c", p2, 2, take, &g, NULL, &err), 0);
+    CU_ASSERT_STRING_EQUAL(g.text, "first");
+    CU_ASSERT_EQUAL(g.i, 7);
+    g = (got_t){0};
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT $2 AS a, $1 AS b", p2, 2, NULL, NULL, NULL, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT $3", p2, 2, NULL, NULL, NULL, &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT :name", p2, 2, NULL, NULL, NULL, &err), CVG_EINVAL);
+    g = (got_t){0};
+    cvg_val_t np = CVG_V_NULL;
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT $1", &np, 1, take, &g, NULL, &err), 0);
+    CU_ASSERT_TRUE(g.is_null);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_refuses_unsafe_sql(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT 1; SELECT 2", NULL, 0, NULL, NULL, NULL, &err),
+                    CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "one statement"));
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "SELECT 1; -- trailing comment", NULL, 0, NULL, NULL, NULL, &err), 0);
+    char sql[800];
+    snprintf(sql, sizeof(sql), "ATTACH DATABASE '%s/evil.db' AS evil", dir);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, sql, NULL, 0, NULL, NULL, NULL, &err), CVG_EINVAL);
+    char evil[700];
+    snprintf(evil, sizeof(evil), "%s/evil.db", dir);
+    CU_ASSERT_FALSE(cvg_fs_exists(evil));
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELEKT 1", NULL, 0, NULL, NULL, NULL, &err), CVG_EINVAL);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_types_are_enforced(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "types", &err), 0);
+    make_table(wh, "types", "t",
+               "[{\"name\":\"n\",\"type\":\"INT64\",\"mode\":\"REQUIRED\"},{\"name\":\"b\","
+               "\"type\":\"BOOL\"},{\"name\":\"j\",\"type\":\"JSON\"},{\"name\":\"r\",\"type\":"
+               "\"STRING\",\"mode\":\"REPEATED\"}]");
+    cvg_val_t bad_int = cvg_v_text("not a number");
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO types.t (n) VALUES ($1)", &bad_int, 1, NULL, NULL, NULL, &err),
+        CVG_EINVAL);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO types.t (b) VALUES (1)", NULL, 0, NULL, NULL, NULL, &err),
+        CVG_EINVAL); /* n is REQUIRED */
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO types.t (n, b) VALUES (1, 2)", NULL, 0, NULL, NULL,
+                                NULL, &err),
+                    CVG_EINVAL);
+    cvg_val_t bad_json = cvg_v_text("{nope");
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO types.t (n, j) VALUES (1, $1)", &bad_json, 1, NULL,
+                                NULL, NULL, &err),
+                    CVG_EINVAL);
+    cvg_val_t good[2] = {cvg_v_text("{\"a\":[1]}"), cvg_v_text("[\"x\",\"y\"]")};
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO types.t (n, b, j, r) VALUES (1, 1, $1, $2)", good,
+                                2, NULL, NULL, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO types.t (n) VALUES (2)", NULL, 0, NULL, NULL, NULL, &err),
+        0); /* NULL JSON columns are fine */
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_transactions(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "tx", &err), 0);
+    make_table(wh, "tx", "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL(cvg_wh_use(wh, "tx", &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_begin(wh, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO tx.t VALUES (1)", NULL, 0, NULL, NULL, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(cvg_wh_rollback(wh), 0);
+    CU_ASSERT_EQUAL(cvg_wh_begin(wh, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "INSERT INTO tx.t VALUES (2)", NULL, 0, NULL, NULL, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(cvg_wh_commit(wh, &err), 0);
+    int64_t sum = 0;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh, "SELECT sum(n) FROM tx.t", NULL, 0, &sum, NULL, &err), 0);
+    CU_ASSERT_EQUAL(sum, 2);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_more_datasets_than_attachments(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    enum { N = 14 }; /* SQLite attaches at most 10 */
+    for (int i = 0; i < N; i++) {
+        char ds[32];
+        snprintf(ds, sizeof(ds), "many_%d", i);
+        CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, ds, &err), 0);
+        make_table(wh, ds, "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
+    }
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            char sql[128];
+            snprintf(sql, sizeof(sql), "INSERT INTO many_%d.t VALUES (%d)", i, i);
+            CU_ASSERT_EQUAL(cvg_wh_exec(wh, sql, NULL, 0, NULL, NULL, NULL, &err), 0);
+        }
+    }
+    int64_t n = 0;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh, "SELECT count(*) FROM many_13.t", NULL, 0, &n, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(n, 3);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_dataset_recreated_under_another_connection(void)
+{
+    cvg_wh_t *a = open_wh(), *b = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(a, "shared", &err), 0);
+    make_table(a, "shared", "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(b, "INSERT INTO shared.t VALUES (1)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    /* a drops and re-creates the dataset; b must see the new, empty one. */
+    CU_ASSERT_EQUAL(cvg_wh_dataset_drop(a, "shared", &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_create(a, "shared", &err), 0);
+    make_table(a, "shared", "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
+    int64_t n = -1;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(b, "SELECT count(*) FROM shared.t", NULL, 0, &n, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(b, "INSERT INTO shared.t VALUES (5)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_query_int(a, "SELECT sum(n) FROM shared.t", NULL, 0, &n, NULL, &err), 0);
+    CU_ASSERT_EQUAL(n, 5);
+    cvg_wh_close(&a);
+    cvg_wh_close(&b);
+}
+
+static void test_sqlite_missing_things_are_not_found(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT * FROM ghost.t", NULL, 0, NULL, NULL, NULL, &err),
+                    CVG_ENOTFOUND);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "present", &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT * FROM present.nope", NULL, 0, NULL, NULL, NULL, &err),
+                    CVG_ENOTFOUND);
+    CU_ASSERT_EQUAL(cvg_wh_table_drop(wh, "present", "nope", &err), CVG_ENOTFOUND);
+    bool exists = true;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "ghost", "t", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+    CU_ASSERT_EQUAL(cvg_wh_ping(wh, &err), 0);
+    cvg_wh_t *bad = NULL;
+    CU_ASSERT_EQUAL(cvg_wh_open("mysql://x", &bad, &err), CVG_ECONFIG);
+    CU_ASSERT_PTR_NULL(bad);
+    cvg_wh_close(&wh);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_sqlite_datasets", test_sqlite_datasets},
+    {"test_sqlite_central_tables_from_schema_files", test_sqlite_central_tables_from_schema_files},
+    {"test_sqlite_bound_values_are_verbatim", test_sqlite_bound_values_are_verbatim},
+    {"test_sqlite_refuses_unsafe_sql", test_sqlite_refuses_unsafe_sql},
+    {"test_sqlite_types_are_enforced", test_sqlite_types_are_enforced},
+    {"test_sqlite_transactions", test_sqlite_transactions},
+    {"test_sqlite_more_datasets_than_attachments", test_sqlite_more_datasets_than_attachments},
+    {"test_sqlite_dataset_recreated_under_another_connection",
+     test_sqlite_dataset_recreated_under_another_connection},
+    {"test_sqlite_missing_things_are_not_found", test_sqlite_missing_things_are_not_found},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_sqlite = {"unit_sqlite", setup, teardown, tests, 60};

@@ -1,0 +1,161 @@
+/*
+ * The safe YAML loader: core-schema scalars, and refusal of anchors,
+ * aliases, tags, duplicate keys, deep nesting and oversized input.
+ */
+#include "common/yaml.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *load(const char *text, int *rc, cvg_err_t *err)
+{
+    json_t *doc = NULL;
+    *rc = cvg_yaml_load_string(text, strlen(text), "test.yml", &doc, err);
+    return doc;
+}
+
+static void test_yaml_scalars(void)
+{
+    int rc;
+    cvg_err_t err;
+    json_t *doc = load("s: hello\nq: \"42\"\ni: 42\nneg: -7\nhex: 0x1f\nf: 2.5\ne: 1e3\n"
+                       "t: true\nT: True\nn: null\ntilde: ~\nempty:\nyes_is_text: yes\n"
+                       "date: 2026-11-25\nlist: [a, 1, false]\nblock: |\n  line one\n  line two\n",
+                       &rc, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "s")), "hello");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "q")), "42");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "i")), 42);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "neg")), -7);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "hex")), 31);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(doc, "f")), 2.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(doc, "e")), 1000.0, 1e-9);
+    CU_ASSERT(json_is_true(json_object_get(doc, "t")));
+    CU_ASSERT(json_is_true(json_object_get(doc, "T")));
+    CU_ASSERT(json_is_null(json_object_get(doc, "n")));
+    CU_ASSERT(json_is_null(json_object_get(doc, "tilde")));
+    CU_ASSERT(json_is_null(json_object_get(doc, "empty")));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "yes_is_text")), "yes");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "date")), "2026-11-25");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "list")), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "block")),
+                           "line one\nline two\n");
+    json_decref(doc);
+}
+
+static void test_yaml_refuses_anchors_aliases_tags(void)
+{
+    static const char *bad[] = {
+        "a: &x 1\nb: *x\n",
+        "base: &b {k: v}\nother: *b\n",
+        "a: !!python/object:os.system echo\n",
+        "a: !custom 1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc;
+        cvg_err_t err;
+        json_t *doc = load(bad[i], &rc, &err);
+        CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+        CU_ASSERT_PTR_NULL(doc);
+        CU_ASSERT(strstr(err.message, "not allowed") != NULL);
+    }
+}
+
+static void test_yaml_refuses_alias_bomb(void)
+{
+    const char *bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+                       "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                       "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                       "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n";
+    int rc;
+    cvg_err_t err;
+    json_t *doc = load(bomb, &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    CU_ASSERT_PTR_NULL(doc);
+}
+
+static void test_yaml_refuses_deep_nesting(void)
+{
+    enum { DEPTH = 10000 };
+    char *deep = malloc(2 * DEPTH + 2);
+    memset(deep, '[', DEPTH);
+    memset(deep + DEPTH, ']', DEPTH);
+    deep[2 * DEPTH] = '\n';
+    deep[2 * DEPTH + 1] = '\0';
+    int rc;
+    cvg_err_t err;
+    json_t *doc = load(deep, &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "deeper than 64"));
+    CU_ASSERT_PTR_NULL(doc);
+    free(deep);
+    /* 64 levels are fine. */
+    char ok[200];
+    memset(ok, '[', 64);
+    memset(ok + 64, ']', 64);
+    ok[128] = '\0';
+    doc = load(ok, &rc, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    json_decref(doc);
+}
+
+static void test_yaml_refuses_duplicates_documents_and_size(void)
+{
+    int rc;
+    cvg_err_t err;
+    json_t *doc = load("a: 1\nb: 2\na: 3\n", &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "duplicate key 'a'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "test.yml:3"));
+    doc = load("a: 1\n---\nb: 2\n", &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    doc = load("a: [1, 2\n", &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "test.yml:"));
+    doc = load("", &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    doc = load("? [a, b]\n: c\n", &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_EINVAL);
+    size_t big = CVG_YAML_MAX_BYTES + 1;
+    char *huge = malloc(big + 1);
+    memset(huge, '#', big);
+    huge[big] = '\0';
+    rc = cvg_yaml_load_string(huge, big, "huge.yml", &doc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_ETOOBIG);
+    free(huge);
+    CU_ASSERT_PTR_NULL(doc);
+}
+
+static void test_yaml_refuses_big_file_before_reading(void)
+{
+    char *dir = tmpdir_new("yaml");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/big.yml", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 60000; i++)
+        fputs("key_with_some_length: value with some length too\n", f);
+    fclose(f);
+    json_t *doc = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_yaml_load_file(path, &doc, &err), CVG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "byte limit"));
+    tmpdir_remove(&dir);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_yaml_scalars", test_yaml_scalars},
+    {"test_yaml_refuses_anchors_aliases_tags", test_yaml_refuses_anchors_aliases_tags},
+    {"test_yaml_refuses_alias_bomb", test_yaml_refuses_alias_bomb},
+    {"test_yaml_refuses_deep_nesting", test_yaml_refuses_deep_nesting},
+    {"test_yaml_refuses_duplicates_documents_and_size",
+     test_yaml_refuses_duplicates_documents_and_size},
+    {"test_yaml_refuses_big_file_before_reading", test_yaml_refuses_big_file_before_reading},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_yaml = {"unit_yaml", NULL, NULL, tests, 30};
