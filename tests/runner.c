@@ -20,15 +20,40 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern const cvg_suite_t suite_buf, suite_codec, suite_config, suite_id_time, suite_json,
-    suite_yaml, suite_schema, suite_sqlite, suite_pipeline, suite_sink, suite_routes, suite_cluster,
-    suite_cluster_partial;
+/* Every suite, one per line: unit suites first, then the real cluster. */
+// clang-format off
+extern const cvg_suite_t suite_buf;
+extern const cvg_suite_t suite_codec;
+extern const cvg_suite_t suite_config;
+extern const cvg_suite_t suite_id_time;
+extern const cvg_suite_t suite_json;
+extern const cvg_suite_t suite_yaml;
+extern const cvg_suite_t suite_schema;
+extern const cvg_suite_t suite_sqlite;
+extern const cvg_suite_t suite_pipeline;
+extern const cvg_suite_t suite_sink;
+extern const cvg_suite_t suite_routes;
+extern const cvg_suite_t suite_cluster;
+extern const cvg_suite_t suite_cluster_partial;
+extern const cvg_suite_t suite_supervisor;
 
 static const cvg_suite_t *const suites[] = {
-    &suite_buf,    &suite_codec,   &suite_config,          &suite_id_time,  &suite_json,
-    &suite_yaml,   &suite_schema,  &suite_sqlite,          &suite_pipeline, &suite_sink,
-    &suite_routes, &suite_cluster, &suite_cluster_partial,
+    &suite_buf,
+    &suite_codec,
+    &suite_config,
+    &suite_id_time,
+    &suite_json,
+    &suite_yaml,
+    &suite_schema,
+    &suite_sqlite,
+    &suite_pipeline,
+    &suite_sink,
+    &suite_routes,
+    &suite_cluster,
+    &suite_cluster_partial,
+    &suite_supervisor,
 };
+// clang-format on
 
 static char bin_path[PATH_MAX];
 

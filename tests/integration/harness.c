@@ -99,7 +99,7 @@ proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const 
     return p;
 }
 
-int cluster_start(cluster_t *c, int workers, bool with_gateway)
+int cluster_prepare(cluster_t *c, bool without_key)
 {
     memset(c, 0, sizeof(*c));
     c->dir = tmpdir_new("it");
@@ -121,14 +121,23 @@ int cluster_start(cluster_t *c, int workers, bool with_gateway)
         return -1;
     fprintf(f,
             "CVG_VAR_DIR=%s/var\nCVG_CONFIG_DIR=%s/configs\nCVG_TEMPLATES_DIR=%s/ps_templates\n"
-            "API_PORT=%d\nADMIN_API_KEY=%s\nLOG_LEVEL=INFO\nCVG_HEARTBEAT_MS=200\n"
+            "API_PORT=%d\nLOG_LEVEL=INFO\nCVG_HEARTBEAT_MS=200\n"
             "CVG_WORKER_TIMEOUT_MS=2000\nCVG_EVENT_ACK_TIMEOUT_MS=300\nCVG_SHUTDOWN_GRACE_MS=5000\n"
             "CVG_CONTROL_ENDPOINT=tcp://127.0.0.1:%d\nCVG_JOBS_ENDPOINT=tcp://127.0.0.1:%d\n"
             "CVG_WORKERS_ENDPOINT=tcp://127.0.0.1:%d\nCVG_EVENTS_ENDPOINT=tcp://127.0.0.1:%d\n"
             "CVG_STREAM_ENDPOINT=tcp://127.0.0.1:%d\n",
-            c->dir, source_dir(), source_dir(), c->api_port, c->admin_key, ports[0], ports[1],
-            ports[2], ports[3], ports[4]);
+            c->dir, source_dir(), source_dir(), c->api_port, ports[0], ports[1], ports[2], ports[3],
+            ports[4]);
+    if (!without_key)
+        fprintf(f, "ADMIN_API_KEY=%s\n", c->admin_key);
     fclose(f);
+    return 0;
+}
+
+int cluster_start(cluster_t *c, int workers, bool with_gateway)
+{
+    if (cluster_prepare(c, false) != 0)
+        return -1;
     if (cluster_spawn(c, "logger", "cvg-logger", NULL, NULL) == NULL ||
         cluster_spawn(c, "scheduler", "cvg-scheduler", NULL, NULL) == NULL)
         return -1;

@@ -31,8 +31,12 @@ typedef struct cluster {
     int nprocs;
 } cluster_t;
 
-/* Starts a cluster with `workers` workers (0 allowed); with_gateway false
- * leaves the gateway out. Returns 0 when every process was started. */
+/* Makes the temporary directory, picks free ports and writes the env file
+ * every process reads; without_key leaves ADMIN_API_KEY out. */
+int cluster_prepare(cluster_t *c, bool without_key);
+
+/* Prepares, then starts a cluster with `workers` workers (0 allowed);
+ * with_gateway false leaves the gateway out. 0 when all were started. */
 int cluster_start(cluster_t *c, int workers, bool with_gateway);
 
 /* Starts one more process of the cluster (binary "cvg-logger", ...), with

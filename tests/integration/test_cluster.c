@@ -26,9 +26,14 @@ static int setup(void)
         return 1;
     /* The operator's tail, connected before anything happens. */
     const char *args[] = {"tail", "--json", NULL};
-    if (cluster_spawn(&c, "tail", "cvg-logger", args, NULL) == NULL)
+    const char *acme[] = {"tail", "--no-color", "--tenant", "acme", NULL};
+    if (cluster_spawn(&c, "tail", "cvg-logger", args, NULL) == NULL ||
+        cluster_spawn(&c, "tail-acme", "cvg-logger", acme, NULL) == NULL)
         return 1;
-    return cluster_wait_log(&c, "tail", "tail: connected", 10000) ? 0 : 1;
+    return cluster_wait_log(&c, "tail", "tail: connected", 10000) &&
+                   cluster_wait_log(&c, "tail-acme", "tail: connected", 10000)
+               ? 0
+               : 1;
 }
 
 static int teardown(void)
@@ -268,6 +273,14 @@ static void test_cluster_job_runs_on_a_worker(void)
                                "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE "
                                "pipeline_logging_id = ? AND state = 'FAILED'",
                                run, 1, 10000));
+    /* The tail filtered on tenant acme shows this run and nothing else. */
+    char want[128];
+    snprintf(want, sizeof(want), "run=%s", run);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-acme", want, 5000));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-acme", "acme  no_such_pipeline  run  FAILED", 100));
+    char *log = cluster_log(&c, "tail-acme");
+    CU_ASSERT_PTR_NULL(strstr(log, "bootstrap_system"));
+    free(log);
 }
 
 static void test_cluster_events_survive_a_logger_restart(void)
@@ -297,9 +310,61 @@ static void test_cluster_events_survive_a_logger_restart(void)
         1, 5000));
 }
 
+static json_t *bootstrap(const char *body, long *status)
+{
+    const char *headers[] = {key_header, "Content-Type: application/json", NULL};
+    json_t *reply = NULL;
+    *status = http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, body, &reply);
+    return reply;
+}
+
+static void test_cluster_bootstrap_force_recreate(void)
+{
+    const char *profile[] = {NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_profiles (tenant_id, company_name, admin_email, dataset_id, "
+                "status, created_at, updated_at) VALUES ('acme', 'Acme', 'ops@acme.io', 'acme', "
+                "'ACTIVE', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')",
+                profile),
+        0);
+    long status = 0;
+    json_t *body = bootstrap("{\"force_recreate_tables\": true}", &status);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_recreated")),
+                    CVG_CENTRAL_TABLE_COUNT);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")), 0);
+    json_decref(body);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL), 0);
+
+    body = bootstrap("{\"force_recreate_dataset\": true}", &status);
+    CU_ASSERT_EQUAL_FATAL(status, 200);
+    CU_ASSERT(json_is_true(json_object_get(body, "dataset_created")));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_created")),
+                    CVG_CENTRAL_TABLE_COUNT);
+    char run[64];
+    snprintf(run, sizeof(run), "%s",
+             json_string_value(json_object_get(body, "pipeline_logging_id")));
+    json_decref(body);
+    /* The logger follows the new dataset: this run lands in the fresh log,
+     * the older runs are gone with the old one. */
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE "
+                               "pipeline_logging_id = ? AND status = 'SUCCEEDED'",
+                               run, 1, 15000));
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?",
+               first_run),
+        0);
+    /* The cluster is still ready afterwards. */
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
+}
+
 static void test_cluster_sigterm_stops_everything_cleanly(void)
 {
-    static const char *order[] = {"tail", "gateway", "worker-1", "worker-2", "scheduler", "logger"};
+    static const char *order[] = {"tail",     "tail-acme", "gateway", "worker-1",
+                                  "worker-2", "scheduler", "logger"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         proc_t *p = cluster_proc(&c, order[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -325,6 +390,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},
     {"test_cluster_events_survive_a_logger_restart", test_cluster_events_survive_a_logger_restart},
+    {"test_cluster_bootstrap_force_recreate", test_cluster_bootstrap_force_recreate},
     {"test_cluster_sigterm_stops_everything_cleanly",
      test_cluster_sigterm_stops_everything_cleanly},
     CU_TEST_INFO_NULL,

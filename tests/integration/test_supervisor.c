@@ -1,0 +1,140 @@
+/*
+ * cvg-run, the supervisor behind `make run`: with no admin key configured
+ * it makes one (mode 0600), starts the cluster, bootstraps it and prints
+ * where things are; it restarts a process that dies and says so; SIGINT
+ * (Ctrl-C) stops everything with exit code 0 and leaves no process behind.
+ */
+#include "common/fs.h"
+#include "common/time.h"
+#include "tests/integration/harness.h"
+#include "tests/tests.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static cluster_t c;
+static proc_t *run;
+static pid_t children[16];
+static int nchildren;
+
+static int setup(void)
+{
+    if (cluster_prepare(&c, true) != 0)
+        return 1;
+    const char *args[] = {"--bin-dir", bin_dir(), "--no-tail", NULL};
+    const char *env[] = {"WORKERS=2", NULL};
+    run = cluster_spawn(&c, "cvg-run", "cvg-run", args, env);
+    return run ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    cluster_destroy(&c);
+    return 0;
+}
+
+/* Children of pid whose command is comm, from /proc. */
+static int find_children(pid_t parent, const char *comm, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL && n < max) {
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* pid (comm) state ppid ... */
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close)
+            continue;
+        *close = '\0';
+        long ppid = strtol(close + 4, NULL, 10);
+        if (ppid == parent && strcmp(open + 1, comm) == 0)
+            out[n++] = (pid_t)strtol(buf, NULL, 10);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_supervisor_starts_and_bootstraps(void)
+{
+    CU_ASSERT_TRUE_FATAL(cluster_wait_log(&c, "cvg-run", "Convergence is running", 30000));
+    char key_path[700];
+    snprintf(key_path, sizeof(key_path), "%s/var/admin_api_key", c.dir);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(key_path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", key_path, 100));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "Bootstrap  done: 12 central tables created",
+                                    100));
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, &body), 200);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+                        json_object_get(json_object_get(body, "checks"), "workers"), "alive")),
+                    2);
+    json_decref(body);
+    /* The printed bootstrap command works with the generated key. */
+    char *key = NULL;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_read_file(key_path, 4096, &key, NULL, NULL), 0);
+    key[strcspn(key, "\n")] = '\0';
+    char header[200];
+    snprintf(header, sizeof(header), "X-Admin-Key: %s", key);
+    free(key);
+    const char *headers[] = {header, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body), 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")), 12);
+    json_decref(body);
+}
+
+static void test_supervisor_restarts_a_dead_worker(void)
+{
+    pid_t workers[4];
+    int n = find_children(run->pid, "cvg-worker", workers, 4);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    kill(workers[0], SIGKILL);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "exited (signal 9); restart 1 in", 5000));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "restarted (pid", 5000));
+    int64_t deadline = cvg_time_mono_ms() + 5000;
+    while (find_children(run->pid, "cvg-worker", workers, 4) != 2 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL(find_children(run->pid, "cvg-worker", workers, 4), 2);
+}
+
+static void test_supervisor_ctrl_c_stops_everything(void)
+{
+    static const char *kinds[] = {"cvg-gateway", "cvg-scheduler", "cvg-worker", "cvg-logger"};
+    for (size_t k = 0; k < 4; k++)
+        nchildren += find_children(run->pid, kinds[k], children + nchildren, 16 - nchildren);
+    CU_ASSERT_EQUAL(nchildren, 5);
+    kill(run->pid, SIGINT);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, run, 30000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "cvg-run: stopped", 100));
+    for (int i = 0; i < nchildren; i++)
+        CU_ASSERT(kill(children[i], 0) != 0 && errno == ESRCH);
+    /* Each stopped by itself, not by a kill. */
+    char *log = cluster_log(&c, "cvg-run");
+    CU_ASSERT_PTR_NULL(strstr(log, "did not stop in time"));
+    CU_ASSERT_PTR_NULL(strstr(log, "stopped with exit code"));
+    free(log);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_supervisor_starts_and_bootstraps", test_supervisor_starts_and_bootstraps},
+    {"test_supervisor_restarts_a_dead_worker", test_supervisor_restarts_a_dead_worker},
+    {"test_supervisor_ctrl_c_stops_everything", test_supervisor_ctrl_c_stops_everything},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_supervisor = {"integration_supervisor", setup, teardown, tests, 120};
