@@ -47,8 +47,9 @@ int cvg_stop_count(void)
 
 static void print_help(const cvg_cli_t *cli)
 {
+    bool commands = cli->usage && strncmp(cli->usage, "Commands:", 9) == 0;
     printf("%s - %s\n\nUsage: %s [options]%s\n", cli->prog, cli->summary, cli->prog,
-           cli->usage ? " [command]" : "");
+           commands ? " [command]" : "");
     if (cli->usage)
         printf("\n%s\n", cli->usage);
     printf("\nOptions:\n"

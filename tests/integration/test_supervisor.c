@@ -76,8 +76,8 @@ static void test_supervisor_starts_and_bootstraps(void)
     CU_ASSERT_EQUAL_FATAL(stat(key_path, &st), 0);
     CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", key_path, 100));
-    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "Bootstrap  done: 12 central tables created",
-                                    100));
+    CU_ASSERT_TRUE(
+        cluster_wait_log(&c, "cvg-run", "Bootstrap  done: 12 central tables created", 100));
     json_t *body = NULL;
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, &body), 200);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(
@@ -106,8 +106,7 @@ static void test_supervisor_restarts_a_dead_worker(void)
     CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "exited (signal 9); restart 1 in", 5000));
     CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "restarted (pid", 5000));
     int64_t deadline = cvg_time_mono_ms() + 5000;
-    while (find_children(run->pid, "cvg-worker", workers, 4) != 2 &&
-           cvg_time_mono_ms() < deadline)
+    while (find_children(run->pid, "cvg-worker", workers, 4) != 2 && cvg_time_mono_ms() < deadline)
         cvg_time_sleep_ms(50);
     CU_ASSERT_EQUAL(find_children(run->pid, "cvg-worker", workers, 4), 2);
 }
