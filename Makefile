@@ -48,6 +48,7 @@ GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/handle
 SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 LOGGER_SRC := $(filter-out logger/main.c,$(wildcard logger/*.c))
 TEST_SRC := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
+BENCH_SRC := tests/bench/bench_logger.c
 SUPERVISOR_SRC := compose/local/cvg-run.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -135,7 +136,11 @@ valgrind: deps
 run: deps all
 	@WORKERS=$(WORKERS) $(BUILD)/cvg-run --bin-dir $(BUILD)
 
-bench: deps all
+$(BUILD)/cvg-bench-logger: $(call obj,tests/bench/bench_logger.c) $(LIBCVG)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+bench: deps all $(BUILD)/cvg-bench-logger
 	@tests/bench/run.sh $(BUILD)
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
