@@ -15,6 +15,7 @@ void cvg_buf_init(cvg_buf_t *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->overflow = false;
 }
 
 void cvg_buf_cleanup(cvg_buf_t *b)
@@ -28,6 +29,7 @@ void cvg_buf_cleanup(cvg_buf_t *b)
 void cvg_buf_reset(cvg_buf_t *b)
 {
     b->len = 0;
+    b->overflow = false;
     if (b->data)
         b->data[0] = '\0';
 }
@@ -35,8 +37,10 @@ void cvg_buf_reset(cvg_buf_t *b)
 /* Makes room for `extra` more bytes plus the NUL. */
 static int reserve(cvg_buf_t *b, size_t extra)
 {
-    if (extra > b->max || b->len > b->max - extra)
+    if (b->overflow || extra > b->max || b->len > b->max - extra) {
+        b->overflow = true;
         return CVG_ETOOBIG;
+    }
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;

@@ -7,13 +7,15 @@
 #define CVG_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cvg_buf {
-    char *data; /* owned; NULL until the first append */
-    size_t len; /* bytes used, not counting the terminating NUL */
-    size_t cap; /* bytes allocated */
-    size_t max; /* largest len allowed */
+    char *data;    /* owned; NULL until the first append */
+    size_t len;    /* bytes used, not counting the terminating NUL */
+    size_t cap;    /* bytes allocated */
+    size_t max;    /* largest len allowed */
+    bool overflow; /* an append was refused; later ones are refused too */
 } cvg_buf_t;
 
 /* Prepares an empty buffer that may hold up to max bytes. */
@@ -25,7 +27,9 @@ void cvg_buf_cleanup(cvg_buf_t *b);
 /* Empties the buffer, keeping its allocation. */
 void cvg_buf_reset(cvg_buf_t *b);
 
-/* Appends n bytes. 0, CVG_ETOOBIG past max, CVG_ENOMEM. */
+/* Appends n bytes. 0, CVG_ETOOBIG past max, CVG_ENOMEM. After a refused
+ * append every later one is refused too, so the content never has a hole;
+ * cvg_buf_reset clears that. */
 int cvg_buf_append(cvg_buf_t *b, const void *p, size_t n);
 
 /* Appends a C string. */

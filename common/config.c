@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_INT, T_LEVEL, T_ENDPOINT, T_URL, T_SECRET } var_type_t;
+typedef enum { T_STR, T_INT, T_BOOL, T_LEVEL, T_ENDPOINT, T_URL, T_SECRET, T_CHOICE } var_type_t;
 
 typedef struct var {
     const char *name;   /* environment variable */
@@ -23,16 +23,22 @@ typedef struct var {
     long long min, max; /* bounds for integers, min length for secrets */
     int procs;          /* CVG_PROC_* mask */
     const char *help;
+    const char *choices; /* T_CHOICE: allowed values, '|'-separated */
 } var_t;
 
-#define STR(n, f, t, d, p, h)                                                          \
-    {                                                                                  \
-        n, t, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), d, 0, 0, p, h \
-    }
-#define INT(n, f, d, lo, hi, p, h)                                        \
-    {                                                                     \
-        n, T_INT, offsetof(cvg_config_t, f), sizeof(int), d, lo, hi, p, h \
-    }
+/* Table entries, one macro per kind of variable. */
+// clang-format off
+#define STR(n, f, t, d, p, h) \
+    {n, t, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), d, 0, 0, p, h, NULL}
+#define INT(n, f, d, lo, hi, p, h) \
+    {n, T_INT, offsetof(cvg_config_t, f), sizeof(int), d, lo, hi, p, h, NULL}
+#define BOOL(n, f, d, p, h) \
+    {n, T_BOOL, offsetof(cvg_config_t, f), sizeof(bool), d, 0, 0, p, h, NULL}
+#define SECRET(n, f, min, p, h) \
+    {n, T_SECRET, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), "", min, 0, p, h, NULL}
+#define CHOICE(n, f, d, c, p, h) \
+    {n, T_CHOICE, offsetof(cvg_config_t, f), sizeof(((cvg_config_t *)0)->f), d, 0, 0, p, h, c}
+// clang-format on
 
 enum {
     GW = CVG_PROC_GATEWAY,
@@ -46,10 +52,9 @@ enum {
 static const var_t vars[] = {
     STR("ENVIRONMENT", environment, T_STR, "development", ALL, "deployment name shown by /health"),
     {"LOG_LEVEL", T_LEVEL, offsetof(cvg_config_t, log_level), sizeof(int), "INFO", 0, 0, ALL,
-     "DEBUG, INFO, WARNING or ERROR"},
-    {"ADMIN_API_KEY", T_SECRET, offsetof(cvg_config_t, admin_api_key),
-     sizeof(((cvg_config_t *)0)->admin_api_key), "", 16, 0, GW | RUN,
-     "admin key for X-Admin-Key (at least 16 characters)"},
+     "DEBUG, INFO, WARNING or ERROR", NULL},
+    SECRET("ADMIN_API_KEY", admin_api_key, 16, GW | RUN,
+           "admin key for X-Admin-Key (at least 16 characters)"),
     STR("ADMIN_API_KEY_FILE", admin_api_key_file, T_STR, "", GW | RUN,
         "file holding the admin key, used when ADMIN_API_KEY is unset"),
     STR("API_HOST", api_host, T_STR, "127.0.0.1", GW | RUN, "address the HTTP API listens on"),
@@ -64,7 +69,7 @@ static const var_t vars[] = {
     STR("CVG_VAR_DIR", var_dir, T_STR, "./var", ALL, "local state: warehouse, sockets, keys"),
     {"WAREHOUSE_URL", T_URL, offsetof(cvg_config_t, warehouse_url),
      sizeof(((cvg_config_t *)0)->warehouse_url), "sqlite://{CVG_VAR_DIR}/warehouse", 0, 0,
-     GW | SCH | WRK | LGR, "sqlite://DIR, postgres://... or bigquery://PROJECT"},
+     GW | SCH | WRK | LGR, "sqlite://DIR, postgres://... or bigquery://PROJECT", NULL},
     STR("CVG_RUN_DIR", run_dir, T_STR, "{CVG_VAR_DIR}/run", ALL, "directory of ipc:// sockets"),
     STR("CVG_CONFIG_DIR", config_dir, T_STR, "./configs", GW | WRK | SCH, "pipeline configs"),
     STR("CVG_TEMPLATES_DIR", templates_dir, T_STR, "./ps_templates", GW | WRK,
@@ -97,12 +102,37 @@ static const var_t vars[] = {
     INT("CVG_HEARTBEAT_MS", heartbeat_ms, "1000", 50, 60000, SCH | WRK, "worker heartbeat period"),
     INT("CVG_WORKER_TIMEOUT_MS", worker_timeout_ms, "5000", 200, 600000, SCH,
         "silence after which a worker counts as gone"),
+    INT("CVG_DISPATCH_LEASE_MS", dispatch_lease_ms, "5000", 1000, 600000, SCH,
+        "time a worker has to take a pushed run before it is pushed again"),
     INT("CVG_RPC_TIMEOUT_MS", rpc_timeout_ms, "2000", 10, 600000, GW | RUN,
         "deadline of a control request"),
     INT("CVG_EVENT_ACK_TIMEOUT_MS", event_ack_timeout_ms, "1000", 10, 600000, GW | SCH | WRK,
         "wait for the logger's ack before an event is sent again"),
     INT("CVG_SHUTDOWN_GRACE_MS", shutdown_grace_ms, "10000", 0, 600000, ALL,
         "time allowed to drain and flush on SIGTERM"),
+    SECRET("CVG_API_KEY_PEPPER", api_key_pepper, 32, GW | RUN,
+           "server-side pepper for tenant API key hashes (at least 32 characters)"),
+    STR("CVG_API_KEY_PEPPER_FILE", api_key_pepper_file, T_STR, "", GW | RUN,
+        "file holding the pepper, used when CVG_API_KEY_PEPPER is unset"),
+    SECRET("CVG_MASTER_KEY", master_key, 0, GW | WRK | RUN,
+           "credentials master key: base64 of 32 bytes, optionally VERSION: first"),
+    STR("CVG_MASTER_KEY_FILE", master_key_file, T_STR, "", GW | WRK | RUN,
+        "file of VERSION:base64 master keys, used when CVG_MASTER_KEY is unset"),
+    CHOICE("CVG_EMAIL_POLICY", email_policy, "reserved", "reserved|corporate", GW,
+           "admin e-mail domains refused: reserved (example, test...) or corporate (also "
+           "free-mail)"),
+    BOOL("CVG_SELF_SIGNUP", self_signup, "false", GW,
+         "let anyone dry-run and onboard without the admin key (rate-limited per address)"),
+    INT("CVG_SIGNUP_PER_HOUR", signup_per_hour, "10", 1, 100000, GW,
+        "self-service sign-up requests per client address per hour"),
+    INT("CVG_AUTH_CACHE_MS", auth_cache_ms, "500", 0, 1000, GW,
+        "how long an API key lookup is trusted; bounds how late a revocation bites"),
+    INT("CVG_KEY_ROTATION_OVERLAP_S", key_rotation_overlap_s, "3600", 0, 2592000, GW,
+        "how long a rotated key keeps working next to its successor"),
+#ifdef CVG_TESTING
+    STR("CVG_TEST_FAULT", test_fault, T_STR, "", GW,
+        "test builds only: make a named step fail (e.g. onboarding:after_dataset)"),
+#endif
 };
 
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
@@ -177,7 +207,7 @@ static int expand(const cvg_config_t *cfg, size_t upto, const char *in, char *ou
             const char *val = NULL;
             for (size_t i = 0; i < upto; i++) {
                 if (strlen(vars[i].name) == n && strncmp(vars[i].name, p + 1, n) == 0 &&
-                    vars[i].type != T_INT && vars[i].type != T_LEVEL)
+                    vars[i].type != T_INT && vars[i].type != T_LEVEL && vars[i].type != T_BOOL)
                     val = (const char *)cfg + vars[i].offset;
             }
             if (val == NULL)
@@ -255,6 +285,30 @@ static int set_var(cvg_config_t *cfg, size_t i, const char *value, bool from_def
                                v->max);
         *(int *)field = (int)n;
         return 0;
+    }
+    case T_BOOL: {
+        bool b = false;
+        if (cvg_parse_bool(value, &b) != 0)
+            return cvg_err_set(err, CVG_ECONFIG, v->name,
+                               "%s: '%s' is not a boolean (true/false, 1/0, yes/no, on/off)",
+                               v->name, value);
+        *(bool *)field = b;
+        return 0;
+    }
+    case T_CHOICE: {
+        size_t n = strlen(value);
+        const char *c = v->choices;
+        bool ok = false;
+        while (*c && !ok) {
+            const char *bar = strchr(c, '|');
+            size_t len = bar ? (size_t)(bar - c) : strlen(c);
+            ok = len == n && strncmp(c, value, n) == 0;
+            c += len + (bar ? 1 : 0);
+        }
+        if (!ok)
+            return cvg_err_set(err, CVG_ECONFIG, v->name, "%s: '%s' is not one of %s", v->name,
+                               value, v->choices);
+        break;
     }
     case T_LEVEL: {
         cvg_log_level_t level;

@@ -57,9 +57,20 @@ typedef struct cvg_config {
     int logger_batch_ms;                     /* CVG_LOGGER_BATCH_MS */
     int heartbeat_ms;                        /* CVG_HEARTBEAT_MS */
     int worker_timeout_ms;                   /* CVG_WORKER_TIMEOUT_MS */
+    int dispatch_lease_ms;                   /* CVG_DISPATCH_LEASE_MS */
     int rpc_timeout_ms;                      /* CVG_RPC_TIMEOUT_MS */
     int event_ack_timeout_ms;                /* CVG_EVENT_ACK_TIMEOUT_MS */
     int shutdown_grace_ms;                   /* CVG_SHUTDOWN_GRACE_MS */
+    char api_key_pepper[257];                /* CVG_API_KEY_PEPPER (secret) */
+    char api_key_pepper_file[CVG_PATH_MAX];  /* CVG_API_KEY_PEPPER_FILE */
+    char master_key[1024];                   /* CVG_MASTER_KEY (secret) */
+    char master_key_file[CVG_PATH_MAX];      /* CVG_MASTER_KEY_FILE */
+    char email_policy[16];                   /* CVG_EMAIL_POLICY: reserved, corporate */
+    bool self_signup;                        /* CVG_SELF_SIGNUP */
+    int signup_per_hour;                     /* CVG_SIGNUP_PER_HOUR */
+    int auth_cache_ms;                       /* CVG_AUTH_CACHE_MS */
+    int key_rotation_overlap_s;              /* CVG_KEY_ROTATION_OVERLAP_S */
+    char test_fault[64];                     /* CVG_TEST_FAULT (test builds only) */
 } cvg_config_t;
 
 /* Returns the value of a variable, or NULL when unset. */

@@ -75,6 +75,7 @@ static void on_reply(cvg_emitter_t *em, zsock_t *sock)
         if (f == NULL)
             return;
         cvg_msg_t m;
+        memset(&m, 0, sizeof(m));
         if (cvg_msg_decode(zframe_data(f), zframe_size(f), &m, NULL) == 0 &&
             m.type == CVG_MSG_ACK) {
             pthread_mutex_lock(&em->lock);

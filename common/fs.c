@@ -59,15 +59,16 @@ int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_
     }
     size_t got = 0;
     for (;;) {
-        if (got + 1 >= cap) {
-            /* The file grew while we read it: allow up to max. */
-            if (cap > max) {
+        if (got + 1 == cap) {
+            /* Full: more than max bytes means the file is over the limit
+             * (it may have grown since fstat); otherwise make room. */
+            if (got > max) {
                 free(data);
                 close(fd);
                 return cvg_err_set(err, CVG_ETOOBIG, path, "%s grew over the %zu byte limit", path,
                                    max);
             }
-            size_t ncap = cap * 2 > max + 1 ? max + 2 : cap * 2;
+            size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
             char *p = realloc(data, ncap);
             if (p == NULL) {
                 free(data);
@@ -88,6 +89,11 @@ int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_
         if (n == 0)
             break;
         got += (size_t)n;
+    }
+    if (got > max) {
+        free(data);
+        close(fd);
+        return cvg_err_set(err, CVG_ETOOBIG, path, "%s grew over the %zu byte limit", path, max);
     }
     close(fd);
     data[got] = '\0';

@@ -88,6 +88,9 @@ void cvg_log_write(cvg_log_level_t level, const cvg_log_ctx_t *ctx, const cvg_lo
 
     cvg_buf_t b;
     cvg_buf_init(&b, LOG_LINE_MAX);
+    /* Appends stop at the line maximum (the buffer refuses every append
+     * after the first refused one); such a line is replaced below rather
+     * than written as broken JSON. */
     cvg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"process\":", ts,
                    cvg_log_level_name(level));
     cvg_buf_append_json_str(&b, log_process, strlen(log_process));
@@ -108,7 +111,7 @@ void cvg_log_write(cvg_log_level_t level, const cvg_log_ctx_t *ctx, const cvg_lo
             cvg_buf_printf(&b, ":%lld", fields[i].num);
         }
     }
-    if (cvg_buf_puts(&b, "}\n") != 0) {
+    if (b.overflow || cvg_buf_puts(&b, "}\n") != 0) {
         /* Over the line limit: say so rather than emit broken JSON. */
         cvg_buf_reset(&b);
         cvg_buf_printf(&b,

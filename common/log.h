@@ -32,7 +32,12 @@ typedef struct cvg_log_field {
     long long num;
 } cvg_log_field_t;
 
-#define CVG_LF_STR(k, v) ((cvg_log_field_t){.key = (k), .str = (v) ? (v) : "", .num = 0})
+/* A NULL string is logged as "" (field_str skips empty values). */
+static inline const char *cvg_log_str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+#define CVG_LF_STR(k, v) ((cvg_log_field_t){.key = (k), .str = cvg_log_str_or_empty(v), .num = 0})
 #define CVG_LF_NUM(k, v) ((cvg_log_field_t){.key = (k), .str = NULL, .num = (long long)(v)})
 
 /* Sets the process name written on every line and the lowest level shown. */

@@ -125,17 +125,30 @@ static void pack_ctl(msgpack_packer *pk, const cvg_ctl_t *c)
 
 static void pack_worker(msgpack_packer *pk, const cvg_worker_msg_t *w)
 {
-    pack_header(pk, 6, "worker");
+    pack_header(pk, 7, "worker");
     kv_str(pk, "op", w->op);
     kv_str(pk, "worker_id", w->worker_id);
     kv_int(pk, "pid", w->pid);
     kv_str(pk, "state", w->state);
     kv_str(pk, "run_id", w->run_id);
+    kv_int(pk, "attempt", w->attempt);
     kv_int(pk, "ts_ms", w->ts_ms);
+}
+
+/* A heap text field over its maximum would encode but never decode: refuse
+ * it here so the sender learns at once. */
+static bool text_ok(const char *s)
+{
+    return s == NULL || strlen(s) <= CVG_TEXT_MAX;
 }
 
 int cvg_msg_encode(const cvg_msg_t *m, cvg_buf_t *out)
 {
+    if ((m->type == CVG_MSG_EVENT && (!text_ok(m->u.event.error) || !text_ok(m->u.event.detail))) ||
+        (m->type == CVG_MSG_CTL && !text_ok(m->u.ctl.body)) ||
+        (m->type == CVG_MSG_ACK && m->u.ack.n > CVG_ACK_IDS_MAX) ||
+        (m->type == CVG_MSG_JOB && m->u.job.params.n > CVG_PARAMS_MAX))
+        return CVG_ETOOBIG;
     sink_t sink = {.rc = 0};
     cvg_buf_init(&sink.buf, out->max < CVG_MSG_MAX ? out->max : CVG_MSG_MAX);
     msgpack_packer pk;
@@ -569,9 +582,33 @@ static int decode_worker(const msgpack_object_map *m, cvg_worker_msg_t *w, cvg_e
         (rc = get_int(m, "pid", false, 0, INT32_MAX, &w->pid, err)) ||
         (rc = get_str(m, "state", false, w->state, sizeof(w->state), err)) ||
         (rc = get_str(m, "run_id", false, w->run_id, sizeof(w->run_id), err)) ||
+        (rc = get_int32(m, "attempt", 0, 1000, &w->attempt, err)) ||
         (rc = get_int(m, "ts_ms", false, 0, INT64_MAX, &w->ts_ms, err)))
         return rc;
     return 0;
+}
+
+int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN])
+{
+    id[0] = '\0';
+    if (len == 0 || len > CVG_MSG_MAX || scan(data, len, NULL) != 0)
+        return CVG_EPROTO;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int rc = CVG_EPROTO;
+    if (msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_MAP) {
+        char type[16];
+        const msgpack_object_map *map = &up.data.via.map;
+        if (get_str(map, "t", true, type, sizeof(type), NULL) == 0 && strcmp(type, "event") == 0 &&
+            get_str(map, "id", true, id, CVG_ID_LEN, NULL) == 0 && cvg_id_valid(id))
+            rc = 0;
+    }
+    msgpack_unpacked_destroy(&up);
+    if (rc != 0)
+        id[0] = '\0';
+    return rc;
 }
 
 int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err)

@@ -29,4 +29,9 @@ int cvg_msg_encode_worker(const cvg_worker_msg_t *w, cvg_buf_t *out);
  */
 int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err);
 
+/* For a message that does not decode: when it is still an event map with
+ * a valid id, copies the id (so the logger can reject it and stop its
+ * sender resending). 0 or CVG_EPROTO. */
+int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN]);
+
 #endif

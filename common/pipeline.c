@@ -68,7 +68,7 @@ static const char *const root_fields[] = {"pipeline_id", "description", "variabl
                                           "tags",        "version",     NULL};
 static const char *const step_fields[] = {
     "step_id", "name",         "description",         "ps_type", "timeout_minutes",
-    "trigger", "retry_policy", "continue_on_failure", "enabled", NULL};
+    "trigger", "retry_policy", "continue_on_failure", NULL};
 
 static bool listed(const char *const *list, const char *key)
 {

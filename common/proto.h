@@ -22,7 +22,7 @@
 #define CVG_PIPELINE_PATH_MAX 257           /* provider/domain/template */
 #define CVG_STATUS_MAX        17            /* run and step states */
 #define CVG_OP_MAX            33            /* control operation names */
-#define CVG_TEXT_MAX          (256 * 1024)  /* error text, detail and control bodies */
+#define CVG_TEXT_MAX          (512 * 1024)  /* error text, detail and control bodies */
 #define CVG_PARAMS_MAX        64            /* runtime parameters in a job */
 #define CVG_PARAM_KEY_MAX     64            /* characters in a parameter name */
 #define CVG_PARAM_VALUE_MAX   4096          /* characters in a parameter value */
@@ -112,6 +112,7 @@ typedef struct cvg_worker_msg {
     int64_t pid;
     char state[CVG_STATUS_MAX]; /* "idle", "busy", "stopping" */
     char run_id[CVG_ID_LEN];    /* the run in hand, or "" */
+    int attempt;                /* its attempt, 0 when none */
     int64_t ts_ms;
 } cvg_worker_msg_t;
 

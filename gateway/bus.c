@@ -136,8 +136,10 @@ int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body,
         cvg_msg_t m;
         rc = cvg_msg_decode(zframe_data(f), zframe_size(f), &m, NULL);
         zframe_destroy(&f);
-        if (rc != 0)
+        if (rc != 0) {
+            cvg_msg_cleanup(&m);
             continue;
+        }
         if (m.type == CVG_MSG_CTL && strcmp(m.u.ctl.id, req.id) == 0) {
             *status = m.u.ctl.status;
             *reply = m.u.ctl.body;

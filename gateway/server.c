@@ -153,22 +153,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(req->path, sizeof(req->path), "%s", url);
         cvg_buf_init(&req->body, (size_t)gw->cfg.api_max_body_bytes);
         cvg_id_new(req->request_id);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        int64_t n = 0;
-        if (cl && cvg_parse_int64(cl, 0, INT64_MAX, &n) == 0 && n > gw->cfg.api_max_body_bytes)
-            req->body_too_big = true;
         *con_cls = req;
         atomic_fetch_add(&gw->requests, 1);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        int64_t n = 0;
+        if (cl && cvg_parse_int64(cl, 0, INT64_MAX, &n) == 0 && n > gw->cfg.api_max_body_bytes) {
+            /* Refuse before reading the body. Answering on the first call
+             * closes the connection, which is what a 413 wants anyway;
+             * libmicrohttpd would not accept a response mid-upload. */
+            req->body_too_big = true;
+            gw_resp_t resp = {0};
+            dispatch(gw, req, &resp);
+            return queue(gw, req, conn, &resp);
+        }
         return MHD_YES;
     }
     req->conn = conn;
     if (*upload_data_size > 0) {
-        if (!req->body_too_big && cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+        /* A body without a Content-Length (chunked) that grows past the
+         * limit is read and dropped; the 413 goes out on the last call. */
+        if (!req->body_too_big && cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0) {
             req->body_too_big = true;
+            cvg_buf_cleanup(&req->body);
+        }
         *upload_data_size = 0;
-        if (!req->body_too_big)
-            return MHD_YES;
-        /* Over the limit: answer now rather than read the rest. */
+        return MHD_YES;
     }
     gw_resp_t resp = {0};
     dispatch(gw, req, &resp);

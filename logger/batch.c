@@ -53,6 +53,14 @@ int lgr_batch_add(lgr_batch_t *b, zframe_t **identity, zframe_t **payload, cvg_e
     return 0;
 }
 
+bool lgr_entry_settled(const lgr_batch_t *b, size_t i)
+{
+    lgr_state_t st = b->items[i].state;
+    if (st == LGR_DUPLICATE)
+        st = b->items[b->items[i].dup_of].state;
+    return st == LGR_COMMITTED || st == LGR_REJECTED;
+}
+
 /* Applies every entry still pending inside one transaction. Returns 0, the
  * transient error, or CVG_EINVAL with *bad set to the offending entry. */
 static int apply_all(lgr_batch_t *b, cvg_wh_t *wh, size_t *bad, cvg_err_t *err)
@@ -89,6 +97,7 @@ int lgr_batch_commit(lgr_batch_t *b, cvg_wh_t *wh, cvg_err_t *err)
             if (b->items[j].state != LGR_DUPLICATE &&
                 strcmp(b->items[i].ev.id, b->items[j].ev.id) == 0) {
                 b->items[i].state = LGR_DUPLICATE;
+                b->items[i].dup_of = j;
                 break;
             }
         }

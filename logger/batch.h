@@ -11,6 +11,7 @@
 #include "common/warehouse.h"
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ typedef struct lgr_entry {
     zframe_t *payload;  /* the event as received, owned, republished as is */
     cvg_event_t ev;     /* decoded, owned */
     lgr_state_t state;
+    size_t dup_of;   /* LGR_DUPLICATE: index of the first copy */
     char error[512]; /* why it was rejected */
 } lgr_entry_t;
 
@@ -38,6 +40,10 @@ void lgr_batch_cleanup(lgr_batch_t *b);
 /* Takes ownership of *identity, *payload (nulled) and ev's heap fields.
  * CVG_EFULL when the batch is full. */
 int lgr_batch_add(lgr_batch_t *b, zframe_t **identity, zframe_t **payload, cvg_event_t *ev);
+
+/* True when the entry's fate is decided: committed, rejected, or a copy of
+ * one that is. Only settled entries are acknowledged. */
+bool lgr_entry_settled(const lgr_batch_t *b, size_t i);
 
 /* Empties the batch, freeing the entries. */
 void lgr_batch_clear(lgr_batch_t *b);

@@ -67,11 +67,11 @@ static void ack_settled(logger_t *lg)
         return; /* senders will resend; the seen set acks them then */
     }
     for (size_t i = 0; i < b->n; i++) {
-        if (done[i] || b->items[i].state == LGR_PENDING)
+        if (done[i] || !lgr_entry_settled(b, i))
             continue;
         size_t n = 0;
         for (size_t j = i; j < b->n; j++) {
-            if (done[j] || b->items[j].state == LGR_PENDING ||
+            if (done[j] || !lgr_entry_settled(b, j) ||
                 !zframe_eq(b->items[i].identity, b->items[j].identity))
                 continue;
             memcpy(ids[n++], b->items[j].ev.id, CVG_ID_LEN);
@@ -177,8 +177,20 @@ static void receive(logger_t *lg)
     cvg_err_clear(&err);
     int rc = cvg_msg_decode(zframe_data(payload), zframe_size(payload), &m, &err);
     if (rc != 0) {
-        cvg_log_field_t f = CVG_LF_NUM("bytes", zframe_size(payload));
-        cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "message dropped: %s", err.message);
+        /* An event that cannot be stored will never become storable:
+         * acknowledge it as rejected so its sender stops sending it. */
+        char ids[1][CVG_ID_LEN];
+        bool has_id =
+            cvg_msg_peek_event_id(zframe_data(payload), zframe_size(payload), ids[0]) == 0;
+        cvg_log_field_t f[2] = {CVG_LF_NUM("bytes", zframe_size(payload)),
+                                CVG_LF_STR("event_id", has_id ? ids[0] : "")};
+        cvg_log_write(has_id ? CVG_LOG_ERROR : CVG_LOG_WARNING, NULL, f, 2, "%s: %s",
+                      has_id ? "event rejected, not stored" : "message dropped", err.message);
+        if (has_id) {
+            lg->rejected++;
+            lgr_seen_add(lg->seen, ids[0]);
+            send_ack(lg, identity, ids, 1);
+        }
     } else if (m.type == CVG_MSG_CTL) {
         reply_ctl(lg, identity, &m.u.ctl);
     } else if (m.type == CVG_MSG_EVENT) {
@@ -195,8 +207,7 @@ static void receive(logger_t *lg)
     } else {
         cvg_warn(NULL, "unexpected message type %d on the event socket dropped", (int)m.type);
     }
-    if (rc == 0)
-        cvg_msg_cleanup(&m);
+    cvg_msg_cleanup(&m); /* also frees what a failed decode left */
     zframe_destroy(&identity);
     zframe_destroy(&payload);
 }

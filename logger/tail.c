@@ -45,6 +45,17 @@ static const char *colour_of(const char *status)
     return "\033[36m";
 }
 
+/* Appends s with control characters shown as '?', so text inside events
+ * (errors come from tenant SQL and remote servers) cannot drive the
+ * operator's terminal. */
+static void put_clean(cvg_buf_t *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+        cvg_buf_append(b, &c, 1);
+    }
+}
+
 void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
 {
     char ts[CVG_TIME_ISO_LEN];
@@ -56,31 +67,51 @@ void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
     const char *dim = colour ? "\033[2m" : "";
     cvg_buf_t b;
     cvg_buf_init(&b, size > 0 ? size - 1 : 0);
-    cvg_buf_printf(&b, "%s%s%s  %s  %s  ", dim, ts, c1, ev->tenant_id, ev->pipeline_id);
+    cvg_buf_printf(&b, "%s%s%s  ", dim, ts, c1);
+    put_clean(&b, ev->tenant_id);
+    cvg_buf_puts(&b, "  ");
+    put_clean(&b, ev->pipeline_id);
+    cvg_buf_puts(&b, "  ");
     switch (ev->kind) {
     case CVG_EV_STEP_STARTED:
     case CVG_EV_STEP_FINISHED:
-        cvg_buf_printf(&b, "step %s  %s%s%s", ev->step_id, c0, ev->status, c1);
+        cvg_buf_puts(&b, "step ");
+        put_clean(&b, ev->step_id);
+        cvg_buf_printf(&b, "  %s", c0);
+        put_clean(&b, ev->status);
+        cvg_buf_puts(&b, c1);
         break;
     case CVG_EV_DQ_RESULT:
-        cvg_buf_printf(&b, "dq   %s", ev->step_id);
+        cvg_buf_puts(&b, "dq   ");
+        put_clean(&b, ev->step_id);
         break;
     case CVG_EV_HEARTBEAT:
         cvg_buf_printf(&b, "heartbeat");
         break;
     default:
-        cvg_buf_printf(&b, "run  %s%s%s", c0, ev->status, c1);
+        cvg_buf_printf(&b, "run  %s", c0);
+        put_clean(&b, ev->status);
+        cvg_buf_puts(&b, c1);
     }
     if (ev->end_ms > 0 && ev->start_ms > 0)
         cvg_buf_printf(&b, "  %lld ms", (long long)(ev->end_ms - ev->start_ms));
     if (ev->rows >= 0)
         cvg_buf_printf(&b, "  rows=%lld", (long long)ev->rows);
-    if (ev->kind == CVG_EV_RUN_STARTED && ev->trigger_type[0])
-        cvg_buf_printf(&b, "  trigger=%s%s%s", ev->trigger_type, ev->triggered_by[0] ? " by " : "",
-                       ev->triggered_by);
-    cvg_buf_printf(&b, "  %srun=%s%s", dim, ev->run_id, c1);
-    if (ev->error && ev->error[0])
-        cvg_buf_printf(&b, "\n    %serror:%s %s", colour ? "\033[31m" : "", c1, ev->error);
+    if (ev->kind == CVG_EV_RUN_STARTED && ev->trigger_type[0]) {
+        cvg_buf_puts(&b, "  trigger=");
+        put_clean(&b, ev->trigger_type);
+        if (ev->triggered_by[0]) {
+            cvg_buf_puts(&b, " by ");
+            put_clean(&b, ev->triggered_by);
+        }
+    }
+    cvg_buf_printf(&b, "  %srun=", dim);
+    put_clean(&b, ev->run_id);
+    cvg_buf_puts(&b, c1);
+    if (ev->error && ev->error[0]) {
+        cvg_buf_printf(&b, "\n    %serror:%s ", colour ? "\033[31m" : "", c1);
+        put_clean(&b, ev->error);
+    }
     snprintf(out, size, "%s", cvg_buf_cstr(&b));
     cvg_buf_cleanup(&b);
 }
@@ -251,8 +282,7 @@ int lgr_tail_main(const cvg_config_t *cfg, int argc, char **argv)
                 }
                 printed++;
             }
-            if (drc == 0)
-                cvg_msg_cleanup(&m);
+            cvg_msg_cleanup(&m);
         }
         zmsg_destroy(&msg);
     }

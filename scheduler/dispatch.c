@@ -92,10 +92,23 @@ void sch_expire(sch_t *s)
         cvg_warn(NULL, "cannot check leases: %s", err.message);
         return;
     }
+    size_t again = 0;
+    if (sch_queue_redispatch(&s->queue, &again, &err) == 0 && again > 0) {
+        s->redispatched += again;
+        cvg_log_field_t f = CVG_LF_NUM("runs", again);
+        cvg_log_write(CVG_LOG_INFO, NULL, &f, 1,
+                      "pushed runs not taken within the dispatch lease: queued again");
+    }
     for (size_t i = 0; i < n; i++) {
         sch_expired_t *e = &lost[i];
         cvg_log_ctx_t lc = {
             .tenant_id = e->tenant_id, .pipeline_id = e->pipeline_id, .run_id = e->run_id};
+        if (e->logged[0] != '\0') {
+            cvg_log_field_t f = CVG_LF_STR("status", e->logged);
+            cvg_log_write(CVG_LOG_INFO, &lc, &f, 1,
+                          "lease expired after the run ended: end taken from the run log");
+            continue;
+        }
         if (e->dead)
             s->dead++;
         else

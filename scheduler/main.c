@@ -44,6 +44,7 @@ static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err
 {
     zmsg_t *msg = zmsg_recv(sock);
     *identity = NULL;
+    memset(m, 0, sizeof(*m));
     if (msg == NULL)
         return CVG_EIO;
     *identity = zmsg_pop(msg);
@@ -65,8 +66,7 @@ static void on_control(sch_t *s)
         reply(s, identity, &m.u.ctl);
     else if (rc != 0)
         cvg_warn(NULL, "control message dropped: %s", err.message);
-    if (rc == 0)
-        cvg_msg_cleanup(&m);
+    cvg_msg_cleanup(&m);
     zframe_destroy(&identity);
 }
 
@@ -80,6 +80,7 @@ static void on_worker(sch_t *s)
     zframe_destroy(&identity);
     if (rc != 0) {
         cvg_warn(NULL, "worker message dropped: %s", err.message);
+        cvg_msg_cleanup(&m);
         return;
     }
     if (m.type != CVG_MSG_WORKER) {
@@ -102,7 +103,7 @@ static void on_worker(sch_t *s)
         cvg_log_write(CVG_LOG_INFO, NULL, f, 2, "worker left");
     if (x != NULL && w->run_id[0]) {
         sch_dispatch_taken(s, w->run_id);
-        sch_queue_renew(&s->queue, w->run_id, w->worker_id, NULL);
+        sch_queue_held(&s->queue, w->run_id, w->attempt, w->worker_id, NULL);
     }
     if (x != NULL && !was_idle && strcmp(x->state, "idle") == 0)
         sch_dispatch(s);
@@ -115,6 +116,7 @@ static void on_stream(sch_t *s)
         return;
     zframe_t *payload = zmsg_last(msg);
     cvg_msg_t m;
+    memset(&m, 0, sizeof(m));
     if (payload && cvg_msg_decode(zframe_data(payload), zframe_size(payload), &m, NULL) == 0) {
         if (m.type == CVG_MSG_EVENT) {
             cvg_err_t err;
@@ -122,8 +124,8 @@ static void on_stream(sch_t *s)
             if (sch_queue_on_event(&s->queue, &m.u.event, &err) != 0)
                 cvg_warn(NULL, "cannot follow run %s: %s", m.u.event.run_id, err.message);
         }
-        cvg_msg_cleanup(&m);
     }
+    cvg_msg_cleanup(&m);
     zmsg_destroy(&msg);
 }
 
@@ -196,7 +198,7 @@ int main(int argc, char **argv)
         return 0;
     }
     sch_workers_init(&s.workers, s.cfg.worker_timeout_ms);
-    sch_queue_init(&s.queue, s.wh, 30000, s.cfg.worker_timeout_ms * 3);
+    sch_queue_init(&s.queue, s.wh, s.cfg.dispatch_lease_ms, s.cfg.worker_timeout_ms * 3);
     rc = EX_CANTCREAT;
     s.control = cvg_sock_bind(ZMQ_ROUTER, s.cfg.control_bind, &err);
     if (s.control)

@@ -176,25 +176,44 @@ int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
     return 0;
 }
 
-int sch_queue_renew(sch_queue_t *q, const char *run_id, const char *worker_id, cvg_err_t *err)
+int sch_queue_held(sch_queue_t *q, const char *run_id, int attempt, const char *worker_id,
+                   cvg_err_t *err)
 {
     if (!q->ready || run_id[0] == '\0')
         return 0;
     char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
     iso_in(0, now);
     iso_in(q->run_lease_ms, lease);
-    cvg_val_t p[4] = {cvg_v_text(run_id), cvg_v_text(lease), cvg_v_text(now),
-                      cvg_v_text(worker_id)};
+    cvg_val_t p[5] = {cvg_v_text(run_id), cvg_v_text(worker_id), cvg_v_text(lease), cvg_v_text(now),
+                      CVG_V_INT(attempt)};
     return note(q, cvg_wh_exec(q->wh,
-                               "UPDATE " Q " SET lease_expires_at = $2, updated_at = $3 "
-                               "WHERE pipeline_logging_id = $1 AND state = 'RUNNING' "
-                               "AND lease_owner = $4",
-                               p, 4, NULL, NULL, NULL, err));
+                               "UPDATE " Q " SET state = 'RUNNING', lease_owner = $2, "
+                               "lease_expires_at = $3, updated_at = $4 "
+                               "WHERE pipeline_logging_id = $1 AND attempt = $5 AND "
+                               "(state = 'DISPATCHED' OR (state = 'RUNNING' AND lease_owner = $2))",
+                               p, 5, NULL, NULL, NULL, err));
+}
+
+int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    if (!sch_queue_check_ready(q))
+        return 0;
+    char now[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    cvg_val_t p = cvg_v_text(now);
+    int64_t changed = 0;
+    int rc = cvg_wh_exec(q->wh,
+                         "UPDATE " Q " SET state = 'QUEUED', lease_expires_at = NULL, "
+                         "updated_at = $1 WHERE state = 'DISPATCHED' AND lease_expires_at < $1",
+                         &p, 1, NULL, NULL, &changed, err);
+    if (rc == 0)
+        *n = (size_t)changed;
+    return note(q, rc);
 }
 
 typedef struct expire_ctx {
     sch_expired_t *out;
-    int max_attempts[64];
     size_t n, max;
 } expire_ctx_t;
 
@@ -203,15 +222,15 @@ static int collect_expired(void *ud, const cvg_row_t *row)
     expire_ctx_t *c = ud;
     if (c->n >= c->max)
         return 1;
-    sch_expired_t *e = &c->out[c->n];
+    sch_expired_t *e = &c->out[c->n++];
     memset(e, 0, sizeof(*e));
     copy_text(e->run_id, sizeof(e->run_id), &row->vals[0]);
     copy_text(e->tenant_id, sizeof(e->tenant_id), &row->vals[1]);
     copy_text(e->pipeline_id, sizeof(e->pipeline_id), &row->vals[2]);
     copy_text(e->pipeline, sizeof(e->pipeline), &row->vals[3]);
     e->attempt = row->vals[4].type == CVG_VAL_INT ? (int)row->vals[4].i : 1;
-    c->max_attempts[c->n] = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
-    c->n++;
+    e->max_attempts = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
+    copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
     return 0;
 }
 
@@ -220,40 +239,56 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
     *n = 0;
     if (!sch_queue_check_ready(q))
         return 0;
-    if (max > 64)
-        max = 64;
     char now[CVG_TIME_ISO_LEN], later[CVG_TIME_ISO_LEN];
     iso_in(0, now);
     expire_ctx_t c = {.out = out, .max = max};
     cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
-    int rc = cvg_wh_exec(q->wh,
-                         "SELECT pipeline_logging_id, tenant_id, pipeline_id, pipeline, attempt, "
-                         "max_attempts FROM " Q " WHERE state IN ('DISPATCHED', 'RUNNING') "
-                         "AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2",
-                         p, 2, collect_expired, &c, NULL, err);
+    /* The run log is the truth about how an attempt ended: a completion the
+     * scheduler missed on the stream is found there. */
+    int rc = cvg_wh_exec(
+        q->wh,
+        "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.attempt, "
+        "q.max_attempts, CASE WHEN r.status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') "
+        "THEN r.status END FROM " Q " q LEFT JOIN tenants.tenant_pipeline_runs r "
+        "ON r.pipeline_logging_id = q.pipeline_logging_id AND r.attempt = q.attempt "
+        "WHERE q.state = 'RUNNING' AND q.lease_expires_at < $1 ORDER BY q.lease_expires_at "
+        "LIMIT $2",
+        p, 2, collect_expired, &c, NULL, err);
     if (rc != 0)
         return note(q, rc);
     for (size_t i = 0; i < c.n; i++) {
         sch_expired_t *e = &out[i];
-        e->dead = e->attempt >= c.max_attempts[i];
-        /* Backoff doubles per attempt, from retry_delay_ms. */
-        int shift = e->attempt < 6 ? e->attempt - 1 : 5;
-        iso_in((int64_t)q->retry_delay_ms << (shift > 0 ? shift : 0), later);
-        cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
-                          cvg_v_text(later)};
         int64_t changed = 0;
-        rc = cvg_wh_exec(q->wh,
-                         e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
-                                   "lease_expires_at = NULL, last_error = 'lease expired: "
-                                   "worker lost, no attempts left', updated_at = $3 "
-                                   "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                   "AND state IN ('DISPATCHED', 'RUNNING')"
-                                 : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
-                                   "not_before = $4, lease_owner = NULL, lease_expires_at = NULL, "
-                                   "last_error = 'lease expired: worker lost', updated_at = $3 "
-                                   "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                   "AND state IN ('DISPATCHED', 'RUNNING')",
-                         u, 4, NULL, NULL, &changed, err);
+        if (e->logged[0] != '\0') {
+            cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
+                              cvg_v_text(e->logged)};
+            rc =
+                cvg_wh_exec(q->wh,
+                            "UPDATE " Q " SET state = $4, lease_owner = NULL, "
+                            "lease_expires_at = NULL, updated_at = $3 "
+                            "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
+                            u, 4, NULL, NULL, &changed, err);
+        } else {
+            e->dead = e->attempt >= e->max_attempts;
+            /* Backoff doubles per attempt, from retry_delay_ms. */
+            int shift = e->attempt < 6 ? e->attempt - 1 : 5;
+            iso_in((int64_t)q->retry_delay_ms * ((int64_t)1 << (shift > 0 ? shift : 0)), later);
+            cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
+                              cvg_v_text(later)};
+            rc = cvg_wh_exec(q->wh,
+                             e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
+                                       "lease_expires_at = NULL, last_error = 'lease expired: "
+                                       "worker lost, no attempts left', updated_at = $3 "
+                                       "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                       "AND state = 'RUNNING'"
+                                     : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
+                                       "not_before = $4, lease_owner = NULL, "
+                                       "lease_expires_at = NULL, last_error = 'lease expired: "
+                                       "worker lost', updated_at = $3 "
+                                       "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                       "AND state = 'RUNNING'",
+                             u, 4, NULL, NULL, &changed, err);
+        }
         if (rc != 0)
             return note(q, rc);
         if (changed == 1)

@@ -1,9 +1,12 @@
 /*
  * The run queue (tenants.tenant_pipeline_execution_queue), owned by the
- * scheduler. A run moves QUEUED -> DISPATCHED (pushed to a worker, with a
- * short lease) -> RUNNING (the worker said so; its heartbeats renew the
- * lease) -> a final state. A run whose lease lapses goes back to QUEUED for
- * another attempt, or to DEAD after the last one.
+ * scheduler. A run moves QUEUED -> DISPATCHED (pushed, with a short dispatch
+ * lease) -> RUNNING (a worker's heartbeat or start event names it; its
+ * heartbeats renew the lease) -> a final state. A DISPATCHED run nobody took
+ * within its lease is pushed again, same attempt (it never started). A
+ * RUNNING run whose lease lapses is first checked against the run log, which
+ * may already hold its end; otherwise it goes back to QUEUED for another
+ * attempt, or to DEAD after the last one.
  */
 #ifndef SCH_QUEUE_H
 #define SCH_QUEUE_H
@@ -24,14 +27,16 @@ typedef struct sch_queue {
     bool ready;            /* the queue table exists */
 } sch_queue_t;
 
-/* A run whose lease lapsed. */
+/* A running run whose lease lapsed, and what became of it. */
 typedef struct sch_expired {
     char run_id[CVG_ID_LEN];
     char tenant_id[CVG_TENANT_MAX];
     char pipeline_id[CVG_NAME_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX];
     int attempt; /* the attempt that was lost */
-    bool dead;   /* no attempts left */
+    int max_attempts;
+    bool dead;                   /* no attempts left */
+    char logged[CVG_STATUS_MAX]; /* final state found in the run log, or "" */
 } sch_expired_t;
 
 void sch_queue_init(sch_queue_t *q, cvg_wh_t *wh, int dispatch_lease_ms, int run_lease_ms);
@@ -49,10 +54,16 @@ int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err);
 /* Follows a committed run event: started -> RUNNING, finished -> final. */
 int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err);
 
-/* Renews the lease of a run a live worker holds. */
-int sch_queue_renew(sch_queue_t *q, const char *run_id, const char *worker_id, cvg_err_t *err);
+/* A live worker reports it holds attempt `attempt` of run_id: a DISPATCHED
+ * run becomes RUNNING under its lease, a RUNNING one it owns is renewed. */
+int sch_queue_held(sch_queue_t *q, const char *run_id, int attempt, const char *worker_id,
+                   cvg_err_t *err);
 
-/* Re-queues or dead-letters runs whose lease lapsed; fills out[0..*n). */
+/* Pushes again the DISPATCHED runs nobody took in time; *n gets how many. */
+int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);
+
+/* Settles RUNNING runs whose lease lapsed: from the run log when it has
+ * their end, else queued again or dead-lettered; fills out[0..*n). */
 int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err);
 
 /* Counts of queue rows by state, as a JSON object. */

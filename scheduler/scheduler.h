@@ -33,7 +33,7 @@ typedef struct sch {
     sch_queue_t queue;
     size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
-    uint64_t dispatched, requeued, dead;
+    uint64_t dispatched, redispatched, requeued, dead;
 } sch_t;
 
 /* Answers one control request; *status gets 0 or a CVG_E* code. Returns

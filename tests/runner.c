@@ -33,6 +33,8 @@ extern const cvg_suite_t suite_sqlite;
 extern const cvg_suite_t suite_pipeline;
 extern const cvg_suite_t suite_sink;
 extern const cvg_suite_t suite_routes;
+extern const cvg_suite_t suite_queue;
+extern const cvg_suite_t suite_log;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -49,6 +51,8 @@ static const cvg_suite_t *const suites[] = {
     &suite_pipeline,
     &suite_sink,
     &suite_routes,
+    &suite_queue,
+    &suite_log,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,

@@ -25,15 +25,20 @@
 
 #define EMITTER_MAX_PENDING 10000
 #define CANCEL_WAIT_MS      2000
+#define START_MARGIN_MS     1000 /* a job with less lease left than this is not started */
+#define FLUSH_POLL_MS       100
 
 typedef struct wrk {
     cvg_config_t cfg;
     char id[CVG_NAME_MAX];
     cvg_wh_t *wh; /* used only by the job thread while busy */
     cvg_emitter_t *emitter;
-    zsock_t *jobs;   /* PULL from the scheduler */
-    zsock_t *status; /* DEALER to the scheduler's worker socket */
-    bool busy;
+    zsock_t *jobs;           /* PULL from the scheduler */
+    zsock_t *status;         /* DEALER to the scheduler's worker socket */
+    bool busy;               /* a run in hand, running or flushing */
+    bool flushing;           /* ran; its events are not all committed yet */
+    char run_id[CVG_ID_LEN]; /* the run in hand, for heartbeats */
+    int attempt;
     pthread_t thread;
     cvg_job_t job; /* the run in hand, owned while busy */
     volatile sig_atomic_t cancel;
@@ -52,8 +57,10 @@ static void send_status(wrk_t *w, const char *op)
              cvg_stop_requested() ? "stopping"
              : w->busy            ? "busy"
                                   : "idle");
-    if (w->busy)
-        snprintf(m.run_id, sizeof(m.run_id), "%s", w->job.run_id);
+    if (w->busy) {
+        memcpy(m.run_id, w->run_id, sizeof(m.run_id));
+        m.attempt = w->attempt;
+    }
     cvg_buf_t b;
     cvg_buf_init(&b, 4096);
     if (cvg_msg_encode_worker(&m, &b) == 0)
@@ -141,11 +148,14 @@ static void *job_thread(void *arg)
     return NULL;
 }
 
+/* The job thread ended. The run stays in hand (and in heartbeats, which
+ * keep its lease) until the logger has committed all its events: only then
+ * is it safe to take another. */
 static void finish_job(wrk_t *w)
 {
     pthread_join(w->thread, NULL);
     cvg_params_cleanup(&w->job.params);
-    w->busy = false;
+    w->flushing = true;
     w->cancel = 0;
     atomic_store(&w->done, false);
     char drain[16];
@@ -166,20 +176,24 @@ static void take_job(wrk_t *w)
     zframe_destroy(&f);
     if (rc != 0 || m.type != CVG_MSG_JOB) {
         cvg_warn(NULL, "job message dropped: %s", rc ? err.message : "not a job");
-        if (rc == 0)
-            cvg_msg_cleanup(&m);
+        cvg_msg_cleanup(&m);
         return;
     }
     cvg_log_ctx_t lc = {
         .tenant_id = m.u.job.tenant_id, .pipeline_id = m.u.job.pipeline, .run_id = m.u.job.run_id};
-    if (m.u.job.lease_deadline_ms > 0 && m.u.job.lease_deadline_ms < cvg_time_now_ms()) {
-        /* It waited too long in a pipe: the scheduler has taken it back. */
-        cvg_warn(&lc, "job arrived after its dispatch lease; left to the scheduler");
+    if (m.u.job.lease_deadline_ms > 0 &&
+        m.u.job.lease_deadline_ms - START_MARGIN_MS < cvg_time_now_ms()) {
+        /* It waited too long in a pipe: the scheduler takes it back at the
+         * deadline, so starting it now could run it twice. */
+        cvg_warn(&lc, "job arrived too close to its dispatch lease; left to the scheduler");
         cvg_msg_cleanup(&m);
         return;
     }
     w->job = m.u.job; /* takes the params */
+    memcpy(w->run_id, w->job.run_id, sizeof(w->run_id));
+    w->attempt = w->job.attempt;
     w->busy = true;
+    w->flushing = false;
     w->cancel = 0;
     if (pthread_create(&w->thread, NULL, job_thread, w) != 0) {
         cvg_error(&lc, "cannot start the job thread; the lease will return the run");
@@ -194,12 +208,20 @@ static int serve(wrk_t *w)
 {
     send_status(w, "hello");
     while (!cvg_stop_requested()) {
+        if (w->flushing && cvg_emitter_pending(w->emitter) == 0) {
+            w->flushing = false;
+            w->busy = false;
+            w->run_id[0] = '\0';
+            send_status(w, "heartbeat");
+        }
         int64_t now = cvg_time_mono_ms();
         long wait = w->cfg.heartbeat_ms - (long)(now - w->last_heartbeat);
         if (wait <= 0) {
             send_status(w, "heartbeat");
             wait = w->cfg.heartbeat_ms;
         }
+        if (w->flushing && wait > FLUSH_POLL_MS)
+            wait = FLUSH_POLL_MS;
         zmq_pollitem_t items[3] = {{zsock_resolve(w->status), 0, ZMQ_POLLIN, 0},
                                    {NULL, w->done_pipe[0], ZMQ_POLLIN, 0},
                                    {zsock_resolve(w->jobs), 0, w->busy ? 0 : ZMQ_POLLIN, 0}};
@@ -213,10 +235,8 @@ static int serve(wrk_t *w)
             zframe_t *f = zframe_recv(w->status); /* no commands yet */
             zframe_destroy(&f);
         }
-        if ((items[1].revents & ZMQ_POLLIN) && atomic_load(&w->done)) {
+        if ((items[1].revents & ZMQ_POLLIN) && atomic_load(&w->done))
             finish_job(w);
-            send_status(w, "heartbeat");
-        }
         if (!w->busy && (items[2].revents & ZMQ_POLLIN))
             take_job(w);
     }
@@ -228,7 +248,7 @@ static int serve(wrk_t *w)
  * false when the job thread is still running. */
 static bool drain(wrk_t *w)
 {
-    if (!w->busy)
+    if (!w->busy || w->flushing)
         return true;
     cvg_log_ctx_t lc = {.tenant_id = w->job.tenant_id, .run_id = w->job.run_id};
     cvg_info(&lc, "stopping: waiting up to %d ms for the run in hand", w->cfg.shutdown_grace_ms);

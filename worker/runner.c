@@ -35,6 +35,19 @@ static void emit(const wrk_env_t *env, cvg_event_t *ev)
 {
     if (env->emitter != NULL) {
         int rc = cvg_emitter_send(env->emitter, ev, EMIT_TIMEOUT_MS);
+        if (rc == CVG_ETOOBIG) {
+            /* A result or error too large for one message: keep the event,
+             * say what was cut. */
+            size_t detail = ev->detail ? strlen(ev->detail) : 0;
+            free(ev->detail);
+            ev->detail = NULL;
+            char note[128];
+            snprintf(note, sizeof(note), "{\"truncated\":true,\"detail_bytes\":%zu}", detail);
+            ev->detail = strdup(note);
+            if (ev->error && strlen(ev->error) > 4096)
+                ev->error[4096] = '\0';
+            rc = cvg_emitter_send(env->emitter, ev, EMIT_TIMEOUT_MS);
+        }
         if (rc != 0) {
             cvg_log_ctx_t lc = {.tenant_id = ev->tenant_id, .run_id = ev->run_id};
             cvg_error(&lc, "event %s (%s) not queued for the logger: %s", ev->id,

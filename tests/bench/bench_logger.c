@@ -26,8 +26,7 @@ static int make_tables(const char *url, const char *templates)
     cvg_wh_dataset_exists(wh, "tenants", &exists, &err);
     if (!exists && cvg_wh_dataset_create(wh, "tenants", &err) != 0)
         return 1;
-    static const char *tables[] = {"tenant_pipeline_runs", "tenant_step_logs",
-                                   "tenant_dq_results"};
+    static const char *tables[] = {"tenant_pipeline_runs", "tenant_step_logs", "tenant_dq_results"};
     for (size_t i = 0; i < 3; i++) {
         char path[2048];
         snprintf(path, sizeof(path), "%s/setup/initial/schemas/%s.json", templates, tables[i]);
@@ -83,7 +82,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: %zu events not acknowledged\n", left);
         return 1;
     }
-    printf("%ld events committed and acknowledged in %lld ms: %.0f events/s\n", n,
-           (long long)ms, ms > 0 ? (double)n * 1000.0 / (double)ms : 0.0);
+    printf("%ld events committed and acknowledged in %lld ms: %.0f events/s\n", n, (long long)ms,
+           ms > 0 ? (double)n * 1000.0 / (double)ms : 0.0);
     return 0;
 }

@@ -300,9 +300,13 @@ long http_request(const cluster_t *c, const char *method, const char *path,
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    bool chunked = false;
+    for (size_t i = 0; headers && headers[i]; i++)
+        chunked |= strcmp(headers[i], "Transfer-Encoding: chunked") == 0;
     if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        if (!chunked) /* with the header, libcurl sends the body chunked */
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
     long status = 0;
     if (curl_easy_perform(h) == CURLE_OK)

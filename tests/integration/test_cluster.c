@@ -157,6 +157,30 @@ static void test_cluster_bootstrap_refuses_bad_bodies(void)
     CU_ASSERT_FALSE(central_dataset_exists());
 }
 
+static void test_cluster_oversized_bodies_get_413(void)
+{
+    size_t n = 2 * 1024 * 1024; /* over the 1 MiB default */
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    const char *sized[] = {key_header, "Content-Type: application/json", NULL};
+    const char *chunked[] = {key_header, "Content-Type: application/json",
+                             "Transfer-Encoding: chunked", NULL};
+    const char *const *variants[] = {sized, chunked};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *body = NULL;
+        CU_ASSERT_EQUAL(
+            http_request(&c, "POST", "/api/v1/admin/bootstrap", variants[i], big, &body), 413);
+        CU_ASSERT_STRING_EQUAL(error_code(body), "payload_too_large");
+        json_decref(body);
+    }
+    free(big);
+    CU_ASSERT_FALSE(central_dataset_exists());
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/live", NULL, NULL, NULL), 200);
+}
+
 static void test_cluster_bootstrap_creates_the_12_tables(void)
 {
     const char *headers[] = {key_header, "Content-Type: application/json", NULL};
@@ -384,6 +408,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_bootstrap_refuses_missing_and_wrong_key",
      test_cluster_bootstrap_refuses_missing_and_wrong_key},
     {"test_cluster_bootstrap_refuses_bad_bodies", test_cluster_bootstrap_refuses_bad_bodies},
+    {"test_cluster_oversized_bodies_get_413", test_cluster_oversized_bodies_get_413},
     {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
     {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},

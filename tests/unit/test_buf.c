@@ -19,7 +19,12 @@ static void test_buf_bounded(void)
     CU_ASSERT_EQUAL(cvg_buf_puts(&b, "ab"), CVG_ETOOBIG);
     CU_ASSERT_EQUAL(b.len, 9);
     CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "123456789");
-    CU_ASSERT_EQUAL(cvg_buf_puts(&b, "0"), 0);
+    /* Sticky: a later append that would fit is refused too, so the content
+     * never has a hole where the refused part was. */
+    CU_ASSERT_EQUAL(cvg_buf_puts(&b, "0"), CVG_ETOOBIG);
+    CU_ASSERT_TRUE(b.overflow);
+    cvg_buf_reset(&b);
+    CU_ASSERT_EQUAL(cvg_buf_puts(&b, "1234567890"), 0);
     CU_ASSERT_EQUAL(cvg_buf_printf(&b, "%s", "x"), CVG_ETOOBIG);
     CU_ASSERT(b.cap <= 11);
     char *s = cvg_buf_detach(&b);

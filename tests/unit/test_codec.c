@@ -372,6 +372,52 @@ static void test_codec_survives_random_input(void)
     }
 }
 
+/* The encoder refuses what the decoder would refuse, so a sender learns at
+ * once instead of resending something the logger can never read. */
+static void test_codec_encoder_enforces_field_maxima(void)
+{
+    cvg_msg_t m = {.type = CVG_MSG_EVENT};
+    cvg_event_init(&m.u.event, CVG_EV_RUN_FINISHED);
+    m.u.event.detail = malloc(CVG_TEXT_MAX + 2);
+    memset(m.u.event.detail, 'x', CVG_TEXT_MAX + 1);
+    m.u.event.detail[CVG_TEXT_MAX + 1] = '\0';
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    CU_ASSERT_EQUAL(cvg_msg_encode(&m, &b), CVG_ETOOBIG);
+    m.u.event.detail[CVG_TEXT_MAX] = '\0'; /* exactly the maximum is fine */
+    CU_ASSERT_EQUAL(cvg_msg_encode(&m, &b), 0);
+    cvg_msg_t out;
+    CU_ASSERT_EQUAL(cvg_msg_decode(b.data, b.len, &out, NULL), 0);
+    cvg_msg_cleanup(&out);
+    cvg_buf_cleanup(&b);
+    cvg_msg_cleanup(&m);
+}
+
+static void test_codec_peeks_the_id_of_a_bad_event(void)
+{
+    raw_t r;
+    raw_init(&r);
+    msgpack_pack_map(&r.pk, 5);
+    raw_str(&r, "v");
+    msgpack_pack_int(&r.pk, 1);
+    raw_str(&r, "t");
+    raw_str(&r, "event");
+    raw_str(&r, "id");
+    raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
+    raw_str(&r, "kind");
+    raw_str(&r, "run_started");
+    raw_str(&r, "ts_ms");
+    raw_str(&r, "not a number"); /* undecodable */
+    char id[CVG_ID_LEN];
+    cvg_msg_t out;
+    CU_ASSERT_NOT_EQUAL(cvg_msg_decode(r.sb.data, r.sb.size, &out, NULL), 0);
+    cvg_msg_cleanup(&out);
+    CU_ASSERT_EQUAL(cvg_msg_peek_event_id(r.sb.data, r.sb.size, id), 0);
+    CU_ASSERT_STRING_EQUAL(id, "0193c2b0-0000-7000-8000-000000000001");
+    CU_ASSERT_NOT_EQUAL(cvg_msg_peek_event_id(r.sb.data, r.sb.size - 1, id), 0);
+    msgpack_sbuffer_destroy(&r.sb);
+}
+
 static CU_TestInfo tests[] = {
     {"test_codec_job_round_trip", test_codec_job_round_trip},
     {"test_codec_event_round_trip", test_codec_event_round_trip},
@@ -382,6 +428,8 @@ static CU_TestInfo tests[] = {
     {"test_codec_rejects_oversized", test_codec_rejects_oversized},
     {"test_codec_rejects_bad_fields", test_codec_rejects_bad_fields},
     {"test_codec_survives_random_input", test_codec_survives_random_input},
+    {"test_codec_encoder_enforces_field_maxima", test_codec_encoder_enforces_field_maxima},
+    {"test_codec_peeks_the_id_of_a_bad_event", test_codec_peeks_the_id_of_a_bad_event},
     CU_TEST_INFO_NULL,
 };
 

@@ -268,6 +268,44 @@ static void test_batch_isolates_a_bad_event(void)
     lgr_batch_cleanup(&b);
 }
 
+static void test_batch_acks_a_copy_only_with_its_original(void)
+{
+    /* Two copies of one event in a batch that cannot be written: neither
+     * is settled, so neither is acknowledged and the sender keeps it. */
+    char *other = tmpdir_new("sink-dup");
+    char url[600];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", other);
+    cvg_wh_t *empty = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &empty, &err), 0);
+    lgr_batch_t b;
+    lgr_batch_init(&b, 10);
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev, dup;
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    CU_ASSERT_EQUAL(cvg_event_copy(&dup, &ev), 0);
+    add(&b, &ev);
+    add(&b, &dup);
+    CU_ASSERT_NOT_EQUAL(lgr_batch_commit(&b, empty, &err), 0);
+    CU_ASSERT_EQUAL(b.items[1].state, LGR_DUPLICATE);
+    CU_ASSERT_FALSE(lgr_entry_settled(&b, 0));
+    CU_ASSERT_FALSE(lgr_entry_settled(&b, 1));
+    lgr_batch_cleanup(&b);
+    /* The same pair on a working warehouse: both settled. */
+    lgr_batch_init(&b, 10);
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    CU_ASSERT_EQUAL(cvg_event_copy(&dup, &ev), 0);
+    add(&b, &ev);
+    add(&b, &dup);
+    CU_ASSERT_EQUAL(lgr_batch_commit(&b, wh, &err), 0);
+    CU_ASSERT_TRUE(lgr_entry_settled(&b, 0));
+    CU_ASSERT_TRUE(lgr_entry_settled(&b, 1));
+    lgr_batch_cleanup(&b);
+    cvg_wh_close(&empty);
+    tmpdir_remove(&other);
+}
+
 static void test_batch_waits_for_bootstrap(void)
 {
     char *other = tmpdir_new("sink-empty");
@@ -299,6 +337,8 @@ static CU_TestInfo tests[] = {
     {"test_sink_rejects_bad_events", test_sink_rejects_bad_events},
     {"test_batch_isolates_a_bad_event", test_batch_isolates_a_bad_event},
     {"test_batch_waits_for_bootstrap", test_batch_waits_for_bootstrap},
+    {"test_batch_acks_a_copy_only_with_its_original",
+     test_batch_acks_a_copy_only_with_its_original},
     CU_TEST_INFO_NULL,
 };
 

@@ -2,6 +2,7 @@
  * The safe YAML loader: core-schema scalars, and refusal of anchors,
  * aliases, tags, duplicate keys, deep nesting and oversized input.
  */
+#include "common/fs.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
 
@@ -147,6 +148,28 @@ static void test_yaml_refuses_big_file_before_reading(void)
     tmpdir_remove(&dir);
 }
 
+static void test_fs_reads_a_file_of_exactly_the_limit(void)
+{
+    char *dir = tmpdir_new("fs");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    char data[100];
+    memset(data, 'a', sizeof(data));
+    CU_ASSERT_EQUAL(cvg_fs_write_file(path, data, sizeof(data), 0600, NULL), 0);
+    char *out = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL(cvg_fs_read_file(path, 100, &out, &len, NULL), 0);
+    CU_ASSERT_EQUAL(len, 100);
+    free(out);
+    CU_ASSERT_EQUAL(cvg_fs_read_file(path, 99, &out, &len, NULL), CVG_ETOOBIG);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_EQUAL(cvg_fs_write_file(path, "", 0, 0600, NULL), 0);
+    CU_ASSERT_EQUAL(cvg_fs_read_file(path, 0, &out, &len, NULL), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    free(out);
+    tmpdir_remove(&dir);
+}
+
 static CU_TestInfo tests[] = {
     {"test_yaml_scalars", test_yaml_scalars},
     {"test_yaml_refuses_anchors_aliases_tags", test_yaml_refuses_anchors_aliases_tags},
@@ -155,6 +178,7 @@ static CU_TestInfo tests[] = {
     {"test_yaml_refuses_duplicates_documents_and_size",
      test_yaml_refuses_duplicates_documents_and_size},
     {"test_yaml_refuses_big_file_before_reading", test_yaml_refuses_big_file_before_reading},
+    {"test_fs_reads_a_file_of_exactly_the_limit", test_fs_reads_a_file_of_exactly_the_limit},
     CU_TEST_INFO_NULL,
 };
 

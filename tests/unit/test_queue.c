@@ -1,0 +1,240 @@
+/*
+ * The scheduler's queue state machine on a real warehouse: claim, a worker
+ * taking the run, a dispatch lease that lapses (pushed again, same
+ * attempt), a run lease that lapses (the run log's end wins; otherwise a new
+ * attempt, then DEAD), and completion by attempt. Leases are made already
+ * expired (negative durations) so nothing depends on timing.
+ */
+#include "common/central.h"
+#include "scheduler/queue.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static cvg_wh_t *wh;
+
+static int setup(void)
+{
+    dir = tmpdir_new("queue");
+    char url[600];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    cvg_err_t err;
+    if (cvg_wh_open(url, &wh, &err) != 0 || cvg_wh_dataset_create(wh, "tenants", &err) != 0)
+        return 1;
+    static const char *tables[] = {"tenant_pipeline_execution_queue", "tenant_pipeline_runs"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json",
+                 source_dir(), tables[i]);
+        cvg_schema_t s;
+        if (cvg_schema_load_file(path, &s, &err) != 0 ||
+            cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
+            return 1;
+        cvg_schema_cleanup(&s);
+    }
+    return 0;
+}
+
+static int teardown(void)
+{
+    cvg_wh_close(&wh);
+    tmpdir_remove(&dir);
+    return 0;
+}
+
+static void enqueue(char run[CVG_ID_LEN], int max_attempts)
+{
+    char queue[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_id_new(queue);
+    cvg_val_t p[3] = {cvg_v_text(queue), cvg_v_text(run), CVG_V_INT(max_attempts)};
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_pipeline_execution_queue (queue_id, "
+                    "pipeline_logging_id, tenant_id, pipeline, pipeline_id, parameters, "
+                    "trigger_type, priority, state, attempt, max_attempts, enqueued_at, "
+                    "updated_at) VALUES ($1, $2, 'acme', 'gcp/cost/cost_billing', 'cost_billing', "
+                    "'{\"date\":\"2026-11-03\",\"n\":5}', 'manual', 5, 'QUEUED', 1, $3, "
+                    "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                    p, 3, NULL, NULL, NULL, &err),
+        0);
+}
+
+static void state_of(const char *run, char *state, int *attempt)
+{
+    cvg_val_t p = cvg_v_text(run);
+    cvg_err_t err;
+    char text[64];
+    CU_ASSERT_EQUAL(cvg_wh_query_text(wh,
+                                      "SELECT state || ':' || attempt FROM "
+                                      "tenants.tenant_pipeline_execution_queue WHERE "
+                                      "pipeline_logging_id = $1",
+                                      &p, 1, text, sizeof(text), NULL, &err),
+                    0);
+    char *colon = strchr(text, ':');
+    *attempt = colon ? (int)strtol(colon + 1, NULL, 10) : -1;
+    if (colon)
+        *colon = '\0';
+    snprintf(state, 32, "%.31s", text);
+}
+
+static size_t claim_all(sch_queue_t *q, cvg_job_t *jobs)
+{
+    size_t n = 0;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_claim(q, 8, jobs, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        cvg_params_cleanup(&jobs[i].params);
+    return n;
+}
+
+static void test_queue_claim_and_take(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    char run[CVG_ID_LEN];
+    enqueue(run, 3);
+    cvg_job_t jobs[8];
+    size_t n = 0;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(sch_queue_claim(&q, 8, jobs, &n, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(jobs[0].run_id, run);
+    CU_ASSERT_STRING_EQUAL(jobs[0].pipeline, "gcp/cost/cost_billing");
+    CU_ASSERT_STRING_EQUAL(cvg_params_get(&jobs[0].params, "date"), "2026-11-03");
+    CU_ASSERT_STRING_EQUAL(cvg_params_get(&jobs[0].params, "n"), "5");
+    CU_ASSERT(jobs[0].lease_deadline_ms > 0);
+    cvg_params_cleanup(&jobs[0].params);
+    char state[32];
+    int attempt;
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "DISPATCHED");
+    /* Nothing more to claim. */
+    CU_ASSERT_EQUAL(claim_all(&q, jobs), 0);
+    /* A heartbeat naming the run makes it RUNNING under that worker. */
+    CU_ASSERT_EQUAL(sch_queue_held(&q, run, 1, "w-1", &err), 0);
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "RUNNING");
+    /* Another worker cannot take it over, nor a stale attempt. */
+    int64_t changed = 0;
+    CU_ASSERT_EQUAL(sch_queue_held(&q, run, 1, "w-2", &err), 0);
+    cvg_val_t p = cvg_v_text(run);
+    char owner[64];
+    cvg_wh_query_text(wh,
+                      "SELECT lease_owner FROM tenants.tenant_pipeline_execution_queue WHERE "
+                      "pipeline_logging_id = $1",
+                      &p, 1, owner, sizeof(owner), NULL, &err);
+    CU_ASSERT_STRING_EQUAL(owner, "w-1");
+    (void)changed;
+    /* Its end, for this attempt, settles it. */
+    cvg_event_t ev;
+    cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
+    memcpy(ev.run_id, run, CVG_ID_LEN);
+    snprintf(ev.status, sizeof(ev.status), "SUCCEEDED");
+    ev.attempt = 2; /* not this attempt: ignored */
+    CU_ASSERT_EQUAL(sch_queue_on_event(&q, &ev, &err), 0);
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "RUNNING");
+    ev.attempt = 1;
+    CU_ASSERT_EQUAL(sch_queue_on_event(&q, &ev, &err), 0);
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "SUCCEEDED");
+}
+
+static void test_queue_untaken_dispatch_keeps_its_attempt(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, -1000, 60000); /* dispatch leases already lapsed */
+    char run[CVG_ID_LEN];
+    enqueue(run, 3);
+    cvg_job_t jobs[8];
+    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 1);
+    size_t again = 0;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_redispatch(&q, &again, &err), 0);
+    CU_ASSERT_EQUAL(again, 1);
+    char state[32];
+    int attempt;
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "QUEUED");
+    CU_ASSERT_EQUAL(attempt, 1);
+    CU_ASSERT_EQUAL(claim_all(&q, jobs), 1); /* and can be pushed again at once */
+}
+
+static void test_queue_lost_worker_means_a_new_attempt_then_dead(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, -1000); /* run leases already lapsed */
+    q.retry_delay_ms = -1000;             /* and no backoff wait */
+    char run[CVG_ID_LEN];
+    enqueue(run, 2);
+    cvg_job_t jobs[8];
+    sch_expired_t lost[16];
+    size_t n = 0;
+    cvg_err_t err;
+    char state[32];
+    int attempt;
+    for (int a = 1; a <= 2; a++) {
+        CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 1);
+        CU_ASSERT_EQUAL(sch_queue_held(&q, run, a, "w-1", &err), 0);
+        CU_ASSERT_EQUAL(sch_queue_expire(&q, lost, 16, &n, &err), 0);
+        CU_ASSERT_EQUAL_FATAL(n, 1);
+        CU_ASSERT_EQUAL(lost[0].attempt, a);
+        state_of(run, state, &attempt);
+        if (a == 1) {
+            CU_ASSERT_FALSE(lost[0].dead);
+            CU_ASSERT_STRING_EQUAL(state, "QUEUED");
+            CU_ASSERT_EQUAL(attempt, 2);
+        } else {
+            CU_ASSERT_TRUE(lost[0].dead);
+            CU_ASSERT_STRING_EQUAL(state, "DEAD");
+        }
+    }
+}
+
+static void test_queue_lapsed_lease_takes_the_end_from_the_run_log(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, -1000);
+    char run[CVG_ID_LEN];
+    enqueue(run, 3);
+    cvg_job_t jobs[8];
+    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 1);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_held(&q, run, 1, "w-1", &err), 0);
+    /* The run ended and the logger stored it, but the scheduler missed
+     * the event on the stream. */
+    cvg_val_t p = cvg_v_text(run);
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_pipeline_runs (pipeline_logging_id, tenant_id, "
+                    "pipeline_id, status, state_seq, attempt, created_at, updated_at) VALUES "
+                    "($1, 'acme', 'cost_billing', 'FAILED', 24, 1, 'x', 'x')",
+                    &p, 1, NULL, NULL, NULL, &err),
+        0);
+    sch_expired_t lost[16];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(sch_queue_expire(&q, lost, 16, &n, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(lost[0].logged, "FAILED");
+    char state[32];
+    int attempt;
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "FAILED");
+    CU_ASSERT_EQUAL(attempt, 1);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_queue_claim_and_take", test_queue_claim_and_take},
+    {"test_queue_untaken_dispatch_keeps_its_attempt", test_queue_untaken_dispatch_keeps_its_attempt},
+    {"test_queue_lost_worker_means_a_new_attempt_then_dead",
+     test_queue_lost_worker_means_a_new_attempt_then_dead},
+    {"test_queue_lapsed_lease_takes_the_end_from_the_run_log",
+     test_queue_lapsed_lease_takes_the_end_from_the_run_log},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_queue = {"unit_queue", setup, teardown, tests, 60};
