@@ -65,8 +65,7 @@ bool cvg_apikey_well_formed(const char *key)
     return alphabet && memcmp(want, key + 5 + CVG_APIKEY_RANDOM_LEN, CVG_APIKEY_CHECK_LEN) == 0;
 }
 
-void cvg_apikey_hash(const unsigned char pepper[32], const char *key,
-                     char out[CVG_APIKEY_HASH_HEX])
+void cvg_apikey_hash(const unsigned char pepper[32], const char *key, char out[CVG_APIKEY_HASH_HEX])
 {
     unsigned char mac[CVG_HMAC_LEN];
     cvg_hmac_sha256(pepper, 32, key, strlen(key), mac);
@@ -83,7 +82,7 @@ void cvg_apikey_display(const char *key, char out[CVG_APIKEY_DISPLAY_LEN + 1])
 }
 
 static const char *const scope_names[] = {
-    "tenant:read",      "pipelines:run",   "pipelines:read", "credentials:read",
+    "tenant:read",       "pipelines:run",  "pipelines:read",  "credentials:read",
     "credentials:write", "providers:read", "providers:write",
 };
 

@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CVG_APIKEY_PREFIX "cvgk_"
-#define CVG_APIKEY_RANDOM_LEN 32
-#define CVG_APIKEY_CHECK_LEN 6
-#define CVG_APIKEY_LEN (5 + CVG_APIKEY_RANDOM_LEN + CVG_APIKEY_CHECK_LEN)
+#define CVG_APIKEY_PREFIX      "cvgk_"
+#define CVG_APIKEY_RANDOM_LEN  32
+#define CVG_APIKEY_CHECK_LEN   6
+#define CVG_APIKEY_LEN         (5 + CVG_APIKEY_RANDOM_LEN + CVG_APIKEY_CHECK_LEN)
 #define CVG_APIKEY_DISPLAY_LEN 12 /* "cvgk_" and 7 characters */
-#define CVG_APIKEY_HASH_HEX 65
+#define CVG_APIKEY_HASH_HEX    65
 
 enum {
     CVG_SCOPE_TENANT_READ = 1 << 0,

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CVG_AES_KEY_LEN 32
+#define CVG_AES_KEY_LEN   32
 #define CVG_GCM_NONCE_LEN 12
-#define CVG_GCM_TAG_LEN 16
-#define CVG_HMAC_LEN 32
+#define CVG_GCM_TAG_LEN   16
+#define CVG_HMAC_LEN      32
 
 /* HMAC-SHA256 of data under key into out (32 bytes). */
 void cvg_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,

@@ -25,7 +25,8 @@ static int read_secret_file(const char *path, const char *var, char **out, cvg_e
     size_t len = 0;
     if (cvg_fs_read_file(path, 64 * 1024, out, &len, NULL) != 0)
         return cvg_err_set(err, CVG_ECONFIG, var, "%s: cannot read %s", var, path);
-    while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
+    while (len > 0 &&
+           ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
         (*out)[--len] = '\0';
     return 0;
 }
@@ -40,8 +41,7 @@ static int add_master(cvg_keyring_t *k, int version, const char *b64, const char
                            CVG_KEYRING_MAX_VERSIONS);
     for (size_t i = 0; i < k->nmaster; i++) {
         if (k->versions[i] == version)
-            return cvg_err_set(err, CVG_ECONFIG, what, "%s: version %d given twice", what,
-                               version);
+            return cvg_err_set(err, CVG_ECONFIG, what, "%s: version %d given twice", what, version);
     }
     size_t len = 0;
     unsigned char *raw = cvg_base64_decode(b64, &len);
@@ -63,8 +63,7 @@ static int add_master(cvg_keyring_t *k, int version, const char *b64, const char
     return 0;
 }
 
-int cvg_keyring_parse_master(cvg_keyring_t *k, const char *text, const char *what,
-                             cvg_err_t *err)
+int cvg_keyring_parse_master(cvg_keyring_t *k, const char *text, const char *what, cvg_err_t *err)
 {
     char *copy = strdup(text);
     if (copy == NULL)

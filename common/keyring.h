@@ -24,9 +24,9 @@
 
 typedef struct cvg_keyring {
     bool has_pepper;
-    unsigned char pepper[32];            /* SHA-256 of the pepper text */
+    unsigned char pepper[32]; /* SHA-256 of the pepper text */
     size_t nmaster;
-    int current;                         /* highest master key version, 0 if none */
+    int current; /* highest master key version, 0 if none */
     int versions[CVG_KEYRING_MAX_VERSIONS];
     unsigned char master[CVG_KEYRING_MAX_VERSIONS][CVG_AES_KEY_LEN];
 } cvg_keyring_t;
@@ -37,8 +37,7 @@ typedef struct cvg_keyring {
 int cvg_keyring_load(cvg_keyring_t *k, const cvg_config_t *cfg, cvg_err_t *err);
 
 /* Parses master keys from text (the file format); for tests and rotation. */
-int cvg_keyring_parse_master(cvg_keyring_t *k, const char *text, const char *what,
-                             cvg_err_t *err);
+int cvg_keyring_parse_master(cvg_keyring_t *k, const char *text, const char *what, cvg_err_t *err);
 
 /* The master key of a version, or NULL when unknown. */
 const unsigned char *cvg_keyring_master(const cvg_keyring_t *k, int version);

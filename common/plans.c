@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int get_int(json_t *plan, const char *plan_name, const char *key, int min, int max,
-                   int *out, cvg_err_t *err)
+static int get_int(json_t *plan, const char *plan_name, const char *key, int min, int max, int *out,
+                   cvg_err_t *err)
 {
     json_t *v = json_object_get(plan, key);
     if (v == NULL)
@@ -40,15 +40,13 @@ int cvg_plans_load(const char *config_dir, cvg_plans_t *out, cvg_err_t *err)
     json_object_foreach(plans, name, plan)
     {
         if (out->n >= CVG_PLANS_MAX || strlen(name) >= CVG_PLAN_NAME_MAX) {
-            rc = cvg_err_set(err, CVG_EINVAL, "plans", "%s: too many plans or name too long",
-                             path);
+            rc = cvg_err_set(err, CVG_EINVAL, "plans", "%s: too many plans or name too long", path);
             break;
         }
         for (const char *p = name; *p && rc == 0; p++) {
             if (!((*p >= 'A' && *p <= 'Z') || *p == '_' || (*p >= '0' && *p <= '9')))
                 rc = cvg_err_set(err, CVG_EINVAL, "plans",
-                                 "plans.%s: plan names are upper-case letters, digits and _",
-                                 name);
+                                 "plans.%s: plan names are upper-case letters, digits and _", name);
         }
         if (rc != 0)
             break;
@@ -76,8 +74,8 @@ int cvg_plans_load(const char *config_dir, cvg_plans_t *out, cvg_err_t *err)
         if (rc == 0)
             rc = get_int(plan, name, "concurrent_limit", 1, 10000, &p->concurrent_limit, err);
         if (rc == 0)
-            rc = get_int(plan, name, "rate_limit_per_minute", 1, 1000000,
-                         &p->rate_limit_per_minute, err);
+            rc = get_int(plan, name, "rate_limit_per_minute", 1, 1000000, &p->rate_limit_per_minute,
+                         err);
         if (rc == 0)
             rc = get_int(plan, name, "trial_days", 0, 3650, &p->trial_days, err);
         if (rc != 0)

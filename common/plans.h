@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define CVG_PLANS_MAX 16
+#define CVG_PLANS_MAX     16
 #define CVG_PLAN_NAME_MAX 33
 
 typedef struct cvg_plan {

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const reserved_ids[] = {"tenants", "system", "main", "temp",
-                                           "information_schema", "public", "pg_catalog",
-                                           "admin", "default"};
+static const char *const reserved_ids[] = {
+    "tenants", "system",     "main",  "temp",   "information_schema",
+    "public",  "pg_catalog", "admin", "default"};
 
 void cvg_tenant_echo(const char *s, char *out, size_t size)
 {
@@ -140,8 +140,7 @@ static bool listed(const cvg_strlist_t *l, const char *domain)
     return false;
 }
 
-int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char *why,
-                           size_t size)
+int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char *why, size_t size)
 {
     const char *at = strrchr(email, '@');
     const char *domain = at ? at + 1 : email;
@@ -200,9 +199,9 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 
 static bool control(uint32_t cp)
 {
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
-           cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-           cp == 0x200e || cp == 0x200f || cp == 0xfeff;
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+           cp == 0x200f || cp == 0xfeff;
 }
 
 int cvg_company_name_check(const char *name, char *out, size_t out_size, char *why, size_t size)

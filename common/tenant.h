@@ -15,15 +15,15 @@
 
 #define CVG_TENANT_ID_MIN 3
 #define CVG_TENANT_ID_MAX 64
-#define CVG_COMPANY_MIN 2
-#define CVG_COMPANY_MAX 200
-#define CVG_EMAIL_MAX 254
+#define CVG_COMPANY_MIN   2
+#define CVG_COMPANY_MAX   200
+#define CVG_EMAIL_MAX     254
 
 typedef struct cvg_email_policy {
-    bool corporate;               /* also refuse free-mail domains */
-    cvg_strlist_t reserved;       /* exact domains */
-    cvg_strlist_t suffixes;       /* ".test", ... */
-    cvg_strlist_t free_mail;      /* exact domains */
+    bool corporate;          /* also refuse free-mail domains */
+    cvg_strlist_t reserved;  /* exact domains */
+    cvg_strlist_t suffixes;  /* ".test", ... */
+    cvg_strlist_t free_mail; /* exact domains */
 } cvg_email_policy_t;
 
 /* Loads <config_dir>/system/email_policy.yml for mode "reserved" or
@@ -44,8 +44,7 @@ void cvg_tenant_dataset(const char *id, char out[CVG_DATASET_MAX]);
 int cvg_email_check(const char *email, char *why, size_t size);
 
 /* The domain policy; call after cvg_email_check succeeded. */
-int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char *why,
-                           size_t size);
+int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char *why, size_t size);
 
 /* Trims blanks, then requires valid UTF-8 of 2 to 200 characters without
  * control or bidirectional-override characters; the trimmed name goes to

@@ -247,6 +247,17 @@ int cvg_wh_table_drop(cvg_wh_t *wh, const char *dataset, const char *table, cvg_
     return rc ? rc : wh->ops->table_drop(wh->impl, dataset, table, err);
 }
 
+int cvg_wh_view_create(cvg_wh_t *wh, const char *dataset, const char *view, const char *select_sql,
+                       const char *const *reads, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("view", view, err);
+    for (size_t i = 0; rc == 0 && reads && reads[i]; i++)
+        rc = check_ident("dataset", reads[i], err);
+    return rc ? rc : wh->ops->view_create(wh->impl, dataset, view, select_sql, reads, err);
+}
+
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err)
 {
     int rc = check_ident("dataset", dataset, err);

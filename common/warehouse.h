@@ -124,6 +124,15 @@ int cvg_wh_table_create(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *s
                         cvg_err_t *err);
 int cvg_wh_table_drop(cvg_wh_t *wh, const char *dataset, const char *table, cvg_err_t *err);
 
+/*
+ * Creates view `view` in dataset from select_sql (portable SQL naming its
+ * tables dataset.table), which may read other datasets, listed in reads
+ * (NULL-terminated). `SELECT * FROM dataset.view` then works on every driver.
+ * CVG_EEXIST when the name is taken; dropped with cvg_wh_table_drop.
+ */
+int cvg_wh_view_create(cvg_wh_t *wh, const char *dataset, const char *view, const char *select_sql,
+                       const char *const *reads, cvg_err_t *err);
+
 /* Names of the tables (not views) in a dataset, sorted. */
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);
 

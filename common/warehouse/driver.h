@@ -27,6 +27,8 @@ typedef struct cvg_wh_ops {
                         cvg_err_t *err);
     int (*table_drop)(void *impl, const char *dataset, const char *table, cvg_err_t *err);
     int (*table_list)(void *impl, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);
+    int (*view_create)(void *impl, const char *dataset, const char *view, const char *select_sql,
+                       const char *const *reads, cvg_err_t *err);
 } cvg_wh_ops_t;
 
 extern const cvg_wh_ops_t cvg_wh_sqlite_ops;

@@ -11,6 +11,7 @@
 #include "common/str.h"
 #include "common/buf.h"
 #include "common/warehouse/driver.h"
+#include "common/warehouse/sqlite_view.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -29,6 +30,7 @@ typedef struct attached {
     dev_t dev;
     ino_t ino;
     int64_t used; /* tick of last use, for LRU */
+    bool pinned;  /* a connected view reads it: never evicted */
 } attached_t;
 
 typedef struct sq {
@@ -152,11 +154,14 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
         return cvg_err_set(err, CVG_EINVAL, "dataset",
                            "dataset '%s' must be used before the transaction begins", name);
     if (s->natt == MAX_ATTACHED) {
-        size_t lru = 0;
-        for (size_t i = 1; i < s->natt; i++) {
-            if (s->att[i].used < s->att[lru].used)
+        size_t lru = MAX_ATTACHED;
+        for (size_t i = 0; i < s->natt; i++) {
+            if (!s->att[i].pinned && (lru == MAX_ATTACHED || s->att[i].used < s->att[lru].used))
                 lru = i;
         }
+        if (lru == MAX_ATTACHED)
+            return cvg_err_set(err, CVG_EBUSY, "dataset",
+                               "too many datasets in use on one connection");
         int rc = detach(s, lru, err);
         if (rc != 0)
             return rc;
@@ -186,6 +191,7 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
     if (rc == 0 && stat(path, &stt) != 0)
         rc = cvg_err_set(err, CVG_EIO, "dataset", "dataset file %s missing after attach", path);
     a = &s->att[s->natt++];
+    a->pinned = false;
     snprintf(a->name, sizeof(a->name), "%s", name);
     a->dev = rc == 0 ? stt.st_dev : 0;
     a->ino = rc == 0 ? stt.st_ino : 0;
@@ -216,6 +222,14 @@ static bool missing_dataset(const char *msg, char *out, size_t size)
     memcpy(out, p, n);
     out[n] = '\0';
     return cvg_ident_valid(out, CVG_DATASET_MAX - 1) && !reserved(out);
+}
+
+/* A view reading `dataset` was connected: keep that dataset attached. */
+static void pin(void *ud, const char *dataset)
+{
+    attached_t *a = find_att(ud, dataset);
+    if (a != NULL)
+        a->pinned = true;
 }
 
 /* ---- open/close ---------------------------------------------------------- */
@@ -264,6 +278,12 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, MAX_ATTACHED);
     sqlite3_set_authorizer(s->db, authorize, s);
+    if (cvg_sqlite_view_register(s->db, pin, s) != SQLITE_OK) {
+        rc = cvg_err_set(err, CVG_EDB, "WAREHOUSE_URL", "sqlite: cannot register views");
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
     *impl = s;
     return 0;
 }
@@ -730,9 +750,36 @@ static int sq_table_list(void *impl, const char *dataset, cvg_strlist_t *out, cv
     char sql[256];
     snprintf(sql, sizeof(sql),
              "SELECT name FROM \"%s\".sqlite_schema WHERE type = 'table' "
-             "AND name NOT LIKE 'sqlite_%%' ORDER BY name",
+             "AND name NOT LIKE 'sqlite_%%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%%' "
+             "ORDER BY name",
              dataset);
     return sq_exec(s, sql, NULL, 0, collect_name, out, NULL, err);
+}
+
+static int sq_view_create(void *impl, const char *dataset, const char *view, const char *select_sql,
+                          const char *const *reads, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    for (size_t i = 0; rc == 0 && reads && reads[i]; i++)
+        rc = attach(s, reads[i], false, err);
+    if (rc != 0)
+        return rc;
+    char *args = cvg_sqlite_view_args(select_sql, reads);
+    if (args == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "view", "out of memory");
+    cvg_buf_t sql;
+    cvg_buf_init(&sql, (size_t)8 * 1024 * 1024);
+    cvg_buf_printf(&sql, "CREATE VIRTUAL TABLE \"%s\".\"%s\" USING cvg_view(%s)", dataset, view,
+                   args);
+    sqlite3_free(args);
+    rc = sql.overflow ? cvg_err_set(err, CVG_ETOOBIG, "view", "view definition too large")
+                      : run(s, cvg_buf_cstr(&sql), err);
+    cvg_buf_cleanup(&sql);
+    if (rc == CVG_EEXIST)
+        cvg_err_set(err, rc, "view", "%s.%s already exists", dataset, view);
+    return rc;
 }
 
 const cvg_wh_ops_t cvg_wh_sqlite_ops = {
@@ -752,4 +799,5 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .table_create = sq_table_create,
     .table_drop = sq_table_drop,
     .table_list = sq_table_list,
+    .view_create = sq_view_create,
 };

@@ -62,8 +62,7 @@ static void test_log_lines_are_json(void)
             CU_ASSERT_PTR_NOT_NULL(json_object_get(o, "time"));
         } else {
             CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "level")), "error");
-            CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(o, "msg")),
-                                          "dropped"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(o, "msg")), "dropped"));
         }
         json_decref(o);
         lines++;

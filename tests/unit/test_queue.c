@@ -26,8 +26,8 @@ static int setup(void)
     static const char *tables[] = {"tenant_pipeline_execution_queue", "tenant_pipeline_runs"};
     for (size_t i = 0; i < 2; i++) {
         char path[1024];
-        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json",
-                 source_dir(), tables[i]);
+        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
+                 tables[i]);
         cvg_schema_t s;
         if (cvg_schema_load_file(path, &s, &err) != 0 ||
             cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
@@ -229,7 +229,8 @@ static void test_queue_lapsed_lease_takes_the_end_from_the_run_log(void)
 
 static CU_TestInfo tests[] = {
     {"test_queue_claim_and_take", test_queue_claim_and_take},
-    {"test_queue_untaken_dispatch_keeps_its_attempt", test_queue_untaken_dispatch_keeps_its_attempt},
+    {"test_queue_untaken_dispatch_keeps_its_attempt",
+     test_queue_untaken_dispatch_keeps_its_attempt},
     {"test_queue_lost_worker_means_a_new_attempt_then_dead",
      test_queue_lost_worker_means_a_new_attempt_then_dead},
     {"test_queue_lapsed_lease_takes_the_end_from_the_run_log",

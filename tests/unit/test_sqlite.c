@@ -321,6 +321,56 @@ static void test_sqlite_missing_things_are_not_found(void)
     cvg_wh_close(&wh);
 }
 
+static void test_sqlite_cross_dataset_view(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "hub", &err), 0);
+    make_table(
+        wh, "hub", "runs",
+        "[{\"name\":\"tenant_id\",\"type\":\"STRING\"},{\"name\":\"n\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO hub.runs VALUES ('acme', 1), ('other', 2), ('acme', 3)", NULL,
+                    0, NULL, NULL, NULL, &err),
+        0);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "acme", &err), 0);
+    make_table(wh, "acme", "data", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    const char *reads[] = {"hub", NULL};
+    int rc = cvg_wh_view_create(
+        wh, "acme", "mine", "SELECT tenant_id, n FROM hub.runs WHERE tenant_id = 'acme' ORDER BY n",
+        reads, &err);
+    if (rc != 0)
+        printf("\n  view_create: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(cvg_wh_view_create(wh, "acme", "mine", "SELECT 1", NULL, &err), CVG_EEXIST);
+    /* A fresh connection, nothing attached: the view still answers, and
+     * only with the tenant's rows. */
+    cvg_wh_t *other = open_wh();
+    int64_t sum = 0, count = 0;
+    CU_ASSERT_EQUAL(
+        cvg_wh_query_int(other, "SELECT sum(n) FROM acme.mine", NULL, 0, &sum, NULL, &err), 0);
+    CU_ASSERT_EQUAL(sum, 4);
+    CU_ASSERT_EQUAL(cvg_wh_query_int(other,
+                                     "SELECT count(*) FROM acme.mine WHERE tenant_id <> 'acme'",
+                                     NULL, 0, &count, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(count, 0);
+    /* It is a view: not listed among the tables, read-only. */
+    cvg_strlist_t tables = {0};
+    CU_ASSERT_EQUAL(cvg_wh_table_list(other, "acme", &tables, &err), 0);
+    CU_ASSERT_EQUAL(tables.n, 1);
+    cvg_strlist_cleanup(&tables);
+    CU_ASSERT_NOT_EQUAL(cvg_wh_exec(other, "INSERT INTO acme.mine VALUES ('x', 9)", NULL, 0, NULL,
+                                    NULL, NULL, &err),
+                        0);
+    bool exists = false;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(other, "acme", "mine", &exists, &err), 0);
+    CU_ASSERT_TRUE(exists);
+    cvg_wh_close(&other);
+    CU_ASSERT_EQUAL(cvg_wh_dataset_drop(wh, "acme", &err), 0);
+    cvg_wh_close(&wh);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sqlite_datasets", test_sqlite_datasets},
     {"test_sqlite_central_tables_from_schema_files", test_sqlite_central_tables_from_schema_files},
@@ -332,6 +382,7 @@ static CU_TestInfo tests[] = {
     {"test_sqlite_dataset_recreated_under_another_connection",
      test_sqlite_dataset_recreated_under_another_connection},
     {"test_sqlite_missing_things_are_not_found", test_sqlite_missing_things_are_not_found},
+    {"test_sqlite_cross_dataset_view", test_sqlite_cross_dataset_view},
     CU_TEST_INFO_NULL,
 };
 
