@@ -3,12 +3,22 @@
  */
 #include "gateway/auth.h"
 #include "common/fs.h"
+#include "common/time.h"
+#include "gateway/keycache.h"
+#include "gateway/ratelimit.h"
+#include "gateway/whpool.h"
 
+#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+
+#define TOUCH_EVERY_MS        60000 /* last_used_at is written at most this often */
+#define ADMIN_RATE_PER_MINUTE 6000
+#define POOL_WAIT_MS          2000
 
 #define ADMIN_KEY_MIN 16
 
@@ -66,4 +76,194 @@ bool gw_auth_admin(gw_t *gw, const gw_req_t *req, gw_resp_t *resp)
         return false;
     }
     return true;
+}
+
+static void rate_headers(gw_resp_t *resp, const char *policy, const gw_rl_result_t *r)
+{
+    gw_resp_header(resp, "RateLimit-Policy", "\"%s\";q=%d;w=%d", policy, r->limit, r->window_s);
+    gw_resp_header(resp, "RateLimit", "\"%s\";r=%d;t=%d", policy, r->remaining, r->reset_s);
+}
+
+/* Takes a token; on refusal fills a 429 with Retry-After. */
+static bool rate(gw_t *gw, gw_resp_t *resp, const char *policy, const char *bucket, int limit,
+                 int window_s)
+{
+    gw_rl_result_t r;
+    gw_ratelimit_take(gw->limits, bucket, limit, window_s, cvg_time_mono_ms(), &r);
+    rate_headers(resp, policy, &r);
+    if (r.allowed)
+        return true;
+    atomic_fetch_add(&gw->rate_limited, 1);
+    gw_resp_header(resp, "Retry-After", "%d", r.retry_after_s);
+    gw_resp_error(resp, 429, "rate_limited", NULL,
+                  "rate limit of %d requests per %d s exceeded; retry in %d s", limit, window_s,
+                  r.retry_after_s);
+    return false;
+}
+
+static bool refuse(gw_t *gw, gw_resp_t *resp, int status, const char *code, const char *field,
+                   const char *message)
+{
+    atomic_fetch_add(&gw->auth_refused, 1);
+    gw_resp_error(resp, status, code, field, "%s", message);
+    return false;
+}
+
+static bool admin(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
+{
+    if (!gw_auth_admin(gw, req, resp)) {
+        atomic_fetch_add(&gw->auth_refused, 1);
+        return false;
+    }
+    req->principal = GW_ADMIN;
+    return rate(gw, resp, "admin", "admin", ADMIN_RATE_PER_MINUTE, 60);
+}
+
+/* The subscription allows use today? Fills resp when not. */
+static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
+{
+    char today[CVG_TIME_DATE_LEN], msg[200];
+    cvg_time_format_date(cvg_time_now_ms(), today);
+    if (strcmp(k->tenant_status, "ACTIVE") != 0) {
+        snprintf(msg, sizeof(msg), "tenant %s is %s", k->tenant_id,
+                 k->tenant_status[0] ? k->tenant_status : "unknown");
+        return refuse(gw, resp, 403, "tenant_suspended", NULL, msg);
+    }
+    if (strcmp(k->sub_status, "SUSPENDED") == 0)
+        return refuse(gw, resp, 403, "subscription_suspended", NULL,
+                      "the subscription is suspended; contact support");
+    if (strcmp(k->sub_status, "CANCELLED") == 0)
+        return refuse(gw, resp, 403, "subscription_cancelled", NULL,
+                      "the subscription is cancelled");
+    if (strcmp(k->sub_status, "TRIAL") == 0 && k->trial_end[0] && strcmp(k->trial_end, today) < 0) {
+        snprintf(msg, sizeof(msg), "the trial ended on %s; choose a plan to continue",
+                 k->trial_end);
+        return refuse(gw, resp, 402, "trial_expired", NULL, msg);
+    }
+    if (k->sub_end[0] && strcmp(k->sub_end, today) < 0) {
+        snprintf(msg, sizeof(msg), "the subscription ended on %s", k->sub_end);
+        return refuse(gw, resp, 402, "subscription_ended", NULL, msg);
+    }
+    if (strcmp(k->sub_status, "ACTIVE") != 0 && strcmp(k->sub_status, "TRIAL") != 0)
+        return refuse(gw, resp, 403, "no_subscription", NULL, "the tenant has no subscription");
+    return true;
+}
+
+static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *key = gw_req_header(req, "X-API-Key");
+    if (key == NULL || key[0] == '\0')
+        return refuse(gw, resp, 401, "unauthorized", "X-API-Key",
+                      "missing X-API-Key header: this endpoint needs the tenant's API key");
+    /* A mistyped or scanned key is refused here, before any lookup. */
+    if (!cvg_apikey_well_formed(key))
+        return refuse(gw, resp, 401, "invalid_api_key", "X-API-Key", "invalid API key");
+    char hash[CVG_APIKEY_HASH_HEX];
+    cvg_apikey_hash(gw->keys.pepper, key, hash);
+    int64_t now = cvg_time_mono_ms();
+    bool found = false;
+    cvg_keyinfo_t *k = &req->key;
+    if (!gw_keycache_get(gw->keycache, hash, gw->cfg.auth_cache_ms, now, &found, k)) {
+        cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        int rc = wh ? cvg_keystore_lookup(wh, hash, k, &found, &err) : CVG_EBUSY;
+        gw_whpool_release(gw->pool, wh);
+        atomic_fetch_add(&gw->auth_lookups, 1);
+        if (rc != 0)
+            return refuse(gw, resp, 503, "auth_unavailable", NULL,
+                          "cannot check the API key right now; try again");
+        gw_keycache_put(gw->keycache, hash, found, k, now);
+    }
+    if (!found)
+        return refuse(gw, resp, 401, "invalid_api_key", "X-API-Key", "invalid API key");
+    if (!k->active)
+        return refuse(gw, resp, 401, "key_revoked", "X-API-Key", "API key revoked");
+    if (k->expires_ms > 0 && k->expires_ms <= cvg_time_now_ms())
+        return refuse(gw, resp, 401, "key_expired", "X-API-Key", "API key expired");
+    const char *path_tenant = gw_req_param(req, "tenant_id");
+    if (path_tenant != NULL && strcmp(path_tenant, k->tenant_id) != 0)
+        return refuse(gw, resp, 403, "forbidden", "tenant_id",
+                      "this API key does not belong to the tenant in the path");
+    unsigned missing = route->scope & ~k->scopes;
+    if (missing != 0) {
+        char msg[128];
+        unsigned bit = missing & (~missing + 1);
+        snprintf(msg, sizeof(msg), "API key lacks the scope %s", cvg_scope_name(bit));
+        return refuse(gw, resp, 403, "insufficient_scope", NULL, msg);
+    }
+    if (!route->any_status && !standing(gw, k, resp))
+        return false;
+    req->principal = GW_TENANT_KEY;
+    char bucket[64];
+    snprintf(bucket, sizeof(bucket), "key:%s", k->key_id);
+    if (!rate(gw, resp, "tenant", bucket,
+              k->rate_limit_per_minute > 0 ? k->rate_limit_per_minute : 60, 60))
+        return false;
+    if (gw_keycache_should_touch(gw->keycache, hash, now, TOUCH_EVERY_MS)) {
+        cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
+        if (wh)
+            cvg_keystore_touch(wh, k->key_id, cvg_time_now_ms(), NULL);
+        gw_whpool_release(gw->pool, wh);
+    }
+    return true;
+}
+
+bool gw_auth_check(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *user = gw_req_header(req, "X-User-ID");
+    if (user && user[0] && strlen(user) < sizeof(req->user_id)) {
+        bool clean = true;
+        for (const char *p = user; *p; p++)
+            clean &= (unsigned char)*p >= 0x20 && *p != 0x7f;
+        if (clean)
+            memcpy(req->user_id, user, strlen(user) + 1);
+    }
+    const char *admin_key = gw_req_header(req, "X-Admin-Key");
+    bool has_admin = admin_key && admin_key[0];
+    switch (route->auth) {
+    case GW_AUTH_NONE:
+        return true;
+    case GW_AUTH_ADMIN:
+        if (!has_admin && gw_req_header(req, "X-API-Key"))
+            return refuse(gw, resp, 403, "forbidden", "X-Admin-Key",
+                          "this endpoint needs the admin key; a tenant API key is not enough");
+        return admin(gw, req, resp);
+    case GW_AUTH_TENANT:
+        return tenant_key(gw, route, req, resp);
+    case GW_AUTH_TENANT_OR_ADMIN:
+        return has_admin ? admin(gw, req, resp) : tenant_key(gw, route, req, resp);
+    case GW_AUTH_SIGNUP:
+        if (has_admin || !gw->cfg.self_signup)
+            return admin(gw, req, resp);
+        req->principal = GW_SIGNUP;
+        char bucket[96];
+        snprintf(bucket, sizeof(bucket), "signup:%s", req->client);
+        return rate(gw, resp, "signup", bucket, gw->cfg.signup_per_hour, 3600);
+    }
+    return false;
+}
+
+static enum MHD_Result find_key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    static const char *const names[] = {"api_key",     "apikey",    "key",
+                                        "x-api-key",   "x_api_key", "admin_key",
+                                        "x-admin-key", "token",     "access_token"};
+    bool *found = cls;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(key, names[i]) == 0)
+            *found = true;
+    }
+    if (value && strncmp(value, CVG_APIKEY_PREFIX, strlen(CVG_APIKEY_PREFIX)) == 0)
+        *found = true;
+    return *found ? MHD_NO : MHD_YES;
+}
+
+bool gw_auth_key_in_url(const gw_req_t *req)
+{
+    bool found = false;
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_key_arg, &found);
+    return found;
 }

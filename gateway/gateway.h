@@ -10,6 +10,10 @@
 #include "common/config.h"
 #include "common/emitter.h"
 #include "common/id.h"
+#include "common/keyring.h"
+#include "common/keystore.h"
+#include "common/plans.h"
+#include "common/tenant.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -21,6 +25,8 @@ struct MHD_Connection;
 struct MHD_Daemon;
 typedef struct gw_whpool gw_whpool_t;
 typedef struct gw_bus gw_bus_t;
+typedef struct gw_keycache gw_keycache_t;
+typedef struct gw_ratelimit gw_ratelimit_t;
 
 typedef struct gw {
     cvg_config_t cfg;
@@ -30,15 +36,29 @@ typedef struct gw {
     cvg_emitter_t *emitter;           /* run events of setup pipelines */
     pthread_mutex_t setup_lock;       /* one setup pipeline at a time */
     struct MHD_Daemon *daemon;
+    cvg_keyring_t keys;              /* API key pepper, credential master keys */
+    cvg_plans_t plans;               /* configs/system/plans.yml */
+    cvg_email_policy_t email_policy; /* configs/system/email_policy.yml */
+    gw_keycache_t *keycache;         /* recent API key lookups */
+    gw_ratelimit_t *limits;          /* token buckets: per key, per address */
     atomic_ullong requests;
     atomic_ullong responses_4xx;
     atomic_ullong responses_5xx;
+    atomic_ullong auth_lookups; /* API key lookups that went to the warehouse */
+    atomic_ullong auth_refused; /* requests refused by authentication */
+    atomic_ullong rate_limited; /* 429s */
 } gw_t;
 
 typedef enum gw_auth {
-    GW_AUTH_NONE = 0, /* open: health */
-    GW_AUTH_ADMIN     /* X-Admin-Key */
+    GW_AUTH_NONE = 0,        /* open: health */
+    GW_AUTH_ADMIN,           /* X-Admin-Key */
+    GW_AUTH_TENANT,          /* X-API-Key of the tenant named in the path */
+    GW_AUTH_TENANT_OR_ADMIN, /* either */
+    GW_AUTH_SIGNUP           /* X-Admin-Key, or anyone when self sign-up is on */
 } gw_auth_t;
+
+/* Who a request is, once authenticated. */
+typedef enum gw_principal { GW_ANON = 0, GW_ADMIN, GW_TENANT_KEY, GW_SIGNUP } gw_principal_t;
 
 #define GW_PATH_PARAMS_MAX 6
 #define GW_PARAM_MAX       256
@@ -56,14 +76,28 @@ typedef struct gw_req {
     char request_id[CVG_ID_LEN];
     int64_t start_mono;
     int status; /* of the response, for the access log */
+    gw_principal_t principal;
+    cvg_keyinfo_t key;          /* GW_TENANT_KEY: the key and its tenant */
+    char user_id[CVG_NAME_MAX]; /* X-User-ID, for audit; "" when none */
+    char client[64];            /* the client's address */
 } gw_req_t;
+
+#define GW_RESP_HEADERS_MAX 6
 
 typedef struct gw_resp {
     int status;
     char *body; /* owned JSON text */
     size_t len;
-    char allow[64]; /* Allow header of a 405 */
+    char allow[64];           /* Allow header of a 405 */
+    const char *content_type; /* NULL: application/json */
+    size_t nheaders;
+    char header_names[GW_RESP_HEADERS_MAX][32];
+    char header_values[GW_RESP_HEADERS_MAX][96];
 } gw_resp_t;
+
+/* Adds a response header (ignored past GW_RESP_HEADERS_MAX). */
+void gw_resp_header(gw_resp_t *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef void (*gw_handler_fn)(gw_req_t *req, gw_resp_t *resp);
 
@@ -72,6 +106,8 @@ typedef struct gw_route {
     const char *pattern; /* "/api/v1/tenants/{tenant_id}" */
     gw_handler_fn fn;
     gw_auth_t auth;
+    unsigned scope;  /* CVG_SCOPE_* a tenant key needs, 0 for none */
+    bool any_status; /* a suspended or lapsed tenant may still call it */
     const char *summary;
 } gw_route_t;
 
@@ -103,10 +139,25 @@ const gw_route_t *gw_routes(size_t *n);
 const gw_route_t *gw_route_match(const char *method, const char *path, gw_req_t *req,
                                  bool *path_known, char *allow, size_t allow_size);
 
+/* Who triggered something, for run logs: X-User-ID, else the principal. */
+const char *gw_req_actor(const gw_req_t *req);
+
 /* Handlers. */
 void gw_health(gw_req_t *req, gw_resp_t *resp);
 void gw_health_live(gw_req_t *req, gw_resp_t *resp);
 void gw_health_ready(gw_req_t *req, gw_resp_t *resp);
+void gw_metrics(gw_req_t *req, gw_resp_t *resp);
 void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp);
+void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp);
+void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp);
+void gw_tenants_get(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_subscription_update(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_keys_issue(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_keys_list(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp);
+void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp);
+void gw_credentials_put(gw_req_t *req, gw_resp_t *resp);
+void gw_credentials_get(gw_req_t *req, gw_resp_t *resp);
+void gw_credentials_list(gw_req_t *req, gw_resp_t *resp);
 
 #endif

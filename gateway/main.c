@@ -7,9 +7,12 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/time.h"
+#include "common/credentials.h"
 #include "gateway/auth.h"
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
+#include "gateway/keycache.h"
+#include "gateway/ratelimit.h"
 #include "gateway/server.h"
 #include "gateway/whpool.h"
 
@@ -18,16 +21,62 @@
 #include <string.h>
 
 #define EMITTER_MAX_PENDING 10000
+#define KEYCACHE_CAPACITY   65536
+
+static const char USAGE[] =
+    "Commands:\n"
+    "  (none)              run the gateway\n"
+    "  rotate-master-key   re-seal every stored credential's data key under the newest\n"
+    "                      master key version (CVG_MASTER_KEY_FILE), then exit";
+
+/* Loads the pepper, master keys, plans and e-mail policy. */
+static int load_policy(gw_t *gw, cvg_err_t *err)
+{
+    int rc = cvg_keyring_load(&gw->keys, &gw->cfg, err);
+    if (rc == 0 && !gw->keys.has_pepper)
+        rc = cvg_err_set(err, CVG_ECONFIG, "CVG_API_KEY_PEPPER",
+                         "CVG_API_KEY_PEPPER (or CVG_API_KEY_PEPPER_FILE) must be set: tenant API "
+                         "keys are hashed under it");
+    if (rc == 0)
+        rc = cvg_plans_load(gw->cfg.config_dir, &gw->plans, err);
+    if (rc == 0)
+        rc =
+            cvg_email_policy_load(gw->cfg.config_dir, gw->cfg.email_policy, &gw->email_policy, err);
+    return rc;
+}
+
+static int rotate_master_key(gw_t *gw)
+{
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_wh_t *wh = NULL;
+    if (cvg_wh_open(gw->cfg.warehouse_url, &wh, &err) != 0) {
+        cvg_error(NULL, "cannot open the warehouse: %s", err.message);
+        return EX_UNAVAILABLE;
+    }
+    size_t done = 0, failed = 0;
+    int rc = cvg_cred_rotate_all(wh, &gw->keys, &done, &failed, &err);
+    cvg_wh_close(&wh);
+    if (rc != 0) {
+        cvg_error(NULL, "rotation stopped: %s", err.message);
+        return EX_SOFTWARE;
+    }
+    printf("re-sealed %zu credential(s) under master key version %d; %zu could not be opened\n",
+           done, gw->keys.current, failed);
+    return failed > 0 ? EX_DATAERR : 0;
+}
 
 int main(int argc, char **argv)
 {
     cvg_cli_t cli = {.prog = "cvg-gateway",
                      .summary = "HTTP API: auth, tenants, pipelines, admin",
+                     .usage = USAGE,
                      .procs = CVG_PROC_GATEWAY};
     int rc = cvg_cli_parse(&cli, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (cli.argc > 0) {
+    bool rotate = cli.argc > 0 && strcmp(cli.argv[0], "rotate-master-key") == 0;
+    if (cli.argc > (rotate ? 1 : 0)) {
         fprintf(stderr, "cvg-gateway: unexpected argument %s (see --help)\n", cli.argv[0]);
         return EX_USAGE;
     }
@@ -37,6 +86,28 @@ int main(int argc, char **argv)
         return rc;
     cvg_err_t err;
     cvg_err_clear(&err);
+    if (load_policy(&gw, &err) != 0) {
+        cvg_log_field_t f = CVG_LF_STR("variable", err.field);
+        cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
+        cvg_keyring_wipe(&gw.keys);
+        cvg_email_policy_cleanup(&gw.email_policy);
+        return EX_CONFIG;
+    }
+    if (rotate) {
+        rc = rotate_master_key(&gw);
+        cvg_keyring_wipe(&gw.keys);
+        cvg_email_policy_cleanup(&gw.email_policy);
+        return rc;
+    }
+    if (gw.keys.current == 0)
+        cvg_warn(NULL, "no credentials master key (CVG_MASTER_KEY_FILE): storing credentials "
+                       "is refused until one is configured");
+    gw.keycache = gw_keycache_new(KEYCACHE_CAPACITY);
+    gw.limits = gw_ratelimit_new();
+    if (gw.keycache == NULL || gw.limits == NULL) {
+        cvg_error(NULL, "out of memory");
+        return EX_OSERR;
+    }
     if (gw_auth_init(&gw, &err) != 0) {
         cvg_log_field_t f = CVG_LF_STR("variable", err.field);
         cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
@@ -96,5 +167,9 @@ out:
     gw_bus_destroy(&gw.bus);
     gw_whpool_destroy(&gw.pool);
     pthread_mutex_destroy(&gw.setup_lock);
+    gw_keycache_destroy(&gw.keycache);
+    gw_ratelimit_destroy(&gw.limits);
+    cvg_email_policy_cleanup(&gw.email_policy);
+    cvg_keyring_wipe(&gw.keys);
     return rc;
 }

@@ -8,14 +8,44 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Every endpoint: method, path, handler, authentication, the scope a tenant
+ * key needs, whether a tenant whose subscription lapsed may still call it. */
 static const gw_route_t routes[] = {
-    {"GET", "/health", gw_health, GW_AUTH_NONE, "overall health and readiness"},
-    {"GET", "/health/live", gw_health_live, GW_AUTH_NONE, "liveness: the gateway answers"},
-    {"GET", "/health/ready", gw_health_ready, GW_AUTH_NONE,
+    {"GET", "/health", gw_health, GW_AUTH_NONE, 0, false, "overall health and readiness"},
+    {"GET", "/health/live", gw_health_live, GW_AUTH_NONE, 0, false,
+     "liveness: the gateway answers"},
+    {"GET", "/health/ready", gw_health_ready, GW_AUTH_NONE, 0, false,
      "readiness: warehouse, scheduler, logger and a worker answer"},
-    {"GET", "/api/v1/health", gw_health, GW_AUTH_NONE, "overall health (versioned path)"},
-    {"POST", "/api/v1/admin/bootstrap", gw_admin_bootstrap, GW_AUTH_ADMIN,
+    {"GET", "/api/v1/health", gw_health, GW_AUTH_NONE, 0, false, "overall health (versioned)"},
+    {"GET", "/metrics", gw_metrics, GW_AUTH_NONE, 0, false, "counters in Prometheus text"},
+    {"POST", "/api/v1/admin/bootstrap", gw_admin_bootstrap, GW_AUTH_ADMIN, 0, false,
      "create the central dataset and tables"},
+    {"POST", "/api/v1/tenants/dryrun", gw_tenants_dryrun, GW_AUTH_SIGNUP, 0, false,
+     "check a tenant before onboarding; creates nothing"},
+    {"POST", "/api/v1/tenants/onboard", gw_tenants_onboard, GW_AUTH_SIGNUP, 0, false,
+     "onboard a tenant; answers its first API key once"},
+    {"POST", "/api/v1/admin/tenants", gw_tenants_onboard, GW_AUTH_ADMIN, 0, false,
+     "onboard a tenant (admin alias)"},
+    {"GET", "/api/v1/tenants/{tenant_id}", gw_tenants_get, GW_AUTH_TENANT_OR_ADMIN,
+     CVG_SCOPE_TENANT_READ, true, "a tenant: profile, plan, limits, usage, subscription"},
+    {"PATCH", "/api/v1/admin/tenants/{tenant_id}/subscription", gw_admin_subscription_update,
+     GW_AUTH_ADMIN, 0, false, "change a tenant's plan, status or dates"},
+    {"POST", "/api/v1/admin/api-keys", gw_admin_keys_issue, GW_AUTH_ADMIN, 0, false,
+     "issue an API key for a tenant"},
+    {"GET", "/api/v1/admin/tenants/{tenant_id}/api-keys", gw_admin_keys_list, GW_AUTH_ADMIN, 0,
+     false, "a tenant's API keys, masked"},
+    {"DELETE", "/api/v1/admin/api-keys/{key_id}", gw_admin_keys_revoke, GW_AUTH_ADMIN, 0, false,
+     "revoke an API key"},
+    {"POST", "/api/v1/admin/api-keys/{key_id}/rotate", gw_admin_keys_rotate, GW_AUTH_ADMIN, 0,
+     false, "replace an API key; the old one keeps working for an overlap"},
+    {"PUT", "/api/v1/tenants/{tenant_id}/credentials/{provider}", gw_credentials_put,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_CREDENTIALS_WRITE, false,
+     "store a cloud or notification secret, encrypted"},
+    {"GET", "/api/v1/tenants/{tenant_id}/credentials/{provider}", gw_credentials_get,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_CREDENTIALS_READ, false,
+     "a stored credential's metadata (never the secret)"},
+    {"GET", "/api/v1/tenants/{tenant_id}/credentials", gw_credentials_list, GW_AUTH_TENANT_OR_ADMIN,
+     CVG_SCOPE_CREDENTIALS_READ, false, "a tenant's stored credentials, metadata only"},
 };
 
 const gw_route_t *gw_routes(size_t *n)

@@ -47,6 +47,34 @@ void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field
     gw_resp_json(r, status, json_pack("{s:o}", "error", e));
 }
 
+void gw_resp_header(gw_resp_t *r, const char *name, const char *fmt, ...)
+{
+    if (r->nheaders >= GW_RESP_HEADERS_MAX)
+        return;
+    snprintf(r->header_names[r->nheaders], sizeof(r->header_names[0]), "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->header_values[r->nheaders], sizeof(r->header_values[0]), fmt, ap);
+    va_end(ap);
+    r->nheaders++;
+}
+
+const char *gw_req_actor(const gw_req_t *req)
+{
+    if (req->user_id[0])
+        return req->user_id;
+    switch (req->principal) {
+    case GW_ADMIN:
+        return "admin";
+    case GW_TENANT_KEY:
+        return req->key.key_id;
+    case GW_SIGNUP:
+        return "self-signup";
+    default:
+        return "anonymous";
+    }
+}
+
 const char *gw_req_header(const gw_req_t *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -89,6 +117,12 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
                       gw->cfg.api_max_body_bytes);
         return;
     }
+    if (gw_auth_key_in_url(req)) {
+        gw_resp_error(resp, 400, "credentials_in_url", NULL,
+                      "API keys are not accepted in the URL; send X-API-Key or X-Admin-Key "
+                      "headers");
+        return;
+    }
     bool known = false;
     char allow[64];
     const gw_route_t *route =
@@ -103,7 +137,7 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 404, "not_found", NULL, "no route for %s %s", req->method, req->path);
         return;
     }
-    if (route->auth == GW_AUTH_ADMIN && !gw_auth_admin(gw, req, resp))
+    if (!gw_auth_check(gw, route, req, resp))
         return;
     route->fn(req, resp);
     if (resp->body == NULL)
@@ -119,11 +153,14 @@ static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *con
         return MHD_NO;
     }
     resp->body = NULL;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Request-ID", req->request_id);
     if (resp->allow[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     req->status = resp->status;
@@ -153,6 +190,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(req->path, sizeof(req->path), "%s", url);
         cvg_buf_init(&req->body, (size_t)gw->cfg.api_max_body_bytes);
         cvg_id_new(req->request_id);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+                      req->client, sizeof(req->client));
+        else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+                      req->client, sizeof(req->client));
         *con_cls = req;
         atomic_fetch_add(&gw->requests, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -192,13 +237,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req_t *req = *con_cls;
     if (req == NULL)
         return;
-    if (cvg_log_enabled(CVG_LOG_DEBUG) || req->status >= 500 ||
+    /* A 503 is what health answers while a part is down: not news. */
+    bool server_error = req->status >= 500 && req->status != 503;
+    if (cvg_log_enabled(CVG_LOG_DEBUG) || server_error ||
         toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         cvg_log_field_t f[5] = {CVG_LF_STR("method", req->method), CVG_LF_STR("path", req->path),
                                 CVG_LF_NUM("status", req->status),
                                 CVG_LF_NUM("ms", cvg_time_mono_ms() - req->start_mono),
                                 CVG_LF_STR("request_id", req->request_id)};
-        cvg_log_level_t level = req->status >= 500 ? CVG_LOG_WARNING : CVG_LOG_DEBUG;
+        cvg_log_level_t level = server_error ? CVG_LOG_WARNING : CVG_LOG_DEBUG;
         cvg_log_write(level, NULL, f, 5, "%s",
                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? "request"
                       : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "request timed out"
@@ -232,12 +279,12 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     gw->daemon = MHD_start_daemon(
-        flags, (uint16_t)gw->cfg.api_port, NULL, NULL, &on_request, gw, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->cfg.api_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)gw->cfg.api_request_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
-        &on_completed, gw, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, gw, MHD_OPTION_END);
+        flags, (uint16_t)gw->cfg.api_port, NULL, NULL, &on_request, gw, MHD_OPTION_EXTERNAL_LOGGER,
+        &mhd_log, gw, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)gw->cfg.api_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)gw->cfg.api_request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, gw, MHD_OPTION_END);
     if (gw->daemon == NULL)
         return cvg_err_set(err, CVG_EIO, "API_PORT", "cannot listen on %s:%d (in use?)",
                            gw->cfg.api_host, gw->cfg.api_port);

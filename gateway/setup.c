@@ -10,16 +10,23 @@
 #define POOL_WAIT_MS 5000
 
 int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_params_t *params,
-                 const char *triggered_by, char run_id[CVG_ID_LEN], wrk_outcome_t *out,
-                 cvg_errlist_t *errs, cvg_err_t *err)
+                 const char *triggered_by, char *secret_out, size_t secret_size,
+                 char run_id[CVG_ID_LEN], wrk_outcome_t *out, cvg_errlist_t *errs, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cvg_pipeline_t p;
     int rc = cvg_pipeline_load(gw->cfg.config_dir, path, &p, errs, err);
     if (rc != 0)
         return rc;
-    wrk_env_t env = {
-        .cfg = &gw->cfg, .emitter = gw->emitter, .worker_id = "gateway", .setup_allowed = true};
+    wrk_env_t env = {.cfg = &gw->cfg,
+                     .emitter = gw->emitter,
+                     .worker_id = "gateway",
+                     .setup_allowed = true,
+                     .keys = &gw->keys,
+                     .plans = &gw->plans,
+                     .email_policy = &gw->email_policy,
+                     .secret_out = secret_out,
+                     .secret_out_size = secret_size};
     if (wrk_runner_validate(&env, &p, errs) > 0) {
         *err = errs->items[0];
         cvg_pipeline_cleanup(&p);

@@ -10,7 +10,9 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <time.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -97,6 +99,23 @@ void tmpdir_remove(char **dir)
     *dir = NULL;
 }
 
+/* Stops whatever a finished suite left running: TERM, then KILL after 10 s. */
+static void reap_group(pid_t pgid)
+{
+    if (kill(-pgid, SIGTERM) != 0)
+        return; /* nothing left */
+    for (int i = 0; i < 200 && kill(-pgid, 0) == 0; i++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (kill(-pgid, 0) == 0) {
+        printf("\n(leftover processes of the suite killed)\n");
+        kill(-pgid, SIGKILL);
+    }
+}
+
 static size_t count_tests(const cvg_suite_t *s)
 {
     size_t n = 0;
@@ -159,9 +178,16 @@ int main(int argc, char **argv)
         int fds[2];
         if (pipe(fds) != 0)
             return 2;
+        /* The cluster processes a suite starts must not hold the result
+         * pipe open, or reading it would wait for them. */
+        fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[1], F_SETFD, FD_CLOEXEC);
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
+            /* Its own process group, so everything it starts can be
+             * stopped with it, even when it crashed or timed out. */
+            setpgid(0, 0);
             close(fds[0]);
             run_suite_child(s, fds[1]);
             close(fds[1]);
@@ -177,6 +203,7 @@ int main(int argc, char **argv)
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
+        reap_group(pid);
         unsigned run = 0, bad = 0;
         bool ok =
             sscanf(buf, "%u %u", &run, &bad) == 2 && WIFEXITED(status) && WEXITSTATUS(status) == 0;

@@ -7,6 +7,9 @@
 #define WRK_PROCESSOR_H
 
 #include "common/config.h"
+#include "common/keyring.h"
+#include "common/plans.h"
+#include "common/tenant.h"
 #include "common/pipeline.h"
 #include "common/proto.h"
 #include "common/warehouse.h"
@@ -25,7 +28,14 @@ typedef struct proc_ctx {
     const char *pipeline_id;
     const char *step_id;
     const cvg_params_t *params;          /* runtime parameters */
+    const char *triggered_by;            /* who asked, for created_by columns */
     const volatile sig_atomic_t *cancel; /* non-zero: stop as soon as possible */
+    /* Setup processors in the gateway only (NULL elsewhere): */
+    const cvg_keyring_t *keys;              /* the API key pepper */
+    const cvg_plans_t *plans;               /* configs/system/plans.yml */
+    const cvg_email_policy_t *email_policy; /* admin e-mail domains refused */
+    char *secret_out;                       /* a secret for the caller alone (a new key): */
+    size_t secret_out_size;                 /* never logged, never in an event */
 } proc_ctx_t;
 
 /* What a step reports. */

@@ -9,9 +9,13 @@
 #include <string.h>
 
 extern const proc_def_t proc_setup_initial;
+extern const proc_def_t proc_setup_dryrun;
+extern const proc_def_t proc_setup_tenants_onboarding;
 
 static const proc_def_t *const processors[] = {
     &proc_setup_initial,
+    &proc_setup_dryrun,
+    &proc_setup_tenants_onboarding,
 };
 
 #define NPROC (sizeof(processors) / sizeof(processors[0]))

@@ -170,7 +170,13 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
                               .pipeline_id = p->pipeline_id,
                               .step_id = st->step_id,
                               .params = run->params,
-                              .cancel = env->cancel};
+                              .triggered_by = run->triggered_by,
+                              .cancel = env->cancel,
+                              .keys = env->keys,
+                              .plans = env->plans,
+                              .email_policy = env->email_policy,
+                              .secret_out = env->secret_out,
+                              .secret_out_size = env->secret_out_size};
             rc = def->run(&ctx, st->config, &res);
         }
         const char *status = rc == 0 ? "SUCCEEDED" : rc == CVG_ECANCELED ? "CANCELLED" : "FAILED";
@@ -199,8 +205,10 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
             json_object_set_new(summary, "rows", json_integer(res.rows));
             out->rows += res.rows;
         }
-        if (rc != 0)
+        if (rc != 0) {
             json_object_set_new(summary, "error", json_string(res.error));
+            json_object_set_new(summary, "code", json_integer(rc));
+        }
         if (res.detail)
             json_object_set_new(summary, "result", res.detail);
         json_array_append_new(out->steps, summary);

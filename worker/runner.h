@@ -8,6 +8,9 @@
 
 #include "common/config.h"
 #include "common/emitter.h"
+#include "common/keyring.h"
+#include "common/plans.h"
+#include "common/tenant.h"
 #include "common/pipeline.h"
 #include "common/proto.h"
 #include "common/warehouse.h"
@@ -23,6 +26,11 @@ typedef struct wrk_env {
     const char *worker_id;               /* "gateway" for setup runs */
     bool setup_allowed;                  /* may run setup_only processors */
     const volatile sig_atomic_t *cancel; /* may be NULL */
+    const cvg_keyring_t *keys;           /* setup runs only, else NULL */
+    const cvg_plans_t *plans;
+    const cvg_email_policy_t *email_policy;
+    char *secret_out; /* see proc_ctx_t */
+    size_t secret_out_size;
 } wrk_env_t;
 
 /* Which run; borrowed. */

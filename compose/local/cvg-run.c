@@ -10,6 +10,7 @@
  */
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/crypto.h"
 #include "common/fs.h"
 #include "common/id.h"
 #include "common/log.h"
@@ -246,6 +247,61 @@ static int admin_key(run_t *r, char *out, size_t size)
     return 0;
 }
 
+/* Makes sure a server secret exists when the environment gives none: the
+ * file var/<name> (mode 0600) is created on first run with `make`'s output
+ * and handed to the children through file_var. */
+static int ensure_secret(run_t *r, const char *value, const char *file_value, const char *file_var,
+                         const char *name, int (*make)(char *out, size_t size))
+{
+    if (value[0] != '\0' || file_value[0] != '\0')
+        return 0;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", r->cfg.var_dir, name);
+    if (!cvg_fs_exists(path)) {
+        char text[512];
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        if (make(text, sizeof(text)) != 0 ||
+            cvg_fs_write_file(path, text, strlen(text), 0600, &err) != 0) {
+            say("cannot create %s: %s", path, err.message);
+            return -1;
+        }
+        say("generated %s (mode 0600)", path);
+    }
+    setenv(file_var, path, 1);
+    return 0;
+}
+
+static int make_pepper(char *out, size_t size)
+{
+    unsigned char raw[48];
+    if (cvg_random_bytes(raw, sizeof(raw)) != 0)
+        return -1;
+    char *b64 = cvg_base64_encode(raw, sizeof(raw));
+    if (b64 == NULL)
+        return -1;
+    int n = snprintf(out, size, "%s\n", b64);
+    free(b64);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static int make_master_key(char *out, size_t size)
+{
+    unsigned char raw[32];
+    if (cvg_random_bytes(raw, sizeof(raw)) != 0)
+        return -1;
+    char *b64 = cvg_base64_encode(raw, sizeof(raw));
+    if (b64 == NULL)
+        return -1;
+    int n = snprintf(out, size,
+                     "# Credentials master keys, VERSION:base64. To rotate: add a line with the "
+                     "next\n# version, restart, run cvg-gateway rotate-master-key, then drop the "
+                     "old line.\n1:%s\n",
+                     b64);
+    free(b64);
+    return n > 0 && (size_t)n < size ? 0 : -1; /* never a cut key */
+}
+
 /* Waits for /health/ready; returns its JSON (or NULL on timeout). */
 static json_t *wait_ready(run_t *r)
 {
@@ -407,7 +463,11 @@ int main(int argc, char **argv)
         return EX_CANTCREAT;
     }
     char key[300];
-    if (admin_key(&r, key, sizeof(key)) != 0)
+    if (admin_key(&r, key, sizeof(key)) != 0 ||
+        ensure_secret(&r, r.cfg.api_key_pepper, r.cfg.api_key_pepper_file,
+                      "CVG_API_KEY_PEPPER_FILE", "api_key_pepper", make_pepper) != 0 ||
+        ensure_secret(&r, r.cfg.master_key, r.cfg.master_key_file, "CVG_MASTER_KEY_FILE",
+                      "master_keys", make_master_key) != 0)
         return EX_CONFIG;
 
     add_child(&r, "logger", "cvg-logger", NULL);

@@ -10,19 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Who asked, for the run log: X-User-ID when given and sane. */
-static const char *requester(const gw_req_t *req)
-{
-    const char *user = gw_req_header(req, "X-User-ID");
-    if (user == NULL || user[0] == '\0' || strlen(user) >= CVG_NAME_MAX)
-        return "admin";
-    for (const char *p = user; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return "admin";
-    }
-    return user;
-}
-
 static json_t *step_result(const wrk_outcome_t *out)
 {
     json_t *step = json_array_get(out->steps, 0);
@@ -59,7 +46,7 @@ void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp)
     cvg_err_t err;
     cvg_err_clear(&err);
     int rc = errs ? gw_setup_run(req->gw, "setup/bootstrap_system", GW_SYSTEM_TENANT, &params,
-                                 requester(req), run_id, &outcome, errs, &err)
+                                 gw_req_actor(req), NULL, 0, run_id, &outcome, errs, &err)
                   : CVG_ENOMEM;
     free(errs);
     if (rc != 0) {

@@ -2,6 +2,7 @@
  * Integration harness (see harness.h).
  */
 #include "tests/integration/harness.h"
+#include "common/crypto.h"
 #include "common/id.h"
 #include "common/time.h"
 #include "tests/tests.h"
@@ -128,8 +129,19 @@ int cluster_prepare(cluster_t *c, bool without_key)
             "CVG_STREAM_ENDPOINT=tcp://127.0.0.1:%d\n",
             c->dir, source_dir(), source_dir(), c->api_port, ports[0], ports[1], ports[2], ports[3],
             ports[4]);
-    if (!without_key)
-        fprintf(f, "ADMIN_API_KEY=%s\n", c->admin_key);
+    if (!without_key) {
+        /* Fresh server secrets per cluster; cvg-run makes its own when
+         * they are left out. */
+        unsigned char pepper[32], master[32];
+        cvg_random_bytes(pepper, sizeof(pepper));
+        cvg_random_bytes(master, sizeof(master));
+        char hex[65];
+        cvg_hex(pepper, sizeof(pepper), hex);
+        char *b64 = cvg_base64_encode(master, sizeof(master));
+        fprintf(f, "ADMIN_API_KEY=%s\nCVG_API_KEY_PEPPER=%s\nCVG_MASTER_KEY=1:%s\n", c->admin_key,
+                hex, b64);
+        free(b64);
+    }
     fclose(f);
     return 0;
 }

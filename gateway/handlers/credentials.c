@@ -1,0 +1,143 @@
+/*
+ * Tenant credentials (the tenant's key with credentials:* scopes, or the
+ * admin key):
+ *   PUT /api/v1/tenants/{tenant_id}/credentials/{provider}  store, encrypted
+ *   GET /api/v1/tenants/{tenant_id}/credentials/{provider}  metadata only
+ *   GET /api/v1/tenants/{tenant_id}/credentials             all, metadata only
+ * No response, log line or error message ever carries a secret: errors
+ * name fields, and a malformed body is reported without quoting it.
+ */
+#include "common/credentials.h"
+#include "common/crypto.h"
+#include "common/json.h"
+#include "gateway/gateway.h"
+#include "gateway/whpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define POOL_WAIT_MS 5000
+
+static bool tenant_known(gw_req_t *req, gw_resp_t *resp, cvg_wh_t *wh, const char *tenant)
+{
+    if (req->principal == GW_TENANT_KEY)
+        return true; /* its own tenant, checked by authentication */
+    cvg_val_t p = cvg_v_text(tenant);
+    int64_t n = 0;
+    if (cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
+                         &p, 1, &n, NULL, NULL) != 0) {
+        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the tenant");
+        return false;
+    }
+    if (n == 0) {
+        gw_resp_error(resp, 404, "not_found", "tenant_id", "no tenant with that id");
+        return false;
+    }
+    return true;
+}
+
+void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
+{
+    gw_t *gw = req->gw;
+    const char *tenant = gw_req_param(req, "tenant_id");
+    const char *provider = gw_req_param(req, "provider");
+    if (!cvg_cred_provider_ok(provider)) {
+        gw_resp_error(resp, 404, "not_found", "provider",
+                      "unknown provider (gcp, aws, azure, smtp, slack)");
+        return;
+    }
+    if (gw->keys.current == 0) {
+        gw_resp_error(resp, 503, "not_configured", NULL,
+                      "the credentials store has no master key (CVG_MASTER_KEY_FILE)");
+        return;
+    }
+    const char *ct = gw_req_header(req, "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        gw_resp_error(resp, 415, "unsupported_media_type", "Content-Type",
+                      "request body must be application/json");
+        return;
+    }
+    json_t *secret = NULL;
+    if (req->body.len == 0 ||
+        cvg_json_parse(cvg_buf_cstr(&req->body), req->body.len, 8, &secret, NULL) != 0) {
+        gw_resp_error(resp, 400, "invalid_json", NULL,
+                      "the body must be the credential as a JSON object");
+        goto wipe;
+    }
+    json_t *meta = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_cred_check(provider, secret, &meta, &err) != 0) {
+        gw_resp_error(resp, 422, "invalid_field", err.field, "%s", err.message);
+        goto out;
+    }
+    cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        goto out;
+    }
+    char cred_id[CVG_ID_LEN];
+    if (tenant_known(req, resp, wh, tenant)) {
+        int rc = cvg_cred_store(wh, &gw->keys, tenant, provider, NULL, secret, meta,
+                                gw_req_actor(req), cred_id, &err);
+        if (rc != 0)
+            gw_resp_error(resp, rc == CVG_ENOTFOUND ? 503 : 500, "unavailable", NULL,
+                          "the credential was not stored: %s", cvg_strerror(rc));
+        else
+            gw_resp_json(resp, 200,
+                         json_pack("{s:s, s:s, s:s, s:O, s:i, s:s}", "credential_id", cred_id,
+                                   "tenant_id", tenant, "provider", provider, "metadata", meta,
+                                   "key_version", gw->keys.current, "message",
+                                   "Stored encrypted; the secret is never returned."));
+    }
+    gw_whpool_release(gw->pool, wh);
+out:
+    json_decref(meta);
+wipe:
+    /* The body held the secret. */
+    cvg_wipe(req->body.data, req->body.len);
+    json_decref(secret);
+}
+
+static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)
+{
+    const char *tenant = gw_req_param(req, "tenant_id");
+    if (provider && !cvg_cred_provider_ok(provider)) {
+        gw_resp_error(resp, 404, "not_found", "provider",
+                      "unknown provider (gcp, aws, azure, smtp, slack)");
+        return;
+    }
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        return;
+    }
+    json_t *items = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (tenant_known(req, resp, wh, tenant)) {
+        if (cvg_cred_list(wh, tenant, provider, &items, &err) != 0)
+            gw_resp_error(resp, 503, "unavailable", NULL, "cannot read credentials");
+        else if (provider && json_array_size(items) == 0)
+            gw_resp_error(resp, 404, "not_found", "provider", "no %s credential stored",
+                          provider);
+        else if (provider)
+            gw_resp_json(resp, 200, json_incref(json_array_get(items, 0)));
+        else
+            gw_resp_json(resp, 200, json_pack("{s:s, s:O}", "tenant_id", tenant, "credentials",
+                                              items));
+    }
+    json_decref(items);
+    gw_whpool_release(req->gw->pool, wh);
+}
+
+void gw_credentials_get(gw_req_t *req, gw_resp_t *resp)
+{
+    list(req, resp, gw_req_param(req, "provider"));
+}
+
+void gw_credentials_list(gw_req_t *req, gw_resp_t *resp)
+{
+    list(req, resp, NULL);
+}

@@ -1,0 +1,57 @@
+/*
+ * setup.dryrun: checks a tenant onboarding request (tenant id, company,
+ * e-mail, plan, conflicts in the central dataset, warehouse permissions)
+ * and creates nothing. The first step of both the dry-run and the
+ * onboarding pipelines; it fails when any check fails.
+ */
+#include "worker/processors/setup/tenant_checks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
+{
+    size_t before = errs->n;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)step, key, val)
+    {
+        if (strcmp(key, "step_id") && strcmp(key, "name") && strcmp(key, "description") &&
+            strcmp(key, "ps_type") && strcmp(key, "timeout_minutes") && strcmp(key, "trigger"))
+            cvg_errlist_add(errs, CVG_EINVAL, key, "%s.%s: unknown field", path, key);
+    }
+    return (int)(errs->n - before);
+}
+
+static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
+{
+    (void)step;
+    tenant_request_t *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return proc_fail(res, CVG_ENOMEM, "out of memory");
+    tenant_request_read(ctx, req);
+    tenant_check_t checks[TENANT_CHECKS];
+    int failed = tenant_checks_run(ctx, req, checks);
+    res->rows = -1;
+    res->detail = tenant_checks_json(checks);
+    if (req->id_ok)
+        json_object_set_new(res->detail, "dataset_id", json_string(req->dataset));
+    int rc = 0;
+    if (failed > 0) {
+        const char *first = "";
+        for (int i = 0; i < TENANT_CHECKS && first[0] == '\0'; i++)
+            first = checks[i].error;
+        rc = proc_fail(res, CVG_EINVAL, "%d of %d checks failed: %.900s", failed, TENANT_CHECKS,
+                       first);
+    }
+    free(req);
+    return rc;
+}
+
+const proc_def_t proc_setup_dryrun = {
+    .ps_type = "setup.dryrun",
+    .summary = "check a tenant onboarding request without creating anything",
+    .setup_only = true,
+    .validate = validate,
+    .run = run,
+};
