@@ -143,7 +143,7 @@ $(BUILD)/cvg-bench-logger: $(call obj,tests/bench/bench_logger.c) $(LIBCVG)
 bench: deps all $(BUILD)/cvg-bench-logger
 	@tests/bench/run.sh $(BUILD)
 
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+C_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 lint:
 	@echo "lint: clang-format"; clang-format --dry-run -Werror $(C_FILES)

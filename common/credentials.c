@@ -25,15 +25,20 @@ void cvg_sealed_cleanup(cvg_sealed_t *s)
 
 typedef struct provider_shape {
     const char *name;
-    const char *const *required;  /* secret fields that must be non-empty strings */
+    const char *const *required; /* secret fields that must be non-empty strings */
     const char *const *optional;
-    const char *const *public;    /* copied into the metadata */
+    const char *const *public; /* copied into the metadata */
 } provider_shape_t;
 
 static const char *const gcp_req[] = {"type", "project_id", "private_key", "client_email", NULL};
-static const char *const gcp_opt[] = {"private_key_id", "client_id", "auth_uri", "token_uri",
-                                      "auth_provider_x509_cert_url", "client_x509_cert_url",
-                                      "universe_domain", NULL};
+static const char *const gcp_opt[] = {"private_key_id",
+                                      "client_id",
+                                      "auth_uri",
+                                      "token_uri",
+                                      "auth_provider_x509_cert_url",
+                                      "client_x509_cert_url",
+                                      "universe_domain",
+                                      NULL};
 static const char *const gcp_pub[] = {"project_id", "client_email", NULL};
 static const char *const aws_req[] = {"access_key_id", "secret_access_key", NULL};
 static const char *const aws_opt[] = {"session_token", "region", "endpoint", NULL};
@@ -49,7 +54,7 @@ static const char *const slack_opt[] = {"channel", NULL};
 static const char *const slack_pub[] = {"channel", NULL};
 
 static const provider_shape_t shapes[] = {
-    {"gcp", gcp_req, gcp_opt, gcp_pub},       {"aws", aws_req, aws_opt, aws_pub},
+    {"gcp", gcp_req, gcp_opt, gcp_pub},         {"aws", aws_req, aws_opt, aws_pub},
     {"azure", azure_req, azure_opt, azure_pub}, {"smtp", smtp_req, smtp_opt, smtp_pub},
     {"slack", slack_req, slack_opt, slack_pub},
 };
@@ -93,7 +98,7 @@ int cvg_cred_check(const char *provider, const json_t *secret, json_t **metadata
         if (!listed(sh->required, key) && !listed(sh->optional, key))
             return cvg_err_set(err, CVG_EINVAL, key, "%s: unknown field for a %s credential", key,
                                provider);
-        if (strcmp(key, "port") == 0 ? !json_is_integer(val)
+        if (strcmp(key, "port") == 0  ? !json_is_integer(val)
             : strcmp(key, "tls") == 0 ? !json_is_boolean(val)
                                       : !json_is_string(val))
             return cvg_err_set(err, CVG_EINVAL, key, "%s: wrong type", key);
@@ -177,8 +182,8 @@ static int unwrap(const cvg_keyring_t *k, const char *tenant, const char *cred_i
 {
     const unsigned char *mk = cvg_keyring_master(k, s->key_version);
     if (mk == NULL)
-        return cvg_err_set(err, CVG_EAUTH, "key_version",
-                           "master key version %d is not configured", s->key_version);
+        return cvg_err_set(err, CVG_EAUTH, "key_version", "master key version %d is not configured",
+                           s->key_version);
     size_t len = 0;
     unsigned char *sealed = cvg_base64_decode(s->wrapped_key ? s->wrapped_key : "", &len);
     if (sealed == NULL || len != CVG_GCM_NONCE_LEN + CVG_AES_KEY_LEN + CVG_GCM_TAG_LEN) {
@@ -202,8 +207,7 @@ int cvg_cred_seal(const cvg_keyring_t *k, const char *tenant, const char *cred_i
 {
     memset(out, 0, sizeof(*out));
     if (len > CVG_SECRET_MAX)
-        return cvg_err_set(err, CVG_ETOOBIG, "", "the credential is over %d bytes",
-                           CVG_SECRET_MAX);
+        return cvg_err_set(err, CVG_ETOOBIG, "", "the credential is over %d bytes", CVG_SECRET_MAX);
     unsigned char dk[CVG_AES_KEY_LEN];
     if (cvg_random_bytes(dk, sizeof(dk)) != 0)
         return cvg_err_set(err, CVG_EIO, "", "the random generator failed");
@@ -311,11 +315,16 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
                          NULL, NULL, NULL, err);
     }
     if (rc == 0) {
-        cvg_val_t p[11] = {cvg_v_text(cred_id),      cvg_v_text(tenant),
-                           cvg_v_text(provider),     name ? cvg_v_text(name) : CVG_V_NULL,
-                           cvg_v_text(s.ciphertext), cvg_v_text(s.nonce),
-                           cvg_v_text(s.wrapped_key), CVG_V_INT(s.key_version),
-                           meta ? cvg_v_text(meta) : CVG_V_NULL, cvg_v_text(now),
+        cvg_val_t p[11] = {cvg_v_text(cred_id),
+                           cvg_v_text(tenant),
+                           cvg_v_text(provider),
+                           name ? cvg_v_text(name) : CVG_V_NULL,
+                           cvg_v_text(s.ciphertext),
+                           cvg_v_text(s.nonce),
+                           cvg_v_text(s.wrapped_key),
+                           CVG_V_INT(s.key_version),
+                           meta ? cvg_v_text(meta) : CVG_V_NULL,
+                           cvg_v_text(now),
                            created_by ? cvg_v_text(created_by) : CVG_V_NULL};
         rc = cvg_wh_exec(wh,
                          "INSERT INTO " CREDS " (credential_id, tenant_id, provider, "
@@ -396,9 +405,9 @@ static int add_meta(void *ud, const cvg_row_t *row)
     for (size_t i = 0; i < row->ncols; i++) {
         const cvg_val_t *v = &row->vals[i];
         if (strcmp(row->names[i], "metadata") == 0)
-            json_object_set_new(o, "metadata", v->type == CVG_VAL_TEXT
-                                                   ? json_loadb(v->s, v->len, 0, NULL)
-                                                   : json_object());
+            json_object_set_new(o, "metadata",
+                                v->type == CVG_VAL_TEXT ? json_loadb(v->s, v->len, 0, NULL)
+                                                        : json_object());
         else if (v->type == CVG_VAL_TEXT)
             json_object_set_new(o, row->names[i], json_stringn(v->s, v->len));
         else if (v->type == CVG_VAL_INT)

@@ -22,9 +22,9 @@
 
 /* A sealed secret as stored: base64 text fields and the key version. */
 typedef struct cvg_sealed {
-    char *ciphertext;   /* base64(ciphertext || tag), owned */
-    char *nonce;        /* base64(12-byte nonce), owned */
-    char *wrapped_key;  /* base64(nonce || sealed data key || tag), owned */
+    char *ciphertext;  /* base64(ciphertext || tag), owned */
+    char *nonce;       /* base64(12-byte nonce), owned */
+    char *wrapped_key; /* base64(nonce || sealed data key || tag), owned */
     int key_version;
 } cvg_sealed_t;
 

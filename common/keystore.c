@@ -110,8 +110,8 @@ static int take_key(void *ud, const cvg_row_t *row)
     c->found = true;
     text(k->key_id, sizeof(k->key_id), &row->vals[0]);
     text(k->tenant_id, sizeof(k->tenant_id), &row->vals[1]);
-    k->scopes = row->vals[2].type == CVG_VAL_TEXT ? scopes_from_json(row->vals[2].s, row->vals[2].len)
-                                                 : 0;
+    k->scopes =
+        row->vals[2].type == CVG_VAL_TEXT ? scopes_from_json(row->vals[2].s, row->vals[2].len) : 0;
     k->active = (row->vals[3].type == CVG_VAL_INT && row->vals[3].i != 0) ||
                 (row->vals[3].type == CVG_VAL_BOOL && row->vals[3].b);
     k->expires_ms = iso_ms(&row->vals[4]);
@@ -125,10 +125,10 @@ static int take_key(void *ud, const cvg_row_t *row)
     return 1;
 }
 
-#define KEY_SELECT                                                                                 \
-    "SELECT k.api_key_id, k.tenant_id, k.scopes, k.is_active, k.expires_at, p.status, s.status, "  \
-    "s.plan_name, s.trial_end_date, s.subscription_end_date, s.rate_limit_per_minute, "            \
-    "k.last_used_at FROM " KEYS " k LEFT JOIN tenants.tenant_profiles p ON p.tenant_id = "         \
+#define KEY_SELECT                                                                                \
+    "SELECT k.api_key_id, k.tenant_id, k.scopes, k.is_active, k.expires_at, p.status, s.status, " \
+    "s.plan_name, s.trial_end_date, s.subscription_end_date, s.rate_limit_per_minute, "           \
+    "k.last_used_at FROM " KEYS " k LEFT JOIN tenants.tenant_profiles p ON p.tenant_id = "        \
     "k.tenant_id LEFT JOIN tenants.tenant_subscriptions s ON s.tenant_id = k.tenant_id "
 
 static int lookup(cvg_wh_t *wh, const char *sql, const char *arg, cvg_keyinfo_t *out, bool *found,
@@ -209,9 +209,10 @@ static int add_listed(void *ud, const cvg_row_t *row)
     char masked[64];
     snprintf(masked, sizeof(masked), "%s...", prefix);
     json_object_set_new(o, "key_prefix", json_string(masked));
-    json_object_set_new(o, "scopes", row->vals[2].type == CVG_VAL_TEXT
-                                         ? json_loadb(row->vals[2].s, row->vals[2].len, 0, NULL)
-                                         : json_array());
+    json_object_set_new(o, "scopes",
+                        row->vals[2].type == CVG_VAL_TEXT
+                            ? json_loadb(row->vals[2].s, row->vals[2].len, 0, NULL)
+                            : json_array());
     set_text(o, "description", &row->vals[3]);
     bool active = (row->vals[4].type == CVG_VAL_INT && row->vals[4].i != 0);
     set_text(o, "created_at", &row->vals[5]);
@@ -220,9 +221,9 @@ static int add_listed(void *ud, const cvg_row_t *row)
     set_text(o, "revoked_at", &row->vals[8]);
     set_text(o, "rotated_from", &row->vals[9]);
     int64_t expires = iso_ms(&row->vals[6]);
-    const char *status = !active                                            ? "revoked"
+    const char *status = !active                                       ? "revoked"
                          : expires > 0 && expires <= cvg_time_now_ms() ? "expired"
-                                                                         : "active";
+                                                                       : "active";
     json_object_set_new(o, "status", json_string(status));
     json_array_append_new(list, o);
     return 0;

@@ -23,15 +23,15 @@ typedef struct cvg_keyinfo {
     char key_id[CVG_ID_LEN];
     char tenant_id[65];
     unsigned scopes;
-    bool active;                 /* not revoked */
-    int64_t expires_ms;          /* 0 = never */
-    char tenant_status[17];      /* profile status: ACTIVE, SUSPENDED, DELETED */
-    char sub_status[17];         /* ACTIVE, TRIAL, SUSPENDED, CANCELLED, "" if none */
+    bool active;            /* not revoked */
+    int64_t expires_ms;     /* 0 = never */
+    char tenant_status[17]; /* profile status: ACTIVE, SUSPENDED, DELETED */
+    char sub_status[17];    /* ACTIVE, TRIAL, SUSPENDED, CANCELLED, "" if none */
     char plan_name[33];
-    char trial_end[11];          /* YYYY-MM-DD or "" */
-    char sub_end[11];            /* YYYY-MM-DD or "" */
+    char trial_end[11]; /* YYYY-MM-DD or "" */
+    char sub_end[11];   /* YYYY-MM-DD or "" */
     int rate_limit_per_minute;
-    int64_t last_used_ms;        /* 0 = never */
+    int64_t last_used_ms; /* 0 = never */
 } cvg_keyinfo_t;
 
 /* A newly issued key; the key text is shown once and never stored. */

@@ -113,8 +113,7 @@ static void forget(gw_keycache_t *c, bool by_key, const char *value)
     pthread_rwlock_wrlock(&c->lock);
     for (size_t i = 0; i < c->cap; i++) {
         entry_t *e = &c->slots[i];
-        if (e->used && e->found &&
-            strcmp(by_key ? e->info.key_id : e->info.tenant_id, value) == 0)
+        if (e->used && e->found && strcmp(by_key ? e->info.key_id : e->info.tenant_id, value) == 0)
             e->fetched_ms = 0;
     }
     pthread_rwlock_unlock(&c->lock);
@@ -130,8 +129,7 @@ void gw_keycache_forget_tenant(gw_keycache_t *c, const char *tenant_id)
     forget(c, false, tenant_id);
 }
 
-bool gw_keycache_should_touch(gw_keycache_t *c, const char *hash, int64_t now_ms,
-                              int interval_ms)
+bool gw_keycache_should_touch(gw_keycache_t *c, const char *hash, int64_t now_ms, int interval_ms)
 {
     bool due = false;
     pthread_rwlock_wrlock(&c->lock);

@@ -35,7 +35,6 @@ void gw_keycache_forget_key(gw_keycache_t *c, const char *key_id);
 void gw_keycache_forget_tenant(gw_keycache_t *c, const char *tenant_id);
 
 /* True at most once per interval_ms per key: time to record last use. */
-bool gw_keycache_should_touch(gw_keycache_t *c, const char *hash, int64_t now_ms,
-                              int interval_ms);
+bool gw_keycache_should_touch(gw_keycache_t *c, const char *hash, int64_t now_ms, int interval_ms);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct gw_usage {
-    char date[11];            /* the UTC day counted */
+    char date[11]; /* the UTC day counted */
     int64_t run_today;
     int64_t run_month;
     int64_t succeeded_today;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHARDS 16
+#define SHARDS          16
 #define SLOTS_PER_SHARD 4096
 
 typedef struct bucket {
@@ -79,8 +79,8 @@ static bucket_t *find(shard_t *sh, const char *key, uint64_t h, bool *fresh)
     return NULL;
 }
 
-void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s,
-                       int64_t now_ms, gw_rl_result_t *out)
+void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                       gw_rl_result_t *out)
 {
     uint64_t h = hash(key);
     shard_t *sh = &rl->shards[h % SHARDS];

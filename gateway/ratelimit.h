@@ -14,11 +14,11 @@ typedef struct gw_ratelimit gw_ratelimit_t;
 
 typedef struct gw_rl_result {
     bool allowed;
-    int limit;        /* quota of the policy (q) */
-    int window_s;     /* its window (w) */
-    int remaining;    /* requests left now (r) */
-    int reset_s;      /* seconds until the bucket is full again (t) */
-    int retry_after_s;/* when refused: seconds until one request is allowed */
+    int limit;         /* quota of the policy (q) */
+    int window_s;      /* its window (w) */
+    int remaining;     /* requests left now (r) */
+    int reset_s;       /* seconds until the bucket is full again (t) */
+    int retry_after_s; /* when refused: seconds until one request is allowed */
 } gw_rl_result_t;
 
 gw_ratelimit_t *gw_ratelimit_new(void);
@@ -26,7 +26,7 @@ void gw_ratelimit_destroy(gw_ratelimit_t **rl);
 
 /* Takes one token from the bucket named key (at most 63 characters) of
  * `limit` requests per `window_s` seconds, at time now_ms. */
-void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s,
-                       int64_t now_ms, gw_rl_result_t *out);
+void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                       gw_rl_result_t *out);
 
 #endif

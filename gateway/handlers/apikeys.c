@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_WAIT_MS 5000
+#define POOL_WAIT_MS    5000
 #define MAX_EXPIRY_DAYS 3650
 
 static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
@@ -30,16 +30,17 @@ static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
 
 static void db_error(gw_resp_t *resp, int rc, const cvg_err_t *err)
 {
-    gw_resp_error(resp, rc == CVG_ENOTFOUND ? 503 : 500, "unavailable", NULL,
-                  "warehouse error: %s", err->message);
+    gw_resp_error(resp, rc == CVG_ENOTFOUND ? 503 : 500, "unavailable", NULL, "warehouse error: %s",
+                  err->message);
 }
 
 static bool tenant_exists(cvg_wh_t *wh, const char *tenant, bool *exists, cvg_err_t *err)
 {
     cvg_val_t p = cvg_v_text(tenant);
     int64_t n = 0;
-    int rc = cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
-                              &p, 1, &n, NULL, err);
+    int rc =
+        cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
+                         &p, 1, &n, NULL, err);
     *exists = n > 0;
     return rc == 0;
 }
@@ -119,7 +120,8 @@ void gw_admin_keys_issue(gw_req_t *req, gw_resp_t *resp)
         }
         expires = cvg_time_now_ms() + json_integer_value(days) * 86400000LL;
     }
-    if (desc != NULL && (!json_is_string(desc) || json_string_length(desc) > CVG_KEY_DESCRIPTION_MAX)) {
+    if (desc != NULL &&
+        (!json_is_string(desc) || json_string_length(desc) > CVG_KEY_DESCRIPTION_MAX)) {
         gw_resp_error(resp, 422, "invalid_field", "description",
                       "description: a string of at most %d characters", CVG_KEY_DESCRIPTION_MAX);
         goto out;
@@ -214,9 +216,9 @@ void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp)
             char now[CVG_TIME_ISO_LEN];
             cvg_time_format_iso(cvg_time_now_ms(), now);
             gw_resp_json(resp, 200,
-                         json_pack("{s:s, s:s, s:b, s:b, s:s}", "api_key_id", k.key_id,
-                                   "tenant_id", k.tenant_id, "revoked", 1, "was_active", changed,
-                                   "revoked_at", now));
+                         json_pack("{s:s, s:s, s:b, s:b, s:s}", "api_key_id", k.key_id, "tenant_id",
+                                   k.tenant_id, "revoked", 1, "was_active", changed, "revoked_at",
+                                   now));
         }
     }
     gw_whpool_release(req->gw->pool, wh);
@@ -235,8 +237,8 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
         json_decref(body);
         return;
     }
-    if (o && (!json_is_integer(o) || json_integer_value(o) < 0 ||
-              json_integer_value(o) > 30 * 86400)) {
+    if (o &&
+        (!json_is_integer(o) || json_integer_value(o) < 0 || json_integer_value(o) > 30 * 86400)) {
         gw_resp_error(resp, 422, "invalid_field", "overlap_seconds",
                       "overlap_seconds: an integer from 0 to 2592000 (30 days)");
         json_decref(body);
@@ -265,8 +267,8 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
     if (rc == 0)
         rc = cvg_wh_begin(wh, &err);
     if (rc == 0)
-        rc = cvg_keystore_issue(wh, req->gw->keys.pepper, old.tenant_id, old.scopes,
-                                old.expires_ms, "rotated", gw_req_actor(req), old.key_id, &k, &err);
+        rc = cvg_keystore_issue(wh, req->gw->keys.pepper, old.tenant_id, old.scopes, old.expires_ms,
+                                "rotated", gw_req_actor(req), old.key_id, &k, &err);
     if (rc == 0)
         rc = cvg_keystore_expire_at(wh, old.key_id, old_until, &err);
     if (rc == 0)
@@ -396,8 +398,8 @@ void gw_admin_subscription_update(gw_req_t *req, gw_resp_t *resp)
         goto out;
     }
     gw_keycache_forget_tenant(req->gw->keycache, tenant);
-    gw_resp_json(resp, 200, json_pack("{s:s, s:b, s:O}", "tenant_id", tenant, "updated", 1,
-                                      "changes", body));
+    gw_resp_json(resp, 200,
+                 json_pack("{s:s, s:b, s:O}", "tenant_id", tenant, "updated", 1, "changes", body));
 out:
     gw_whpool_release(req->gw->pool, wh);
     json_decref(body);

@@ -120,13 +120,12 @@ static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)
         if (cvg_cred_list(wh, tenant, provider, &items, &err) != 0)
             gw_resp_error(resp, 503, "unavailable", NULL, "cannot read credentials");
         else if (provider && json_array_size(items) == 0)
-            gw_resp_error(resp, 404, "not_found", "provider", "no %s credential stored",
-                          provider);
+            gw_resp_error(resp, 404, "not_found", "provider", "no %s credential stored", provider);
         else if (provider)
             gw_resp_json(resp, 200, json_incref(json_array_get(items, 0)));
         else
-            gw_resp_json(resp, 200, json_pack("{s:s, s:O}", "tenant_id", tenant, "credentials",
-                                              items));
+            gw_resp_json(resp, 200,
+                         json_pack("{s:s, s:O}", "tenant_id", tenant, "credentials", items));
     }
     json_decref(items);
     gw_whpool_release(req->gw->pool, wh);

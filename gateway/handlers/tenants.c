@@ -50,7 +50,8 @@ static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
             break;
         }
     }
-    if (rc == 0 && json_object_get(body, "plan_name") && json_object_get(body, "subscription_plan")) {
+    if (rc == 0 && json_object_get(body, "plan_name") &&
+        json_object_get(body, "subscription_plan")) {
         gw_resp_error(resp, 422, "invalid_field", "subscription_plan",
                       "give plan_name or subscription_plan, not both");
         rc = -1;
@@ -63,8 +64,7 @@ static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
             gw_resp_error(resp, 422, "invalid_field", fields[i], "%s: field required", fields[i]);
             rc = -1;
         } else if (!json_is_string(v)) {
-            gw_resp_error(resp, 422, "invalid_field", fields[i], "%s: must be a string",
-                          fields[i]);
+            gw_resp_error(resp, 422, "invalid_field", fields[i], "%s: must be a string", fields[i]);
             rc = -1;
         } else if (json_string_length(v) > CVG_PARAM_VALUE_MAX ||
                    strlen(json_string_value(v)) != json_string_length(v)) {
@@ -101,9 +101,8 @@ static void validation_id(const char *tenant, char *out, size_t size)
     size_t i = 0;
     for (; tenant[i] && i < sizeof(clean) - 1; i++) {
         char c = tenant[i];
-        clean[i] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
-                       ? c
-                       : '_';
+        clean[i] =
+            ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') ? c : '_';
     }
     clean[i] = '\0';
     cvg_time_format_compact(cvg_time_now_ms(), stamp);
@@ -147,8 +146,7 @@ void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
                   cvg_params_get(&params, "tenant_id"), "checks_passed",
                   json_object_get(result, "checks_passed"), "checks_failed",
                   json_object_get(result, "checks_failed"), "errors",
-                  errors ? errors : json_array(),
-                  "message",
+                  errors ? errors : json_array(), "message",
                   passed ? "All validations passed. Safe to proceed with onboarding."
                          : "Validation failed. Fix errors before onboarding.",
                   "next_step",
@@ -187,9 +185,8 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
     cvg_errlist_t *errs = calloc(1, sizeof(*errs));
     cvg_err_t err;
     cvg_err_clear(&err);
-    int rc = errs ? gw_setup_run(req->gw, "setup/tenants/onboarding", log_tenant(&params),
-                                 &params, gw_req_actor(req), key, sizeof(key), run_id, &outcome,
-                                 errs, &err)
+    int rc = errs ? gw_setup_run(req->gw, "setup/tenants/onboarding", log_tenant(&params), &params,
+                                 gw_req_actor(req), key, sizeof(key), run_id, &outcome, errs, &err)
                   : CVG_ENOMEM;
     free(errs);
     if (rc != 0) {
@@ -211,8 +208,9 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         json_object_set_new(body, "message",
                             json_string("Tenant onboarded. Save the API key now: it is shown only "
                                         "once and cannot be recovered."));
-        json_object_set_new(body, "next_step", json_string("GET /api/v1/tenants/{tenant_id} "
-                                                           "with X-API-Key"));
+        json_object_set_new(body, "next_step",
+                            json_string("GET /api/v1/tenants/{tenant_id} "
+                                        "with X-API-Key"));
         gw_resp_json(resp, 201, body);
     } else if (create_status && strcmp(create_status, "SKIPPED") != 0) {
         /* The checks passed but creating failed: everything was removed. */
@@ -311,33 +309,30 @@ void gw_tenants_get(gw_req_t *req, gw_resp_t *resp)
     json_t *b = t.body;
     json_int_t daily = json_integer_value(json_object_get(b, "daily_limit"));
     json_int_t monthly = json_integer_value(json_object_get(b, "monthly_limit"));
-    json_t *limits = json_pack(
-        "{s:O, s:O, s:O, s:O}", "daily_pipeline_runs", json_object_get(b, "daily_limit"),
-        "monthly_pipeline_runs", json_object_get(b, "monthly_limit"), "concurrent_pipeline_runs",
-        json_object_get(b, "concurrent_limit"), "requests_per_minute",
-        json_object_get(b, "rate_limit_per_minute"));
-    json_t *sub = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o}", "plan_name",
-                            json_object_get(b, "plan_name"), "status",
-                            json_object_get(b, "subscription_status"), "trial_end_date",
-                            json_object_get(b, "trial_end_date"), "subscription_start_date",
-                            json_object_get(b, "subscription_start_date"),
-                            "subscription_end_date", json_object_get(b, "subscription_end_date"),
-                            "limits", limits);
+    json_t *limits =
+        json_pack("{s:O, s:O, s:O, s:O}", "daily_pipeline_runs", json_object_get(b, "daily_limit"),
+                  "monthly_pipeline_runs", json_object_get(b, "monthly_limit"),
+                  "concurrent_pipeline_runs", json_object_get(b, "concurrent_limit"),
+                  "requests_per_minute", json_object_get(b, "rate_limit_per_minute"));
+    json_t *sub =
+        json_pack("{s:O, s:O, s:O, s:O, s:O, s:o}", "plan_name", json_object_get(b, "plan_name"),
+                  "status", json_object_get(b, "subscription_status"), "trial_end_date",
+                  json_object_get(b, "trial_end_date"), "subscription_start_date",
+                  json_object_get(b, "subscription_start_date"), "subscription_end_date",
+                  json_object_get(b, "subscription_end_date"), "limits", limits);
     json_t *use = json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "date", usage.date, "pipelines_run_today",
         (json_int_t)usage.run_today, "pipelines_run_month", (json_int_t)usage.run_month,
         "pipelines_succeeded_today", (json_int_t)usage.succeeded_today, "pipelines_failed_today",
         (json_int_t)usage.failed_today, "concurrent_pipelines_running", (json_int_t)usage.running,
         "remaining_today", (json_int_t)(daily > usage.run_today ? daily - usage.run_today : 0),
-        "remaining_month",
-        (json_int_t)(monthly > usage.run_month ? monthly - usage.run_month : 0));
-    json_t *out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:o}", "tenant_id",
-                            json_object_get(b, "tenant_id"), "company_name",
-                            json_object_get(b, "company_name"), "admin_email",
-                            json_object_get(b, "admin_email"), "dataset_id",
-                            json_object_get(b, "dataset_id"), "status",
-                            json_object_get(b, "status"), "created_at",
-                            json_object_get(b, "created_at"), "subscription", sub, "usage", use);
+        "remaining_month", (json_int_t)(monthly > usage.run_month ? monthly - usage.run_month : 0));
+    json_t *out = json_pack(
+        "{s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:o}", "tenant_id", json_object_get(b, "tenant_id"),
+        "company_name", json_object_get(b, "company_name"), "admin_email",
+        json_object_get(b, "admin_email"), "dataset_id", json_object_get(b, "dataset_id"), "status",
+        json_object_get(b, "status"), "created_at", json_object_get(b, "created_at"),
+        "subscription", sub, "usage", use);
     json_decref(b);
     gw_resp_json(resp, 200, out);
 }

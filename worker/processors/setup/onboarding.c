@@ -24,8 +24,8 @@
 #include <string.h>
 
 #define DEFAULT_SCHEMAS "setup/tenants/onboarding/schemas"
-#define DEFAULT_TABLE "onboarding_validation_test"
-#define DEFAULT_VIEW "tenant_comprehensive_view"
+#define DEFAULT_TABLE   "onboarding_validation_test"
+#define DEFAULT_VIEW    "tenant_comprehensive_view"
 
 #ifdef CVG_TESTING
 static bool fault(const proc_ctx_t *ctx, const char *point)
@@ -111,9 +111,10 @@ static int central_records(onboard_t *o)
     cvg_id_new(sub_id);
     char month[8];
     snprintf(month, sizeof(month), "%.7s", o->today);
-    cvg_val_t prof[7] = {cvg_v_text(r->tenant_id), cvg_v_text(r->company_name),
+    cvg_val_t prof[7] = {cvg_v_text(r->tenant_id),   cvg_v_text(r->company_name),
                          cvg_v_text(r->admin_email), cvg_v_text(r->dataset),
-                         cvg_v_text(p->name), cvg_v_text(o->now), cvg_v_text(o->now)};
+                         cvg_v_text(p->name),        cvg_v_text(o->now),
+                         cvg_v_text(o->now)};
     int rc = cvg_wh_exec(wh,
                          "INSERT INTO tenants.tenant_profiles (tenant_id, company_name, "
                          "admin_email, dataset_id, status, subscription_plan, created_at, "
@@ -141,9 +142,10 @@ static int central_records(onboard_t *o)
                      sub, 11, NULL, NULL, NULL, &o->err);
     if (rc != 0)
         return rc;
-    cvg_val_t quota[7] = {cvg_v_text(r->tenant_id), cvg_v_text(o->today), cvg_v_text(month),
-                          CVG_V_INT(p->daily_limit), CVG_V_INT(p->monthly_limit),
-                          CVG_V_INT(p->concurrent_limit), cvg_v_text(o->now)};
+    cvg_val_t quota[7] = {cvg_v_text(r->tenant_id),    cvg_v_text(o->today),
+                          cvg_v_text(month),           CVG_V_INT(p->daily_limit),
+                          CVG_V_INT(p->monthly_limit), CVG_V_INT(p->concurrent_limit),
+                          cvg_v_text(o->now)};
     rc = cvg_wh_exec(wh,
                      "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, "
                      "usage_month, pipelines_run_today, pipelines_run_month, "
@@ -260,14 +262,13 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         cvg_str_copy(ctx->secret_out, ctx->secret_out_size, o.key.key);
     json_t *tables = json_pack("[s]", table), *views = json_pack("[s]", view);
     res->rows = 1;
-    res->detail = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:s, s:s?, s:s, s:s, s:o}",
-                            "tenant_id", r->tenant_id, "company_name", r->company_name,
-                            "dataset_id", r->dataset, "dataset_created", 1, "tables_created",
-                            tables, "views_created", views, "subscription_plan", o.plan->name,
-                            "subscription_status", o.status, "trial_end_date",
-                            o.trial_end[0] ? o.trial_end : NULL, "api_key_id", o.key.key_id,
-                            "api_key_prefix", o.key.prefix, "scopes",
-                            cvg_scopes_json(CVG_SCOPE_ALL));
+    res->detail =
+        json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:s, s:s?, s:s, s:s, s:o}", "tenant_id",
+                  r->tenant_id, "company_name", r->company_name, "dataset_id", r->dataset,
+                  "dataset_created", 1, "tables_created", tables, "views_created", views,
+                  "subscription_plan", o.plan->name, "subscription_status", o.status,
+                  "trial_end_date", o.trial_end[0] ? o.trial_end : NULL, "api_key_id", o.key.key_id,
+                  "api_key_prefix", o.key.prefix, "scopes", cvg_scopes_json(CVG_SCOPE_ALL));
     goto out;
 
 failed:

@@ -17,9 +17,14 @@
 /* The management tables a new tenant must have no rows in (the run logs
  * may already hold its dry-runs). */
 static const char *const managed[] = {
-    "tenant_api_keys",           "tenant_subscriptions",        "tenant_usage_quotas",
-    "tenant_cloud_credentials",  "tenant_provider_configs",     "tenant_pipeline_configs",
-    "tenant_scheduled_pipeline_runs", "tenant_pipeline_execution_queue",
+    "tenant_api_keys",
+    "tenant_subscriptions",
+    "tenant_usage_quotas",
+    "tenant_cloud_credentials",
+    "tenant_provider_configs",
+    "tenant_pipeline_configs",
+    "tenant_scheduled_pipeline_runs",
+    "tenant_pipeline_execution_queue",
 };
 
 void tenant_request_read(const proc_ctx_t *ctx, tenant_request_t *req)
@@ -110,12 +115,18 @@ int tenant_checks_run(const proc_ctx_t *ctx, tenant_request_t *req,
         const char *name;
         check_kind_t kind;
     } defs[TENANT_CHECKS] = {
-        {"tenant_id_format", CHECK_INVALID},         {"company_name", CHECK_INVALID},
-        {"admin_email_format", CHECK_INVALID},       {"admin_email_domain", CHECK_INVALID},
-        {"plan_name", CHECK_INVALID},                {"system_bootstrapped", CHECK_SYSTEM},
-        {"tenant_id_available", CHECK_CONFLICT},     {"dataset_available", CHECK_CONFLICT},
-        {"no_conflicting_records", CHECK_CONFLICT},  {"warehouse_create_dataset", CHECK_SYSTEM},
-        {"warehouse_create_table", CHECK_SYSTEM},    {"warehouse_create_view", CHECK_SYSTEM},
+        {"tenant_id_format", CHECK_INVALID},
+        {"company_name", CHECK_INVALID},
+        {"admin_email_format", CHECK_INVALID},
+        {"admin_email_domain", CHECK_INVALID},
+        {"plan_name", CHECK_INVALID},
+        {"system_bootstrapped", CHECK_SYSTEM},
+        {"tenant_id_available", CHECK_CONFLICT},
+        {"dataset_available", CHECK_CONFLICT},
+        {"no_conflicting_records", CHECK_CONFLICT},
+        {"warehouse_create_dataset", CHECK_SYSTEM},
+        {"warehouse_create_table", CHECK_SYSTEM},
+        {"warehouse_create_view", CHECK_SYSTEM},
     };
     for (int i = 0; i < TENANT_CHECKS; i++) {
         memset(&checks[i], 0, sizeof(checks[i]));

@@ -24,7 +24,7 @@ typedef struct tenant_check {
 
 /* The request, from the run's parameters, normalised. */
 typedef struct tenant_request {
-    char tenant_id[CVG_PARAM_VALUE_MAX + 1]; /* room for any parameter value, */
+    char tenant_id[CVG_PARAM_VALUE_MAX + 1];    /* room for any parameter value, */
     char company_name[CVG_PARAM_VALUE_MAX + 1]; /* so an overlong one gets */
     char admin_email[CVG_PARAM_VALUE_MAX + 1];  /* its own check's message */
     char plan_name[CVG_PARAM_VALUE_MAX + 1];
