@@ -57,7 +57,7 @@ int cvg_tenant_id_check(const char *id, char *why, size_t size)
 void cvg_tenant_dataset(const char *id, char out[CVG_DATASET_MAX])
 {
     size_t i = 0;
-    for (; id[i] && i < CVG_DATASET_MAX - 1; i++)
+    for (; i < CVG_DATASET_MAX - 1 && id[i]; i++)
         out[i] = id[i] == '-' ? '_' : id[i];
     out[i] = '\0';
 }

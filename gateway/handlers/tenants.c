@@ -99,7 +99,7 @@ static void validation_id(const char *tenant, char *out, size_t size)
 {
     char clean[CVG_TENANT_MAX], stamp[CVG_TIME_COMPACT_LEN];
     size_t i = 0;
-    for (; tenant[i] && i < sizeof(clean) - 1; i++) {
+    for (; i < sizeof(clean) - 1 && tenant[i]; i++) {
         char c = tenant[i];
         clean[i] =
             ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') ? c : '_';
