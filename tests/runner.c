@@ -37,6 +37,10 @@ extern const cvg_suite_t suite_sink;
 extern const cvg_suite_t suite_routes;
 extern const cvg_suite_t suite_queue;
 extern const cvg_suite_t suite_log;
+extern const cvg_suite_t suite_apikey;
+extern const cvg_suite_t suite_crypto;
+extern const cvg_suite_t suite_tenant;
+extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -55,6 +59,10 @@ static const cvg_suite_t *const suites[] = {
     &suite_routes,
     &suite_queue,
     &suite_log,
+    &suite_apikey,
+    &suite_crypto,
+    &suite_tenant,
+    &suite_ratelimit,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
