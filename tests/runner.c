@@ -44,6 +44,7 @@ extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
+extern const cvg_suite_t suite_tenants;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -66,6 +67,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
+    &suite_tenants,
 };
 // clang-format on
 

@@ -8,9 +8,11 @@
 #include "tests/tests.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -21,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int free_port(void)
+int harness_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
@@ -106,7 +108,7 @@ int cluster_prepare(cluster_t *c, bool without_key)
     c->dir = tmpdir_new("it");
     if (c->dir == NULL)
         return -1;
-    c->api_port = free_port();
+    c->api_port = harness_free_port();
     unsigned char raw[16];
     cvg_random_bytes(raw, sizeof(raw));
     snprintf(c->admin_key, sizeof(c->admin_key), "it-admin-");
@@ -116,7 +118,7 @@ int cluster_prepare(cluster_t *c, bool without_key)
     snprintf(c->env_file, sizeof(c->env_file), "%s/test.env", c->dir);
     int ports[5];
     for (int i = 0; i < 5; i++)
-        ports[i] = free_port();
+        ports[i] = harness_free_port();
     FILE *f = fopen(c->env_file, "w");
     if (f == NULL)
         return -1;
@@ -138,6 +140,7 @@ int cluster_prepare(cluster_t *c, bool without_key)
         char hex[65];
         cvg_hex(pepper, sizeof(pepper), hex);
         char *b64 = cvg_base64_encode(master, sizeof(master));
+        snprintf(c->master_b64, sizeof(c->master_b64), "%s", b64);
         fprintf(f, "ADMIN_API_KEY=%s\nCVG_API_KEY_PEPPER=%s\nCVG_MASTER_KEY=1:%s\n", c->admin_key,
                 hex, b64);
         free(b64);
@@ -297,21 +300,97 @@ static size_t collect(void *data, size_t size, size_t n, void *ud)
 long http_request(const cluster_t *c, const char *method, const char *path,
                   const char *const *headers, const char *body, json_t **json)
 {
+    return http_request_at(c->api_port, method, path, headers, body, json);
+}
+
+void central_snapshot(const cluster_t *c, char *out, size_t size)
+{
+    static const char *const tables[] = {
+        "tenant_profiles",          "tenant_api_keys",
+        "tenant_subscriptions",     "tenant_usage_quotas",
+        "tenant_cloud_credentials", "tenant_provider_configs",
+        "tenant_pipeline_configs",  "tenant_pipeline_execution_queue"};
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && used < size; i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+        int n = snprintf(out + used, size - used, "%s=%lld ", tables[i],
+                         wh_int(c, "tenants", sql, NULL));
+        used += n > 0 ? (size_t)n : 0;
+    }
+    /* and the datasets present */
+    DIR *d = opendir(c->warehouse_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL && used < size) {
+        if (strstr(e->d_name, ".db") && !strstr(e->d_name, ".db-")) {
+            int n = snprintf(out + used, size - used, "%s ", e->d_name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+long http_request_at(int port, const char *method, const char *path, const char *const *headers,
+                     const char *body, json_t **json)
+{
+    http_reply_t r;
+    long status = http_call(port, method, path, headers, body, &r);
+    if (json)
+        *json = r.body.len ? json_loads(cvg_buf_cstr(&r.body), 0, NULL) : NULL;
+    http_reply_free(&r);
+    return status;
+}
+
+void http_reply_free(http_reply_t *reply)
+{
+    cvg_buf_cleanup(&reply->headers);
+    cvg_buf_cleanup(&reply->body);
+}
+
+bool http_reply_header(const http_reply_t *reply, const char *name, char *out, size_t size)
+{
+    size_t n = strlen(name);
+    const char *line = cvg_buf_cstr(&reply->headers);
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t vlen = (size_t)(line + len - v);
+            while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
+                vlen--;
+            snprintf(out, size, "%.*s", (int)vlen, v);
+            return true;
+        }
+        line += len + (end ? 1 : 0);
+    }
+    return false;
+}
+
+long http_call(int port, const char *method, const char *path, const char *const *headers,
+               const char *body, http_reply_t *reply)
+{
     char url[600];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", c->api_port, path);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         hl = curl_slist_append(hl, headers[i]);
-    cvg_buf_t out;
-    cvg_buf_init(&out, 16 << 20);
+    cvg_buf_init(&reply->headers, 1 << 16);
+    cvg_buf_init(&reply->body, 16 << 20);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply->body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &reply->headers);
     bool chunked = false;
     for (size_t i = 0; headers && headers[i]; i++)
         chunked |= strcmp(headers[i], "Transfer-Encoding: chunked") == 0;
@@ -323,9 +402,7 @@ long http_request(const cluster_t *c, const char *method, const char *path,
     long status = 0;
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (json)
-        *json = out.len ? json_loads(cvg_buf_cstr(&out), 0, NULL) : NULL;
-    cvg_buf_cleanup(&out);
+    reply->status = status;
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
     return status;

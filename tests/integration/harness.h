@@ -25,6 +25,7 @@ typedef struct cluster {
     char *dir; /* temporary directory */
     int api_port;
     char admin_key[80];
+    char master_b64[64]; /* the credentials master key, version 1 */
     char warehouse_dir[600];
     char env_file[600];
     proc_t procs[HARNESS_MAX_PROCS];
@@ -76,6 +77,33 @@ proc_t *cluster_proc(cluster_t *c, const char *name);
  * when it is JSON (json_decref it). */
 long http_request(const cluster_t *c, const char *method, const char *path,
                   const char *const *headers, const char *body, json_t **json);
+
+/* The same against another gateway's port. */
+long http_request_at(int port, const char *method, const char *path, const char *const *headers,
+                     const char *body, json_t **json);
+
+/* A whole reply: status (0 on transport failure), raw header block and body. */
+typedef struct http_reply {
+    long status;
+    cvg_buf_t headers;
+    cvg_buf_t body;
+} http_reply_t;
+
+/* One request keeping the raw reply; http_reply_free() it afterwards. */
+long http_call(int port, const char *method, const char *path, const char *const *headers,
+               const char *body, http_reply_t *reply);
+void http_reply_free(http_reply_t *reply);
+
+/* The value of reply header name (case-insensitive) into out; false when
+ * the reply has no such header. */
+bool http_reply_header(const http_reply_t *reply, const char *name, char *out, size_t size);
+
+/* A TCP port nobody listens on right now. */
+int harness_free_port(void);
+
+/* Row counts of the central management tables, as one string: equal
+ * strings before and after a request mean it changed nothing there. */
+void central_snapshot(const cluster_t *c, char *out, size_t size);
 
 /* Runs a query on a dataset file of the cluster's warehouse and returns
  * the first column of the first row as an integer (-1 on error). */

@@ -1,0 +1,976 @@
+/*
+ * Tenants through the real cluster, with the data of
+ * tests/configs/tenants/tenant_test_config.json: the original service's
+ * local test suite (its ten cases), dry-run and onboarding (shapes, every
+ * kind of bad input changing nothing, conflicts, rollback at each fault
+ * point), the comprehensive view, the isolation matrix over the router's
+ * table, API keys (never stored, checksum before lookup, revocation bound,
+ * rotation), subscription states, rate limits, credentials and master key
+ * rotation, self-service sign-up.
+ */
+#include "common/apikey.h"
+#include "common/central.h"
+#include "common/credentials.h"
+#include "common/fs.h"
+#include "common/keyring.h"
+#include "common/time.h"
+#include "common/warehouse.h"
+#include "gateway/gateway.h"
+#include "tests/integration/harness.h"
+#include "tests/tests.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static cluster_t c;
+static json_t *cfg; /* the test data file */
+static char admin_header[128];
+static const char *const json_ct = "Content-Type: application/json";
+static char key_a[CVG_APIKEY_LEN + 1]; /* tenants[0]'s first key */
+
+static const char *tenant_field(size_t i, const char *field)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(cfg, "tenants"), i), field));
+}
+
+static char *tenant_body(size_t i)
+{
+    return json_dumps(json_array_get(json_object_get(cfg, "tenants"), i), JSON_COMPACT);
+}
+
+static int setup(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/configs/tenants/tenant_test_config.json", source_dir());
+    cfg = json_load_file(path, 0, NULL);
+    if (cfg == NULL || cluster_start(&c, 1, true) != 0)
+        return 1;
+    snprintf(admin_header, sizeof(admin_header), "X-Admin-Key: %s", c.admin_key);
+    return cluster_wait_ready(&c, 20000) ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    cluster_destroy(&c);
+    json_decref(cfg);
+    return 0;
+}
+
+static long admin_post(const char *path, const char *body, json_t **out)
+{
+    const char *h[] = {admin_header, json_ct, NULL};
+    return http_request(&c, "POST", path, h, body, out);
+}
+
+static long with_key(const char *method, const char *path, const char *key, const char *body,
+                     json_t **out)
+{
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
+    const char *h[] = {kh, json_ct, NULL};
+    return http_request(&c, method, path, h, body, out);
+}
+
+static const char *code_of(json_t *body)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
+    return s ? s : "";
+}
+
+static bool errors_contain(json_t *body, const char *text)
+{
+    json_t *errs = json_object_get(body, "errors");
+    for (size_t i = 0; i < json_array_size(errs); i++) {
+        if (strstr(json_string_value(json_array_get(errs, i)), text))
+            return true;
+    }
+    char *dump = json_dumps(body, JSON_COMPACT);
+    printf("\n  no error with '%s' in %s\n", text, dump ? dump : "(none)");
+    free(dump);
+    return false;
+}
+
+/* ---- the original service's local test suite (DEVELOPMENT.md 4.2) ------- */
+
+static void test_originals_01_health_check(void)
+{
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health", NULL, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "status")), "healthy");
+    json_decref(b);
+}
+
+static void test_originals_02_bootstrap_system(void)
+{
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/bootstrap",
+                                     "{\"force_recreate_dataset\": false, "
+                                     "\"force_recreate_tables\": false}",
+                                     &b),
+                          200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(b, "tables_created")), CVG_CENTRAL_TABLE_COUNT);
+    json_decref(b);
+}
+
+static void test_originals_03_create_tenant(void)
+{
+    char *body = tenant_body(0);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/tenants", body, &b), 201);
+    free(body);
+    CU_ASSERT(json_is_true(json_object_get(b, "dataset_created")));
+    const char *key = json_string_value(json_object_get(b, "api_key"));
+    CU_ASSERT_TRUE_FATAL(cvg_apikey_well_formed(key));
+    snprintf(key_a, sizeof(key_a), "%s", key);
+    json_decref(b);
+    char ds[700];
+    snprintf(ds, sizeof(ds), "%s/%s.db", c.warehouse_dir, tenant_field(0, "tenant_id"));
+    CU_ASSERT_TRUE(cvg_fs_exists(ds));
+}
+
+static void test_originals_04_get_tenant_info(void)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    const char *h[] = {admin_header, NULL};
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, h, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "company_name")),
+                           tenant_field(0, "company_name"));
+    json_t *sub = json_object_get(b, "subscription");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sub, "plan_name")),
+                           tenant_field(0, "plan_name"));
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(json_object_get(b, "usage"), "pipelines_run_today")), 0);
+    CU_ASSERT(json_integer_value(
+                  json_object_get(json_object_get(sub, "limits"), "daily_pipeline_runs")) > 0);
+    json_decref(b);
+}
+
+static void test_originals_05_generate_tenant_api_key(void)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\", \"scopes\": [\"tenant:read\"]}",
+             tenant_field(0, "tenant_id"));
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
+    const char *key = json_string_value(json_object_get(b, "api_key"));
+    CU_ASSERT_TRUE(cvg_apikey_well_formed(key));
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, NULL), 200);
+    json_decref(b);
+}
+
+static void test_originals_06_invalid_admin_key_rejected(void)
+{
+    const char *h[] = {"X-Admin-Key: wrong-admin-key-000000", json_ct, NULL};
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/api-keys", h, "{}", &b), 403);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "forbidden");
+    json_decref(b);
+}
+
+static void test_originals_07_missing_admin_key_rejected(void)
+{
+    const char *h[] = {json_ct, NULL};
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/api-keys", h, "{}", &b), 401);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "unauthorized");
+    json_decref(b);
+}
+
+static void test_originals_08_api_versioning(void)
+{
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/api/v1/health", NULL, NULL, NULL), 200);
+}
+
+static void test_originals_09_rate_limiting_headers(void)
+{
+    /* Every authenticated answer carries the key's bucket: the plan's
+     * limit (PROFESSIONAL, 1200 a minute) and what is left of it. */
+    char path[256], kh[128], v[128];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key_a);
+    const char *h[] = {kh, NULL};
+    http_reply_t r;
+    CU_ASSERT_EQUAL(http_call(c.api_port, "GET", path, h, NULL, &r), 200);
+    CU_ASSERT(http_reply_header(&r, "RateLimit-Policy", v, sizeof(v)) &&
+              strcmp(v, "\"tenant\";q=1200;w=60") == 0);
+    CU_ASSERT(http_reply_header(&r, "RateLimit", v, sizeof(v)) && strstr(v, "\"tenant\";r=") == v);
+    long left = strtol(v + strlen("\"tenant\";r="), NULL, 10);
+    CU_ASSERT(left > 0 && left < 1200);
+    http_reply_free(&r);
+}
+
+static void test_originals_10_schema_consistency(void)
+{
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/admin/bootstrap", NULL, &b), 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(b, "tables_created")), 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(b, "tables_existing")),
+                    CVG_CENTRAL_TABLE_COUNT);
+    json_decref(b);
+}
+
+/* ---- dry-run and onboarding ---------------------------------------------- */
+
+static void test_tenants_dryrun_shape_and_log(void)
+{
+    char *body = tenant_body(1);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/dryrun", body, &b), 200);
+    free(body);
+    static const char *keys[] = {"status",        "validation_id", "tenant_id", "checks_passed",
+                                 "checks_failed", "errors",        "message",   "next_step"};
+    CU_ASSERT_EQUAL(json_object_size(b), 8);
+    for (size_t i = 0; i < 8; i++)
+        CU_ASSERT_PTR_NOT_NULL(json_object_get(b, keys[i]));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "status")), "success");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(b, "checks_passed")), 12);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(b, "checks_failed")), 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "next_step")),
+                           "POST /api/v1/tenants/onboard");
+    const char *vid = json_string_value(json_object_get(b, "validation_id"));
+    CU_ASSERT_EQUAL(strncmp(vid, "dryrun_globex-eu_", 17), 0);
+    CU_ASSERT_EQUAL(strlen(vid), 17 + 15);
+    json_decref(b);
+    /* Logged like every run, under the tenant, and nothing was created. */
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = ? AND "
+                               "pipeline_id = 'dryrun_validation' AND status = 'SUCCEEDED'",
+                               "globex-eu", 1, 10000));
+    char ds[700];
+    snprintf(ds, sizeof(ds), "%s/globex_eu.db", c.warehouse_dir);
+    CU_ASSERT_FALSE(cvg_fs_exists(ds));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants",
+                           "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'cvg_dryrun%'",
+                           NULL),
+                    0);
+}
+
+static void test_tenants_invalid_requests_change_nothing(void)
+{
+    json_t *cases = json_object_get(cfg, "invalid_requests");
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *one = json_array_get(cases, i);
+        char *body = json_dumps(json_object_get(one, "body"), JSON_COMPACT);
+        const char *want = json_string_value(json_object_get(one, "error"));
+        json_t *b = NULL;
+        CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/dryrun", body, &b), 200);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "status")), "failed");
+        CU_ASSERT_TRUE(errors_contain(b, want));
+        json_decref(b);
+        b = NULL;
+        long st = admin_post("/api/v1/tenants/onboard", body, &b);
+        if (st != 422)
+            printf("\n  %s: onboard gave %ld\n", json_string_value(json_object_get(one, "name")),
+                   st);
+        CU_ASSERT_EQUAL(st, 422);
+        CU_ASSERT_STRING_EQUAL(code_of(b), "invalid_request");
+        CU_ASSERT_TRUE(errors_contain(b, want));
+        json_decref(b);
+        free(body);
+    }
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+static void test_tenants_malformed_bodies_change_nothing(void)
+{
+    json_t *cases = json_object_get(cfg, "malformed_bodies");
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *one = json_array_get(cases, i);
+        const char *body = json_string_value(json_object_get(one, "body"));
+        const char *field = json_string_value(json_object_get(one, "field"));
+        json_t *b = NULL;
+        long st = admin_post("/api/v1/tenants/onboard", body, &b);
+        CU_ASSERT_EQUAL(st, json_integer_value(json_object_get(one, "status")));
+        CU_ASSERT(code_of(b)[0] != '\0');
+        if (field)
+            CU_ASSERT_STRING_EQUAL(
+                json_string_value(json_object_get(json_object_get(b, "error"), "field")), field);
+        json_decref(b);
+    }
+    /* Too big, too deep, wrong content type. */
+    size_t n = 2 * 1024 * 1024;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", big, NULL), 413);
+    free(big);
+    char deep[4100];
+    memset(deep, '[', 2048);
+    memset(deep + 2048, ']', 2048);
+    deep[4096] = '\0';
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", deep, NULL), 400);
+    const char *text[] = {admin_header, "Content-Type: text/plain", NULL};
+    char *ok = tenant_body(2);
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/tenants/onboard", text, ok, NULL), 415);
+    free(ok);
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+static void test_tenants_conflicts(void)
+{
+    char *body = tenant_body(1);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/onboard", body, &b), 201);
+    json_decref(b);
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 409);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "conflict");
+    CU_ASSERT_TRUE(errors_contain(b, "already exists"));
+    json_decref(b);
+    free(body);
+    /* The same dataset under another spelling. */
+    json_t *coll = json_object_get(cfg, "collision");
+    char req[512];
+    snprintf(req, sizeof(req),
+             "{\"tenant_id\": \"%s\", \"company_name\": \"Acme\", \"admin_email\": "
+             "\"ops@acme-corp.io\", \"plan_name\": \"BASIC\"}",
+             json_string_value(json_object_get(coll, "first")));
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/onboard", req, &b), 201);
+    json_decref(b);
+    central_snapshot(&c, before, sizeof(before));
+    snprintf(req, sizeof(req),
+             "{\"tenant_id\": \"%s\", \"company_name\": \"Acme\", \"admin_email\": "
+             "\"ops@acme-corp.io\", \"plan_name\": \"BASIC\"}",
+             json_string_value(json_object_get(coll, "second")));
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/dryrun", req, &b), 200);
+    CU_ASSERT_TRUE(errors_contain(b, "is already taken"));
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", req, &b), 409);
+    CU_ASSERT_TRUE(errors_contain(b, "is already taken"));
+    json_decref(b);
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+static void test_tenants_metacharacters_stored_verbatim(void)
+{
+    json_t *v = json_object_get(cfg, "stored_verbatim");
+    char *body = json_dumps(v, JSON_COMPACT);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 201);
+    free(body);
+    json_decref(b);
+    char text[512];
+    wh_text(&c, "tenants", "SELECT company_name FROM tenant_profiles WHERE tenant_id = ?",
+            "quote_co", text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, json_string_value(json_object_get(v, "company_name")));
+    wh_text(&c, "tenants", "SELECT admin_email FROM tenant_profiles WHERE tenant_id = ?",
+            "quote_co", text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, json_string_value(json_object_get(v, "admin_email")));
+    CU_ASSERT(wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL) >= 3);
+}
+
+static void test_tenants_comprehensive_view(void)
+{
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = ? "
+                               "AND pipeline_id = 'tenant_onboarding' AND status = 'SUCCEEDED'",
+                               "globex-eu", 1, 10000));
+    char url[700];
+    snprintf(url, sizeof(url), "sqlite://%s", c.warehouse_dir);
+    cvg_wh_t *wh = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &wh, &err), 0);
+    int64_t rows = 0, others = 0, dryruns = 0;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh, "SELECT count(*) FROM globex_eu.tenant_comprehensive_view",
+                                     NULL, 0, &rows, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh,
+                                     "SELECT count(*) FROM globex_eu.tenant_comprehensive_view "
+                                     "WHERE tenant_id <> 'globex-eu'",
+                                     NULL, 0, &others, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh,
+                                     "SELECT count(*) FROM globex_eu.tenant_comprehensive_view "
+                                     "WHERE pipeline_id = 'dryrun_validation'",
+                                     NULL, 0, &dryruns, NULL, &err),
+                    0);
+    CU_ASSERT(rows >= 3); /* the dry-run's step, the onboarding's two steps */
+    CU_ASSERT_EQUAL(others, 0);
+    CU_ASSERT(dryruns >= 1);
+    cvg_wh_close(&wh);
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "globex_eu", "SELECT count(*) FROM onboarding_validation_test", NULL), 1);
+}
+
+/* Restarts the gateway with env (NULL-terminated) and waits for it. */
+static void restart_gateway(const char *const *env)
+{
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, cluster_proc(&c, "gateway"), 10000), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "gateway", "cvg-gateway", NULL, env));
+    CU_ASSERT_TRUE(cluster_wait_ready(&c, 15000));
+}
+
+static void test_tenants_onboarding_rolls_back_at_every_fault(void)
+{
+    static const char *points[] = {"after_dataset", "after_table", "after_view", "before_commit"};
+    for (size_t i = 0; i < 4; i++) {
+        char fault[80], tenant[32], body[512];
+        snprintf(fault, sizeof(fault), "CVG_TEST_FAULT=onboarding:%s", points[i]);
+        const char *env[] = {fault, NULL};
+        restart_gateway(env);
+        snprintf(tenant, sizeof(tenant), "rollback_%zu", i);
+        snprintf(body, sizeof(body),
+                 "{\"tenant_id\": \"%s\", \"company_name\": \"Rollback %zu\", \"admin_email\": "
+                 "\"ops@rollback.io\", \"plan_name\": \"BASIC\"}",
+                 tenant, i);
+        char before[2048], after[2048];
+        central_snapshot(&c, before, sizeof(before));
+        json_t *b = NULL;
+        CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 500);
+        CU_ASSERT_STRING_EQUAL(code_of(b), "onboarding_failed");
+        json_decref(b);
+        central_snapshot(&c, after, sizeof(after));
+        if (strcmp(before, after) != 0)
+            printf("\n  fault %s left:\n  %s\n  %s\n", points[i], before, after);
+        CU_ASSERT_STRING_EQUAL(before, after);
+        static const char *tables[] = {"tenant_profiles", "tenant_subscriptions",
+                                       "tenant_usage_quotas", "tenant_api_keys"};
+        for (size_t t = 0; t < 4; t++) {
+            char sql[128];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE tenant_id = ?", tables[t]);
+            CU_ASSERT_EQUAL(wh_int(&c, "tenants", sql, tenant), 0);
+        }
+        char ds[700];
+        snprintf(ds, sizeof(ds), "%s/%s.db", c.warehouse_dir, tenant);
+        CU_ASSERT_FALSE(cvg_fs_exists(ds));
+    }
+    restart_gateway(NULL);
+    /* And without the fault the same tenant onboards. */
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard",
+                               "{\"tenant_id\": \"rollback_0\", \"company_name\": \"Rollback\", "
+                               "\"admin_email\": \"ops@rollback.io\", \"plan_name\": \"BASIC\"}",
+                               &b),
+                    201);
+    json_decref(b);
+}
+
+/* ---- isolation ------------------------------------------------------------ */
+
+/* Fills a route pattern's parameters. */
+static void fill(const char *pattern, const char *tenant, const char *key_id, char *out,
+                 size_t size)
+{
+    size_t o = 0;
+    for (const char *p = pattern; *p && o + 1 < size;) {
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            const char *v = strncmp(p, "{tenant_id}", 11) == 0 ? tenant
+                            : strncmp(p, "{key_id}", 8) == 0   ? key_id
+                                                               : "aws";
+            int n = snprintf(out + o, size - o, "%s", v);
+            o += n > 0 ? (size_t)n : 0;
+            p = end + 1;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < size ? o : size - 1] = '\0';
+}
+
+static void test_tenants_isolation_matrix(void)
+{
+    /* Tenant B (globex-eu) gets a key of its own; A is tenants[0]. */
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        admin_post("/api/v1/admin/api-keys", "{\"tenant_id\": \"globex-eu\"}", &b), 201);
+    char key_b_id[64];
+    snprintf(key_b_id, sizeof(key_b_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
+    json_decref(b);
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    size_t n = 0, checked = 0;
+    const gw_route_t *routes = gw_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        const gw_route_t *r = &routes[i];
+        char path[512];
+        fill(r->pattern, "globex-eu", key_b_id, path, sizeof(path));
+        const char *body = strcmp(r->method, "GET") && strcmp(r->method, "DELETE") ? "{}" : NULL;
+        char ka[128];
+        snprintf(ka, sizeof(ka), "X-API-Key: %s", key_a);
+        const char *tenant_a[] = {ka, json_ct, NULL};
+        const char *none[] = {json_ct, NULL};
+        const char *wrong[] = {"X-Admin-Key: not-the-admin-key-0000", json_ct, NULL};
+        long st_a = http_request(&c, r->method, path, tenant_a, body, NULL);
+        long st_none = http_request(&c, r->method, path, none, body, NULL);
+        long st_wrong = http_request(&c, r->method, path, wrong, body, NULL);
+        bool ok = true;
+        switch (r->auth) {
+        case GW_AUTH_NONE:
+            continue;
+        case GW_AUTH_TENANT:
+        case GW_AUTH_TENANT_OR_ADMIN:
+            ok = (st_a == 403 || st_a == 404) && st_none == 401 && st_wrong == 403;
+            break;
+        case GW_AUTH_ADMIN:
+        case GW_AUTH_SIGNUP: /* self sign-up is off: the admin key is needed */
+            ok = st_a == 403 && st_none == 401 && st_wrong == 403;
+            if (r->auth == GW_AUTH_SIGNUP)
+                ok = (st_a == 401 || st_a == 403) && st_none == 401 && st_wrong == 403;
+            break;
+        }
+        if (!ok)
+            printf("\n  %s %s: tenant A %ld, no key %ld, wrong admin key %ld\n", r->method, path,
+                   st_a, st_none, st_wrong);
+        CU_ASSERT_TRUE(ok);
+        checked++;
+    }
+    CU_ASSERT(checked >= 13);
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+/* ---- API keys ------------------------------------------------------------- */
+
+static bool file_contains(const char *path, const char *needle)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (cvg_fs_read_file(path, 512 * 1024 * 1024, &data, &len, NULL) != 0)
+        return false;
+    size_t m = strlen(needle);
+    bool found = false;
+    for (size_t i = 0; !found && i + m <= len; i++)
+        found = memcmp(data + i, needle, m) == 0;
+    free(data);
+    return found;
+}
+
+/* Every file under dir (one level) that contains needle, counted. */
+static int count_files_with(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int hits = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && file_contains(path, needle))
+            hits++;
+    }
+    if (d)
+        closedir(d);
+    return hits;
+}
+
+static void test_tenants_keys_never_stored_or_logged(void)
+{
+    enum { N = 100 };
+    char(*keys)[CVG_APIKEY_LEN + 1] = calloc(N, CVG_APIKEY_LEN + 1);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\"}", tenant_field(0, "tenant_id"));
+    for (int i = 0; i < N; i++) {
+        json_t *b = NULL;
+        CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
+        snprintf(keys[i], CVG_APIKEY_LEN + 1, "%s",
+                 json_string_value(json_object_get(b, "api_key")));
+        json_decref(b);
+    }
+    /* They work ... */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    CU_ASSERT_EQUAL(with_key("GET", path, keys[N - 1], NULL, NULL), 200);
+    /* ... and appear in no warehouse file (WAL included) and no log. */
+    int hits = 0;
+    for (int i = 0; i < N; i++) {
+        hits += count_files_with(c.warehouse_dir, keys[i] + 5);
+        hits += count_files_with(c.dir, keys[i] + 5);
+    }
+    CU_ASSERT_EQUAL(hits, 0);
+    /* Nor the first key, issued at onboarding. */
+    CU_ASSERT_EQUAL(
+        count_files_with(c.warehouse_dir, key_a + 5) + count_files_with(c.dir, key_a + 5), 0);
+    free(keys);
+}
+
+/* The value of an unlabelled counter in the gateway's /metrics text. */
+static long long metric(const char *name)
+{
+    long long value = -1;
+    http_reply_t r;
+    if (http_call(c.api_port, "GET", "/metrics", NULL, NULL, &r) == 200) {
+        const char *text = cvg_buf_cstr(&r.body);
+        const char *p = strstr(text, name);
+        while (p && ((p != text && p[-1] != '\n') || p[strlen(name)] != ' '))
+            p = strstr(p + 1, name);
+        if (p)
+            value = strtoll(p + strlen(name), NULL, 10);
+    }
+    http_reply_free(&r);
+    return value;
+}
+
+static void test_tenants_bad_checksum_refused_without_lookup(void)
+{
+    char bad[CVG_APIKEY_LEN + 1];
+    snprintf(bad, sizeof(bad), "%s", key_a);
+    bad[20] = bad[20] == 'A' ? 'B' : 'A'; /* a typo: the checksum no longer matches */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    long long before = metric("cvg_gateway_auth_lookups_total");
+    CU_ASSERT(before >= 0);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", path, bad, NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "invalid_api_key");
+    json_decref(b);
+    CU_ASSERT_EQUAL(metric("cvg_gateway_auth_lookups_total"), before);
+    /* A well-formed key nobody issued does go to the warehouse. */
+    char unknown[CVG_APIKEY_LEN + 1];
+    cvg_apikey_generate(unknown);
+    CU_ASSERT_EQUAL(with_key("GET", path, unknown, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(metric("cvg_gateway_auth_lookups_total"), before + 1);
+}
+
+static void test_tenants_revocation_bound(void)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\"}", tenant_field(0, "tenant_id"));
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
+    char key[64], id[64], path[256], del[256];
+    snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(b, "api_key")));
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(b, "api_key_id")));
+    json_decref(b);
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    snprintf(del, sizeof(del), "/api/v1/admin/api-keys/%s", id);
+    /* A second gateway on the same warehouse, with the key in its cache. */
+    int port2 = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port2);
+    const char *env[] = {port_env, NULL};
+    proc_t *gw2 = cluster_spawn(&c, "gateway-2", "cvg-gateway", NULL, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(port2, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
+    const char *h[] = {kh, NULL};
+    CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(http_request_at(port2, "GET", path, h, NULL, NULL), 200);
+    const char *ah[] = {admin_header, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, NULL), 200);
+    /* The gateway that revoked it refuses it at once ... */
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "key_revoked");
+    json_decref(b);
+    /* ... and every other gateway within one second. */
+    cvg_time_sleep_ms(1000);
+    b = NULL;
+    CU_ASSERT_EQUAL(http_request_at(port2, "GET", path, h, NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "key_revoked");
+    json_decref(b);
+    /* Revoking twice is harmless; an unknown id is 404. */
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(
+        http_request(&c, "DELETE", "/api/v1/admin/api-keys/not-a-key-id", ah, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw2, 10000), 0);
+}
+
+static void test_tenants_key_rotation_overlap(void)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\"}", tenant_field(0, "tenant_id"));
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
+    char old[64], old_id[64], path[256], rot[256];
+    snprintf(old, sizeof(old), "%s", json_string_value(json_object_get(b, "api_key")));
+    snprintf(old_id, sizeof(old_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
+    json_decref(b);
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", old_id);
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post(rot, "{\"overlap_seconds\": 3600}", &b), 201);
+    char fresh[64], fresh_id[64];
+    snprintf(fresh, sizeof(fresh), "%s", json_string_value(json_object_get(b, "api_key")));
+    snprintf(fresh_id, sizeof(fresh_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "replaces")), old_id);
+    json_decref(b);
+    CU_ASSERT_EQUAL(with_key("GET", path, fresh, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(with_key("GET", path, old, NULL, NULL), 200); /* overlap */
+    /* Rotating without overlap ends the old key at once. */
+    snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", fresh_id);
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post(rot, "{\"overlap_seconds\": 0}", &b), 201);
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", path, fresh, NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "key_expired");
+    json_decref(b);
+    CU_ASSERT_EQUAL(admin_post(rot, "{}", NULL), 409); /* not active any more */
+}
+
+/* ---- plans, subscriptions, rate limits ------------------------------------ */
+
+static void test_tenants_subscription_states(void)
+{
+    const char *t = tenant_field(0, "tenant_id");
+    char sub[256], creds[256], read[256];
+    snprintf(sub, sizeof(sub), "/api/v1/admin/tenants/%s/subscription", t);
+    snprintf(creds, sizeof(creds), "/api/v1/tenants/%s/credentials", t);
+    snprintf(read, sizeof(read), "/api/v1/tenants/%s", t);
+    const char *h[] = {admin_header, json_ct, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, "{\"status\": \"SUSPENDED\"}", NULL), 200);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", creds, key_a, NULL, &b), 403);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "subscription_suspended");
+    json_decref(b);
+    CU_ASSERT_EQUAL(with_key("GET", read, key_a, NULL, NULL), 200); /* may still see why */
+    char yesterday[CVG_TIME_DATE_LEN], patch[200];
+    cvg_time_format_date(cvg_time_now_ms() - 86400000, yesterday);
+    snprintf(patch, sizeof(patch), "{\"status\": \"TRIAL\", \"trial_end_date\": \"%s\"}",
+             yesterday);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, patch, NULL), 200);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", creds, key_a, NULL, &b), 402);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "trial_expired");
+    json_decref(b);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, "{\"status\": \"CANCELLED\"}", NULL), 200);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", creds, key_a, NULL, &b), 403);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "subscription_cancelled");
+    json_decref(b);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h,
+                                 "{\"status\": \"ACTIVE\", \"trial_end_date\": null}", NULL),
+                    200);
+    CU_ASSERT_EQUAL(with_key("GET", creds, key_a, NULL, NULL), 200);
+    /* Bad changes are refused and change nothing. */
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, "{\"status\": \"PAUSED\"}", NULL), 422);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, "{\"plan_name\": \"GOLD\"}", NULL), 422);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", sub, h, "{\"trial_end_date\": \"tomorrow\"}", NULL),
+                    422);
+    CU_ASSERT_EQUAL(http_request(&c, "PATCH", "/api/v1/admin/tenants/nobody_here/subscription", h,
+                                 "{\"status\": \"ACTIVE\"}", NULL),
+                    404);
+}
+
+static void test_tenants_rate_limit(void)
+{
+    char *body = tenant_body(2); /* FREE: 60 requests a minute */
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/onboard", body, &b), 201);
+    free(body);
+    char key[64], path[256];
+    snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(b, "api_key")));
+    json_decref(b);
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(2, "tenant_id"));
+    int ok = 0;
+    long st = 0;
+    for (int i = 0; i < 61 && (st = with_key("GET", path, key, NULL, NULL)) == 200; i++)
+        ok++;
+    CU_ASSERT(ok >= 59 && ok <= 60); /* a token may have come back meanwhile */
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
+    const char *h[] = {kh, NULL};
+    http_reply_t r = {0};
+    for (int i = 0; i < 5; i++) {
+        if (i)
+            http_reply_free(&r);
+        if (http_call(c.api_port, "GET", path, h, NULL, &r) != 200)
+            break;
+    }
+    CU_ASSERT_EQUAL(r.status, 429);
+    char v[128];
+    CU_ASSERT(http_reply_header(&r, "Retry-After", v, sizeof(v)) && strtol(v, NULL, 10) >= 1 &&
+              strtol(v, NULL, 10) <= 60);
+    CU_ASSERT(http_reply_header(&r, "RateLimit-Policy", v, sizeof(v)) &&
+              strstr(v, "q=60") != NULL && strstr(v, "w=60") != NULL);
+    CU_ASSERT(http_reply_header(&r, "RateLimit", v, sizeof(v)) && strstr(v, "r=0") != NULL);
+    json_t *err = json_loads(cvg_buf_cstr(&r.body), 0, NULL);
+    CU_ASSERT_STRING_EQUAL(code_of(err), "rate_limited");
+    json_decref(err);
+    http_reply_free(&r);
+    /* Another tenant's budget is untouched. */
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    CU_ASSERT_EQUAL(with_key("GET", path, key_a, NULL, NULL), 200);
+}
+
+/* ---- credentials ------------------------------------------------------------ */
+
+static void test_tenants_credentials(void)
+{
+    const char *t = tenant_field(0, "tenant_id");
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s/credentials/aws", t);
+    const char *secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY1";
+    char good[256], bad[256];
+    snprintf(good, sizeof(good),
+             "{\"access_key_id\": \"AKIAIOSFODNN7EXAMPLE\", \"secret_access_key\": \"%s\", "
+             "\"region\": \"eu-west-1\"}",
+             secret);
+    snprintf(bad, sizeof(bad), "{\"access_key_id\": \"AKIAIOSFODNN7EXAMPLE\", \"secret\": \"%s\"}",
+             secret);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a, bad, &b), 422);
+    char *dump = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NULL(strstr(dump, secret));
+    free(dump);
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a, "{\"secret_access_key\": \"wJalrXUtnF", &b), 400);
+    dump = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NULL(strstr(dump, "wJalr"));
+    free(dump);
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(with_key("PUT", path, key_a, good, &b), 200);
+    dump = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NULL(strstr(dump, secret));
+    CU_ASSERT_PTR_NULL(strstr(dump, "AKIAIOSFODNN7EXAMPLE"));
+    free(dump);
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("GET", path, key_a, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(b, "metadata"), "region")), "eu-west-1");
+    dump = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NULL(strstr(dump, secret));
+    free(dump);
+    json_decref(b);
+    CU_ASSERT_EQUAL(count_files_with(c.warehouse_dir, secret) + count_files_with(c.dir, secret), 0);
+    /* Unknown provider. */
+    char other[256];
+    snprintf(other, sizeof(other), "/api/v1/tenants/%s/credentials/oracle", t);
+    CU_ASSERT_EQUAL(with_key("PUT", other, key_a, good, NULL), 404);
+}
+
+static void test_tenants_master_key_rotation(void)
+{
+    /* A second master key version; the command re-seals every data key. */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/master_keys", c.dir);
+    unsigned char raw[32];
+    cvg_random_bytes(raw, sizeof(raw));
+    char *v2 = cvg_base64_encode(raw, sizeof(raw));
+    char text[256];
+    snprintf(text, sizeof(text), "1:%s\n2:%s\n", c.master_b64, v2);
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, text, strlen(text), 0600, NULL), 0);
+    char file_env[800];
+    snprintf(file_env, sizeof(file_env), "CVG_MASTER_KEY_FILE=%s", path);
+    const char *env[] = {"CVG_MASTER_KEY=", file_env, NULL};
+    const char *args[] = {"rotate-master-key", NULL};
+    proc_t *p = cluster_spawn(&c, "rotate", "cvg-gateway", args, env);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 20000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "rotate",
+                                    "re-sealed 1 credential(s) under master key version 2", 100));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants",
+                           "SELECT count(*) FROM tenant_cloud_credentials WHERE key_version <> 2",
+                           NULL),
+                    0);
+    /* Version 2 alone now opens it. */
+    cvg_keyring_t k;
+    memset(&k, 0, sizeof(k));
+    snprintf(text, sizeof(text), "2:%s", v2);
+    CU_ASSERT_EQUAL_FATAL(cvg_keyring_parse_master(&k, text, "test", NULL), 0);
+    char url[700];
+    snprintf(url, sizeof(url), "sqlite://%s", c.warehouse_dir);
+    cvg_wh_t *wh = NULL;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &wh, NULL), 0);
+    char *secret = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_cred_load(wh, &k, tenant_field(0, "tenant_id"), "aws", &secret, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(secret ? strstr(secret, "wJalrXUtnFEMI") : NULL);
+    free(secret);
+    cvg_wh_close(&wh);
+    free(v2);
+}
+
+static void test_tenants_keys_in_url_refused(void)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s?api_key=%s", tenant_field(0, "tenant_id"),
+             key_a);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, NULL, NULL, &b), 400);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "credentials_in_url");
+    json_decref(b);
+}
+
+static void test_tenants_self_signup(void)
+{
+    /* Off by default: onboarding without the admin key is refused. */
+    const char *h[] = {json_ct, NULL};
+    char *body = tenant_body(1);
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/tenants/dryrun", h, body, NULL), 401);
+    /* A gateway with self sign-up on, 3 per address per hour. */
+    int port = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
+    const char *env[] = {port_env, "CVG_SELF_SIGNUP=true", "CVG_SIGNUP_PER_HOUR=3", NULL};
+    proc_t *gw = cluster_spawn(&c, "gateway-signup", "cvg-gateway", NULL, env);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(port, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(http_request_at(port, "POST", "/api/v1/tenants/dryrun", h, body, NULL),
+                        200);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request_at(port, "POST", "/api/v1/tenants/dryrun", h, body, &b), 429);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "rate_limited");
+    json_decref(b);
+    free(body);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_originals_01_health_check", test_originals_01_health_check},
+    {"test_originals_02_bootstrap_system", test_originals_02_bootstrap_system},
+    {"test_originals_03_create_tenant", test_originals_03_create_tenant},
+    {"test_originals_04_get_tenant_info", test_originals_04_get_tenant_info},
+    {"test_originals_05_generate_tenant_api_key", test_originals_05_generate_tenant_api_key},
+    {"test_originals_06_invalid_admin_key_rejected", test_originals_06_invalid_admin_key_rejected},
+    {"test_originals_07_missing_admin_key_rejected", test_originals_07_missing_admin_key_rejected},
+    {"test_originals_08_api_versioning", test_originals_08_api_versioning},
+    {"test_originals_09_rate_limiting_headers", test_originals_09_rate_limiting_headers},
+    {"test_originals_10_schema_consistency", test_originals_10_schema_consistency},
+    {"test_tenants_dryrun_shape_and_log", test_tenants_dryrun_shape_and_log},
+    {"test_tenants_invalid_requests_change_nothing", test_tenants_invalid_requests_change_nothing},
+    {"test_tenants_malformed_bodies_change_nothing", test_tenants_malformed_bodies_change_nothing},
+    {"test_tenants_conflicts", test_tenants_conflicts},
+    {"test_tenants_metacharacters_stored_verbatim", test_tenants_metacharacters_stored_verbatim},
+    {"test_tenants_comprehensive_view", test_tenants_comprehensive_view},
+    {"test_tenants_onboarding_rolls_back_at_every_fault",
+     test_tenants_onboarding_rolls_back_at_every_fault},
+    {"test_tenants_isolation_matrix", test_tenants_isolation_matrix},
+    {"test_tenants_keys_never_stored_or_logged", test_tenants_keys_never_stored_or_logged},
+    {"test_tenants_bad_checksum_refused_without_lookup",
+     test_tenants_bad_checksum_refused_without_lookup},
+    {"test_tenants_revocation_bound", test_tenants_revocation_bound},
+    {"test_tenants_key_rotation_overlap", test_tenants_key_rotation_overlap},
+    {"test_tenants_subscription_states", test_tenants_subscription_states},
+    {"test_tenants_rate_limit", test_tenants_rate_limit},
+    {"test_tenants_credentials", test_tenants_credentials},
+    {"test_tenants_master_key_rotation", test_tenants_master_key_rotation},
+    {"test_tenants_keys_in_url_refused", test_tenants_keys_in_url_refused},
+    {"test_tenants_self_signup", test_tenants_self_signup},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_tenants = {"integration_tenants", setup, teardown, tests, 400};
