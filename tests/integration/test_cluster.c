@@ -7,11 +7,17 @@
  */
 #include "common/central.h"
 #include "common/id.h"
+#include "common/time.h"
 #include "tests/integration/harness.h"
 #include "tests/tests.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static cluster_t c;
 static char first_run[64];
@@ -179,6 +185,84 @@ static void test_cluster_oversized_bodies_get_413(void)
     free(big);
     CU_ASSERT_FALSE(central_dataset_exists());
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/live", NULL, NULL, NULL), 200);
+}
+
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads until the peer closes or timeout_ms passes; the bytes read go to
+ * out. True when the peer closed. */
+static bool read_until_closed(int fd, char *out, size_t size, int timeout_ms)
+{
+    size_t used = 0;
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - cvg_time_mono_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        char tmp[4096];
+        ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+        if (n <= 0)
+            return true;
+        size_t take = used + (size_t)n < size ? (size_t)n : size - used - 1;
+        memcpy(out + used, tmp, take);
+        used += take;
+        out[used] = '\0';
+    }
+}
+
+static void test_cluster_big_headers_and_slow_clients(void)
+{
+    /* A gateway of the cluster that gives clients one second per request. */
+    int port = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
+    const char *env[] = {port_env, "API_REQUEST_TIMEOUT_S=1", NULL};
+    proc_t *gw = cluster_spawn(&c, "gateway-slow", "cvg-gateway", NULL, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(port, "GET", "/health", NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+
+    /* Headers past the limit: 431, the connection closed. */
+    size_t n = 80 * 1024;
+    char *req = malloc(n + 128);
+    int len = snprintf(req, n + 128, "GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: ");
+    memset(req + len, 'a', n);
+    memcpy(req + len + n, "\r\n\r\n", 5);
+    int fd = connect_local(port);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT(send(fd, req, (size_t)len + n + 4, MSG_NOSIGNAL) > 0);
+    char reply[2048] = "";
+    CU_ASSERT_TRUE(read_until_closed(fd, reply, sizeof(reply), 10000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "HTTP/1.1 431"));
+    close(fd);
+    free(req);
+
+    /* A client that never finishes its headers is cut off; meanwhile
+     * everyone else is served. */
+    fd = connect_local(port);
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *partial = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    CU_ASSERT(send(fd, partial, strlen(partial), MSG_NOSIGNAL) > 0);
+    CU_ASSERT_EQUAL(http_request_at(port, "GET", "/health", NULL, NULL, NULL), 200);
+    reply[0] = '\0';
+    CU_ASSERT_TRUE(read_until_closed(fd, reply, sizeof(reply), 15000));
+    CU_ASSERT_PTR_NULL(strstr(reply, "200 OK"));
+    close(fd);
+    CU_ASSERT_EQUAL(http_request_at(port, "GET", "/health", NULL, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
 }
 
 static void test_cluster_bootstrap_creates_the_12_tables(void)
@@ -409,6 +493,7 @@ static CU_TestInfo tests[] = {
      test_cluster_bootstrap_refuses_missing_and_wrong_key},
     {"test_cluster_bootstrap_refuses_bad_bodies", test_cluster_bootstrap_refuses_bad_bodies},
     {"test_cluster_oversized_bodies_get_413", test_cluster_oversized_bodies_get_413},
+    {"test_cluster_big_headers_and_slow_clients", test_cluster_big_headers_and_slow_clients},
     {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
     {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
