@@ -28,12 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN     70
-#define READY_TIMEOUT_MS 30000
-#define BACKOFF_START_MS 1000
-#define BACKOFF_MAX_MS   30000
-#define STABLE_AFTER_MS  60000
-#define STOP_EXTRA_MS    3000
+#define MAX_CHILDREN        70
+#define READY_TIMEOUT_MS    30000
+#define ALL_WORKERS_WAIT_MS 5000
+#define BACKOFF_START_MS    1000
+#define BACKOFF_MAX_MS      30000
+#define STABLE_AFTER_MS     60000
+#define STOP_EXTRA_MS       3000
+#define DEMO_TENANT         "demo"
 
 typedef struct child {
     char name[32];
@@ -52,7 +54,7 @@ typedef struct run {
     char bin_dir[1024];
     char log_dir[1100];
     char key_file[1100];
-    bool tail, bootstrap, ready;
+    bool tail, bootstrap, demo, ready;
     child_t children[MAX_CHILDREN];
     size_t n;
     int fatal; /* exit code when a child cannot run at all */
@@ -174,7 +176,7 @@ static size_t collect(void *data, size_t size, size_t n, void *ud)
 
 /* One HTTP request to the gateway; returns the status (0 when none). */
 static long http(const run_t *r, const char *method, const char *path, const char *admin_key,
-                 cvg_buf_t *body)
+                 const char *json, cvg_buf_t *body)
 {
     char url[512];
     const char *host = strcmp(r->cfg.api_host, "0.0.0.0") == 0 ? "127.0.0.1" : r->cfg.api_host;
@@ -187,6 +189,11 @@ static long http(const run_t *r, const char *method, const char *path, const cha
     if (admin_key) {
         snprintf(key_header, sizeof(key_header), "X-Admin-Key: %s", admin_key);
         headers = curl_slist_append(headers, key_header);
+    }
+    if (json) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -305,19 +312,26 @@ static int make_master_key(char *out, size_t size)
 /* Waits for /health/ready; returns its JSON (or NULL on timeout). */
 static json_t *wait_ready(run_t *r)
 {
-    int64_t deadline = cvg_time_mono_ms() + READY_TIMEOUT_MS;
+    int64_t deadline = cvg_time_mono_ms() + READY_TIMEOUT_MS, first_ready = 0;
     json_t *last = NULL;
     while (cvg_time_mono_ms() < deadline && !cvg_stop_requested() && !r->fatal) {
         supervise(r);
         cvg_buf_t b;
         cvg_buf_init(&b, 1 << 20);
-        long status = http(r, "GET", "/health/ready", NULL, &b);
+        long status = http(r, "GET", "/health/ready", NULL, NULL, &b);
         json_decref(last);
         last = json_loads(cvg_buf_cstr(&b), 0, NULL);
         cvg_buf_cleanup(&b);
-        if (status == 200)
+        /* Ready needs one worker; give the others a moment to check in so
+         * the banner shows the cluster as started. */
+        json_t *w = json_object_get(json_object_get(last, "checks"), "workers");
+        if (status == 200 &&
+            (json_integer_value(json_object_get(w, "alive")) >= r->cfg.workers ||
+             (first_ready && cvg_time_mono_ms() - first_ready > ALL_WORKERS_WAIT_MS)))
             return last;
-        cvg_time_sleep_ms(200);
+        if (status == 200 && !first_ready)
+            first_ready = cvg_time_mono_ms();
+        cvg_time_sleep_ms(100);
     }
     if (!cvg_stop_requested() && !r->fatal) {
         char *text = last ? json_dumps(json_object_get(last, "checks"), JSON_COMPACT) : NULL;
@@ -365,7 +379,8 @@ static void stop_all(run_t *r)
     }
 }
 
-static void banner(const run_t *r, const char *bootstrap_note, size_t workers)
+static void banner(const run_t *r, const char *bootstrap_note, const char *demo_note,
+                   size_t workers)
 {
     const char *host = strcmp(r->cfg.api_host, "0.0.0.0") == 0 ? "127.0.0.1" : r->cfg.api_host;
     bool in_env = r->cfg.admin_api_key[0] != '\0';
@@ -376,18 +391,26 @@ static void banner(const run_t *r, const char *bootstrap_note, size_t workers)
         snprintf(key_expr, sizeof(key_expr), "$(cat %s)", r->key_file);
     fprintf(stderr,
             "\nConvergence is running: gateway, scheduler, logger and %zu worker%s.\n\n"
-            "  API        http://%s:%d\n"
-            "  Admin key  %s\n"
-            "  Warehouse  %s\n"
-            "  Logs       %s/*.log\n"
-            "  Bootstrap  %s\n\n"
+            "  API          http://%s:%d\n"
+            "  Admin key    %s\n"
+            "  Warehouse    %s\n"
+            "  Logs         %s/*.log\n"
+            "  Bootstrap    %s\n"
+            "  Demo tenant  %s\n\n"
             "Try:\n"
             "  curl -s http://%s:%d/health/ready\n"
-            "  curl -s -X POST http://%s:%d/api/v1/admin/bootstrap -H \"X-Admin-Key: %s\"\n\n"
-            "Following the event stream (Ctrl-C stops the cluster):\n\n",
+            "  curl -s -X POST http://%s:%d/api/v1/admin/bootstrap -H \"X-Admin-Key: %s\"\n",
             workers, workers == 1 ? "" : "s", host, r->cfg.api_port, r->key_file,
-            r->cfg.warehouse_url, r->log_dir, bootstrap_note, host, r->cfg.api_port, host,
-            r->cfg.api_port, key_expr);
+            r->cfg.warehouse_url, r->log_dir, bootstrap_note, demo_note, host, r->cfg.api_port,
+            host, r->cfg.api_port, key_expr);
+    char demo_key[1200];
+    snprintf(demo_key, sizeof(demo_key), "%s/demo_api_key", r->cfg.var_dir);
+    if (cvg_fs_exists(demo_key))
+        fprintf(stderr,
+                "  curl -s http://%s:%d/api/v1/tenants/" DEMO_TENANT
+                " -H \"X-API-Key: $(cat %s)\"\n",
+                host, r->cfg.api_port, demo_key);
+    fprintf(stderr, "\nFollowing the event stream (Ctrl-C stops the cluster):\n\n");
 }
 
 static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *note, size_t size)
@@ -403,7 +426,7 @@ static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *n
     }
     cvg_buf_t b;
     cvg_buf_init(&b, 1 << 20);
-    long status = http(r, "POST", "/api/v1/admin/bootstrap", key, &b);
+    long status = http(r, "POST", "/api/v1/admin/bootstrap", key, NULL, &b);
     json_t *reply = json_loads(cvg_buf_cstr(&b), 0, NULL);
     int rc = 0;
     if (status == 200) {
@@ -419,10 +442,55 @@ static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *n
     return rc;
 }
 
-static const char USAGE[] = "Options of cvg-run itself:\n"
-                            "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
-                            "  --no-tail        do not follow the event stream (for scripts)\n"
-                            "  --no-bootstrap   do not bootstrap an empty warehouse";
+/* The demo tenant: onboarded on the first start, its key kept in
+ * var/demo_api_key (mode 0600) since it is shown only once. */
+static void demo_tenant(run_t *r, const char *key, char *note, size_t size)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/demo_api_key", r->cfg.var_dir);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 20);
+    long status = http(r, "GET", "/api/v1/tenants/" DEMO_TENANT, key, NULL, &b);
+    if (status == 200) {
+        snprintf(note, size,
+                 cvg_fs_exists(path) ? "%s (its key is in %s)"
+                                     : "%s (its key file %s is gone: issue a new key with "
+                                       "POST /api/v1/admin/api-keys)",
+                 DEMO_TENANT, path);
+        cvg_buf_cleanup(&b);
+        return;
+    }
+    cvg_buf_reset(&b);
+    status = http(r, "POST", "/api/v1/tenants/onboard", key,
+                  "{\"tenant_id\": \"" DEMO_TENANT "\", \"company_name\": \"Demo Company\", "
+                  "\"admin_email\": \"finops@demo-company.io\", \"plan_name\": \"ENTERPRISE\"}",
+                  &b);
+    json_t *reply = json_loads(cvg_buf_cstr(&b), 0, NULL);
+    const char *api_key = json_string_value(json_object_get(reply, "api_key"));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    char line[128];
+    if (status != 201 || api_key == NULL) {
+        say("onboarding the demo tenant failed (HTTP %ld): %s", status, cvg_buf_cstr(&b));
+        snprintf(note, size, "not onboarded (HTTP %ld), see above", status);
+    } else if (snprintf(line, sizeof(line), "%s\n", api_key) >= (int)sizeof(line) ||
+               cvg_fs_write_file(path, line, strlen(line), 0600, &err) != 0) {
+        say("cannot keep the demo tenant's key in %s: %s", path, err.message);
+        snprintf(note, size, "%s onboarded, but its key could not be saved", DEMO_TENANT);
+    } else {
+        say("onboarded the demo tenant %s; its API key is in %s (mode 0600)", DEMO_TENANT, path);
+        snprintf(note, size, "%s (its key is in %s)", DEMO_TENANT, path);
+    }
+    json_decref(reply);
+    cvg_buf_cleanup(&b);
+}
+
+static const char USAGE[] =
+    "Options of cvg-run itself:\n"
+    "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
+    "  --no-tail        do not follow the event stream (for scripts)\n"
+    "  --no-bootstrap   do not bootstrap an empty warehouse (nor add the demo tenant)\n"
+    "  --no-demo        do not onboard the demo tenant";
 
 int main(int argc, char **argv)
 {
@@ -430,6 +498,7 @@ int main(int argc, char **argv)
     snprintf(r.bin_dir, sizeof(r.bin_dir), "build");
     r.tail = true;
     r.bootstrap = true;
+    r.demo = true;
     /* Our own options first, then the common ones. */
     int kept = 1;
     for (int i = 1; i < argc; i++) {
@@ -439,6 +508,8 @@ int main(int argc, char **argv)
             r.tail = false;
         else if (strcmp(argv[i], "--no-bootstrap") == 0)
             r.bootstrap = false;
+        else if (strcmp(argv[i], "--no-demo") == 0)
+            r.demo = false;
         else
             argv[kept++] = argv[i];
     }
@@ -496,12 +567,17 @@ int main(int argc, char **argv)
     }
     r.ready = true;
     char note[256];
+    char demo[1400] = "not added (--no-demo)";
     if (bootstrap_if_needed(&r, ready, key, note, sizeof(note)) != 0)
         rc = EX_SOFTWARE;
+    else if (r.bootstrap && r.demo)
+        demo_tenant(&r, key, demo, sizeof(demo));
+    else if (!r.bootstrap)
+        snprintf(demo, sizeof(demo), "not added (--no-bootstrap)");
     size_t workers = (size_t)json_integer_value(
         json_object_get(json_object_get(json_object_get(ready, "checks"), "workers"), "alive"));
     json_decref(ready);
-    banner(&r, note, workers);
+    banner(&r, note, demo, workers);
     if (r.tail) {
         child_t *t = add_child(&r, "tail", "cvg-logger", "tail");
         t->foreground = true;

@@ -94,13 +94,14 @@ static json_t *step_result(const wrk_outcome_t *out, size_t i)
     return json_object_get(json_array_get(out->steps, i), "result");
 }
 
-/* dryrun_{tenant}_{YYYYMMDD_HHMMSS}, with anything unusual in the id as _. */
+/* dryrun_{tenant}_{YYYYMMDD_HHMMSS}, the id lower-cased and anything else
+ * unusual in it as _. */
 static void validation_id(const char *tenant, char *out, size_t size)
 {
     char clean[CVG_TENANT_MAX], stamp[CVG_TIME_COMPACT_LEN];
     size_t i = 0;
     for (; i < sizeof(clean) - 1 && tenant[i]; i++) {
-        char c = tenant[i];
+        char c = tenant[i] >= 'A' && tenant[i] <= 'Z' ? (char)(tenant[i] - 'A' + 'a') : tenant[i];
         clean[i] =
             ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') ? c : '_';
     }

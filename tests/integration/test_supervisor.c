@@ -1,8 +1,9 @@
 /*
  * cvg-run, the supervisor behind `make run`: with no admin key configured
- * it makes one (mode 0600), starts the cluster, bootstraps it and prints
- * where things are; it restarts a process that dies and says so; SIGINT
- * (Ctrl-C) stops everything with exit code 0 and leaves no process behind.
+ * it makes one (mode 0600), starts the cluster, bootstraps it, onboards
+ * the demo tenant (its key kept with mode 0600) and prints where things are; it restarts a process
+ * that dies and says so; SIGINT (Ctrl-C) stops everything with exit code 0 and leaves no process
+ * behind.
  */
 #include "common/fs.h"
 #include "common/time.h"
@@ -77,7 +78,8 @@ static void test_supervisor_starts_and_bootstraps(void)
     CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", key_path, 100));
     CU_ASSERT_TRUE(
-        cluster_wait_log(&c, "cvg-run", "Bootstrap  done: 12 central tables created", 100));
+        cluster_wait_log(&c, "cvg-run", "Bootstrap    done: 12 central tables created", 100));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "logger and 2 workers.", 100));
     json_t *body = NULL;
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, &body), 200);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(
@@ -95,6 +97,31 @@ static void test_supervisor_starts_and_bootstraps(void)
     CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body), 200);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")), 12);
     json_decref(body);
+}
+
+static void test_supervisor_onboards_the_demo_tenant(void)
+{
+    char key_path[700];
+    snprintf(key_path, sizeof(key_path), "%s/var/demo_api_key", c.dir);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "Demo tenant  demo (its key is in", 100));
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(key_path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    /* The printed curl works: the demo tenant reads itself with its key. */
+    char *key = NULL;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_read_file(key_path, 4096, &key, NULL, NULL), 0);
+    key[strcspn(key, "\n")] = '\0';
+    char header[200];
+    snprintf(header, sizeof(header), "X-API-Key: %s", key);
+    free(key);
+    const char *headers[] = {header, NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/api/v1/tenants/demo", headers, NULL, &body), 200);
+    json_t *sub = json_object_get(body, "subscription");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sub, "status")), "ACTIVE");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "dataset_id")), "demo");
+    json_decref(body);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL), 1);
 }
 
 static void test_supervisor_restarts_a_dead_worker(void)
@@ -131,6 +158,7 @@ static void test_supervisor_ctrl_c_stops_everything(void)
 
 static CU_TestInfo tests[] = {
     {"test_supervisor_starts_and_bootstraps", test_supervisor_starts_and_bootstraps},
+    {"test_supervisor_onboards_the_demo_tenant", test_supervisor_onboards_the_demo_tenant},
     {"test_supervisor_restarts_a_dead_worker", test_supervisor_restarts_a_dead_worker},
     {"test_supervisor_ctrl_c_stops_everything", test_supervisor_ctrl_c_stops_everything},
     CU_TEST_INFO_NULL,

@@ -265,6 +265,13 @@ static void test_tenants_invalid_requests_change_nothing(void)
         CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/dryrun", body, &b), 200);
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "status")), "failed");
         CU_ASSERT_TRUE(errors_contain(b, want));
+        /* each failed check says why; the validation id is usable as a name */
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(b, "checks_failed")),
+                        (json_int_t)json_array_size(json_object_get(b, "errors")));
+        CU_ASSERT(json_integer_value(json_object_get(b, "checks_failed")) >= 1);
+        const char *vid = json_string_value(json_object_get(b, "validation_id"));
+        CU_ASSERT(vid && strncmp(vid, "dryrun_", 7) == 0 &&
+                  strspn(vid, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(vid));
         json_decref(b);
         b = NULL;
         long st = admin_post("/api/v1/tenants/onboard", body, &b);

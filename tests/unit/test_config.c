@@ -3,6 +3,7 @@
  * naming the variable for each kind of bad value, flags, and .env files.
  */
 #include "common/config.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "tests/tests.h"
 
@@ -148,7 +149,36 @@ static void test_config_dotenv(void)
     tmpdir_remove(&dir);
 }
 
+/* Every variable is explained to operators: in .env.example and in the
+ * configuration table of docs/operations.md. A new variable cannot be
+ * forgotten there. */
+static void test_config_every_variable_documented(void)
+{
+    static const char *const files[] = {".env.example", "docs/operations.md"};
+    for (size_t f = 0; f < 2; f++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", source_dir(), files[f]);
+        char *text = NULL;
+        size_t len = 0;
+        cvg_err_t err;
+        CU_ASSERT_EQUAL_FATAL(cvg_fs_read_file(path, 1 << 20, &text, &len, &err), 0);
+        for (size_t i = 0; i < cvg_config_count(); i++) {
+            const char *name = cvg_config_name(i);
+            if (strcmp(name, "CVG_TEST_FAULT") == 0) /* test builds only */
+                continue;
+            char quoted[128];
+            snprintf(quoted, sizeof(quoted), f == 0 ? "%s=" : "`%s`", name);
+            if (strstr(text, quoted) == NULL) {
+                printf("\n  %s does not mention %s", files[f], quoted);
+                CU_FAIL("undocumented configuration variable");
+            }
+        }
+        free(text);
+    }
+}
+
 static CU_TestInfo tests[] = {
+    {"test_config_every_variable_documented", test_config_every_variable_documented},
     {"test_config_defaults", test_config_defaults},
     {"test_config_expands_defaults", test_config_expands_defaults},
     {"test_config_errors_name_the_variable", test_config_errors_name_the_variable},

@@ -243,18 +243,24 @@ json_t *tenant_checks_json(const tenant_check_t checks[TENANT_CHECKS])
 {
     static const char *kinds[] = {"invalid", "conflict", "system"};
     json_t *list = json_array(), *errors = json_array();
-    int passed = 0;
+    int passed = 0, failed = 0;
     for (int i = 0; i < TENANT_CHECKS; i++) {
         const tenant_check_t *c = &checks[i];
-        passed += c->passed;
         json_t *o = json_pack("{s:s, s:b, s:s}", "name", c->name, "passed", c->passed, "kind",
                               kinds[c->kind]);
-        if (!c->passed && c->error[0]) {
+        if (c->passed) {
+            passed++;
+        } else if (c->error[0]) {
+            /* every failed check names what is wrong */
+            failed++;
             json_object_set_new(o, "error", json_string(c->error));
             json_array_append_new(errors, json_string(c->error));
+        } else {
+            /* not run: a check it depends on failed (and says why) */
+            json_object_set_new(o, "skipped", json_true());
         }
         json_array_append_new(list, o);
     }
     return json_pack("{s:o, s:i, s:i, s:o}", "checks", list, "checks_passed", passed,
-                     "checks_failed", TENANT_CHECKS - passed, "errors", errors);
+                     "checks_failed", failed, "errors", errors);
 }

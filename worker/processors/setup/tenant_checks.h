@@ -19,7 +19,8 @@ typedef struct tenant_check {
     const char *name;
     check_kind_t kind;
     bool passed;
-    char error[320]; /* "" when passed or not run for lack of a prerequisite */
+    char error[320]; /* "" when passed, or when skipped because a check it
+                      * depends on failed: then it counts as neither */
 } tenant_check_t;
 
 /* The request, from the run's parameters, normalised. */
