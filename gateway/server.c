@@ -30,6 +30,13 @@ void gw_resp_json(gw_resp_t *r, int status, json_t *body)
     r->status = status;
     r->body = json_dumps(body, JSON_COMPACT);
     r->len = r->body ? strlen(r->body) : 0;
+    /* one line per answer, so `curl` output ends cleanly */
+    char *line = r->body ? realloc(r->body, r->len + 2) : NULL;
+    if (line) {
+        line[r->len++] = '\n';
+        line[r->len] = '\0';
+        r->body = line;
+    }
     json_decref(body);
 }
 
