@@ -42,6 +42,8 @@ typedef struct cvg_config {
     char run_dir[CVG_PATH_MAX];              /* CVG_RUN_DIR */
     char config_dir[CVG_PATH_MAX];           /* CVG_CONFIG_DIR */
     char templates_dir[CVG_PATH_MAX];        /* CVG_TEMPLATES_DIR */
+    char shared_import_dirs[CVG_PATH_MAX];   /* CVG_SHARED_IMPORT_DIRS */
+    char import_dir[CVG_PATH_MAX];           /* CVG_IMPORT_DIR */
     char control_endpoint[CVG_ENDPOINT_MAX]; /* CVG_CONTROL_ENDPOINT */
     char control_bind[CVG_ENDPOINT_MAX];     /* CVG_CONTROL_BIND */
     char jobs_endpoint[CVG_ENDPOINT_MAX];    /* CVG_JOBS_ENDPOINT */

@@ -5,29 +5,13 @@
 #include "common/pipeline.h"
 #include "common/fs.h"
 #include "common/str.h"
+#include "common/vars.h"
 #include "common/yaml.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
-{
-    if (l == NULL)
-        return;
-    if (l->n >= CVG_ERRLIST_MAX) {
-        l->dropped++;
-        return;
-    }
-    cvg_err_t *e = &l->items[l->n++];
-    e->code = code;
-    snprintf(e->field, sizeof(e->field), "%s", field);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-}
 
 const char *cvg_trigger_name(cvg_trigger_t t)
 {
@@ -210,6 +194,69 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
     }
 }
 
+typedef struct var_refs {
+    const cvg_pipeline_t *p;
+    const char *path;
+    cvg_errlist_t *errs;
+} var_refs_t;
+
+/* A pipeline variable may use built-ins and parameters, not other
+ * variables or settings (no chains to follow). */
+static int variable_ref(void *ud, const char *name, size_t offset, size_t length)
+{
+    (void)offset;
+    (void)length;
+    var_refs_t *r = ud;
+    if (!cvg_vars_is_builtin(name) && !cvg_paramdecl_find(r->p->params, r->p->nparams, name))
+        cvg_errlist_add(r->errs, CVG_EINVAL, r->path,
+                        "%s: unknown variable {%s}; a variable may use built-ins and "
+                        "parameters only",
+                        r->path, name);
+    return 0;
+}
+
+static void check_variables(cvg_pipeline_t *out, const json_t *vars, cvg_errlist_t *errs)
+{
+    if (vars == NULL)
+        return;
+    if (!json_is_object(vars)) {
+        cvg_errlist_add(errs, CVG_EINVAL, "variables", "variables: expected a mapping");
+        return;
+    }
+    out->variables = vars;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)vars, key, val)
+    {
+        char f[160];
+        snprintf(f, sizeof(f), "variables.%s", key);
+        if (!cvg_var_name_ok(key))
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: not a valid variable name", f);
+        else if (cvg_vars_is_builtin(key))
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: %s is a built-in variable", f, key);
+        else if (cvg_paramdecl_find(out->params, out->nparams, key))
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: also declared as a parameter", f);
+        if (json_is_string(val)) {
+            var_refs_t r = {out, f, errs};
+            cvg_vars_walk(json_string_value(val), variable_ref, &r);
+        } else if (!json_is_integer(val)) {
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: expected a string or an integer", f);
+        }
+    }
+}
+
+const char *cvg_pipeline_variable(const cvg_pipeline_t *p, const char *name, char *buf, size_t size)
+{
+    json_t *v = json_object_get(p->variables, name);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    }
+    return "";
+}
+
 int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
                            cvg_err_t *err)
 {
@@ -239,6 +286,13 @@ int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, c
                         "pipeline_id: '%s' must be letters, digits and _", out->pipeline_id);
     check_string(json_object_get(doc, "description"), "description", true, out->description,
                  sizeof(out->description), errs);
+    snprintf(out->provider, sizeof(out->provider), "%.*s", (int)strcspn(path, "/"), path);
+    if (cvg_paramdecls_parse(json_object_get(doc, "parameters"), &out->params, &out->nparams,
+                             errs) == CVG_ENOMEM) {
+        cvg_pipeline_cleanup(out);
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    }
+    check_variables(out, json_object_get(doc, "variables"), errs);
     json_t *steps = json_object_get(doc, "steps");
     if (steps == NULL) {
         cvg_errlist_add(errs, CVG_EINVAL, "steps", "steps: field required");
@@ -307,6 +361,10 @@ int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *
 
 void cvg_pipeline_cleanup(cvg_pipeline_t *p)
 {
+    free(p->params);
+    p->params = NULL;
+    p->nparams = 0;
+    p->variables = NULL;
     free(p->steps);
     json_decref(p->doc);
     p->steps = NULL;

@@ -9,6 +9,8 @@
 #define CVG_PIPELINE_H
 
 #include "common/err.h"
+#include "common/errlist.h"
+#include "common/paramdecl.h"
 #include "common/proto.h"
 
 #include <jansson.h>
@@ -16,19 +18,6 @@
 #include <stddef.h>
 
 #define CVG_PIPELINE_MAX_STEPS 100
-#define CVG_ERRLIST_MAX        64
-
-/* Several errors, for validation that reports everything it finds. */
-typedef struct cvg_errlist {
-    size_t n;
-    size_t dropped; /* errors past CVG_ERRLIST_MAX */
-    cvg_err_t items[CVG_ERRLIST_MAX];
-} cvg_errlist_t;
-
-/* Appends an error (field path + message). */
-void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 typedef enum cvg_trigger {
     CVG_TRIGGER_ON_SUCCESS = 0, /* runs while nothing has failed (default) */
     CVG_TRIGGER_ON_FAILURE,     /* runs only after a failure */
@@ -50,11 +39,20 @@ typedef struct cvg_step {
 typedef struct cvg_pipeline {
     json_t *doc;                      /* owned YAML tree */
     char path[CVG_PIPELINE_PATH_MAX]; /* e.g. gcp/cost/cost_billing */
+    char provider[CVG_NAME_MAX];      /* the path's first segment: gcp */
     char pipeline_id[CVG_NAME_MAX];
     char description[1024];
     size_t nsteps;
     cvg_step_t *steps; /* owned array */
+    size_t nparams;
+    cvg_paramdecl_t *params; /* owned array; `date` always among them */
+    const json_t *variables; /* the variables: mapping (name: string or
+                              * integer), borrowed from doc, or NULL */
 } cvg_pipeline_t;
+
+/* The text of pipeline variable `name` ("" when it has none). */
+const char *cvg_pipeline_variable(const cvg_pipeline_t *p, const char *name, char *buf,
+                                  size_t size);
 
 /* True when path is 1 to 4 segments of [a-z0-9_] joined by '/'. */
 bool cvg_pipeline_path_valid(const char *path);

@@ -12,6 +12,7 @@
 #include "common/tenant.h"
 #include "common/pipeline.h"
 #include "common/proto.h"
+#include "common/vars.h"
 #include "common/warehouse.h"
 
 #include <jansson.h>
@@ -28,6 +29,7 @@ typedef struct proc_ctx {
     const char *pipeline_id;
     const char *step_id;
     const cvg_params_t *params;          /* runtime parameters */
+    const cvg_vars_t *vars;              /* every variable of the run */
     const char *triggered_by;            /* who asked, for created_by columns */
     const volatile sig_atomic_t *cancel; /* non-zero: stop as soon as possible */
     /* Setup processors in the gateway only (NULL elsewhere): */
@@ -53,7 +55,9 @@ typedef struct proc_def {
     /* Checks the step's own fields; adds every problem to errs with the
      * field path under `path` ("steps[0]"). Returns the number added. */
     int (*validate)(const json_t *step, const char *path, cvg_errlist_t *errs);
-    /* Runs the step: 0, or a CVG_E* code with res->error filled in. */
+    /* Runs the step: 0, or a CVG_E* code with res->error filled in. The
+     * step is resolved: schema defaults filled in, variables expanded
+     * everywhere but in sql fields. */
     int (*run)(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res);
 } proc_def_t;
 

@@ -4,6 +4,7 @@
  */
 #include "worker/registry.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,39 @@ static const proc_def_t *const processors[] = {
 };
 
 #define NPROC (sizeof(processors) / sizeof(processors[0]))
+
+static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
+static cvg_psschema_t schemas[NPROC];
+static bool loaded[NPROC];
+
+const cvg_psschema_t *wrk_registry_schema(const proc_def_t *def, const char *templates_dir,
+                                          cvg_err_t *err)
+{
+    size_t i = 0;
+    while (i < NPROC && processors[i] != def)
+        i++;
+    if (i == NPROC) {
+        cvg_err_set(err, CVG_ENOTFOUND, "ps_type", "not a registered processor");
+        return NULL;
+    }
+    pthread_mutex_lock(&schema_lock);
+    if (!loaded[i])
+        loaded[i] = cvg_psschema_load(templates_dir, def->ps_type, &schemas[i], err) == 0;
+    const cvg_psschema_t *out = loaded[i] ? &schemas[i] : NULL;
+    pthread_mutex_unlock(&schema_lock);
+    return out;
+}
+
+void wrk_registry_unload(void)
+{
+    pthread_mutex_lock(&schema_lock);
+    for (size_t i = 0; i < NPROC; i++) {
+        if (loaded[i])
+            cvg_psschema_cleanup(&schemas[i]);
+        loaded[i] = false;
+    }
+    pthread_mutex_unlock(&schema_lock);
+}
 
 const proc_def_t *wrk_registry_find(const char *ps_type)
 {

@@ -10,6 +10,7 @@
 #include "common/emitter.h"
 #include "common/keyring.h"
 #include "common/plans.h"
+#include "common/providers.h"
 #include "common/tenant.h"
 #include "common/pipeline.h"
 #include "common/proto.h"
@@ -31,6 +32,7 @@ typedef struct wrk_env {
     const cvg_email_policy_t *email_policy;
     char *secret_out; /* see proc_ctx_t */
     size_t secret_out_size;
+    const cvg_providers_t *providers; /* settings tenants may store; NULL: none */
 } wrk_env_t;
 
 /* Which run; borrowed. */

@@ -140,14 +140,21 @@ void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
     json_t *result = step_result(&outcome, 0);
     bool passed = strcmp(outcome.status, "SUCCEEDED") == 0;
     json_t *errors = json_object_get(result, "errors");
+    if (result == NULL) {
+        /* the checks never ran: nothing to report but why */
+        gw_resp_error(resp, 500, "setup_unavailable", NULL, "the dry-run did not run: %s",
+                      outcome.error[0] ? outcome.error : outcome.status);
+        wrk_outcome_cleanup(&outcome);
+        goto out;
+    }
     gw_resp_json(
         resp, 200,
-        json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:s}", "status",
+        json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:s, s:s}", "status",
                   passed ? "success" : "failed", "validation_id", vid, "tenant_id",
                   cvg_params_get(&params, "tenant_id"), "checks_passed",
                   json_object_get(result, "checks_passed"), "checks_failed",
                   json_object_get(result, "checks_failed"), "errors",
-                  errors ? errors : json_array(), "message",
+                  errors ? json_incref(errors) : json_array(), "message",
                   passed ? "All validations passed. Safe to proceed with onboarding."
                          : "Validation failed. Fix errors before onboarding.",
                   "next_step",
@@ -220,6 +227,9 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, code == CVG_EEXIST ? 409 : 500,
                       code == CVG_EEXIST ? "conflict" : "onboarding_failed", NULL, "%s",
                       error ? error : "onboarding failed and was rolled back");
+    } else if (checks == NULL) {
+        gw_resp_error(resp, 500, "onboarding_failed", NULL, "onboarding did not run: %s",
+                      outcome.error[0] ? outcome.error : outcome.status);
     } else {
         const char *code = NULL;
         int status = checks_status(checks, &code);
@@ -227,11 +237,11 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
                               "Validation failed. Fix errors before onboarding.");
         json_t *errors = json_object_get(checks, "errors");
         gw_resp_json(resp, status,
-                     json_pack("{s:o, s:s, s:s?, s:O, s:O, s:O}", "error", e, "status", "failed",
+                     json_pack("{s:o, s:s, s:s?, s:O, s:O, s:o}", "error", e, "status", "failed",
                                "tenant_id", tenant, "checks_passed",
                                json_object_get(checks, "checks_passed"), "checks_failed",
                                json_object_get(checks, "checks_failed"), "errors",
-                               errors ? errors : json_array()));
+                               errors ? json_incref(errors) : json_array()));
     }
     wrk_outcome_cleanup(&outcome);
 out:

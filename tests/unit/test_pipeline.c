@@ -23,6 +23,7 @@ static int check(const char *yaml, cvg_errlist_t *errs)
     json_decref(doc);
     if (rc == 0) {
         cvg_config_t cfg = {0};
+        snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
         wrk_env_t env = {.cfg = &cfg, .setup_allowed = false};
         wrk_runner_validate(&env, &p, errs);
         cvg_pipeline_cleanup(&p);
@@ -54,6 +55,7 @@ static void test_pipeline_bootstrap_config_is_valid(void)
     CU_ASSERT_EQUAL(p.nsteps, 1);
     CU_ASSERT_STRING_EQUAL(p.steps[0].ps_type, "setup.initial");
     cvg_config_t cfg = {0};
+    snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
     wrk_env_t env = {.cfg = &cfg, .setup_allowed = true};
     CU_ASSERT_EQUAL(wrk_runner_validate(&env, &p, errs), 0);
     /* A worker may not run it: setup processors run in the gateway. */

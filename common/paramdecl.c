@@ -1,0 +1,233 @@
+/*
+ * Runtime parameter declarations (see paramdecl.h).
+ */
+#include "common/paramdecl.h"
+#include "common/str.h"
+#include "common/time.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STRING_MAX_DEFAULT 256
+#define STRING_MAX_LIMIT   4096
+
+static const struct {
+    const char *name;
+    cvg_ptype_t type;
+} types[] = {
+    {"string", CVG_PT_STRING}, {"date", CVG_PT_DATE},        {"timestamp", CVG_PT_TIMESTAMP},
+    {"int", CVG_PT_INT},       {"identifier", CVG_PT_IDENT}, {"enum", CVG_PT_ENUM},
+};
+
+const char *cvg_ptype_name(cvg_ptype_t t)
+{
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (types[i].type == t)
+            return types[i].name;
+    }
+    return "?";
+}
+
+const cvg_paramdecl_t *cvg_paramdecl_find(const cvg_paramdecl_t *d, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(d[i].name, name) == 0)
+            return &d[i];
+    }
+    return NULL;
+}
+
+int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, size_t size)
+{
+    int64_t ms = 0, iv = 0;
+    switch (d->type) {
+    case CVG_PT_DATE:
+        if (strlen(value) != 10 || cvg_time_parse_iso(value, &ms) != 0) {
+            snprintf(why, size, "must be a date YYYY-MM-DD");
+            return CVG_EINVAL;
+        }
+        return 0;
+    case CVG_PT_TIMESTAMP:
+        if (strlen(value) < 19 || cvg_time_parse_iso(value, &ms) != 0) {
+            snprintf(why, size, "must be a timestamp YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]");
+            return CVG_EINVAL;
+        }
+        return 0;
+    case CVG_PT_INT:
+        if (cvg_parse_int64(value, d->min, d->max, &iv) != 0) {
+            snprintf(why, size, "must be an integer from %" PRId64 " to %" PRId64, d->min, d->max);
+            return CVG_EINVAL;
+        }
+        return 0;
+    case CVG_PT_IDENT:
+        if (!cvg_ident_valid(value, 128)) {
+            snprintf(why, size,
+                     "must be an identifier: letters, digits and _, not starting with "
+                     "a digit, at most 128");
+            return CVG_EINVAL;
+        }
+        return 0;
+    case CVG_PT_ENUM:
+        for (size_t i = 0; i < json_array_size(d->values); i++) {
+            if (strcmp(json_string_value(json_array_get(d->values, i)), value) == 0)
+                return 0;
+        }
+        snprintf(why, size, "must be one of the declared values");
+        return CVG_EINVAL;
+    case CVG_PT_STRING:
+        if (strlen(value) > d->max_length) {
+            snprintf(why, size, "longer than %zu characters", d->max_length);
+            return CVG_EINVAL;
+        }
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                snprintf(why, size, "contains a control character");
+                return CVG_EINVAL;
+            }
+        }
+        return 0;
+    }
+    snprintf(why, size, "unknown type");
+    return CVG_EINVAL;
+}
+
+/* A scalar default in string form. */
+static bool scalar_text(const json_t *v, char *out, size_t size)
+{
+    if (json_is_string(v))
+        return cvg_str_copy(out, size, json_string_value(v)) == 0;
+    if (json_is_integer(v))
+        return snprintf(out, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < (int)size;
+    return false;
+}
+
+static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, cvg_errlist_t *errs)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "parameters.%s", name);
+    memset(d, 0, sizeof(*d));
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    d->min = INT64_MIN;
+    d->max = INT64_MAX;
+    d->max_length = STRING_MAX_DEFAULT;
+    if (!cvg_var_name_ok(name)) {
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: not a valid parameter name", path);
+        return;
+    }
+    if (cvg_vars_is_builtin(name) && strcmp(name, "date") != 0) {
+        cvg_errlist_add(errs, CVG_EINVAL, path,
+                        "%s: %s is a built-in variable and cannot be a "
+                        "parameter",
+                        path, name);
+        return;
+    }
+    if (!json_is_object(spec)) {
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: expected a mapping with a type", path);
+        return;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)spec, key, val)
+    {
+        static const char *const known[] = {"type", "required", "default",    "values",
+                                            "min",  "max",      "max_length", "description"};
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (!ok)
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.%s: unknown field", path, key);
+    }
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++) {
+        if (strcmp(types[i].name, type) == 0)
+            d->type = types[i].type;
+    }
+    if (d->type == 0) {
+        cvg_errlist_add(errs, CVG_EINVAL, path,
+                        "%s.type: %s; one of date, timestamp, string, int, identifier, enum", path,
+                        type ? "unknown type" : "field required");
+        return;
+    }
+    if (strcmp(name, "date") == 0 && d->type != CVG_PT_DATE)
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s.type: date is always of type date", path);
+    json_t *req = json_object_get(spec, "required");
+    if (req && !json_is_boolean(req))
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s.required: must be true or false", path);
+    d->required = json_is_true(req);
+    d->values = json_object_get(spec, "values");
+    if (d->type == CVG_PT_ENUM) {
+        bool ok = json_is_array(d->values) && json_array_size(d->values) > 0;
+        for (size_t i = 0; ok && i < json_array_size(d->values); i++)
+            ok = json_is_string(json_array_get(d->values, i));
+        if (!ok)
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.values: a list of strings is required",
+                            path);
+    } else if (d->values) {
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s.values: only for type enum", path);
+    }
+    json_t *mn = json_object_get(spec, "min"), *mx = json_object_get(spec, "max");
+    if ((mn || mx) && d->type != CVG_PT_INT)
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: min and max are only for type int", path);
+    if ((mn && !json_is_integer(mn)) || (mx && !json_is_integer(mx)))
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s: min and max must be integers", path);
+    if (json_is_integer(mn))
+        d->min = json_integer_value(mn);
+    if (json_is_integer(mx))
+        d->max = json_integer_value(mx);
+    json_t *ml = json_object_get(spec, "max_length");
+    if (ml) {
+        if (d->type != CVG_PT_STRING || !json_is_integer(ml) || json_integer_value(ml) < 1 ||
+            json_integer_value(ml) > STRING_MAX_LIMIT)
+            cvg_errlist_add(errs, CVG_EINVAL, path,
+                            "%s.max_length: for type string, an integer from 1 to %d", path,
+                            STRING_MAX_LIMIT);
+        else
+            d->max_length = (size_t)json_integer_value(ml);
+    }
+    json_t *def = json_object_get(spec, "default");
+    if (def) {
+        char why[200];
+        if (d->required)
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s: a required parameter has no default",
+                            path);
+        else if (!scalar_text(def, d->default_value, sizeof(d->default_value)))
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.default: expected a string or integer",
+                            path);
+        else if (cvg_paramdecl_check(d, d->default_value, why, sizeof(why)) != 0)
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.default: %s", path, why);
+        else
+            d->has_default = true;
+    }
+}
+
+int cvg_paramdecls_parse(const json_t *node, cvg_paramdecl_t **out, size_t *n, cvg_errlist_t *errs)
+{
+    *out = NULL;
+    *n = 0;
+    if (node && !json_is_object(node)) {
+        cvg_errlist_add(errs, CVG_EINVAL, "parameters",
+                        "parameters: expected a mapping of name: {type: ...}");
+        return CVG_EINVAL;
+    }
+    size_t count = node ? json_object_size(node) : 0;
+    cvg_paramdecl_t *d = calloc(count + 1, sizeof(*d));
+    if (d == NULL)
+        return CVG_ENOMEM;
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)node, key, val)
+    {
+        parse_one(key, val, &d[i++], errs);
+    }
+    if (cvg_paramdecl_find(d, i, "date") == NULL) {
+        cvg_paramdecl_t *date = &d[i++];
+        snprintf(date->name, sizeof(date->name), "date");
+        date->type = CVG_PT_DATE;
+    }
+    *out = d;
+    *n = i;
+    return 0;
+}

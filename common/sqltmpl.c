@@ -1,0 +1,213 @@
+/*
+ * Pipeline SQL with variables (see sqltmpl.h). One pass over the text that
+ * knows string literals, quoted identifiers and comments.
+ */
+#include "common/sqltmpl.h"
+#include "common/str.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define IDENT_MAX 128
+
+static bool name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool name_char(char c)
+{
+    return name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Length of a `{name}` placeholder at p, or 0. */
+static size_t placeholder(const char *p, char name[CVG_VAR_NAME_MAX + 1])
+{
+    if (p[0] != '{' || !name_start(p[1]))
+        return 0;
+    size_t j = 1;
+    while (j <= CVG_VAR_NAME_MAX && name_char(p[j]))
+        j++;
+    if (p[j] != '}')
+        return 0;
+    memcpy(name, p + 1, j - 1);
+    name[j - 1] = '\0';
+    return j + 1;
+}
+
+static const cvg_var_t *lookup(const cvg_vars_t *vars, const char *name, cvg_err_t *err)
+{
+    const cvg_var_t *v = cvg_vars_find(vars, name);
+    if (v == NULL)
+        cvg_err_set(err, CVG_EINVAL, name, "unknown variable {%s}", name);
+    return v;
+}
+
+/* Appends $k for variable name, binding it once. */
+static int bind(cvg_sql_t *q, const cvg_var_t *v, cvg_err_t *err)
+{
+    size_t k = 0;
+    while (k < q->nparams && strcmp(q->names[k], v->name) != 0)
+        k++;
+    if (k == q->nparams) {
+        if (q->nparams == CVG_SQL_MAX_PARAMS)
+            return cvg_err_set(err, CVG_ETOOBIG, v->name, "more than %d variables in one statement",
+                               CVG_SQL_MAX_PARAMS);
+        int64_t iv = 0;
+        if (v->is_int && cvg_parse_int64(v->value, INT64_MIN, INT64_MAX, &iv) == 0)
+            q->params[k] = CVG_V_INT(iv);
+        else
+            q->params[k] = cvg_v_text(v->value);
+        q->names[k] = v->name;
+        q->nparams++;
+    }
+    return cvg_buf_printf(&q->text, "$%zu", k + 1);
+}
+
+static int ident(cvg_sql_t *q, const cvg_var_t *v, char quote, cvg_err_t *err)
+{
+    if (!cvg_ident_valid(v->value, IDENT_MAX))
+        return cvg_err_set(err, CVG_EINVAL, v->name,
+                           "{%s} is used as a name in the SQL, and '%.80s' is not an identifier "
+                           "(letters, digits and _)",
+                           v->name, v->value);
+    return cvg_buf_printf(&q->text, "%c%s%c", quote, v->value, quote);
+}
+
+/* The last word written before position `at` of the output, upper-cased. */
+static void last_word(const cvg_buf_t *b, char *out, size_t size)
+{
+    const char *s = cvg_buf_cstr(b);
+    size_t end = b->len;
+    while (end > 0 && isspace((unsigned char)s[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && name_char(s[start - 1]))
+        start--;
+    size_t n = end - start < size - 1 ? end - start : size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)toupper((unsigned char)s[start + i]);
+    out[n] = '\0';
+}
+
+static bool identifier_position(const cvg_buf_t *b, const char *after)
+{
+    const char *s = cvg_buf_cstr(b);
+    if (b->len > 0 && s[b->len - 1] == '.')
+        return true;
+    if (after[0] == '.')
+        return true;
+    char w[16];
+    last_word(b, w, sizeof(w));
+    static const char *const kw[] = {"FROM", "JOIN", "INTO", "UPDATE", "TABLE", NULL};
+    for (size_t i = 0; kw[i]; i++) {
+        if (strcmp(w, kw[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Copies a quoted run ('...' or "...", doubled quote escapes) starting at
+ * p; returns its length or 0 when it does not end. */
+static size_t quoted_len(const char *p)
+{
+    char qc = p[0];
+    size_t i = 1;
+    for (;;) {
+        if (p[i] == '\0')
+            return 0;
+        if (p[i] == qc) {
+            if (p[i + 1] == qc) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+}
+
+/* Renders one quoted run at p (n bytes, quotes included). */
+static int quoted(cvg_sql_t *q, const char *p, size_t n, const cvg_vars_t *vars, char quote,
+                  cvg_err_t *err)
+{
+    char name[CVG_VAR_NAME_MAX + 1];
+    size_t ph = placeholder(p + 1, name);
+    if (ph > 0 && ph + 2 == n) {
+        const cvg_var_t *v = lookup(vars, name, err);
+        if (v == NULL)
+            return CVG_EINVAL;
+        return p[0] == '\'' ? bind(q, v, err) : ident(q, v, quote, err);
+    }
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (placeholder(p + i, name) > 0)
+            return cvg_err_set(err, CVG_EINVAL, name,
+                               "{%s} inside quotes must be all of the quoted text ('{%s}'), "
+                               "not part of it",
+                               name, name);
+    }
+    return cvg_buf_append(&q->text, p, n);
+}
+
+int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
+                   cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    cvg_buf_init(&out->text, CVG_SQL_MAX_BYTES);
+    int rc = 0;
+    const char *p = tmpl;
+    while (*p && rc == 0) {
+        char name[CVG_VAR_NAME_MAX + 1];
+        size_t n = 0;
+        if (p[0] == '-' && p[1] == '-') {
+            n = strcspn(p, "\n");
+            rc = cvg_buf_append(&out->text, p, n);
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            if (end == NULL) {
+                rc = cvg_err_set(err, CVG_EINVAL, "sql", "unterminated /* comment");
+                break;
+            }
+            n = (size_t)(end + 2 - p);
+            rc = cvg_buf_append(&out->text, p, n);
+        } else if (p[0] == '\'' || p[0] == '"') {
+            n = quoted_len(p);
+            if (n == 0) {
+                rc = cvg_err_set(err, CVG_EINVAL, "sql", "unterminated %s",
+                                 p[0] == '\'' ? "string literal" : "quoted name");
+                break;
+            }
+            rc = quoted(out, p, n, vars, quote, err);
+        } else if ((p[0] == '$' && isdigit((unsigned char)p[1])) || p[0] == '?') {
+            rc = cvg_err_set(err, CVG_EINVAL, "sql",
+                             "write variables as {name}; %c placeholders are reserved", p[0]);
+            break;
+        } else if ((n = placeholder(p, name)) > 0) {
+            const cvg_var_t *v = lookup(vars, name, err);
+            if (v == NULL) {
+                rc = CVG_EINVAL;
+                break;
+            }
+            rc = identifier_position(&out->text, p + n) ? ident(out, v, quote, err)
+                                                        : bind(out, v, err);
+        } else {
+            n = 1;
+            rc = cvg_buf_append(&out->text, p, 1);
+        }
+        p += n;
+    }
+    if (rc == CVG_ETOOBIG && (err == NULL || err->code == 0))
+        cvg_err_set(err, CVG_ETOOBIG, "sql", "the SQL is longer than %d bytes", CVG_SQL_MAX_BYTES);
+    if (rc != 0)
+        cvg_sql_cleanup(out);
+    return rc;
+}
+
+void cvg_sql_cleanup(cvg_sql_t *q)
+{
+    cvg_buf_cleanup(&q->text);
+    q->nparams = 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * Pipeline SQL with variables. `{name}` in a value position becomes a bound
+ * parameter ($1, $2, ...); written as a whole string literal ('{date}') it
+ * is bound too. In an identifier position (after FROM, JOIN, INTO, UPDATE
+ * or TABLE, or next to a '.') its value must be a strict identifier and is
+ * written quoted. No value can change the statement's structure.
+ */
+#ifndef CVG_SQLTMPL_H
+#define CVG_SQLTMPL_H
+
+#include "common/buf.h"
+#include "common/vars.h"
+#include "common/warehouse.h"
+
+#define CVG_SQL_MAX_PARAMS 64
+#define CVG_SQL_MAX_BYTES  (256 * 1024)
+
+typedef struct cvg_sql {
+    cvg_buf_t text;
+    size_t nparams;
+    cvg_val_t params[CVG_SQL_MAX_PARAMS]; /* text borrowed from the vars */
+    const char *names[CVG_SQL_MAX_PARAMS];
+} cvg_sql_t;
+
+/* Renders tmpl with vars; quote is the driver's identifier quote ('"').
+ * Errors name the variable or the construct at fault. */
+int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
+                   cvg_err_t *err);
+
+void cvg_sql_cleanup(cvg_sql_t *q);
+
+#endif
