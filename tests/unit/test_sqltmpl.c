@@ -1,0 +1,207 @@
+/*
+ * Variables and pipeline SQL: placeholders found and expanded, precedence
+ * of the sources, values bound as parameters and names checked and quoted,
+ * and the hundred classic injection payloads of
+ * tests/configs/security/injection_payloads.json changing no statement.
+ */
+#include "common/sqltmpl.h"
+#include "common/vars.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+static int setup(void)
+{
+    dir = tmpdir_new("sqltmpl");
+    return dir ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    tmpdir_remove(&dir);
+    return 0;
+}
+
+static void test_vars_expand_and_precedence(void)
+{
+    cvg_vars_t v = {0};
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "region", "from-pipeline", CVG_VAR_PIPELINE, false), 0);
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "region", "from-settings", CVG_VAR_SETTING, false), 0);
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "region", "from-parameter", CVG_VAR_PARAM, false), 0);
+    /* a lower source never overrides a higher one */
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "region", "late-pipeline", CVG_VAR_PIPELINE, false), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_vars_find(&v, "region")->value, "from-parameter");
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "tenant_id", "acme", CVG_VAR_BUILTIN, false), 0);
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "tenant_id", "other", CVG_VAR_PARAM, false), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_vars_find(&v, "tenant_id")->value, "acme");
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "bad name", "x", CVG_VAR_PARAM, false), CVG_EINVAL);
+
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_vars_expand(&v, "s3://{tenant_id}/{region}/x.csv", &b, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "s3://acme/from-parameter/x.csv");
+    /* braces that are not a placeholder are text */
+    cvg_buf_reset(&b);
+    CU_ASSERT_EQUAL(cvg_vars_expand(&v, "{\"a\": 1} { x} {1x} {", &b, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "{\"a\": 1} { x} {1x} {");
+    cvg_buf_reset(&b);
+    CU_ASSERT_EQUAL(cvg_vars_expand(&v, "a{nope}b", &b, &err), CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "unknown variable {nope}");
+    CU_ASSERT_STRING_EQUAL(err.field, "nope");
+    /* a value is not expanded again */
+    cvg_vars_set(&v, "loop", "{loop}", CVG_VAR_PARAM, false);
+    cvg_buf_reset(&b);
+    CU_ASSERT_EQUAL(cvg_vars_expand(&v, "<{loop}>", &b, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "<{loop}>");
+    cvg_buf_cleanup(&b);
+    cvg_vars_cleanup(&v);
+}
+
+static cvg_vars_t sample_vars(void)
+{
+    cvg_vars_t v = {0};
+    cvg_vars_set(&v, "tenant_id", "acme_corp", CVG_VAR_BUILTIN, false);
+    cvg_vars_set(&v, "date", "2026-11-03", CVG_VAR_BUILTIN, false);
+    cvg_vars_set(&v, "limit", "25", CVG_VAR_PARAM, true);
+    cvg_vars_set(&v, "table", "gcp_cost_billing", CVG_VAR_PIPELINE, false);
+    return v;
+}
+
+static void test_sql_values_are_bound(void)
+{
+    cvg_vars_t v = sample_vars();
+    cvg_sql_t q;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_sql_render("SELECT * FROM {tenant_id}.{table} WHERE usage_date = '{date}' "
+                       "AND day = {date} LIMIT {limit}",
+                       &v, '"', &q, &err),
+        0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text),
+                           "SELECT * FROM \"acme_corp\".\"gcp_cost_billing\" WHERE usage_date = "
+                           "$1 AND day = $1 LIMIT $2");
+    CU_ASSERT_EQUAL(q.nparams, 2);
+    CU_ASSERT_EQUAL(q.params[0].type, CVG_VAL_TEXT);
+    CU_ASSERT_STRING_EQUAL(q.params[0].s, "2026-11-03");
+    CU_ASSERT_EQUAL(q.params[1].type, CVG_VAL_INT);
+    CU_ASSERT_EQUAL(q.params[1].i, 25);
+    cvg_sql_cleanup(&q);
+    /* INTO, JOIN, UPDATE, TABLE and a quoted name are name positions too */
+    CU_ASSERT_EQUAL_FATAL(cvg_sql_render("INSERT INTO {table} SELECT 1; -- {not_looked_up}\n"
+                                         "/* '{nor_this}' */ UPDATE \"{table}\" JOIN {table}",
+                                         &v, '"', &q, &err),
+                          0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text),
+                           "INSERT INTO \"gcp_cost_billing\" SELECT 1; -- {not_looked_up}\n"
+                           "/* '{nor_this}' */ UPDATE \"gcp_cost_billing\" JOIN "
+                           "\"gcp_cost_billing\"");
+    CU_ASSERT_EQUAL(q.nparams, 0);
+    cvg_sql_cleanup(&q);
+    /* the driver's quote character */
+    CU_ASSERT_EQUAL_FATAL(cvg_sql_render("SELECT 1 FROM {table}", &v, '`', &q, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text), "SELECT 1 FROM `gcp_cost_billing`");
+    cvg_sql_cleanup(&q);
+    cvg_vars_cleanup(&v);
+}
+
+static void test_sql_errors_name_the_problem(void)
+{
+    cvg_vars_t v = sample_vars();
+    cvg_sql_t q;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT {nope}", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "unknown variable {nope}");
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT 'cost_{date}'", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "{date} inside quotes must be all of the quoted"));
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT * FROM t WHERE a = $1", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "write variables as {name}"));
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT * FROM t WHERE a = ?", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT 'open", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "unterminated string literal");
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT 1 /* open", &v, '"', &q, &err), CVG_EINVAL);
+    /* a date is not a name */
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT * FROM {date}", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'2026-11-03' is not an identifier"));
+    /* quotes inside literals are kept as written */
+    CU_ASSERT_EQUAL_FATAL(cvg_sql_render("SELECT 'it''s {x'", &v, '"', &q, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text), "SELECT 'it''s {x'");
+    cvg_sql_cleanup(&q);
+    cvg_vars_cleanup(&v);
+}
+
+static int count_row(void *ud, const cvg_row_t *row)
+{
+    (void)row;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_sql_injection_payloads_change_nothing(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/configs/security/injection_payloads.json", source_dir());
+    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *payloads = json_object_get(doc, "payloads");
+    CU_ASSERT_FATAL(json_array_size(payloads) >= 100);
+    char url[1100];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    cvg_wh_t *wh = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &wh, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "acme", &err), 0);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_exec(wh, "CREATE TABLE acme.costs (name TEXT, cost REAL)", NULL, 0,
+                                      NULL, NULL, NULL, &err),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_exec(wh, "INSERT INTO acme.costs VALUES ('vm', 1.5)", NULL, 0,
+                                      NULL, NULL, NULL, &err),
+                          0);
+    const char *tmpl = "SELECT name FROM {tenant_id}.costs WHERE name = {service} OR name = "
+                       "'{service}'";
+    const char *expect = "SELECT name FROM \"acme\".costs WHERE name = $1 OR name = $1";
+    size_t bound = 0, refused_as_name = 0;
+    for (size_t i = 0; i < json_array_size(payloads); i++) {
+        const char *p = json_string_value(json_array_get(payloads, i));
+        cvg_vars_t v = {0};
+        cvg_vars_set(&v, "tenant_id", "acme", CVG_VAR_BUILTIN, false);
+        cvg_vars_set(&v, "service", p, CVG_VAR_PARAM, false);
+        cvg_sql_t q;
+        CU_ASSERT_EQUAL_FATAL(cvg_sql_render(tmpl, &v, '"', &q, &err), 0);
+        /* same statement text whatever the value */
+        CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text), expect);
+        CU_ASSERT_EQUAL(q.nparams, 1);
+        int rows = 0;
+        CU_ASSERT_EQUAL(cvg_wh_exec(wh, cvg_buf_cstr(&q.text), q.params, q.nparams, count_row,
+                                    &rows, NULL, &err),
+                        0);
+        CU_ASSERT_EQUAL(rows, 0);
+        bound += q.nparams == 1 && rows == 0;
+        cvg_sql_cleanup(&q);
+        /* where a name is expected, a payload is refused */
+        refused_as_name +=
+            cvg_sql_render("SELECT * FROM {tenant_id}.{service}", &v, '"', &q, &err) == CVG_EINVAL;
+        cvg_vars_cleanup(&v);
+    }
+    CU_ASSERT_EQUAL(bound, json_array_size(payloads));
+    CU_ASSERT_EQUAL(refused_as_name, json_array_size(payloads));
+    /* and the table is as it was */
+    int rows = 0;
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "SELECT * FROM acme.costs", NULL, 0, count_row, &rows, NULL, &err), 0);
+    CU_ASSERT_EQUAL(rows, 1);
+    cvg_wh_close(&wh);
+    json_decref(doc);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_vars_expand_and_precedence", test_vars_expand_and_precedence},
+    {"test_sql_values_are_bound", test_sql_values_are_bound},
+    {"test_sql_errors_name_the_problem", test_sql_errors_name_the_problem},
+    {"test_sql_injection_payloads_change_nothing", test_sql_injection_payloads_change_nothing},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_sqltmpl = {"unit_sqltmpl", setup, teardown, tests, 60};
