@@ -41,6 +41,7 @@ extern const cvg_suite_t suite_apikey;
 extern const cvg_suite_t suite_crypto;
 extern const cvg_suite_t suite_tenant;
 extern const cvg_suite_t suite_ratelimit;
+extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -64,6 +65,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_crypto,
     &suite_tenant,
     &suite_ratelimit,
+    &suite_rows,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
