@@ -16,10 +16,10 @@ WORKERS ?= 2
 DEB_PACKAGES := build-essential pkg-config ca-certificates curl \
 	libzmq3-dev libczmq-dev libmsgpack-dev libyaml-dev libjansson-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
-	libpq-dev libcunit1-dev sqlite3 clang-format cppcheck valgrind
+	libpq-dev libcunit1-dev sqlite3 clang-format cppcheck valgrind zlib1g-dev
 
 PKG_MODULES := libzmq libczmq msgpack yaml-0.1 jansson libmicrohttpd libcurl \
-	openssl sqlite3 libpq
+	openssl sqlite3 libpq zlib
 
 CC ?= cc
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \

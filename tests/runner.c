@@ -42,6 +42,7 @@ extern const cvg_suite_t suite_crypto;
 extern const cvg_suite_t suite_tenant;
 extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_sqltmpl;
+extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -66,6 +67,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_tenant,
     &suite_ratelimit,
     &suite_sqltmpl,
+    &suite_rows,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
