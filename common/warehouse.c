@@ -258,6 +258,47 @@ int cvg_wh_view_create(cvg_wh_t *wh, const char *dataset, const char *view, cons
     return rc ? rc : wh->ops->view_create(wh->impl, dataset, view, select_sql, reads, err);
 }
 
+int cvg_wh_restrict(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err)
+{
+    for (size_t i = 0; datasets && datasets[i]; i++) {
+        int rc = check_ident("dataset", datasets[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    return wh->ops->restrict_to(wh->impl, datasets, err);
+}
+
+void cvg_wh_set_interrupt(cvg_wh_t *wh, int64_t deadline_ms, const volatile sig_atomic_t *cancel)
+{
+    wh->ops->set_interrupt(wh->impl, deadline_ms, cancel);
+}
+
+char cvg_wh_ident_quote(const cvg_wh_t *wh)
+{
+    return wh->ops->ident_quote;
+}
+
+int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
+                           const char *select_sql, const cvg_val_t *params, size_t nparams,
+                           cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    return rc ? rc
+              : wh->ops->table_create_as(wh->impl, dataset, table, select_sql, params, nparams,
+                                         err);
+}
+
+int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, cvg_strlist_t *out,
+                         cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    return rc ? rc : wh->ops->table_columns(wh->impl, dataset, table, out, err);
+}
+
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err)
 {
     int rc = check_ident("dataset", dataset, err);

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +133,32 @@ int cvg_wh_table_drop(cvg_wh_t *wh, const char *dataset, const char *table, cvg_
  */
 int cvg_wh_view_create(cvg_wh_t *wh, const char *dataset, const char *view, const char *select_sql,
                        const char *const *reads, cvg_err_t *err);
+
+/*
+ * Limits this connection to the named datasets (NULL-terminated; NULL
+ * lifts the limit): a statement naming any other dataset is refused, and
+ * so are pragmas and new virtual tables. Tenant runs are limited to the
+ * tenant's own dataset.
+ */
+int cvg_wh_restrict(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err);
+
+/* From now on a statement stops with CVG_ETIMEDOUT once the monotonic
+ * clock passes deadline_ms (0: no deadline) and with CVG_ECANCELED once
+ * *cancel is non-zero (cancel may be NULL). */
+void cvg_wh_set_interrupt(cvg_wh_t *wh, int64_t deadline_ms, const volatile sig_atomic_t *cancel);
+
+/* The character the driver quotes identifiers with ('"' or '`'). */
+char cvg_wh_ident_quote(const cvg_wh_t *wh);
+
+/* Creates dataset.table, empty, with the columns select_sql returns
+ * (params bound). CVG_EEXIST when the table exists. */
+int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
+                           const char *select_sql, const cvg_val_t *params, size_t nparams,
+                           cvg_err_t *err);
+
+/* Column names of a table, in order. CVG_ENOTFOUND when it does not exist. */
+int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, cvg_strlist_t *out,
+                         cvg_err_t *err);
 
 /* Names of the tables (not views) in a dataset, sorted. */
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);

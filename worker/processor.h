@@ -21,15 +21,22 @@
 #include <stdint.h>
 
 /* What a step runs with; everything is borrowed for the call. */
-typedef struct proc_ctx {
+typedef struct proc_ctx proc_ctx_t;
+
+struct proc_ctx {
     cvg_wh_t *wh;            /* warehouse connection */
     const cvg_config_t *cfg; /* directories, project id */
     const char *tenant_id;
     const char *run_id;
     const char *pipeline_id;
     const char *step_id;
-    const cvg_params_t *params;          /* runtime parameters */
-    const cvg_vars_t *vars;              /* every variable of the run */
+    const cvg_params_t *params; /* runtime parameters */
+    const cvg_vars_t *vars;     /* every variable of the run */
+    const char *step_log_id;
+    int step_index;
+    /* Where proc_emit_dq sends results (the runner's event path). */
+    void (*emit_dq)(void *ud, const proc_ctx_t *ctx, json_t *detail);
+    void *emit_ud;
     const char *triggered_by;            /* who asked, for created_by columns */
     const volatile sig_atomic_t *cancel; /* non-zero: stop as soon as possible */
     /* Setup processors in the gateway only (NULL elsewhere): */
@@ -38,7 +45,7 @@ typedef struct proc_ctx {
     const cvg_email_policy_t *email_policy; /* admin e-mail domains refused */
     char *secret_out;                       /* a secret for the caller alone (a new key): */
     size_t secret_out_size;                 /* never logged, never in an event */
-} proc_ctx_t;
+};
 
 /* What a step reports. */
 typedef struct proc_result {
@@ -60,6 +67,14 @@ typedef struct proc_def {
      * everywhere but in sql fields. */
     int (*run)(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res);
 } proc_def_t;
+
+/*
+ * Reports one data-quality result, a row of tenants.tenant_dq_results
+ * written by the logger. detail holds check_name, check_type, passed (a
+ * boolean) and optionally target_table, severity ("error" or "warn"),
+ * observed_value, expected_value and message. Takes detail.
+ */
+void proc_emit_dq(const proc_ctx_t *ctx, json_t *detail);
 
 /* Fills res->error and returns code. */
 int proc_fail(proc_result_t *res, int code, const char *fmt, ...)

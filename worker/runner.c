@@ -130,6 +130,26 @@ static int collect_text(void *ud, const cvg_row_t *row)
     return row->ncols > 0 && row->vals[0].s ? cvg_strlist_add(ud, row->vals[0].s) : 0;
 }
 
+typedef struct emit_ctx {
+    const wrk_env_t *env;
+    const wrk_run_t *run;
+    const cvg_pipeline_t *p;
+} emit_ctx_t;
+
+static void emit_dq(void *ud, const proc_ctx_t *ctx, json_t *detail)
+{
+    emit_ctx_t *e = ud;
+    cvg_event_t ev;
+    event_base(&ev, CVG_EV_DQ_RESULT, e->env, e->run, e->p);
+    snprintf(ev.status, sizeof(ev.status), "%s",
+             json_is_true(json_object_get(detail, "passed")) ? "PASSED" : "FAILED");
+    snprintf(ev.step_id, sizeof(ev.step_id), "%s", ctx->step_id);
+    snprintf(ev.step_log_id, sizeof(ev.step_log_id), "%s", ctx->step_log_id);
+    ev.step_index = ctx->step_index;
+    ev.detail = json_dumps(detail, JSON_COMPACT);
+    emit(e->env, &ev);
+}
+
 /* The step as its processor sees it (defaults, variables). */
 static int resolve_step(const wrk_env_t *env, const proc_def_t *def, const cvg_step_t *st, size_t i,
                         const cvg_vars_t *vars, json_t **out, proc_result_t *res)
@@ -274,6 +294,7 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     cvg_info(&lc, "run started (%zu steps)", p->nsteps);
 
     bool failed = false, cancelled = false, unstartable = false;
+    emit_ctx_t ectx = {env, run, p};
     cvg_vars_t vars = {0};
     cvg_err_t verr;
     cvg_err_clear(&verr);
@@ -331,6 +352,10 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
                               .step_id = st->step_id,
                               .params = run->params,
                               .vars = &vars,
+                              .step_log_id = step_log_id,
+                              .step_index = (int)i,
+                              .emit_dq = emit_dq,
+                              .emit_ud = &ectx,
                               .triggered_by = run->triggered_by,
                               .cancel = env->cancel,
                               .keys = env->keys,

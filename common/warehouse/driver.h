@@ -29,6 +29,14 @@ typedef struct cvg_wh_ops {
     int (*table_list)(void *impl, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);
     int (*view_create)(void *impl, const char *dataset, const char *view, const char *select_sql,
                        const char *const *reads, cvg_err_t *err);
+    int (*restrict_to)(void *impl, const char *const *datasets, cvg_err_t *err);
+    void (*set_interrupt)(void *impl, int64_t deadline_ms, const volatile sig_atomic_t *cancel);
+    int (*table_create_as)(void *impl, const char *dataset, const char *table,
+                           const char *select_sql, const cvg_val_t *params, size_t nparams,
+                           cvg_err_t *err);
+    int (*table_columns)(void *impl, const char *dataset, const char *table, cvg_strlist_t *out,
+                         cvg_err_t *err);
+    char ident_quote; /* '"' */
 } cvg_wh_ops_t;
 
 extern const cvg_wh_ops_t cvg_wh_sqlite_ops;

@@ -9,6 +9,7 @@
  */
 #include "common/fs.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "common/buf.h"
 #include "common/warehouse/driver.h"
 #include "common/warehouse/sqlite_view.h"
@@ -24,6 +25,8 @@
 #define BUSY_TIMEOUT_MS 10000
 #define MAX_ATTACHED    10
 #define DDL_MAX         (512 * 1024)
+#define MAX_ALLOWED     4
+#define PROGRESS_OPS    1000 /* VM steps between deadline checks */
 
 typedef struct attached {
     char name[CVG_DATASET_MAX];
@@ -41,6 +44,16 @@ typedef struct sq {
     int64_t tick;
     int txn_depth;    /* > 0 inside begin/commit */
     int allow_attach; /* set while the driver itself attaches */
+    /* cvg_wh_restrict: only these datasets, unless a stored view's own
+     * SELECT is being prepared (trusted > 0) */
+    bool restricted;
+    size_t nallowed;
+    char allowed[MAX_ALLOWED][CVG_DATASET_MAX];
+    int trusted;
+    /* cvg_wh_set_interrupt */
+    int64_t deadline_ms;
+    const volatile sig_atomic_t *cancel;
+    int interrupted; /* CVG_ETIMEDOUT or CVG_ECANCELED once a statement was stopped */
 } sq_t;
 
 /* ---- errors -------------------------------------------------------------- */
@@ -57,10 +70,14 @@ static int map_error(sq_t *s, int rc, const char *sql, cvg_err_t *err)
     else if (primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH ||
              primary == SQLITE_TOOBIG || primary == SQLITE_RANGE)
         code = CVG_EINVAL;
-    else if (primary == SQLITE_INTERRUPT)
-        code = CVG_ECANCELED;
-    else if (strstr(msg, "no such table") || strstr(msg, "unknown database") ||
-             strstr(msg, "no such view"))
+    else if (primary == SQLITE_INTERRUPT) {
+        code = s->interrupted ? s->interrupted : CVG_ECANCELED;
+        s->interrupted = 0;
+        return cvg_err_set(err, code, "",
+                           code == CVG_ETIMEDOUT ? "the statement ran past the step's time limit"
+                                                 : "the statement was cancelled");
+    } else if (strstr(msg, "no such table") || strstr(msg, "unknown database") ||
+               strstr(msg, "no such view"))
         code = CVG_ENOTFOUND;
     else if (strstr(msg, "already exists"))
         code = CVG_EEXIST;
@@ -234,18 +251,54 @@ static void pin(void *ud, const char *dataset)
 
 /* ---- open/close ---------------------------------------------------------- */
 
-/* Only the driver itself may attach or detach files. */
+static bool allowed(const sq_t *s, const char *dataset)
+{
+    if (!s->restricted || strcmp(dataset, "main") == 0 || strcmp(dataset, "temp") == 0)
+        return true;
+    for (size_t i = 0; i < s->nallowed; i++) {
+        if (strcmp(s->allowed[i], dataset) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Only the driver itself may attach or detach files; a restricted
+ * connection reaches its datasets only, runs no pragma and makes no
+ * virtual table. */
 static int authorize(void *ud, int action, const char *a, const char *b, const char *c,
                      const char *d)
 {
-    (void)a;
     (void)b;
-    (void)c;
     (void)d;
     sq_t *s = ud;
-    if ((action == SQLITE_ATTACH || action == SQLITE_DETACH) && !s->allow_attach)
+    if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+        return s->allow_attach ? SQLITE_OK : SQLITE_DENY;
+    if (!s->restricted || s->trusted > 0 || s->allow_attach)
+        return SQLITE_OK;
+    if (action == SQLITE_PRAGMA || action == SQLITE_CREATE_VTABLE || action == SQLITE_DROP_VTABLE)
         return SQLITE_DENY;
-    return SQLITE_OK;
+    const char *db = action == SQLITE_ALTER_TABLE ? a : c;
+    return db == NULL || allowed(s, db) ? SQLITE_OK : SQLITE_DENY;
+}
+
+static void trust(void *ud, int delta)
+{
+    ((sq_t *)ud)->trusted += delta;
+}
+
+/* Stops a statement past its deadline or once cancelled. */
+static int progress(void *ud)
+{
+    sq_t *s = ud;
+    if (s->cancel && *s->cancel) {
+        s->interrupted = CVG_ECANCELED;
+        return 1;
+    }
+    if (s->deadline_ms > 0 && cvg_time_mono_ms() >= s->deadline_ms) {
+        s->interrupted = CVG_ETIMEDOUT;
+        return 1;
+    }
+    return 0;
 }
 
 static int sq_open(const char *rest, void **impl, cvg_err_t *err)
@@ -278,7 +331,8 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, MAX_ATTACHED);
     sqlite3_set_authorizer(s->db, authorize, s);
-    if (cvg_sqlite_view_register(s->db, pin, s) != SQLITE_OK) {
+    cvg_view_hooks_t hooks = {.pin = pin, .trust = trust, .ud = s};
+    if (cvg_sqlite_view_register(s->db, &hooks) != SQLITE_OK) {
         rc = cvg_err_set(err, CVG_EDB, "WAREHOUSE_URL", "sqlite: cannot register views");
         sqlite3_close(s->db);
         free(s);
@@ -341,6 +395,8 @@ static int prepare(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
         char ds[CVG_DATASET_MAX];
         if (!missing_dataset(sqlite3_errmsg(s->db), ds, sizeof(ds)) || find_att(s, ds))
             return map_error(s, rc, sql, err);
+        if (!allowed(s, ds) && s->trusted == 0)
+            return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", ds);
         int arc = attach(s, ds, false, err);
         if (arc != 0)
             return arc;
@@ -782,6 +838,75 @@ static int sq_view_create(void *impl, const char *dataset, const char *view, con
     return rc;
 }
 
+static int sq_restrict(void *impl, const char *const *datasets, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    size_t n = 0;
+    while (datasets && datasets[n])
+        n++;
+    if (n > MAX_ALLOWED)
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "at most %d datasets", MAX_ALLOWED);
+    s->restricted = datasets != NULL;
+    s->nallowed = n;
+    for (size_t i = 0; i < n; i++)
+        snprintf(s->allowed[i], sizeof(s->allowed[i]), "%s", datasets[i]);
+    return 0;
+}
+
+static void sq_set_interrupt(void *impl, int64_t deadline_ms, const volatile sig_atomic_t *cancel)
+{
+    sq_t *s = impl;
+    s->deadline_ms = deadline_ms;
+    s->cancel = cancel;
+    s->interrupted = 0;
+    if (deadline_ms > 0 || cancel != NULL)
+        sqlite3_progress_handler(s->db, PROGRESS_OPS, progress, s);
+    else
+        sqlite3_progress_handler(s->db, 0, NULL, NULL);
+}
+
+static int sq_table_create_as(void *impl, const char *dataset, const char *table,
+                              const char *select_sql, const cvg_val_t *params, size_t nparams,
+                              cvg_err_t *err)
+{
+    sq_t *s = impl;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    cvg_buf_t sql;
+    cvg_buf_init(&sql, DDL_MAX);
+    cvg_buf_printf(&sql, "CREATE TABLE \"%s\".\"%s\" AS SELECT * FROM (%s) LIMIT 0", dataset, table,
+                   select_sql);
+    rc = sql.overflow ? cvg_err_set(err, CVG_ETOOBIG, "sql", "query too long")
+                      : sq_exec(s, cvg_buf_cstr(&sql), params, nparams, NULL, NULL, NULL, err);
+    cvg_buf_cleanup(&sql);
+    return rc;
+}
+
+static int sq_table_columns(void *impl, const char *dataset, const char *table, cvg_strlist_t *out,
+                            cvg_err_t *err)
+{
+    sq_t *s = impl;
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc != 0)
+        return rc;
+    if (!allowed(s, dataset))
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
+    /* The driver's own pragma, on names already checked as identifiers. */
+    char sql[400];
+    snprintf(sql, sizeof(sql), "SELECT name FROM \"%s\".pragma_table_info('%s') ORDER BY cid",
+             dataset, table);
+    size_t before = out->n;
+    s->trusted++;
+    rc = sq_exec(s, sql, NULL, 0, collect_name, out, NULL, err);
+    s->trusted--;
+    if (rc == 0 && out->n == before)
+        rc = cvg_err_set(err, CVG_ENOTFOUND, "table", "no table %s.%s", dataset, table);
+    return rc;
+}
+
 const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .name = "sqlite",
     .scheme = "sqlite://",
@@ -800,4 +925,9 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .table_drop = sq_table_drop,
     .table_list = sq_table_list,
     .view_create = sq_view_create,
+    .restrict_to = sq_restrict,
+    .set_interrupt = sq_set_interrupt,
+    .table_create_as = sq_table_create_as,
+    .table_columns = sq_table_columns,
+    .ident_quote = '"',
 };

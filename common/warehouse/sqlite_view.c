@@ -19,10 +19,15 @@
 
 #define MAX_READS 8
 
+typedef struct module_aux {
+    cvg_view_hooks_t hooks;
+} module_aux_t;
+
 typedef struct view {
     sqlite3_vtab base;
     sqlite3 *db;
     char *sql;
+    const module_aux_t *aux;
 } view_t;
 
 typedef struct cursor {
@@ -31,11 +36,6 @@ typedef struct cursor {
     int eof;
     sqlite3_int64 row;
 } cursor_t;
-
-typedef struct module_aux {
-    void (*pin)(void *ud, const char *dataset);
-    void *ud;
-} module_aux_t;
 
 static int unhex(const char *hex, char **out)
 {
@@ -66,6 +66,17 @@ static int unhex(const char *hex, char **out)
     return SQLITE_OK;
 }
 
+/* Prepares a view's own SELECT with the driver's trust. */
+static int trusted_prepare(const module_aux_t *m, sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    if (m && m->hooks.trust)
+        m->hooks.trust(m->hooks.ud, 1);
+    int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+    if (m && m->hooks.trust)
+        m->hooks.trust(m->hooks.ud, -1);
+    return rc;
+}
+
 static int connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **pp,
                    char **err)
 {
@@ -81,7 +92,7 @@ static int connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sq
         return rc;
     }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (trusted_prepare(m, db, sql, &st) != SQLITE_OK) {
         /* Keep SQLite's own message: the driver recognises "no such table:
          * ds.t" and attaches ds before trying again. */
         *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
@@ -112,8 +123,9 @@ static int connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sq
     v->db = db;
     v->sql = sql;
     /* The datasets read must stay attached while the view is in use. */
-    for (int i = 4; i < argc && m && m->pin; i++)
-        m->pin(m->ud, argv[i]);
+    v->aux = m;
+    for (int i = 4; i < argc && m && m->hooks.pin; i++)
+        m->hooks.pin(m->hooks.ud, argv[i]);
     *pp = &v->base;
     return SQLITE_OK;
 }
@@ -174,7 +186,7 @@ static int filter(sqlite3_vtab_cursor *pc, int idx, const char *idx_str, int arg
     sqlite3_finalize(c->stmt);
     c->stmt = NULL;
     c->row = 0;
-    if (sqlite3_prepare_v2(v->db, v->sql, -1, &c->stmt, NULL) != SQLITE_OK) {
+    if (trusted_prepare(v->aux, v->db, v->sql, &c->stmt) != SQLITE_OK) {
         pc->pVtab->zErrMsg = sqlite3_mprintf("%s", sqlite3_errmsg(v->db));
         return SQLITE_ERROR;
     }
@@ -226,13 +238,12 @@ static void free_aux(void *p)
     free(p);
 }
 
-int cvg_sqlite_view_register(sqlite3 *db, void (*pin)(void *ud, const char *dataset), void *ud)
+int cvg_sqlite_view_register(sqlite3 *db, const cvg_view_hooks_t *hooks)
 {
     module_aux_t *m = calloc(1, sizeof(*m));
     if (m == NULL)
         return SQLITE_NOMEM;
-    m->pin = pin;
-    m->ud = ud;
+    m->hooks = *hooks;
     return sqlite3_create_module_v2(db, "cvg_view", &view_module, m, free_aux);
 }
 

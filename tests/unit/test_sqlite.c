@@ -7,6 +7,7 @@
  */
 #include "common/central.h"
 #include "common/fs.h"
+#include "common/time.h"
 #include "common/warehouse.h"
 #include "tests/tests.h"
 
@@ -371,6 +372,113 @@ static void test_sqlite_cross_dataset_view(void)
     cvg_wh_close(&wh);
 }
 
+static int64_t count_in(cvg_wh_t *wh, const char *sql, int *rc, cvg_err_t *err)
+{
+    int64_t n = -1;
+    *rc = cvg_wh_query_int(wh, sql, NULL, 0, &n, NULL, err);
+    return n;
+}
+
+/* A tenant run's connection reaches the tenant's dataset and nothing else,
+ * except what a stored view of that dataset reads. */
+static void test_sqlite_restricted_connection(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    int rc = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "hq", &err), 0);
+    make_table(wh, "hq", "secrets",
+               "[{\"name\":\"tenant_id\",\"type\":\"STRING\"},"
+               "{\"name\":\"k\",\"type\":\"STRING\"}]");
+    cvg_wh_exec(wh, "INSERT INTO hq.secrets VALUES ('t1', 'a'), ('t2', 'b')", NULL, 0, NULL, NULL,
+                NULL, &err);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "t1", &err), 0);
+    make_table(wh, "t1", "data", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    const char *reads[] = {"hq", NULL};
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_view_create(wh, "t1", "mine",
+                                             "SELECT k FROM hq.secrets WHERE tenant_id = 't1'",
+                                             reads, &err),
+                          0);
+    const char *only[] = {"t1", NULL};
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_restrict(wh, only, &err), 0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO t1.data VALUES (1)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM t1.data", &rc, &err), 1);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM t1.mine", &rc, &err), 1);
+    CU_ASSERT_EQUAL(rc, 0);
+    static const char *const refused[] = {
+        "SELECT count(*) FROM hq.secrets",
+        "INSERT INTO hq.secrets VALUES ('t1', 'x')",
+        "DELETE FROM hq.secrets",
+        "SELECT count(*) FROM t1.data JOIN hq.secrets",
+        "SELECT count(*) FROM hq.sqlite_master",
+        "PRAGMA hq.table_info(secrets)",
+        "CREATE TABLE hq.pwn (x)",
+        "CREATE VIRTUAL TABLE t1.spy USING cvg_view(x00, hq)",
+        "ATTACH DATABASE '/tmp/x.db' AS x",
+        "SELECT count(*) FROM never_attached.t",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        rc = cvg_wh_exec(wh, refused[i], NULL, 0, NULL, NULL, NULL, &err);
+        if (rc == 0)
+            printf("\n  not refused: %s\n", refused[i]);
+        CU_ASSERT_NOT_EQUAL(rc, 0);
+    }
+    /* the column list still works restricted */
+    cvg_strlist_t cols = {0};
+    CU_ASSERT_EQUAL(cvg_wh_table_columns(wh, "t1", "data", &cols, &err), 0);
+    CU_ASSERT_EQUAL(cols.n, 1);
+    cvg_strlist_cleanup(&cols);
+    CU_ASSERT_EQUAL(cvg_wh_restrict(wh, NULL, &err), 0);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM hq.secrets", &rc, &err), 2);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_statements_stop_at_deadline_or_cancel(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    int rc = 0;
+    const char *endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                          "SELECT count(*) FROM n";
+    cvg_wh_set_interrupt(wh, cvg_time_mono_ms() + 200, NULL);
+    count_in(wh, endless, &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_ETIMEDOUT);
+    CU_ASSERT_STRING_EQUAL(err.message, "the statement ran past the step's time limit");
+    volatile sig_atomic_t cancel = 1;
+    cvg_wh_set_interrupt(wh, 0, &cancel);
+    count_in(wh, endless, &rc, &err);
+    CU_ASSERT_EQUAL(rc, CVG_ECANCELED);
+    /* lifted: the connection works again */
+    cvg_wh_set_interrupt(wh, 0, NULL);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT 42", &rc, &err), 42);
+    cvg_wh_close(&wh);
+}
+
+static void test_sqlite_table_from_a_query(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "q", &err), 0);
+    cvg_val_t p = cvg_v_text("x");
+    CU_ASSERT_EQUAL(
+        cvg_wh_table_create_as(wh, "q", "made", "SELECT 1 AS a, $1 AS b, 2.5 AS c", &p, 1, &err),
+        0);
+    cvg_strlist_t cols = {0};
+    CU_ASSERT_EQUAL(cvg_wh_table_columns(wh, "q", "made", &cols, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(cols.n, 3);
+    CU_ASSERT_STRING_EQUAL(cols.items[0], "a");
+    CU_ASSERT_STRING_EQUAL(cols.items[2], "c");
+    cvg_strlist_cleanup(&cols);
+    int rc = 0;
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM q.made", &rc, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_table_create_as(wh, "q", "made", "SELECT 1 AS a", NULL, 0, &err),
+                    CVG_EEXIST);
+    CU_ASSERT_EQUAL(cvg_wh_table_columns(wh, "q", "nope", &cols, &err), CVG_ENOTFOUND);
+    CU_ASSERT_EQUAL(cvg_wh_ident_quote(wh), '"');
+    cvg_wh_close(&wh);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sqlite_datasets", test_sqlite_datasets},
     {"test_sqlite_central_tables_from_schema_files", test_sqlite_central_tables_from_schema_files},
@@ -383,6 +491,10 @@ static CU_TestInfo tests[] = {
      test_sqlite_dataset_recreated_under_another_connection},
     {"test_sqlite_missing_things_are_not_found", test_sqlite_missing_things_are_not_found},
     {"test_sqlite_cross_dataset_view", test_sqlite_cross_dataset_view},
+    {"test_sqlite_restricted_connection", test_sqlite_restricted_connection},
+    {"test_sqlite_statements_stop_at_deadline_or_cancel",
+     test_sqlite_statements_stop_at_deadline_or_cancel},
+    {"test_sqlite_table_from_a_query", test_sqlite_table_from_a_query},
     CU_TEST_INFO_NULL,
 };
 
