@@ -157,6 +157,62 @@ int cvg_psschema_from_json(json_t *doc, const char *name, cvg_psschema_t *out, c
     return 0;
 }
 
+/*
+ * A field spec `{include: common/destination}` takes the spec in
+ * <templates_dir>/common/destination.yml; keys written next to include
+ * (description, required, default) win over the included ones. One level:
+ * an included file does not include others.
+ */
+static int expand_includes(const char *templates_dir, json_t *fields, const char *where,
+                           cvg_err_t *err)
+{
+    const char *key;
+    json_t *spec;
+    json_object_foreach(fields, key, spec)
+    {
+        const char *inc = json_string_value(json_object_get(spec, "include"));
+        if (inc == NULL) {
+            json_t *sub = json_object_get(spec, "fields");
+            if (json_is_object(sub)) {
+                int rc = expand_includes(templates_dir, sub, where, err);
+                if (rc != 0)
+                    return rc;
+            }
+            continue;
+        }
+        bool ok = inc[0] != '\0' && inc[0] != '/' && strstr(inc, "..") == NULL;
+        for (const char *p = inc; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '/';
+        if (!ok)
+            return cvg_err_set(err, CVG_EINVAL, where,
+                               "%s: %s.include: '%.100s' is not a path "
+                               "under ps_templates/",
+                               where, key, inc);
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s.yml", templates_dir, inc);
+        json_t *base = NULL;
+        int rc = cvg_yaml_load_file(path, &base, err);
+        if (rc != 0)
+            return rc;
+        if (!json_is_object(base) || json_object_get(base, "include")) {
+            json_decref(base);
+            return cvg_err_set(err, CVG_EINVAL, path,
+                               "%s: an included spec is a mapping that "
+                               "includes nothing",
+                               path);
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(spec, k, v)
+        {
+            if (strcmp(k, "include") != 0)
+                json_object_set(base, k, v);
+        }
+        json_object_set_new(fields, key, base);
+    }
+    return 0;
+}
+
 int cvg_psschema_load(const char *templates_dir, const char *ps_type, cvg_psschema_t *out,
                       cvg_err_t *err)
 {
@@ -182,7 +238,7 @@ int cvg_psschema_load(const char *templates_dir, const char *ps_type, cvg_pssche
     const char *declared = json_string_value(json_object_get(doc, "ps_type"));
     if (declared == NULL || strcmp(declared, ps_type) != 0)
         rc = cvg_err_set(err, CVG_EINVAL, path, "%s: ps_type must be %s", path, ps_type);
-    else
+    else if ((rc = expand_includes(templates_dir, json_object_get(doc, "fields"), path, err)) == 0)
         rc = cvg_psschema_from_json(doc, path, out, err);
     json_decref(doc);
     return rc;

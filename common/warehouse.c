@@ -290,6 +290,27 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
                                          err);
 }
 
+int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
+                        const char *const *columns, size_t n, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    if (rc == 0)
+        rc = check_ident("index", suffix, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = check_ident("column", columns[i], err);
+    if (rc == 0 && (n == 0 || n > CVG_SCHEMA_MAX_KEYS))
+        rc = cvg_err_set(err, CVG_EINVAL, "index", "an index has 1 to %d columns",
+                         CVG_SCHEMA_MAX_KEYS);
+    return rc ? rc : wh->ops->index_create(wh->impl, dataset, table, suffix, columns, n, err);
+}
+
+int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err)
+{
+    return wh->ops->query_columns(wh->impl, sql, out, err);
+}
+
 int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, cvg_strlist_t *out,
                          cvg_err_t *err)
 {

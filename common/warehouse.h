@@ -156,6 +156,14 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
                            const char *select_sql, const cvg_val_t *params, size_t nparams,
                            cvg_err_t *err);
 
+/* Makes sure an index named <table>__<suffix> on columns (n of them)
+ * exists; a no-op where the warehouse has no indexes. */
+int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
+                        const char *const *columns, size_t n, cvg_err_t *err);
+
+/* Names of the columns a query returns, without running it. */
+int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err);
+
 /* Column names of a table, in order. CVG_ENOTFOUND when it does not exist. */
 int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, cvg_strlist_t *out,
                          cvg_err_t *err);
