@@ -4,6 +4,7 @@
 #   make test    install missing packages, build, run every test
 #   make check   the tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make lint    clang-format check, cppcheck, banned functions
+#   make testtools  the npm packages of the test servers (tests/servers/)
 #
 # Objects go to $(BUILD) (build/ by default, build/asan for `make check`).
 
@@ -12,11 +13,18 @@ BUILD ?= build
 WORKERS ?= 2
 
 # Every Debian package the project needs, in one list. `make deps` installs
-# the missing ones and stays quiet when all are present.
+# the missing ones and stays quiet when all are present. The last line is
+# for the test servers of tests/servers/: node and npm for s3rver, Python
+# with aiosmtpd for the SMTP server and the webhook receiver.
 DEB_PACKAGES := build-essential pkg-config ca-certificates curl \
 	libzmq3-dev libczmq-dev libmsgpack-dev libyaml-dev libjansson-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
-	libpq-dev libcunit1-dev sqlite3 clang-format cppcheck valgrind zlib1g-dev
+	libpq-dev libcunit1-dev sqlite3 clang-format cppcheck valgrind zlib1g-dev \
+	nodejs npm python3 python3-aiosmtpd
+
+# npm packages of the test servers (tests/servers/package.json and its
+# lock), installed here by `make testtools`.
+TESTTOOLS := build/testtools
 
 PKG_MODULES := libzmq libczmq msgpack yaml-0.1 jansson libmicrohttpd libcurl \
 	openssl sqlite3 libpq zlib
@@ -63,15 +71,18 @@ BINS := $(BUILD)/cvg-gateway $(BUILD)/cvg-scheduler $(BUILD)/cvg-worker \
 	$(BUILD)/cvg-logger $(BUILD)/cvg-run
 TESTBIN := $(BUILD)/cvg-tests
 
-.PHONY: all deps run test check lint valgrind bench clean format tests-build
+.PHONY: all deps run test check lint valgrind bench clean format tests-build testtools
 .DEFAULT_GOAL := all
 
 all: $(BINS)
 
+# A package counts as present when it is installed or an installed package
+# provides it: another vendor's nodejs provides npm, and conflicts with it.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
-	    || missing="$$missing $$p"; \
+	@have=" $$(dpkg-query -W -f='$${db:Status-Abbrev}|$${Package}, $${Provides}\n' 2>/dev/null \
+	  | sed -n 's/^.i |//p' | sed 's/([^)]*)//g; s/:[a-z0-9]*//g' | tr ',\n' '  ') "; \
+	missing=""; for p in $(DEB_PACKAGES); do \
+	  case "$$have" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
@@ -111,13 +122,31 @@ $(BINS):
 
 tests-build: $(BINS) $(TESTBIN)
 
+# `npm ci` from the lock into $(TESTTOOLS), again only when the lock
+# changes. Nothing written outside the project: npm's cache and logs go to
+# $(TESTTOOLS)/npm-cache. No install scripts run. Two retries a few
+# seconds apart, then it fails (within about 15 s when the registry refuses), its
+# output ($(TESTTOOLS)/npm.log) shown.
+testtools: $(TESTTOOLS)/.installed
+
+$(TESTTOOLS)/.installed: tests/servers/package.json tests/servers/package-lock.json | deps
+	@command -v npm >/dev/null || { echo "testtools: npm not found (make deps installs it)"; exit 1; }
+	@echo "testtools: npm ci into $(TESTTOOLS)"
+	@mkdir -p $(TESTTOOLS) && cp $^ $(TESTTOOLS)/
+	@cd $(TESTTOOLS) && npm ci --cache="$$PWD/npm-cache" --prefer-offline --ignore-scripts \
+	  --no-audit --no-fund --no-update-notifier --fetch-timeout=60000 \
+	  --fetch-retries=2 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000 \
+	  </dev/null >npm.log 2>&1 \
+	  || { cat npm.log; echo "testtools: npm ci failed; is the npm registry reachable?"; exit 1; }
+	@touch $@
+
 # The whole suite: unit suites, then the cluster started for real from the
 # binaries next to the test runner. TESTS=name filters suites by name.
-test: deps
+test: deps testtools
 	@$(MAKE) --no-print-directory TESTING=1 BUILD=$(BUILD)/testing tests-build
 	@CVG_SOURCE_DIR=$(CURDIR) $(BUILD)/testing/cvg-tests $(TESTS)
 
-check: deps
+check: deps testtools
 	@$(MAKE) --no-print-directory SAN=1 TESTING=1 BUILD=$(BUILD)/asan tests-build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -126,7 +155,7 @@ check: deps
 
 # Unit suites under valgrind (each forked suite is checked as it exits),
 # then the integration suites with every cluster process under valgrind.
-valgrind: deps
+valgrind: deps testtools
 	@$(MAKE) --no-print-directory TESTING=1 BUILD=$(BUILD)/testing tests-build
 	@CVG_SOURCE_DIR=$(CURDIR) valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
 	  --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \

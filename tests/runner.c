@@ -47,6 +47,7 @@ extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
 extern const cvg_suite_t suite_tenants;
+extern const cvg_suite_t suite_testsrv;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -72,6 +73,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_cluster_partial,
     &suite_supervisor,
     &suite_tenants,
+    &suite_testsrv,
 };
 // clang-format on
 

@@ -48,8 +48,8 @@ proc_t *cluster_proc(cluster_t *c, const char *name)
     return NULL;
 }
 
-proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
-                      const char *const *env)
+proc_t *cluster_spawn_argv(cluster_t *c, const char *name, char *const *argv,
+                           const char *const *env)
 {
     proc_t *p = cluster_proc(c, name);
     if (p == NULL) {
@@ -59,8 +59,7 @@ proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const 
     }
     memset(p, 0, sizeof(*p));
     snprintf(p->name, sizeof(p->name), "%s", name);
-    char path[1200], log[700];
-    snprintf(path, sizeof(path), "%s/%s", bin_dir(), binary);
+    char log[700];
     snprintf(log, sizeof(log), "%s/%s.log", c->dir, name);
     fflush(NULL);
     pid_t pid = fork();
@@ -75,31 +74,34 @@ proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const 
         }
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
-        char *argv[16] = {path, "--env-file", c->env_file};
-        int n = 3;
-        for (size_t i = 0; args && args[i] && n < 15; i++)
-            argv[n++] = (char *)args[i];
-        argv[n] = NULL;
-        if (getenv("CVG_VALGRIND_CHILDREN") != NULL) {
-            /* Each cluster process under valgrind: errors and definite
-             * leaks make it exit 99, which the tests see. */
-            char *vg[24] = {"valgrind",
-                            "-q",
-                            "--leak-check=full",
-                            "--show-leak-kinds=definite,indirect",
-                            "--errors-for-leak-kinds=definite,indirect",
-                            "--error-exitcode=99"};
-            int m = 6;
-            for (int i = 0; i < n && m < 23; i++)
-                vg[m++] = argv[i];
-            vg[m] = NULL;
-            execvp("valgrind", vg);
-        }
-        execv(path, argv);
+        execvp(argv[0], argv);
         _exit(127);
     }
     p->pid = pid;
     return p;
+}
+
+proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
+                      const char *const *env)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", bin_dir(), binary);
+    /* Each cluster process under valgrind when asked: errors and definite
+     * leaks make it exit 99, which the tests see. */
+    char *argv[24] = {"valgrind",
+                      "-q",
+                      "--leak-check=full",
+                      "--show-leak-kinds=definite,indirect",
+                      "--errors-for-leak-kinds=definite,indirect",
+                      "--error-exitcode=99"};
+    int n = getenv("CVG_VALGRIND_CHILDREN") != NULL ? 6 : 0;
+    argv[n++] = path;
+    argv[n++] = "--env-file";
+    argv[n++] = c->env_file;
+    for (size_t i = 0; args && args[i] && n < 23; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    return cluster_spawn_argv(c, name, argv, env);
 }
 
 int cluster_prepare(cluster_t *c, bool without_key)
@@ -288,6 +290,9 @@ void cluster_destroy(cluster_t *c)
                 cluster_stop_proc(c, &c->procs[i], 10000);
         }
     }
+    /* Then the rest: the test servers (testsrv.h). */
+    for (int i = 0; i < c->nprocs; i++)
+        cluster_stop_proc(c, &c->procs[i], 10000);
     if (getenv("CVG_KEEP_TEST_DIRS") == NULL)
         tmpdir_remove(&c->dir);
 }

@@ -46,6 +46,11 @@ int cluster_start(cluster_t *c, int workers, bool with_gateway);
 proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
                       const char *const *env);
 
+/* Starts any command as process name of the cluster: argv[0] is looked up
+ * in PATH, argv is NULL-terminated; stdout and stderr go to <dir>/<name>.log. */
+proc_t *cluster_spawn_argv(cluster_t *c, const char *name, char *const *argv,
+                           const char *const *env);
+
 /* The content of <dir>/<name>.log ("" when none); free() it. */
 char *cluster_log(const cluster_t *c, const char *name);
 
@@ -66,7 +71,8 @@ bool cluster_wait_ready(cluster_t *c, int timeout_ms);
  * or -1 when it had to be killed or died of a signal. */
 int cluster_stop_proc(cluster_t *c, proc_t *p, int timeout_ms);
 
-/* Stops every process still running and removes the directory. */
+/* Stops every process still running (the cluster in shutdown order, then
+ * the rest) and removes the directory. */
 void cluster_destroy(cluster_t *c);
 
 /* The process named name, or NULL. */
