@@ -138,10 +138,13 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
     json_t *tm = json_object_get(s, "timeout_minutes");
     snprintf(f, sizeof(f), "%s.timeout_minutes", path);
     if (tm != NULL) {
-        if (!json_is_integer(tm) || json_integer_value(tm) < 1 || json_integer_value(tm) > 24 * 60)
-            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: must be an integer from 1 to 1440", f);
+        /* minutes, fractions allowed (0.5 is 30 s), at most a day */
+        double m = json_number_value(tm);
+        if (!json_is_number(tm) || m < 0.01 || m > 24 * 60)
+            cvg_errlist_add(errs, CVG_EINVAL, f,
+                            "%s: must be a number of minutes from 0.01 to 1440", f);
         else
-            step->timeout_minutes = (int)json_integer_value(tm);
+            step->timeout_ms = (int64_t)(m * 60000.0);
     }
     json_t *cof = json_object_get(s, "continue_on_failure");
     snprintf(f, sizeof(f), "%s.continue_on_failure", path);

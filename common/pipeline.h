@@ -29,7 +29,7 @@ typedef struct cvg_step {
     char name[CVG_NAME_MAX];
     char ps_type[CVG_NAME_MAX];
     cvg_trigger_t trigger;
-    int timeout_minutes; /* 0 = processor default */
+    int64_t timeout_ms; /* timeout_minutes; 0: the runner's default */
     bool continue_on_failure;
     int max_retries;
     int retry_delay_seconds;

@@ -73,7 +73,7 @@ int cvg_params_add(cvg_params_t *p, const char *key, const char *value)
 
 const char *cvg_params_get(const cvg_params_t *p, const char *key)
 {
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = 0; p != NULL && i < p->n; i++) {
         if (strcmp(p->keys[i], key) == 0)
             return p->values[i];
     }

@@ -142,7 +142,7 @@ void cvg_msg_cleanup(cvg_msg_t *m);
 /* Adds a copy of key/value to p. CVG_EFULL, CVG_ETOOBIG, CVG_ENOMEM. */
 int cvg_params_add(cvg_params_t *p, const char *key, const char *value);
 
-/* The value for key, or NULL. Borrowed. */
+/* The value for key, or NULL (also when p is NULL). Borrowed. */
 const char *cvg_params_get(const cvg_params_t *p, const char *key);
 
 /* Deep copy of an event (dst is overwritten). */

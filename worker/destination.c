@@ -60,6 +60,28 @@ static int load_template(const proc_ctx_t *ctx, const char *ps_type, wrk_dest_t 
     return 0;
 }
 
+int wrk_dest_validate(const json_t *step, const char *path, cvg_errlist_t *errs)
+{
+    const json_t *dest = json_object_get(step, "destination");
+    const json_t *part = json_object_get(dest, "partition");
+    const char *mode = json_string_value(json_object_get(dest, "write_mode"));
+    const json_t *field = json_object_get(
+        json_object_get(json_object_get(dest, "table_config"), "time_partitioning"), "field");
+    char f[160];
+    snprintf(f, sizeof(f), "%s.destination.partition", path);
+    int n = 0;
+    if (part && (mode == NULL || strcmp(mode, "truncate") != 0)) {
+        cvg_errlist_add(errs, CVG_EINVAL, f, "%s: needs write_mode: truncate", f);
+        n++;
+    }
+    if (part && field == NULL) {
+        cvg_errlist_add(errs, CVG_EINVAL, f,
+                        "%s: needs table_config.time_partitioning.field to match it against", f);
+        n++;
+    }
+    return n;
+}
+
 int wrk_dest_parse(const proc_ctx_t *ctx, const char *ps_type, const json_t *destination,
                    wrk_dest_t *d, proc_result_t *res)
 {
@@ -152,8 +174,7 @@ static int indexes(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail, c
         const char *cols[4];
         for (size_t i = 0; i < d->nclust; i++)
             cols[i] = d->clustering[i];
-        rc = cvg_wh_index_create(ctx->wh, d->dataset, d->table, "clustering", cols, d->nclust,
-                                 err);
+        rc = cvg_wh_index_create(ctx->wh, d->dataset, d->table, "clustering", cols, d->nclust, err);
         json_object_set_new(done, "clustering_fields",
                             json_sprintf("index on %zu column(s) (%s has no clustering)", d->nclust,
                                          cvg_wh_driver(ctx->wh)));
@@ -166,8 +187,8 @@ static int indexes(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail, c
 }
 
 int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlist_t *columns,
-                    const char *select_sql, const cvg_val_t *params, size_t nparams,
-                    json_t *detail, proc_result_t *res)
+                    const char *select_sql, const cvg_val_t *params, size_t nparams, json_t *detail,
+                    proc_result_t *res)
 {
     cvg_err_t err;
     cvg_err_clear(&err);
@@ -187,8 +208,10 @@ int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlis
             rc = cvg_wh_table_create(ctx->wh, d->dataset, &s, &err);
             cvg_schema_cleanup(&s);
         } else {
-            return proc_fail(res, CVG_EINVAL, "%s.%s does not exist and there are no columns to "
-                             "create it from", d->dataset, d->table);
+            return proc_fail(res, CVG_EINVAL,
+                             "%s.%s does not exist and there are no columns to "
+                             "create it from",
+                             d->dataset, d->table);
         }
         /* another run may have created it meanwhile */
         if (rc == CVG_EEXIST)

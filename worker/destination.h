@@ -22,7 +22,7 @@ typedef struct wrk_dest {
     char dataset[CVG_DATASET_MAX];
     char table[CVG_SCHEMA_NAME_MAX];
     wrk_write_mode_t mode;
-    char partition[64];                     /* value of the partition replaced, or "" */
+    char partition[64];                        /* value of the partition replaced, or "" */
     char partition_field[CVG_SCHEMA_NAME_MAX]; /* table_config.time_partitioning.field */
     char schema_template[CVG_SCHEMA_NAME_MAX];
     size_t nclust;
@@ -30,6 +30,10 @@ typedef struct wrk_dest {
     bool has_schema;
     cvg_schema_t schema; /* the template's, when has_schema */
 } wrk_dest_t;
+
+/* The rules across destination fields the schema cannot say (partition
+ * needs truncate and a partitioning field), for a step at path. */
+int wrk_dest_validate(const json_t *step, const char *path, cvg_errlist_t *errs);
 
 /* Reads a resolved `destination` object; the run may write its tenant's
  * dataset only. Loads the schema template of ps_type when one is named. */
@@ -45,8 +49,8 @@ void wrk_dest_cleanup(wrk_dest_t *d);
  * done goes into detail ("table_created", "table_config").
  */
 int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlist_t *columns,
-                    const char *select_sql, const cvg_val_t *params, size_t nparams,
-                    json_t *detail, proc_result_t *res);
+                    const char *select_sql, const cvg_val_t *params, size_t nparams, json_t *detail,
+                    proc_result_t *res);
 
 /* Inside the caller's transaction, before rows go in: truncate (all rows
  * or the partition's), or refuse a non-empty table for write_empty. */

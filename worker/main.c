@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "common/yaml.h"
 #include "worker/runner.h"
+#include "worker/registry.h"
 
 #include <czmq.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ typedef struct wrk {
     int done_pipe[2];
     int64_t last_heartbeat;
     uint64_t runs, failed;
+    cvg_providers_t providers; /* settings tenants may store */
 } wrk_t;
 
 static void send_status(wrk_t *w, const char *op)
@@ -110,7 +112,8 @@ static void *job_thread(void *arg)
                      .cfg = &w->cfg,
                      .emitter = w->emitter,
                      .worker_id = w->id,
-                     .cancel = &w->cancel};
+                     .cancel = &w->cancel,
+                     .providers = &w->providers};
     int rc = errs ? cvg_pipeline_load(w->cfg.config_dir, j->pipeline, &p, errs, &err) : CVG_ENOMEM;
     if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0) {
         err = errs->items[0];
@@ -274,14 +277,15 @@ static bool drain(wrk_t *w)
     return true;
 }
 
-static int validate_files(const cvg_config_t *cfg, int argc, char **argv)
+static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *providers, int argc,
+                          char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: cvg-worker validate FILE...\n");
         return EX_USAGE;
     }
     int bad = 0;
-    wrk_env_t env = {.cfg = cfg, .setup_allowed = true};
+    wrk_env_t env = {.cfg = cfg, .setup_allowed = true, .providers = providers};
     cvg_errlist_t *errs = calloc(1, sizeof(*errs));
     if (errs == NULL)
         return EX_OSERR;
@@ -336,16 +340,25 @@ int main(int argc, char **argv)
     rc = cvg_startup(&cli, "worker", &w.cfg);
     if (rc != 0)
         return rc;
-    if (validate)
-        return validate_files(&w.cfg, cli.argc, cli.argv);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0) {
+        cvg_log_field_t f = CVG_LF_STR("variable", "CVG_CONFIG_DIR");
+        cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
+        return EX_CONFIG;
+    }
+    if (validate) {
+        rc = validate_files(&w.cfg, &w.providers, cli.argc, cli.argv);
+        cvg_providers_cleanup(&w.providers);
+        wrk_registry_unload();
+        return rc;
+    }
 
     cvg_signals_install();
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
     snprintf(w.id, sizeof(w.id), "%s-%ld", host, (long)getpid());
-    cvg_err_t err;
-    cvg_err_clear(&err);
     if (cvg_wh_open(w.cfg.warehouse_url, &w.wh, &err) != 0) {
         cvg_error(NULL, "cannot open the warehouse: %s", err.message);
         return EX_UNAVAILABLE;
@@ -401,5 +414,7 @@ out:
         close(w.done_pipe[1]);
     }
     cvg_wh_close(&w.wh);
+    cvg_providers_cleanup(&w.providers);
+    wrk_registry_unload();
     return rc;
 }

@@ -34,6 +34,7 @@ struct proc_ctx {
     const cvg_vars_t *vars;     /* every variable of the run */
     const char *step_log_id;
     int step_index;
+    int64_t deadline_ms; /* monotonic end of the step's time, 0: none */
     /* Where proc_emit_dq sends results (the runner's event path). */
     void (*emit_dq)(void *ud, const proc_ctx_t *ctx, json_t *detail);
     void *emit_ud;

@@ -12,11 +12,12 @@
 extern const proc_def_t proc_setup_initial;
 extern const proc_def_t proc_setup_dryrun;
 extern const proc_def_t proc_setup_tenants_onboarding;
+extern const proc_def_t proc_gcp_bq_etl;
+extern const proc_def_t proc_file_data_loader;
 
 static const proc_def_t *const processors[] = {
-    &proc_setup_initial,
-    &proc_setup_dryrun,
-    &proc_setup_tenants_onboarding,
+    &proc_setup_initial, &proc_setup_dryrun,     &proc_setup_tenants_onboarding,
+    &proc_gcp_bq_etl,    &proc_file_data_loader,
 };
 
 #define NPROC (sizeof(processors) / sizeof(processors[0]))

@@ -5,14 +5,18 @@
  */
 #include "worker/runner.h"
 #include "common/log.h"
+#include "common/id.h"
+#include "common/tenant.h"
 #include "common/time.h"
 #include "worker/registry.h"
+#include "worker/runvars.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EMIT_TIMEOUT_MS 30000
+#define EMIT_TIMEOUT_MS        30000
+#define WRK_DEFAULT_TIMEOUT_MS (30 * 60000) /* a step without timeout_minutes */
 
 /* Fills the fields every event of this run shares. */
 static void event_base(cvg_event_t *ev, cvg_event_kind_t kind, const wrk_env_t *env,
@@ -125,11 +129,6 @@ int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errli
     return (int)(errs->n + errs->dropped - before);
 }
 
-static int collect_text(void *ud, const cvg_row_t *row)
-{
-    return row->ncols > 0 && row->vals[0].s ? cvg_strlist_add(ud, row->vals[0].s) : 0;
-}
-
 typedef struct emit_ctx {
     const wrk_env_t *env;
     const wrk_run_t *run;
@@ -185,93 +184,206 @@ static bool should_run(const cvg_step_t *st, bool failed)
     }
 }
 
-/* The tenant's provider settings become variables. */
-static int load_settings(const wrk_env_t *env, const char *tenant, cvg_vars_t *vars, cvg_err_t *err)
+/* One run of the steps, shared by every attempt of a step. */
+typedef struct runstate {
+    const wrk_env_t *env;
+    const wrk_run_t *run;
+    const cvg_pipeline_t *p;
+    cvg_vars_t vars;
+    emit_ctx_t ectx;
+    cvg_log_ctx_t lc;
+} runstate_t;
+
+static void step_event(const runstate_t *rs, cvg_event_t *ev, cvg_event_kind_t kind, size_t i,
+                       const char *status, const char *step_log_id, int attempt)
 {
-    if (env->providers == NULL || env->wh == NULL)
-        return 0;
-    cvg_val_t t = cvg_v_text(tenant);
-    cvg_strlist_t rows = {0};
-    int rc = cvg_wh_exec(
-        env->wh, "SELECT settings FROM tenants.tenant_provider_configs WHERE tenant_id = $1", &t, 1,
-        collect_text, &rows, NULL, err);
-    for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-        json_t *o = json_loads(rows.items[i], 0, NULL);
-        const char *key;
-        json_t *val;
-        json_object_foreach(o, key, val)
-        {
-            char num[32];
-            const char *text = json_string_value(val);
-            if (json_is_integer(val)) {
-                snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
-                text = num;
-            } else if (json_is_boolean(val)) {
-                text = json_is_true(val) ? "true" : "false";
-            }
-            if (text && cvg_providers_owner(env->providers, key))
-                cvg_vars_set(vars, key, text, CVG_VAR_SETTING, false);
-        }
-        json_decref(o);
-    }
-    cvg_strlist_cleanup(&rows);
-    return rc;
+    const cvg_step_t *st = &rs->p->steps[i];
+    event_base(ev, kind, rs->env, rs->run, rs->p);
+    snprintf(ev->status, sizeof(ev->status), "%s", status);
+    snprintf(ev->step_id, sizeof(ev->step_id), "%s", st->step_id);
+    snprintf(ev->ps_type, sizeof(ev->ps_type), "%s", st->ps_type);
+    snprintf(ev->step_log_id, sizeof(ev->step_log_id), "%s", step_log_id);
+    ev->step_index = (int)i;
+    ev->attempt = attempt;
 }
 
-/* Built-ins, parameters (declared ones only, defaults filled in), settings
- * and the pipeline's variables. */
-static int build_vars(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_t *p,
-                      cvg_vars_t *vars, cvg_err_t *err)
+/* Errors a retry may cure: the processor says so, or the kind says so. */
+static bool transient(int rc, const proc_result_t *res)
 {
-    const char *date = cvg_params_get(run->params, "date");
-    char today[CVG_TIME_DATE_LEN];
-    cvg_time_format_date(cvg_time_now_ms(), today);
-    cvg_vars_set(vars, "tenant_id", run->tenant_id, CVG_VAR_BUILTIN, false);
-    cvg_vars_set(vars, "pipeline_id", p->pipeline_id, CVG_VAR_BUILTIN, false);
-    cvg_vars_set(vars, "run_id", run->run_id, CVG_VAR_BUILTIN, false);
-    cvg_vars_set(vars, "project_id", env->cfg->project_id, CVG_VAR_BUILTIN, false);
-    /* The gateway's setup pipelines take their request fields as parameters
-     * for their processors alone, checked by the handlers: not variables. */
-    for (size_t i = 0; !env->setup_allowed && run->params && i < run->params->n; i++) {
-        const char *k = run->params->keys[i], *v = run->params->values[i];
-        const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, k);
-        char why[200];
-        if (d == NULL)
-            return cvg_err_set(err, CVG_EINVAL, k, "parameter %s is not declared by the pipeline",
-                               k);
-        if (cvg_paramdecl_check(d, v, why, sizeof(why)) != 0)
-            return cvg_err_set(err, CVG_EINVAL, k, "parameter %s: %s", k, why);
-        if (strcmp(k, "date") != 0)
-            cvg_vars_set(vars, k, v, CVG_VAR_PARAM, d->type == CVG_PT_INT);
+    return res->transient || rc == CVG_EBUSY || rc == CVG_EIO;
+}
+
+/* retry_delay_seconds doubled per attempt, at most an hour, +-20% jitter. */
+static int64_t backoff_ms(const cvg_step_t *st, int attempt)
+{
+    int64_t ms = (int64_t)st->retry_delay_seconds * 1000;
+    for (int i = 1; i < attempt && ms < 3600000; i++)
+        ms *= 2;
+    if (ms > 3600000)
+        ms = 3600000;
+    uint32_t r = 0;
+    cvg_random_bytes(&r, sizeof(r));
+    int64_t jitter = ms / 5;
+    return jitter > 0 ? ms - jitter + (int64_t)(r % (uint32_t)(2 * jitter + 1)) : ms;
+}
+
+/* Waits ms unless the run is cancelled meanwhile; false when it is. */
+static bool wait_retry(const wrk_env_t *env, int64_t ms)
+{
+    int64_t end = cvg_time_mono_ms() + ms;
+    while (cvg_time_mono_ms() < end) {
+        if (env->cancel && *env->cancel)
+            return false;
+        int64_t left = end - cvg_time_mono_ms();
+        cvg_time_sleep_ms(left < 100 ? left : 100);
     }
-    cvg_vars_set(vars, "date", date ? date : today, CVG_VAR_BUILTIN, false);
-    for (size_t i = 0; i < p->nparams; i++) {
-        const cvg_paramdecl_t *d = &p->params[i];
-        if (cvg_vars_find(vars, d->name))
-            continue;
-        if (d->required)
-            return cvg_err_set(err, CVG_EINVAL, d->name, "parameter %s is required", d->name);
-        if (d->has_default)
-            cvg_vars_set(vars, d->name, d->default_value, CVG_VAR_PARAM, d->type == CVG_PT_INT);
-    }
-    int rc = load_settings(env, run->tenant_id, vars, err);
-    if (rc != 0)
-        return rc;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)p->variables, key, val)
-    {
-        char num[32];
-        cvg_buf_t b;
-        cvg_buf_init(&b, 4096);
-        rc = cvg_vars_expand(vars, cvg_pipeline_variable(p, key, num, sizeof(num)), &b, err);
-        if (rc == 0)
-            cvg_vars_set(vars, key, cvg_buf_cstr(&b), CVG_VAR_PIPELINE, json_is_integer(val));
-        cvg_buf_cleanup(&b);
+    return !(env->cancel && *env->cancel);
+}
+
+/* Runs step i, with its retries; fills summary; returns its final status
+ * and the last result code. */
+static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_result_t *last,
+                            int *last_rc)
+{
+    const wrk_env_t *env = rs->env;
+    const cvg_step_t *st = &rs->p->steps[i];
+    const proc_def_t *def = wrk_registry_find(st->ps_type);
+    int attempts = 1 + st->max_retries;
+    int64_t timeout_ms = st->timeout_ms > 0 ? st->timeout_ms : WRK_DEFAULT_TIMEOUT_MS;
+    const char *status = "FAILED";
+    json_t *tries = json_array();
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        char step_log_id[CVG_ID_LEN];
+        cvg_id_new(step_log_id);
+        int64_t sstart = cvg_time_now_ms(), s0 = cvg_time_mono_ms();
+        int64_t deadline = s0 + timeout_ms;
+        cvg_event_t ev;
+        step_event(rs, &ev, CVG_EV_STEP_STARTED, i, "RUNNING", step_log_id, attempt);
+        ev.start_ms = sstart;
+        emit(env, &ev);
+
+        proc_result_t res = {.rows = -1};
+        json_t *step_cfg = NULL;
+        int rc;
+        if (def == NULL)
+            rc = proc_fail(&res, CVG_EINVAL, "unknown processor '%s'", st->ps_type);
+        else if (def->setup_only && !env->setup_allowed)
+            rc = proc_fail(&res, CVG_EINVAL, "%s runs only in the gateway", st->ps_type);
+        else if ((rc = resolve_step(env, def, st, i, &rs->vars, &step_cfg, &res)) != 0)
+            ; /* res says why */
+        else {
+            proc_ctx_t ctx = {.wh = env->wh,
+                              .cfg = env->cfg,
+                              .tenant_id = rs->run->tenant_id,
+                              .run_id = rs->run->run_id,
+                              .pipeline_id = rs->p->pipeline_id,
+                              .step_id = st->step_id,
+                              .params = rs->run->params,
+                              .vars = &rs->vars,
+                              .step_log_id = step_log_id,
+                              .step_index = (int)i,
+                              .deadline_ms = deadline,
+                              .emit_dq = emit_dq,
+                              .emit_ud = &rs->ectx,
+                              .triggered_by = rs->run->triggered_by,
+                              .cancel = env->cancel,
+                              .keys = env->keys,
+                              .plans = env->plans,
+                              .email_policy = env->email_policy,
+                              .secret_out = env->secret_out,
+                              .secret_out_size = env->secret_out_size};
+            if (env->wh)
+                cvg_wh_set_interrupt(env->wh, deadline, env->cancel);
+            rc = def->run(&ctx, step_cfg, &res);
+            if (env->wh)
+                cvg_wh_set_interrupt(env->wh, 0, NULL);
+        }
+        json_decref(step_cfg);
+        bool timed_out = rc == CVG_ETIMEDOUT && cvg_time_mono_ms() >= deadline;
+        if (timed_out && res.error[0] == '\0')
+            snprintf(res.error, sizeof(res.error), "the step ran past its time limit (%.2f min)",
+                     (double)timeout_ms / 60000.0);
+        status = rc == 0               ? "SUCCEEDED"
+                 : rc == CVG_ECANCELED ? "CANCELLED"
+                 : timed_out           ? "TIMED_OUT"
+                                       : "FAILED";
+        if (rc != 0 && res.error[0] == '\0')
+            snprintf(res.error, sizeof(res.error), "%s", cvg_strerror(rc));
+        bool retry = strcmp(status, "FAILED") == 0 && attempt < attempts && transient(rc, &res);
+        int64_t wait = retry ? backoff_ms(st, attempt) : 0;
+        if (retry) {
+            if (res.detail == NULL)
+                res.detail = json_object();
+            json_object_set_new(res.detail, "retry_in_ms", json_integer(wait));
+        }
+        int64_t dur = cvg_time_mono_ms() - s0;
+        step_event(rs, &ev, CVG_EV_STEP_FINISHED, i, status, step_log_id, attempt);
+        ev.start_ms = sstart;
+        ev.end_ms = cvg_time_now_ms();
+        ev.rows = res.rows;
         if (rc != 0)
-            return rc;
+            ev.error = strdup(res.error);
+        if (res.detail)
+            ev.detail = json_dumps(res.detail, JSON_COMPACT);
+        emit(env, &ev);
+
+        json_t *t = json_pack("{s:i, s:s, s:I}", "attempt", attempt, "status", status,
+                              "duration_ms", (json_int_t)dur);
+        if (rc != 0)
+            json_object_set_new(t, "error", json_string(res.error));
+        json_array_append_new(tries, t);
+        json_object_set_new(summary, "status", json_string(status));
+        json_object_set_new(summary, "duration_ms", json_integer(dur));
+        json_object_del(summary, "error");
+        json_object_del(summary, "result");
+        if (res.rows >= 0)
+            json_object_set_new(summary, "rows", json_integer(res.rows));
+        if (rc != 0) {
+            json_object_set_new(summary, "error", json_string(res.error));
+            json_object_set_new(summary, "code", json_integer(rc));
+        }
+        if (res.detail)
+            json_object_set_new(summary, "result", res.detail);
+        *last = res;
+        last->detail = NULL;
+        *last_rc = rc;
+        if (!retry)
+            break;
+        cvg_warn(&rs->lc, "step failed (attempt %d of %d), retrying in %lld ms: %s", attempt,
+                 attempts, (long long)wait, res.error);
+        if (!wait_retry(env, wait)) {
+            status = "CANCELLED";
+            *last_rc = CVG_ECANCELED;
+            break;
+        }
     }
-    return 0;
+    if (json_array_size(tries) > 1)
+        json_object_set_new(summary, "attempts", tries);
+    else
+        json_decref(tries);
+    return status;
+}
+
+static void emit_skipped(const runstate_t *rs, size_t i)
+{
+    cvg_event_t ev;
+    char id[CVG_ID_LEN];
+    cvg_id_new(id);
+    step_event(rs, &ev, CVG_EV_STEP_FINISHED, i, "SKIPPED", id, 1);
+    emit(rs->env, &ev);
+}
+
+/* A tenant run reaches its own dataset only (and, through the stored
+ * comprehensive view, its rows of the central logs). */
+static int confine(const wrk_env_t *env, const char *tenant, cvg_err_t *err)
+{
+    if (env->setup_allowed || env->wh == NULL)
+        return 0;
+    char ds[CVG_DATASET_MAX];
+    cvg_tenant_dataset(tenant, ds);
+    const char *only[] = {ds, NULL};
+    cvg_wh_use(env->wh, "tenants", NULL); /* the view's own reads stay reachable */
+    return cvg_wh_restrict(env->wh, only, err);
 }
 
 int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_t *p,
@@ -281,7 +393,9 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     out->steps = json_array();
     if (out->steps == NULL)
         return CVG_ENOMEM;
-    cvg_log_ctx_t lc = {
+    runstate_t rs = {.env = env, .run = run, .p = p};
+    rs.ectx = (emit_ctx_t){env, run, p};
+    rs.lc = (cvg_log_ctx_t){
         .tenant_id = run->tenant_id, .pipeline_id = p->pipeline_id, .run_id = run->run_id};
     int64_t start = cvg_time_now_ms(), t0 = cvg_time_mono_ms();
 
@@ -291,135 +405,59 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     ev.start_ms = start;
     ev.detail = params_json(run->params);
     emit(env, &ev);
-    cvg_info(&lc, "run started (%zu steps)", p->nsteps);
+    cvg_info(&rs.lc, "run started (%zu steps)", p->nsteps);
 
-    bool failed = false, cancelled = false, unstartable = false;
-    emit_ctx_t ectx = {env, run, p};
-    cvg_vars_t vars = {0};
+    bool failed = false, cancelled = false, timed_out = false, unstartable = false;
     cvg_err_t verr;
     cvg_err_clear(&verr);
-    if (build_vars(env, run, p, &vars, &verr) != 0) {
+    if (wrk_run_vars(env, run, p, &rs.vars, &verr) != 0 ||
+        confine(env, run->tenant_id, &verr) != 0) {
         snprintf(out->error, sizeof(out->error), "the run cannot start: %.900s", verr.message);
-        cvg_warn(&lc, "%s", out->error);
+        cvg_warn(&rs.lc, "%s", out->error);
         failed = unstartable = true;
     }
     for (size_t i = 0; i < p->nsteps; i++) {
         const cvg_step_t *st = &p->steps[i];
-        lc.step_id = st->step_id;
+        rs.lc.step_id = st->step_id;
         json_t *summary = json_pack("{s:s, s:s}", "step_id", st->step_id, "ps_type", st->ps_type);
         if (env->cancel && *env->cancel)
             cancelled = true;
         if (cancelled || unstartable || !should_run(st, failed)) {
             json_object_set_new(summary, "status", json_string("SKIPPED"));
             json_array_append_new(out->steps, summary);
-            event_base(&ev, CVG_EV_STEP_FINISHED, env, run, p);
-            snprintf(ev.status, sizeof(ev.status), "SKIPPED");
-            snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
-            snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
-            cvg_id_new(ev.step_log_id);
-            ev.step_index = (int)i;
-            emit(env, &ev);
+            emit_skipped(&rs, i);
             continue;
         }
-        char step_log_id[CVG_ID_LEN];
-        cvg_id_new(step_log_id);
-        int64_t sstart = cvg_time_now_ms(), s0 = cvg_time_mono_ms();
-        event_base(&ev, CVG_EV_STEP_STARTED, env, run, p);
-        snprintf(ev.status, sizeof(ev.status), "RUNNING");
-        snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
-        snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
-        memcpy(ev.step_log_id, step_log_id, sizeof(step_log_id));
-        ev.step_index = (int)i;
-        ev.start_ms = sstart;
-        emit(env, &ev);
-
         proc_result_t res = {.rows = -1};
-        const proc_def_t *def = wrk_registry_find(st->ps_type);
-        int rc;
-        json_t *step_cfg = NULL;
-        if (def == NULL)
-            rc = proc_fail(&res, CVG_EINVAL, "unknown processor '%s'", st->ps_type);
-        else if (def->setup_only && !env->setup_allowed)
-            rc = proc_fail(&res, CVG_EINVAL, "%s runs only in the gateway", st->ps_type);
-        else if ((rc = resolve_step(env, def, st, i, &vars, &step_cfg, &res)) != 0)
-            ; /* res says why */
-        else {
-            proc_ctx_t ctx = {.wh = env->wh,
-                              .cfg = env->cfg,
-                              .tenant_id = run->tenant_id,
-                              .run_id = run->run_id,
-                              .pipeline_id = p->pipeline_id,
-                              .step_id = st->step_id,
-                              .params = run->params,
-                              .vars = &vars,
-                              .step_log_id = step_log_id,
-                              .step_index = (int)i,
-                              .emit_dq = emit_dq,
-                              .emit_ud = &ectx,
-                              .triggered_by = run->triggered_by,
-                              .cancel = env->cancel,
-                              .keys = env->keys,
-                              .plans = env->plans,
-                              .email_policy = env->email_policy,
-                              .secret_out = env->secret_out,
-                              .secret_out_size = env->secret_out_size};
-            rc = def->run(&ctx, step_cfg, &res);
-        }
-        json_decref(step_cfg);
-        const char *status = rc == 0 ? "SUCCEEDED" : rc == CVG_ECANCELED ? "CANCELLED" : "FAILED";
-        int64_t send = cvg_time_now_ms(), dur = cvg_time_mono_ms() - s0;
-        if (rc != 0 && res.error[0] == '\0')
-            snprintf(res.error, sizeof(res.error), "%s", cvg_strerror(rc));
-
-        event_base(&ev, CVG_EV_STEP_FINISHED, env, run, p);
-        snprintf(ev.status, sizeof(ev.status), "%s", status);
-        snprintf(ev.step_id, sizeof(ev.step_id), "%s", st->step_id);
-        snprintf(ev.ps_type, sizeof(ev.ps_type), "%s", st->ps_type);
-        memcpy(ev.step_log_id, step_log_id, sizeof(step_log_id));
-        ev.step_index = (int)i;
-        ev.start_ms = sstart;
-        ev.end_ms = send;
-        ev.rows = res.rows;
-        if (rc != 0)
-            ev.error = strdup(res.error);
-        if (res.detail)
-            ev.detail = json_dumps(res.detail, JSON_COMPACT);
-        emit(env, &ev);
-
-        json_object_set_new(summary, "status", json_string(status));
-        json_object_set_new(summary, "duration_ms", json_integer(dur));
-        if (res.rows >= 0) {
-            json_object_set_new(summary, "rows", json_integer(res.rows));
-            out->rows += res.rows;
-        }
-        if (rc != 0) {
-            json_object_set_new(summary, "error", json_string(res.error));
-            json_object_set_new(summary, "code", json_integer(rc));
-        }
-        if (res.detail)
-            json_object_set_new(summary, "result", res.detail);
+        int rc = 0;
+        const char *status = run_step(&rs, i, summary, &res, &rc);
         json_array_append_new(out->steps, summary);
-
-        if (rc == CVG_ECANCELED) {
+        if (res.rows >= 0 && rc == 0)
+            out->rows += res.rows;
+        if (strcmp(status, "CANCELLED") == 0) {
             cancelled = true;
         } else if (rc != 0) {
-            cvg_warn(&lc, "step failed: %s", res.error);
+            cvg_warn(&rs.lc, "step %s: %s", status, res.error);
             if (!st->continue_on_failure) {
                 if (!failed)
-                    snprintf(out->error, sizeof(out->error), "step %s failed: %.800s", st->step_id,
-                             res.error);
+                    snprintf(out->error, sizeof(out->error), "step %s %s: %.800s", st->step_id,
+                             strcmp(status, "TIMED_OUT") == 0 ? "timed out" : "failed", res.error);
+                timed_out |= !failed && strcmp(status, "TIMED_OUT") == 0;
                 failed = true;
             }
         } else {
-            cvg_info(&lc, "step succeeded in %lld ms", (long long)dur);
+            cvg_info(&rs.lc, "step succeeded");
         }
     }
-    lc.step_id = NULL;
-    cvg_vars_cleanup(&vars);
+    rs.lc.step_id = NULL;
+    if (!env->setup_allowed && env->wh)
+        cvg_wh_restrict(env->wh, NULL, NULL);
+    cvg_vars_cleanup(&rs.vars);
     snprintf(out->status, sizeof(out->status), "%s",
-             cancelled ? "CANCELLED"
-             : failed  ? "FAILED"
-                       : "SUCCEEDED");
+             cancelled   ? "CANCELLED"
+             : timed_out ? "TIMED_OUT"
+             : failed    ? "FAILED"
+                         : "SUCCEEDED");
     out->duration_ms = cvg_time_mono_ms() - t0;
 
     event_base(&ev, CVG_EV_RUN_FINISHED, env, run, p);
@@ -438,7 +476,7 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     json_decref(detail);
     free(params);
     emit(env, &ev);
-    cvg_info(&lc, "run %s in %lld ms", out->status, (long long)out->duration_ms);
+    cvg_info(&rs.lc, "run %s in %lld ms", out->status, (long long)out->duration_ms);
     return 0;
 }
 

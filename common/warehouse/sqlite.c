@@ -916,12 +916,11 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
     if (rc != 0)
         return rc;
     if (!allowed(s, dataset))
-        return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here",
-                           dataset);
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
-    cvg_buf_printf(&ddl, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset,
-                   table, suffix, table);
+    cvg_buf_printf(&ddl, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset, table,
+                   suffix, table);
     for (size_t i = 0; i < n; i++)
         cvg_buf_printf(&ddl, "%s\"%s\"", i ? ", " : "", columns[i]);
     cvg_buf_puts(&ddl, ")");

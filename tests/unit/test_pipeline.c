@@ -93,7 +93,7 @@ static void test_pipeline_reports_every_error(void)
               errs);
     CU_ASSERT(n >= 4);
     CU_ASSERT(has(errs, "steps[0].trigger: must be one of on_success, on_failure, always"));
-    CU_ASSERT(has(errs, "steps[0].timeout_minutes: must be an integer from 1 to 1440"));
+    CU_ASSERT(has(errs, "steps[0].timeout_minutes: must be a number of minutes from 0.01 to 1440"));
     CU_ASSERT(has(errs, "steps[1].step_id: duplicate step_id 'a'"));
     CU_ASSERT(has(errs, "steps[1].retry_policy.max_retries: must be an integer from 0 to 10"));
     check("pipeline_id: p\ndescription: d\nsteps: []\n", errs);

@@ -1,0 +1,406 @@
+/*
+ * Loading and transforming through the runner, on a real SQLite
+ * warehouse: the shipped cost pipeline on the sample export (the day's
+ * totals match configs/samples/README.md; a re-run replaces the day),
+ * truncate-and-load keeping the old rows on failure, bad rows and the
+ * reject threshold, files outside the tenant's directories, a run
+ * confined to its dataset, step timeouts and cancellation.
+ */
+#include "common/fs.h"
+#include "common/providers.h"
+#include "common/yaml.h"
+#include "tests/tests.h"
+#include "worker/registry.h"
+#include "worker/runner.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dir;
+static cvg_config_t cfg;
+static cvg_providers_t providers;
+static cvg_wh_t *wh;
+
+static int run_setup_pipeline(const char *path)
+{
+    cvg_pipeline_t p;
+    cvg_err_t err;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    int rc = cvg_pipeline_load(cfg.config_dir, path, &p, errs, &err);
+    free(errs);
+    if (rc != 0)
+        return rc;
+    wrk_env_t env = {.wh = wh, .cfg = &cfg, .worker_id = "test", .setup_allowed = true};
+    wrk_run_t run = {.run_id = "r0", .tenant_id = "system", .attempt = 1};
+    wrk_outcome_t out;
+    rc = wrk_runner_run(&env, &run, &p, &out);
+    if (rc == 0 && strcmp(out.status, "SUCCEEDED") != 0)
+        rc = -1;
+    wrk_outcome_cleanup(&out);
+    cvg_pipeline_cleanup(&p);
+    return rc;
+}
+
+static int setup(void)
+{
+    dir = tmpdir_new("etl");
+    if (dir == NULL)
+        return 1;
+    snprintf(cfg.config_dir, sizeof(cfg.config_dir), "%s/configs", source_dir());
+    /* a copy of ps_templates, so a test may add a table schema */
+    snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", dir);
+    char cmd[2200];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s/ps_templates' '%s/'", source_dir(), dir);
+    if (system(cmd) != 0)
+        return 1;
+    snprintf(cfg.shared_import_dirs, sizeof(cfg.shared_import_dirs), "%s/configs/samples",
+             source_dir());
+    snprintf(cfg.import_dir, sizeof(cfg.import_dir), "%s/imports", dir);
+    snprintf(cfg.project_id, sizeof(cfg.project_id), "local");
+    char url[700], imports[700];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    snprintf(imports, sizeof(imports), "%s/imports/acme", dir);
+    cvg_err_t err;
+    if (cvg_wh_open(url, &wh, &err) != 0 || cvg_providers_load(cfg.config_dir, &providers, &err) ||
+        cvg_fs_mkdir_p(imports, 0700, &err) != 0)
+        return 1;
+    if (run_setup_pipeline("setup/bootstrap_system") != 0)
+        return 1;
+    if (cvg_wh_dataset_create(wh, "acme", &err) != 0)
+        return 1;
+    char settings[1200];
+    snprintf(settings, sizeof(settings),
+             "{\"billing_export_uri\": \"file://%s/configs/samples/gcp_billing_export.csv\"}",
+             source_dir());
+    cvg_val_t v[2] = {cvg_v_text("acme"), cvg_v_text(settings)};
+    return cvg_wh_exec(wh,
+                       "INSERT INTO tenants.tenant_provider_configs (tenant_id, provider, "
+                       "settings, created_at, updated_at) VALUES ($1, 'gcp', $2, "
+                       "'2026-11-25T00:00:00.000Z', '2026-11-25T00:00:00.000Z')",
+                       v, 2, NULL, NULL, NULL, &err) != 0;
+}
+
+static int teardown(void)
+{
+    cvg_wh_close(&wh);
+    cvg_providers_cleanup(&providers);
+    wrk_registry_unload();
+    tmpdir_remove(&dir);
+    return 0;
+}
+
+/* Runs a pipeline (a file under configs/ or YAML text) for tenant acme. */
+static void run_pipeline(const char *path, const char *yaml, const char *date,
+                         volatile sig_atomic_t *cancel, wrk_outcome_t *out)
+{
+    cvg_pipeline_t p;
+    cvg_err_t err;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    int rc;
+    if (yaml) {
+        json_t *doc = NULL;
+        rc = cvg_yaml_load_string(yaml, strlen(yaml), "test.yml", &doc, &err);
+        if (rc == 0)
+            rc = cvg_pipeline_from_json(doc, "test/etl/pipeline", &p, errs, &err);
+        json_decref(doc);
+    } else {
+        rc = cvg_pipeline_load(cfg.config_dir, path, &p, errs, &err);
+    }
+    wrk_env_t env = {
+        .wh = wh, .cfg = &cfg, .worker_id = "test", .providers = &providers, .cancel = cancel};
+    if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0)
+        rc = CVG_EINVAL;
+    if (rc != 0)
+        printf("\n  pipeline: %s\n", errs->n ? errs->items[0].message : err.message);
+    free(errs);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    cvg_params_t params = {0};
+    if (date)
+        cvg_params_add(&params, "date", date);
+    wrk_run_t run = {.run_id = "01a2-run", .tenant_id = "acme", .attempt = 1, .params = &params};
+    CU_ASSERT_EQUAL(wrk_runner_run(&env, &run, &p, out), 0);
+    cvg_params_cleanup(&params);
+    cvg_pipeline_cleanup(&p);
+}
+
+static const char *step_field(const wrk_outcome_t *out, size_t i, const char *field)
+{
+    const char *s = json_string_value(json_object_get(json_array_get(out->steps, i), field));
+    return s ? s : "";
+}
+
+static json_t *step_result(const wrk_outcome_t *out, size_t i)
+{
+    return json_object_get(json_array_get(out->steps, i), "result");
+}
+
+static double real_of(const char *sql)
+{
+    cvg_err_t err;
+    char text[64];
+    cvg_wh_query_text(wh, sql, NULL, 0, text, sizeof(text), NULL, &err);
+    return strtod(text, NULL);
+}
+
+static long long int_of(const char *sql)
+{
+    int64_t n = -1;
+    cvg_err_t err;
+    if (cvg_wh_query_int(wh, sql, NULL, 0, &n, NULL, &err) != 0)
+        printf("\n  %s: %s\n", sql, err.message);
+    return n;
+}
+
+static void test_etl_cost_pipeline_on_the_sample(void)
+{
+    wrk_outcome_t out;
+    run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-03", NULL, &out);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL_FATAL(out.status, "SUCCEEDED");
+    /* the whole export is staged; the day is summed */
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_billing_export"), 3153);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_loaded")), 3153);
+    CU_ASSERT_EQUAL(int_of("SELECT sum(source_rows) FROM acme.gcp_cost_billing WHERE usage_date = "
+                           "'2026-11-03'"),
+                    106);
+    /* the figures of configs/samples/README.md for 2026-11-03 */
+    CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.6f', sum(cost)) FROM acme.gcp_cost_billing"),
+                           437.636821, 0.000001);
+    CU_ASSERT_DOUBLE_EQUAL(
+        real_of("SELECT printf('%.6f', sum(net_cost)) FROM acme.gcp_cost_billing"), 415.638497,
+        0.000001);
+    long long rows = int_of("SELECT count(*) FROM acme.gcp_cost_billing");
+    CU_ASSERT(rows > 10);
+    /* the table_config became indexes, and says so */
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(step_result(&out, 1), "table_config"));
+    wrk_outcome_cleanup(&out);
+
+    /* the same day again replaces it; another day adds to it */
+    run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-03", NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 1), "rows_replaced")),
+                    rows);
+    wrk_outcome_cleanup(&out);
+    run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-17", NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(DISTINCT usage_date) FROM acme.gcp_cost_billing"), 2);
+    CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.6f', sum(cost)) FROM acme.gcp_cost_billing "
+                                   "WHERE usage_date = '2026-11-17'"),
+                           579.977790, 0.000001);
+    wrk_outcome_cleanup(&out);
+}
+
+static void test_etl_truncate_keeps_old_rows_on_failure(void)
+{
+    long long before = int_of("SELECT count(*) FROM acme.gcp_cost_billing");
+    CU_ASSERT(before > 0);
+    /* cost is REQUIRED: the insert fails after the delete ran */
+    const char *yaml = "pipeline_id: broken\ndescription: d\nsteps:\n"
+                       "  - step_id: s\n    ps_type: gcp.bq_etl\n"
+                       "    source:\n      query: SELECT substr(usage_start_time, 1, 10) AS "
+                       "usage_date, billing_account_id, service_id, service_description, "
+                       "sku_id, sku_description, currency, NULL AS cost, 0 AS credits, 0 AS "
+                       "net_cost, 1 AS source_rows, 'x' AS pipeline_logging_id FROM "
+                       "{tenant_id}.gcp_billing_export\n"
+                       "    destination:\n      dataset_type: \"{tenant_id}\"\n"
+                       "      table: gcp_cost_billing\n      write_mode: truncate\n";
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "NOT NULL"));
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_cost_billing"), before);
+    wrk_outcome_cleanup(&out);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/imports/acme/%s", dir, name);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, text, strlen(text), 0600, &err), 0);
+}
+
+static char *loader_yaml(const char *file, int max_bad)
+{
+    char *y = malloc(2048);
+    snprintf(y, 2048,
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n"
+             "    max_bad_rows: %d\n"
+             "    source:\n      uri: file://%s/imports/acme/%s\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: spend\n"
+             "      write_mode: truncate\n      schema_template: spend\n",
+             max_bad, dir, file);
+    return y;
+}
+
+static void test_etl_bad_rows_and_threshold(void)
+{
+    /* a schema template for the test, beside the processor's own */
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/file/data_loader/schemas/spend.json", cfg.templates_dir);
+    const char *schema = "[{\"name\":\"day\",\"type\":\"DATE\",\"mode\":\"REQUIRED\"},"
+                         "{\"name\":\"service\",\"type\":\"STRING\"},"
+                         "{\"name\":\"cost\",\"type\":\"FLOAT64\"},"
+                         "{\"name\":\"billable\",\"type\":\"BOOL\"}]";
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, schema, strlen(schema), 0644, &err), 0);
+    write_file("good.csv", "day,service,cost,billable\n2026-11-01,vm,1.5,true\n"
+                           "2026-11-02,\"disk, ssd\",2,false\n2026-11-03,vm,,1\n");
+    write_file("bad.csv", "day,service,cost,billable\n2026-11-01,vm,1.5,true\n"
+                          "2026-11-02,vm,twelve,true\n,vm,1,true\n2026-11-04,vm,3,maybe\n"
+                          "2026-11-05,vm,4\n2026-11-06,vm,5,false\n");
+    char *y = loader_yaml("good.csv", 0);
+    wrk_outcome_t out;
+    run_pipeline(NULL, y, NULL, NULL, &out);
+    free(y);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend"), 3);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend WHERE cost IS NULL"), 1);
+    CU_ASSERT_EQUAL(int_of("SELECT sum(billable) FROM acme.spend"), 2);
+    wrk_outcome_cleanup(&out);
+    /* four bad rows over a limit of 0: nothing kept, the old rows stay */
+    y = loader_yaml("bad.csv", 0);
+    run_pipeline(NULL, y, NULL, NULL, &out);
+    free(y);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "4 of 6 rows are bad"));
+    json_t *samples = json_object_get(step_result(&out, 0), "bad_row_samples");
+    CU_ASSERT_EQUAL(json_array_size(samples), 4);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 0)),
+                           "line 3: column cost: 'twelve' is not a number");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 1)),
+                           "line 4: column day is required but empty");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 3)),
+                           "line 6: 3 fields, header has 4");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend"), 3);
+    wrk_outcome_cleanup(&out);
+    /* within a limit of 4: the good rows load */
+    y = loader_yaml("bad.csv", 4);
+    run_pipeline(NULL, y, NULL, NULL, &out);
+    free(y);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend"), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "bad_rows")), 4);
+    wrk_outcome_cleanup(&out);
+}
+
+static void test_etl_files_outside_the_tenant_dirs(void)
+{
+    static const char *const uris[] = {"/etc/passwd", "/imports/other/x.csv",
+                                       "/imports/acme/../other/x.csv", "/imports/acme/link.csv"};
+    char other[1024], target[1024], link_path[1024];
+    snprintf(other, sizeof(other), "%s/imports/other", dir);
+    cvg_err_t err;
+    cvg_fs_mkdir_p(other, 0700, &err);
+    snprintf(target, sizeof(target), "%s/imports/other/x.csv", dir);
+    cvg_fs_write_file(target, "a\n1\n", 4, 0600, &err);
+    snprintf(link_path, sizeof(link_path), "%s/imports/acme/link.csv", dir);
+    CU_ASSERT_EQUAL(symlink(target, link_path), 0);
+    for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+        char uri[1200], y[2048];
+        /* all but the first are below the test's directory */
+        snprintf(uri, sizeof(uri), "file://%s%s", i ? dir : "", uris[i]);
+        snprintf(y, sizeof(y),
+                 "pipeline_id: load\ndescription: d\nsteps:\n"
+                 "  - step_id: load\n    ps_type: file.data_loader\n"
+                 "    source: {uri: \"%s\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: stolen}\n",
+                 uri);
+        wrk_outcome_t out;
+        run_pipeline(NULL, y, NULL, NULL, &out);
+        CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(step_field(&out, 0, "error"), "outside the directories this tenant may read"));
+        wrk_outcome_cleanup(&out);
+    }
+    bool exists = true;
+    cvg_wh_table_exists(wh, "acme", "stolen", &exists, &err);
+    CU_ASSERT_FALSE(exists);
+}
+
+static void test_etl_run_confined_to_its_dataset(void)
+{
+    static const char *const queries[] = {
+        "SELECT * FROM tenants.tenant_api_keys",
+        "SELECT * FROM acme.spend JOIN tenants.tenant_profiles ON 1 = 1",
+        "SELECT * FROM other.x",
+    };
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        char y[1024];
+        snprintf(y, sizeof(y),
+                 "pipeline_id: spy\ndescription: d\nsteps:\n"
+                 "  - step_id: s\n    ps_type: gcp.bq_etl\n"
+                 "    source: {query: \"%s\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: loot}\n",
+                 queries[i]);
+        wrk_outcome_t out;
+        run_pipeline(NULL, y, NULL, NULL, &out);
+        CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+        wrk_outcome_cleanup(&out);
+    }
+    /* nor write another dataset */
+    wrk_outcome_t out;
+    run_pipeline(NULL,
+                 "pipeline_id: w\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+                 "    source: {query: SELECT 1 AS x}\n"
+                 "    destination: {dataset_type: tenants, table: tenant_profiles}\n",
+                 NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "writes only its own dataset"));
+    wrk_outcome_cleanup(&out);
+    /* and the connection is whole again afterwards */
+    CU_ASSERT(int_of("SELECT count(*) FROM tenants.tenant_provider_configs") >= 1);
+}
+
+static void test_etl_timeout_and_cancel(void)
+{
+    const char *endless = "pipeline_id: slow\ndescription: d\nsteps:\n"
+                          "  - step_id: spin\n    ps_type: gcp.bq_etl\n"
+                          "    timeout_minutes: 0.01\n"
+                          "    source:\n      query: WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                          "SELECT i + 1 FROM n) SELECT count(*) AS c FROM n\n"
+                          "    destination: {dataset_type: \"{tenant_id}\", table: spin}\n"
+                          "  - step_id: after\n    ps_type: gcp.bq_etl\n    trigger: always\n"
+                          "    source: {query: SELECT 1 AS c}\n"
+                          "    destination: {dataset_type: \"{tenant_id}\", table: spin}\n";
+    wrk_outcome_t out;
+    run_pipeline(NULL, endless, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "TIMED_OUT");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.error, "step spin timed out"));
+    /* an always step still runs */
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    volatile sig_atomic_t cancel = 1;
+    run_pipeline(NULL, endless, NULL, &cancel, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "CANCELLED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SKIPPED");
+    wrk_outcome_cleanup(&out);
+}
+
+static void test_etl_unknown_setting_and_parameters(void)
+{
+    wrk_outcome_t out;
+    run_pipeline("gcp/cost/cost_billing", NULL, "2026-13-01", NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.error, "parameter date: must be a date YYYY-MM-DD"));
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SKIPPED");
+    wrk_outcome_cleanup(&out);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_etl_cost_pipeline_on_the_sample", test_etl_cost_pipeline_on_the_sample},
+    {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
+    {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
+    {"test_etl_files_outside_the_tenant_dirs", test_etl_files_outside_the_tenant_dirs},
+    {"test_etl_run_confined_to_its_dataset", test_etl_run_confined_to_its_dataset},
+    {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},
+    {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_etl = {"unit_etl", setup, teardown, tests, 120};

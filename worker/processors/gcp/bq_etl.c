@@ -1,0 +1,104 @@
+/*
+ * gcp.bq_etl: a query on the warehouse into a table of the tenant's
+ * dataset (the originals' name; it runs on whichever warehouse is
+ * configured). The query's variables are bound (common/sqltmpl.h); the
+ * write is one transaction, so truncate-and-load keeps the old rows when
+ * anything fails.
+ */
+#include "common/sqltmpl.h"
+#include "worker/destination.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* INSERT INTO dest (the query's columns) SELECT * FROM (query). */
+static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_sql_t *q,
+                         int64_t *rows, proc_result_t *res)
+{
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_strlist_t cols = {0}, table = {0};
+    int rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q->text), &cols, &err);
+    if (rc == 0)
+        rc = cvg_wh_table_columns(ctx->wh, d->dataset, d->table, &table, &err);
+    if (rc != 0) {
+        cvg_strlist_cleanup(&cols);
+        cvg_strlist_cleanup(&table);
+        return proc_fail(res, rc, "%.900s", err.message);
+    }
+    char qc = cvg_wh_ident_quote(ctx->wh);
+    cvg_buf_t sql;
+    cvg_buf_init(&sql, 2 * CVG_SQL_MAX_BYTES);
+    cvg_buf_printf(&sql, "INSERT INTO %c%s%c.%c%s%c (", qc, d->dataset, qc, qc, d->table, qc);
+    for (size_t i = 0; rc == 0 && i < cols.n; i++) {
+        bool known = false;
+        for (size_t j = 0; j < table.n && !known; j++)
+            known = strcmp(table.items[j], cols.items[i]) == 0;
+        if (!known || !cvg_wh_ident_ok(cols.items[i]))
+            rc = proc_fail(res, CVG_EINVAL, "the query's column '%.100s' is not a column of %s.%s",
+                           cols.items[i], d->dataset, d->table);
+        cvg_buf_printf(&sql, "%s%c%s%c", i ? ", " : "", qc, cols.items[i], qc);
+    }
+    cvg_buf_printf(&sql, ") SELECT * FROM (%s)", cvg_buf_cstr(&q->text));
+    if (rc == 0 && sql.overflow)
+        rc = proc_fail(res, CVG_ETOOBIG, "the query is too long");
+    if (rc == 0) {
+        rc =
+            cvg_wh_exec(ctx->wh, cvg_buf_cstr(&sql), q->params, q->nparams, NULL, NULL, rows, &err);
+        if (rc != 0)
+            proc_fail(res, rc, "%.900s", err.message);
+    }
+    cvg_buf_cleanup(&sql);
+    cvg_strlist_cleanup(&cols);
+    cvg_strlist_cleanup(&table);
+    return rc;
+}
+
+static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
+{
+    const char *query =
+        json_string_value(json_object_get(json_object_get(step, "source"), "query"));
+    cvg_sql_t q;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_sql_render(query ? query : "", ctx->vars, cvg_wh_ident_quote(ctx->wh), &q, &err) != 0)
+        return proc_fail(res, err.code, "source.query: %.900s", err.message);
+    wrk_dest_t d;
+    int rc = wrk_dest_parse(ctx, "gcp.bq_etl", json_object_get(step, "destination"), &d, res);
+    if (rc != 0) {
+        cvg_sql_cleanup(&q);
+        return rc;
+    }
+    res->detail = json_pack("{s:s}", "table", d.table);
+    rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
+                         res);
+    int64_t rows = 0;
+    if (rc == 0) {
+        rc = cvg_wh_begin(ctx->wh, &err);
+        if (rc != 0)
+            proc_fail(res, rc, "%.900s", err.message);
+    }
+    if (rc == 0) {
+        rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
+        if (rc == 0)
+            rc = insert_select(ctx, &d, &q, &rows, res);
+        if (rc == 0 && cvg_wh_commit(ctx->wh, &err) != 0)
+            rc = proc_fail(res, CVG_EDB, "commit: %.900s", err.message);
+        if (rc != 0)
+            cvg_wh_rollback(ctx->wh);
+    }
+    if (rc == 0) {
+        res->rows = rows;
+        json_object_set_new(res->detail, "rows_written", json_integer(rows));
+    }
+    wrk_dest_cleanup(&d);
+    cvg_sql_cleanup(&q);
+    return rc;
+}
+
+const proc_def_t proc_gcp_bq_etl = {
+    .ps_type = "gcp.bq_etl",
+    .summary = "run a query and write its rows to a table",
+    .validate = wrk_dest_validate,
+    .run = run,
+};
