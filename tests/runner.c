@@ -7,6 +7,7 @@
 /* nftw() is an XSI interface. */
 #define _XOPEN_SOURCE 700
 #include "tests/tests.h"
+#include "common/fs.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,6 +117,35 @@ void tmpdir_remove(char **dir)
     nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(*dir);
     *dir = NULL;
+}
+
+static const char *copy_src, *copy_dst;
+
+static int copy_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)ftw;
+    char to[PATH_MAX];
+    if (snprintf(to, sizeof(to), "%s%s", copy_dst, path + strlen(copy_src)) >= (int)sizeof(to))
+        return -1;
+    if (flag == FTW_D)
+        return mkdir(to, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    if (flag != FTW_F)
+        return 0;
+    cvg_err_t err;
+    char *data = NULL;
+    size_t len = 0;
+    if (cvg_fs_read_file(path, (size_t)st->st_size + 1, &data, &len, &err) != 0)
+        return -1;
+    int rc = cvg_fs_write_file(to, data, len, 0600, &err);
+    free(data);
+    return rc;
+}
+
+int tree_copy(const char *src, const char *dst)
+{
+    copy_src = src;
+    copy_dst = dst;
+    return nftw(src, copy_one, 16, FTW_PHYS);
 }
 
 /* Stops whatever a finished suite left running: TERM, then KILL after 10 s. */

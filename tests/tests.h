@@ -25,6 +25,10 @@ typedef struct cvg_suite {
 char *tmpdir_new(const char *prefix);
 void tmpdir_remove(char **dir);
 
+/* Copies the directory tree src to dst (regular files and directories).
+ * 0 on success. */
+int tree_copy(const char *src, const char *dst);
+
 /* The source tree (configs/, ps_templates/): CVG_SOURCE_DIR or ".". */
 const char *source_dir(void);
 

@@ -50,9 +50,9 @@ static int setup(void)
     snprintf(cfg.config_dir, sizeof(cfg.config_dir), "%s/configs", source_dir());
     /* a copy of ps_templates, so a test may add a table schema */
     snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", dir);
-    char cmd[2200];
-    snprintf(cmd, sizeof(cmd), "cp -r '%s/ps_templates' '%s/'", source_dir(), dir);
-    if (system(cmd) != 0)
+    char src[1100];
+    snprintf(src, sizeof(src), "%s/ps_templates", source_dir());
+    if (tree_copy(src, cfg.templates_dir) != 0)
         return 1;
     snprintf(cfg.shared_import_dirs, sizeof(cfg.shared_import_dirs), "%s/configs/samples",
              source_dir());
