@@ -12,11 +12,13 @@
 extern const proc_def_t proc_setup_initial;
 extern const proc_def_t proc_setup_dryrun;
 extern const proc_def_t proc_setup_tenants_onboarding;
+extern const proc_def_t proc_dq_checks;
 
 static const proc_def_t *const processors[] = {
     &proc_setup_initial,
     &proc_setup_dryrun,
     &proc_setup_tenants_onboarding,
+    &proc_dq_checks,
 };
 
 #define NPROC (sizeof(processors) / sizeof(processors[0]))
