@@ -46,6 +46,7 @@ extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
+extern const cvg_suite_t suite_dq;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -73,6 +74,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_sqltmpl,
     &suite_rows,
     &suite_etl,
+    &suite_dq,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,

@@ -14,11 +14,18 @@ extern const proc_def_t proc_setup_dryrun;
 extern const proc_def_t proc_setup_tenants_onboarding;
 extern const proc_def_t proc_gcp_bq_etl;
 extern const proc_def_t proc_file_data_loader;
+extern const proc_def_t proc_dq_checks;
 
+// clang-format off
 static const proc_def_t *const processors[] = {
-    &proc_setup_initial, &proc_setup_dryrun,     &proc_setup_tenants_onboarding,
-    &proc_gcp_bq_etl,    &proc_file_data_loader,
+    &proc_setup_initial,
+    &proc_setup_dryrun,
+    &proc_setup_tenants_onboarding,
+    &proc_gcp_bq_etl,
+    &proc_file_data_loader,
+    &proc_dq_checks,
 };
+// clang-format on
 
 #define NPROC (sizeof(processors) / sizeof(processors[0]))
 

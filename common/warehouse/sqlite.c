@@ -329,6 +329,10 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    /* A quoted name is a name: "nope" must be an unknown column, not the
+     * string 'nope' (SQLite's legacy double-quoted string literals). */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
     sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, MAX_ATTACHED);
     sqlite3_set_authorizer(s->db, authorize, s);
     cvg_view_hooks_t hooks = {.pin = pin, .trust = trust, .ud = s};

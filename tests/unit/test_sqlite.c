@@ -312,6 +312,13 @@ static void test_sqlite_missing_things_are_not_found(void)
     CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT * FROM present.nope", NULL, 0, NULL, NULL, NULL, &err),
                     CVG_ENOTFOUND);
     CU_ASSERT_EQUAL(cvg_wh_table_drop(wh, "present", "nope", &err), CVG_ENOTFOUND);
+    /* a quoted unknown column is an error, never the string 'nope' */
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh, "CREATE TABLE present.t (a TEXT)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh, "SELECT COUNT(*) FROM \"present\".\"t\" WHERE \"nope\" IS NULL",
+                                NULL, 0, NULL, NULL, NULL, &err),
+                    CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "sqlite: no such column: nope");
     bool exists = true;
     CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "ghost", "t", &exists, &err), 0);
     CU_ASSERT_FALSE(exists);
