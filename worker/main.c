@@ -32,7 +32,9 @@
 typedef struct wrk {
     cvg_config_t cfg;
     char id[CVG_NAME_MAX];
-    cvg_wh_t *wh; /* used only by the job thread while busy */
+    cvg_wh_t *wh;       /* used only by the job thread while busy: the run's */
+    cvg_wh_t *meta_wh;  /* the runner's own reads (settings, credentials) */
+    cvg_keyring_t keys; /* credentials master keys */
     cvg_emitter_t *emitter;
     zsock_t *jobs;           /* PULL from the scheduler */
     zsock_t *status;         /* DEALER to the scheduler's worker socket */
@@ -113,7 +115,9 @@ static void *job_thread(void *arg)
                      .emitter = w->emitter,
                      .worker_id = w->id,
                      .cancel = &w->cancel,
-                     .providers = &w->providers};
+                     .providers = &w->providers,
+                     .keys = &w->keys,
+                     .meta_wh = w->meta_wh};
     int rc = errs ? cvg_pipeline_load(w->cfg.config_dir, j->pipeline, &p, errs, &err) : CVG_ENOMEM;
     if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0) {
         err = errs->items[0];
@@ -342,7 +346,8 @@ int main(int argc, char **argv)
         return rc;
     cvg_err_t err;
     cvg_err_clear(&err);
-    if (cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0) {
+    if (cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0 ||
+        cvg_keyring_load(&w.keys, &w.cfg, &err) != 0) {
         cvg_log_field_t f = CVG_LF_STR("variable", "CVG_CONFIG_DIR");
         cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
         return EX_CONFIG;
@@ -359,14 +364,16 @@ int main(int argc, char **argv)
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
     snprintf(w.id, sizeof(w.id), "%s-%ld", host, (long)getpid());
-    if (cvg_wh_open(w.cfg.warehouse_url, &w.wh, &err) != 0) {
+    if (cvg_wh_open(w.cfg.warehouse_url, &w.wh, &err) != 0 ||
+        cvg_wh_open(w.cfg.warehouse_url, &w.meta_wh, &err) != 0) {
         cvg_error(NULL, "cannot open the warehouse: %s", err.message);
-        return EX_UNAVAILABLE;
+        rc = EX_UNAVAILABLE;
+        goto out;
     }
     if (cli.check_config) {
         printf("cvg-worker: configuration ok (warehouse %s)\n", cvg_wh_driver(w.wh));
-        cvg_wh_close(&w.wh);
-        return 0;
+        rc = 0;
+        goto out;
     }
     rc = EX_CANTCREAT;
     if (pipe(w.done_pipe) != 0) {
@@ -414,6 +421,8 @@ out:
         close(w.done_pipe[1]);
     }
     cvg_wh_close(&w.wh);
+    cvg_wh_close(&w.meta_wh);
+    cvg_keyring_wipe(&w.keys);
     cvg_providers_cleanup(&w.providers);
     wrk_registry_unload();
     return rc;

@@ -41,7 +41,8 @@ struct proc_ctx {
     const char *triggered_by;            /* who asked, for created_by columns */
     const volatile sig_atomic_t *cancel; /* non-zero: stop as soon as possible */
     /* Setup processors in the gateway only (NULL elsewhere): */
-    const cvg_keyring_t *keys;              /* the API key pepper */
+    const cvg_keyring_t *keys;              /* pepper, credentials master keys */
+    cvg_wh_t *meta_wh;                      /* the runner's own connection (central reads) */
     const cvg_plans_t *plans;               /* configs/system/plans.yml */
     const cvg_email_policy_t *email_policy; /* admin e-mail domains refused */
     char *secret_out;                       /* a secret for the caller alone (a new key): */
@@ -76,6 +77,12 @@ typedef struct proc_def {
  * observed_value, expected_value and message. Takes detail.
  */
 void proc_emit_dq(const proc_ctx_t *ctx, json_t *detail);
+
+/* The tenant's stored secret for a provider ("smtp", "slack", "aws", ...)
+ * as a new JSON reference: never log it, json_decref it when done.
+ * CVG_ENOTFOUND (with a message saying how to store one) when there is
+ * none. */
+int proc_credential(const proc_ctx_t *ctx, const char *provider, json_t **secret, cvg_err_t *err);
 
 /* Fills res->error and returns code. */
 int proc_fail(proc_result_t *res, int code, const char *fmt, ...)

@@ -75,19 +75,3 @@ const proc_def_t *wrk_registry_at(size_t i)
 {
     return i < NPROC ? processors[i] : NULL;
 }
-
-void proc_emit_dq(const proc_ctx_t *ctx, json_t *detail)
-{
-    if (ctx->emit_dq != NULL && detail != NULL)
-        ctx->emit_dq(ctx->emit_ud, ctx, detail);
-    json_decref(detail);
-}
-
-int proc_fail(proc_result_t *res, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(res->error, sizeof(res->error), fmt, ap);
-    va_end(ap);
-    return code;
-}

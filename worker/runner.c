@@ -288,6 +288,7 @@ static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_resu
                               .triggered_by = rs->run->triggered_by,
                               .cancel = env->cancel,
                               .keys = env->keys,
+                              .meta_wh = env->meta_wh ? env->meta_wh : env->wh,
                               .plans = env->plans,
                               .email_policy = env->email_policy,
                               .secret_out = env->secret_out,

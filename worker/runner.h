@@ -27,7 +27,9 @@ typedef struct wrk_env {
     const char *worker_id;               /* "gateway" for setup runs */
     bool setup_allowed;                  /* may run setup_only processors */
     const volatile sig_atomic_t *cancel; /* may be NULL */
-    const cvg_keyring_t *keys;           /* setup runs only, else NULL */
+    const cvg_keyring_t *keys;           /* pepper (setup runs), master keys */
+    cvg_wh_t *meta_wh;                   /* the runner's own connection for central reads (settings,
+                                          * credentials), never confined; NULL: wh */
     const cvg_plans_t *plans;
     const cvg_email_policy_t *email_policy;
     char *secret_out; /* see proc_ctx_t */

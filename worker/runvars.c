@@ -15,13 +15,14 @@ static int collect_text(void *ud, const cvg_row_t *row)
 /* The tenant's provider settings become variables. */
 static int load_settings(const wrk_env_t *env, const char *tenant, cvg_vars_t *vars, cvg_err_t *err)
 {
-    if (env->providers == NULL || env->wh == NULL)
+    cvg_wh_t *wh = env->meta_wh ? env->meta_wh : env->wh;
+    if (env->providers == NULL || wh == NULL)
         return 0;
     cvg_val_t t = cvg_v_text(tenant);
     cvg_strlist_t rows = {0};
-    int rc = cvg_wh_exec(
-        env->wh, "SELECT settings FROM tenants.tenant_provider_configs WHERE tenant_id = $1", &t, 1,
-        collect_text, &rows, NULL, err);
+    int rc =
+        cvg_wh_exec(wh, "SELECT settings FROM tenants.tenant_provider_configs WHERE tenant_id = $1",
+                    &t, 1, collect_text, &rows, NULL, err);
     for (size_t i = 0; rc == 0 && i < rows.n; i++) {
         json_t *o = json_loads(rows.items[i], 0, NULL);
         const char *key;
