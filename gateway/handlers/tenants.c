@@ -9,7 +9,7 @@
 #include "common/crypto.h"
 #include "common/time.h"
 #include "gateway/gateway.h"
-#include "gateway/quota.h"
+#include "common/quota.h"
 #include "gateway/setup.h"
 #include "gateway/whpool.h"
 
@@ -300,11 +300,11 @@ void gw_tenants_get(gw_req_t *req, gw_resp_t *resp)
                          "tenants.tenant_subscriptions s ON s.tenant_id = p.tenant_id "
                          "WHERE p.tenant_id = $1",
                          &p, 1, take_tenant, &t, NULL, &err);
-    gw_usage_t usage;
+    cvg_usage_t usage;
     char today[CVG_TIME_DATE_LEN];
     cvg_time_format_date(cvg_time_now_ms(), today);
     if ((rc == 0 || rc == 1) && t.found)
-        rc = gw_quota_read(wh, tenant, today, &usage, &err);
+        rc = cvg_quota_read(wh, tenant, today, &usage, &err);
     gw_whpool_release(req->gw->pool, wh);
     if (rc != 0 && rc != 1) {
         json_decref(t.body);

@@ -4,7 +4,8 @@
  */
 #include "common/plans.h"
 #include "common/tenant.h"
-#include "gateway/quota.h"
+#include "common/quota.h"
+#include "common/time.h"
 #include "tests/tests.h"
 
 #include <string.h>
@@ -163,20 +164,26 @@ static void test_tenant_plans(void)
 
 static void test_quota_limits(void)
 {
-    gw_limits_t l = {.daily = 5, .monthly = 50, .concurrent = 1};
-    gw_usage_t u = {.run_today = 4, .run_month = 20, .running = 0};
+    cvg_limits_t l = {.daily = 5, .monthly = 50, .concurrent = 1};
+    cvg_usage_t u = {.run_today = 4, .run_month = 20, .running = 3};
     char why[200];
-    CU_ASSERT_PTR_NULL(gw_quota_exhausted(&u, &l, why, sizeof(why)));
+    int64_t after = -1;
+    int64_t now = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_time_parse_iso("2026-11-30T23:00:00Z", &now), 0);
+    /* runs in flight wait for dispatch: they refuse nothing */
+    CU_ASSERT_PTR_NULL(cvg_quota_exhausted(&u, &l, now, &after, why, sizeof(why)));
     u.run_today = 5;
-    CU_ASSERT_PTR_NOT_NULL(gw_quota_exhausted(&u, &l, why, sizeof(why)));
+    CU_ASSERT_PTR_NOT_NULL(cvg_quota_exhausted(&u, &l, now, &after, why, sizeof(why)));
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "daily limit of 5"));
+    CU_ASSERT_EQUAL(after, 3600); /* to midnight UTC */
     u.run_today = 0;
     u.run_month = 50;
-    CU_ASSERT_PTR_NOT_NULL(gw_quota_exhausted(&u, &l, why, sizeof(why)));
+    CU_ASSERT_PTR_NOT_NULL(cvg_quota_exhausted(&u, &l, now, &after, why, sizeof(why)));
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "monthly"));
-    u.run_month = 0;
-    u.running = 1;
-    CU_ASSERT_PTR_NOT_NULL(gw_quota_exhausted(&u, &l, why, sizeof(why)));
+    CU_ASSERT_EQUAL(after, 3600); /* 2026-12-01 is an hour away */
+    CU_ASSERT_EQUAL_FATAL(cvg_time_parse_iso("2026-11-15T12:00:00Z", &now), 0);
+    cvg_quota_exhausted(&u, &l, now, &after, why, sizeof(why));
+    CU_ASSERT_EQUAL(after, (15 * 24 + 12) * 3600);
 }
 
 static CU_TestInfo tests[] = {
