@@ -40,7 +40,7 @@ static int take(void *ud, const cvg_row_t *row)
 }
 
 int cvg_quota_read(cvg_wh_t *wh, const char *tenant_id, const char *today, cvg_usage_t *out,
-                  cvg_err_t *err)
+                   cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->date, sizeof(out->date), "%s", today);

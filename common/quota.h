@@ -32,7 +32,7 @@ typedef struct cvg_limits {
 /* Reads the tenant's counters for `today` (YYYY-MM-DD): today's row, or
  * zeros with the month's count from the latest earlier row of the month. */
 int cvg_quota_read(cvg_wh_t *wh, const char *tenant_id, const char *today, cvg_usage_t *out,
-                  cvg_err_t *err);
+                   cvg_err_t *err);
 
 /* NULL when one more run fits the daily and monthly limits, else why not
  * (written to why); *retry_after_s (may be NULL) gets the seconds until

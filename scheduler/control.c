@@ -1,7 +1,6 @@
 /*
  * Control requests from the gateway (DEALER -> scheduler ROUTER): ping for
- * readiness and status for operators. Later operations (enqueue, trigger,
- * cancel) are added to the table below.
+ * readiness, status for operators, enqueue and cancel for the run API.
  */
 #include "scheduler/scheduler.h"
 #include "common/time.h"
@@ -39,6 +38,8 @@ static const struct {
 } ops[] = {
     {"ping", op_ping},
     {"status", op_status},
+    {"enqueue", sch_enqueue},
+    {"cancel", sch_cancel},
 };
 
 json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *status)

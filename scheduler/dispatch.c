@@ -111,25 +111,32 @@ void sch_expire(sch_t *s)
         }
         if (e->dead)
             s->dead++;
-        else
+        else if (!e->cancelled)
             s->requeued++;
         cvg_log_field_t f = CVG_LF_NUM("attempt", e->attempt);
         cvg_log_write(CVG_LOG_WARNING, &lc, &f, 1, "lease expired: %s",
-                      e->dead ? "no attempts left, run is DEAD" : "run queued again");
+                      e->cancelled ? "it was being cancelled: run is CANCELLED"
+                      : e->dead    ? "no attempts left, run is DEAD"
+                                   : "run queued again");
         if (s->emitter == NULL || e->pipeline_id[0] == '\0')
             continue;
         cvg_event_t ev;
-        cvg_event_init(&ev, e->dead ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
+        bool final = e->dead || e->cancelled;
+        cvg_event_init(&ev, final ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
         memcpy(ev.run_id, e->run_id, sizeof(ev.run_id));
         memcpy(ev.tenant_id, e->tenant_id, sizeof(ev.tenant_id));
         memcpy(ev.pipeline_id, e->pipeline_id, sizeof(ev.pipeline_id));
         memcpy(ev.pipeline, e->pipeline, sizeof(ev.pipeline));
-        snprintf(ev.status, sizeof(ev.status), "%s", e->dead ? "DEAD" : "RETRYING");
+        snprintf(ev.status, sizeof(ev.status), "%s",
+                 e->cancelled ? "CANCELLED"
+                 : e->dead    ? "DEAD"
+                              : "RETRYING");
         snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
         ev.attempt = e->attempt;
-        ev.error = strdup(e->dead ? "lease expired: worker lost, no attempts left"
-                                  : "lease expired: worker lost; queued again");
-        if (e->dead)
+        ev.error = strdup(e->cancelled ? "cancelled; its worker was lost"
+                          : e->dead    ? "lease expired: worker lost, no attempts left"
+                                       : "lease expired: worker lost; queued again");
+        if (final)
             ev.end_ms = cvg_time_now_ms();
         cvg_emitter_send(s->emitter, &ev, 1000);
         cvg_event_cleanup(&ev);

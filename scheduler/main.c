@@ -77,13 +77,14 @@ static void on_worker(sch_t *s)
     cvg_err_t err;
     cvg_err_clear(&err);
     int rc = recv_routed(s->workers_in, &identity, &m, &err);
-    zframe_destroy(&identity);
     if (rc != 0) {
+        zframe_destroy(&identity);
         cvg_warn(NULL, "worker message dropped: %s", err.message);
         cvg_msg_cleanup(&m);
         return;
     }
     if (m.type != CVG_MSG_WORKER) {
+        zframe_destroy(&identity);
         cvg_msg_cleanup(&m);
         return;
     }
@@ -95,6 +96,9 @@ static void on_worker(sch_t *s)
             was_idle = strcmp(s->workers.items[i].state, "idle") == 0;
     }
     sch_worker_t *x = sch_workers_update(&s->workers, w, cvg_time_mono_ms());
+    if (x != NULL && identity != NULL)
+        sch_workers_set_identity(x, zframe_data(identity), zframe_size(identity));
+    zframe_destroy(&identity);
     size_t after = sch_workers_alive(&s->workers);
     cvg_log_field_t f[2] = {CVG_LF_STR("worker_id", w->worker_id), CVG_LF_NUM("workers", after)};
     if (after > before)
@@ -104,6 +108,9 @@ static void on_worker(sch_t *s)
     if (x != NULL && w->run_id[0]) {
         sch_dispatch_taken(s, w->run_id);
         sch_queue_held(&s->queue, w->run_id, w->attempt, w->worker_id, NULL);
+        /* a run cancelled while it was on its way to this worker */
+        if (sch_queue_cancel_requested(&s->queue, w->run_id))
+            sch_cancel_send(s, x, w->run_id);
     }
     if (x != NULL && !was_idle && strcmp(x->state, "idle") == 0)
         sch_dispatch(s);

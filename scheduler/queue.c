@@ -51,7 +51,17 @@ static void iso_in(int64_t delta_ms, char out[CVG_TIME_ISO_LEN])
 typedef struct claim_ctx {
     cvg_job_t *jobs;
     size_t n, max;
+    size_t held_back; /* due runs of tenants at their concurrency limit */
 } claim_ctx_t;
+
+/* Runs of tenant taken so far in this claim. */
+static int64_t taken_for(const claim_ctx_t *c, const char *tenant)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += strcmp(c->jobs[i].tenant_id, tenant) == 0;
+    return n;
+}
 
 static void copy_text(char *dst, size_t size, const cvg_val_t *v)
 {
@@ -68,6 +78,15 @@ static int collect_job(void *ud, const cvg_row_t *row)
     claim_ctx_t *c = ud;
     if (c->n >= c->max)
         return 1;
+    /* the plan's concurrency: runs in flight plus those claimed now */
+    char tenant[CVG_TENANT_MAX];
+    copy_text(tenant, sizeof(tenant), &row->vals[2]);
+    int64_t inflight = row->vals[8].type == CVG_VAL_INT ? row->vals[8].i : 0;
+    int64_t limit = row->vals[9].type == CVG_VAL_INT ? row->vals[9].i : 0;
+    if (limit > 0 && inflight + taken_for(c, tenant) >= limit) {
+        c->held_back++;
+        return 0;
+    }
     cvg_job_t *j = &c->jobs[c->n++];
     memset(j, 0, sizeof(*j));
     copy_text(j->queue_id, sizeof(j->queue_id), &row->vals[0]);
@@ -101,13 +120,20 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
     iso_in(0, now);
     iso_in(q->dispatch_lease_ms, lease);
     claim_ctx_t c = {.jobs = jobs, .max = max};
-    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
-    int rc = cvg_wh_exec(q->wh,
-                         "SELECT queue_id, pipeline_logging_id, tenant_id, pipeline, parameters, "
-                         "trigger_type, triggered_by, attempt FROM " Q " WHERE state = 'QUEUED' "
-                         "AND (not_before IS NULL OR not_before <= $1) "
-                         "ORDER BY priority, enqueued_at LIMIT $2",
-                         p, 2, collect_job, &c, NULL, err);
+    /* Look past the first `max`: the oldest may belong to tenants at their
+     * limit, and the others must not wait behind them. */
+    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max * 4 + 32)};
+    int rc = cvg_wh_exec(
+        q->wh,
+        "SELECT q.queue_id, q.pipeline_logging_id, q.tenant_id, q.pipeline, q.parameters, "
+        "q.trigger_type, q.triggered_by, q.attempt, "
+        "(SELECT count(*) FROM " Q " r WHERE r.tenant_id = q.tenant_id AND r.state IN "
+        "('DISPATCHED', 'RUNNING')), "
+        "(SELECT s.concurrent_limit FROM tenants.tenant_subscriptions s WHERE s.tenant_id = "
+        "q.tenant_id ORDER BY s.created_at DESC LIMIT 1) "
+        "FROM " Q " q WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= $1) "
+        "ORDER BY q.priority, q.enqueued_at LIMIT $2",
+        p, 2, collect_job, &c, NULL, err);
     if (rc != 0) {
         for (size_t i = 0; i < c.n; i++)
             cvg_params_cleanup(&jobs[i].params);
@@ -194,6 +220,20 @@ int sch_queue_held(sch_queue_t *q, const char *run_id, int attempt, const char *
                                p, 5, NULL, NULL, NULL, err));
 }
 
+bool sch_queue_cancel_requested(sch_queue_t *q, const char *run_id)
+{
+    if (!q->ready)
+        return false;
+    cvg_val_t p = cvg_v_text(run_id);
+    int64_t n = 0;
+    return cvg_wh_query_int(q->wh,
+                            "SELECT count(*) FROM " Q " WHERE pipeline_logging_id = $1 AND "
+                            "cancel_requested = 1 AND state IN ('RUNNING', 'DISPATCHED', "
+                            "'CANCELLED')",
+                            &p, 1, &n, NULL, NULL) == 0 &&
+           n > 0;
+}
+
 int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err)
 {
     *n = 0;
@@ -231,6 +271,7 @@ static int collect_expired(void *ud, const cvg_row_t *row)
     e->attempt = row->vals[4].type == CVG_VAL_INT ? (int)row->vals[4].i : 1;
     e->max_attempts = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
     copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
+    e->cancelled = row->vals[7].type == CVG_VAL_INT && row->vals[7].i != 0;
     return 0;
 }
 
@@ -249,7 +290,8 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
         q->wh,
         "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.attempt, "
         "q.max_attempts, CASE WHEN r.status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') "
-        "THEN r.status END FROM " Q " q LEFT JOIN tenants.tenant_pipeline_runs r "
+        "THEN r.status END, q.cancel_requested FROM " Q " q "
+        "LEFT JOIN tenants.tenant_pipeline_runs r "
         "ON r.pipeline_logging_id = q.pipeline_logging_id AND r.attempt = q.attempt "
         "WHERE q.state = 'RUNNING' AND q.lease_expires_at < $1 ORDER BY q.lease_expires_at "
         "LIMIT $2",
@@ -268,6 +310,15 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
                             "lease_expires_at = NULL, updated_at = $3 "
                             "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
                             u, 4, NULL, NULL, &changed, err);
+        } else if (e->cancelled) {
+            /* its worker was lost after a cancel was asked for: done */
+            cvg_val_t u[3] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now)};
+            rc =
+                cvg_wh_exec(q->wh,
+                            "UPDATE " Q " SET state = 'CANCELLED', lease_owner = NULL, "
+                            "lease_expires_at = NULL, updated_at = $3 "
+                            "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
+                            u, 3, NULL, NULL, &changed, err);
         } else {
             e->dead = e->attempt >= e->max_attempts;
             /* Backoff doubles per attempt, from retry_delay_ms. */

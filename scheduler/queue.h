@@ -36,6 +36,7 @@ typedef struct sch_expired {
     int attempt; /* the attempt that was lost */
     int max_attempts;
     bool dead;                   /* no attempts left */
+    bool cancelled;              /* a cancel was asked for: it ends CANCELLED */
     char logged[CVG_STATUS_MAX]; /* final state found in the run log, or "" */
 } sch_expired_t;
 
@@ -58,6 +59,9 @@ int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err);
  * run becomes RUNNING under its lease, a RUNNING one it owns is renewed. */
 int sch_queue_held(sch_queue_t *q, const char *run_id, int attempt, const char *worker_id,
                    cvg_err_t *err);
+
+/* True when someone asked to cancel run_id (it is still on a worker). */
+bool sch_queue_cancel_requested(sch_queue_t *q, const char *run_id);
 
 /* Pushes again the DISPATCHED runs nobody took in time; *n gets how many. */
 int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);

@@ -40,6 +40,15 @@ typedef struct sch {
  * the reply body (owned by the caller). */
 json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *status);
 
+/* Control op "enqueue": queues a run for a tenant (see enqueue.c). */
+json_t *sch_enqueue(sch_t *s, const char *body, int *status);
+
+/* Control op "cancel": cancels a queued run, or asks its worker to stop. */
+json_t *sch_cancel(sch_t *s, const char *body, int *status);
+
+/* Tells worker x to stop the run it holds. */
+void sch_cancel_send(sch_t *s, const sch_worker_t *x, const char *run_id);
+
 /* Pushes due runs to free workers; returns how many. */
 size_t sch_dispatch(sch_t *s);
 

@@ -72,6 +72,14 @@ size_t sch_workers_idle(const sch_workers_t *w)
     return n;
 }
 
+void sch_workers_set_identity(sch_worker_t *x, const void *ident, size_t len)
+{
+    if (len > sizeof(x->ident))
+        len = sizeof(x->ident);
+    memcpy(x->ident, ident, len);
+    x->ident_len = len;
+}
+
 const sch_worker_t *sch_workers_by_run(const sch_workers_t *w, const char *run_id)
 {
     for (size_t i = 0; i < w->n; i++) {

@@ -21,6 +21,8 @@ typedef struct sch_worker {
     char run_id[CVG_ID_LEN];    /* run in hand, or "" */
     int64_t first_seen_ms;      /* wall clock */
     int64_t last_seen_mono;     /* monotonic */
+    size_t ident_len;           /* its ROUTER identity, to send it a command */
+    unsigned char ident[256];
 } sch_worker_t;
 
 typedef struct sch_workers {
@@ -41,6 +43,9 @@ size_t sch_workers_prune(sch_workers_t *w, int64_t now_mono);
 /* Counts of live workers. */
 size_t sch_workers_alive(const sch_workers_t *w);
 size_t sch_workers_idle(const sch_workers_t *w);
+
+/* Remembers the ROUTER identity a worker's last message came from. */
+void sch_workers_set_identity(sch_worker_t *x, const void *ident, size_t len);
 
 /* The worker holding run_id, or NULL. */
 const sch_worker_t *sch_workers_by_run(const sch_workers_t *w, const char *run_id);

@@ -155,6 +155,30 @@ static void *job_thread(void *arg)
     return NULL;
 }
 
+/* A command from the scheduler: "cancel" the run in hand. */
+static void on_command(wrk_t *w)
+{
+    zframe_t *f = zframe_recv(w->status);
+    if (f == NULL)
+        return;
+    cvg_msg_t m;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_msg_decode(zframe_data(f), zframe_size(f), &m, &err) != 0) {
+        cvg_warn(NULL, "command from the scheduler dropped: %s", err.message);
+        zframe_destroy(&f);
+        return;
+    }
+    if (m.type == CVG_MSG_WORKER && strcmp(m.u.worker.op, "cancel") == 0 && w->busy &&
+        !w->flushing && strcmp(m.u.worker.run_id, w->run_id) == 0) {
+        cvg_log_ctx_t lc = {.tenant_id = w->job.tenant_id, .run_id = w->run_id};
+        cvg_info(&lc, "cancel requested: stopping the run");
+        w->cancel = 1;
+    }
+    cvg_msg_cleanup(&m);
+    zframe_destroy(&f);
+}
+
 /* The job thread ended. The run stays in hand (and in heartbeats, which
  * keep its lease) until the logger has committed all its events: only then
  * is it safe to take another. */
@@ -238,10 +262,8 @@ static int serve(wrk_t *w)
                 continue;
             return EX_SOFTWARE;
         }
-        if (items[0].revents & ZMQ_POLLIN) {
-            zframe_t *f = zframe_recv(w->status); /* no commands yet */
-            zframe_destroy(&f);
-        }
+        if (items[0].revents & ZMQ_POLLIN)
+            on_command(w);
         if ((items[1].revents & ZMQ_POLLIN) && atomic_load(&w->done))
             finish_job(w);
         if (!w->busy && (items[2].revents & ZMQ_POLLIN))

@@ -23,11 +23,10 @@ static int setup(void)
     cvg_err_t err;
     if (cvg_wh_open(url, &wh, &err) != 0 || cvg_wh_dataset_create(wh, "tenants", &err) != 0)
         return 1;
-    static const char *tables[] = {"tenant_pipeline_execution_queue", "tenant_pipeline_runs"};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < CVG_CENTRAL_TABLE_COUNT; i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
-                 tables[i]);
+                 cvg_central_tables[i]);
         cvg_schema_t s;
         if (cvg_schema_load_file(path, &s, &err) != 0 ||
             cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
@@ -44,23 +43,29 @@ static int teardown(void)
     return 0;
 }
 
-static void enqueue(char run[CVG_ID_LEN], int max_attempts)
+static void enqueue_for(const char *tenant, char run[CVG_ID_LEN], int max_attempts)
 {
     char queue[CVG_ID_LEN];
     cvg_id_new(run);
     cvg_id_new(queue);
-    cvg_val_t p[3] = {cvg_v_text(queue), cvg_v_text(run), CVG_V_INT(max_attempts)};
+    cvg_val_t p[4] = {cvg_v_text(queue), cvg_v_text(run), CVG_V_INT(max_attempts),
+                      cvg_v_text(tenant)};
     cvg_err_t err;
     CU_ASSERT_EQUAL_FATAL(
         cvg_wh_exec(wh,
                     "INSERT INTO tenants.tenant_pipeline_execution_queue (queue_id, "
                     "pipeline_logging_id, tenant_id, pipeline, pipeline_id, parameters, "
                     "trigger_type, priority, state, attempt, max_attempts, enqueued_at, "
-                    "updated_at) VALUES ($1, $2, 'acme', 'gcp/cost/cost_billing', 'cost_billing', "
+                    "updated_at) VALUES ($1, $2, $4, 'gcp/cost/cost_billing', 'cost_billing', "
                     "'{\"date\":\"2026-11-03\",\"n\":5}', 'manual', 5, 'QUEUED', 1, $3, "
                     "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-                    p, 3, NULL, NULL, NULL, &err),
+                    p, 4, NULL, NULL, NULL, &err),
         0);
+}
+
+static void enqueue(char run[CVG_ID_LEN], int max_attempts)
+{
+    enqueue_for("acme", run, max_attempts);
 }
 
 static void state_of(const char *run, char *state, int *attempt)
@@ -227,6 +232,47 @@ static void test_queue_lapsed_lease_takes_the_end_from_the_run_log(void)
     CU_ASSERT_EQUAL(attempt, 1);
 }
 
+/* A tenant's runs beyond its plan's concurrency wait; another tenant's go
+ * past them. */
+static void test_queue_concurrency_limit_per_tenant(void)
+{
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_subscriptions (subscription_id, tenant_id, "
+                    "plan_name, status, daily_limit, monthly_limit, concurrent_limit, "
+                    "rate_limit_per_minute, subscription_start_date, created_at, updated_at) "
+                    "VALUES ('s1', 'solo', 'FREE', 'ACTIVE', 5, 50, 1, 60, '2026-01-01', "
+                    "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                    NULL, 0, NULL, NULL, NULL, &err),
+        0);
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    char a1[CVG_ID_LEN], a2[CVG_ID_LEN], a3[CVG_ID_LEN], b1[CVG_ID_LEN];
+    enqueue_for("solo", a1, 1);
+    enqueue_for("solo", a2, 1);
+    enqueue_for("solo", a3, 1);
+    enqueue_for("other", b1, 1);
+    cvg_job_t jobs[8];
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(sch_queue_claim(&q, 8, jobs, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 2);
+    int solo = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        solo += strcmp(jobs[i].tenant_id, "solo") == 0;
+        other += strcmp(jobs[i].tenant_id, "other") == 0;
+        cvg_params_cleanup(&jobs[i].params);
+    }
+    CU_ASSERT_EQUAL(solo, 1);
+    CU_ASSERT_EQUAL(other, 1);
+    /* while one solo run is in flight, no other solo run goes */
+    CU_ASSERT_EQUAL(claim_all(&q, jobs), 0);
+    char state[32];
+    int attempt = 0;
+    state_of(a2, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "QUEUED");
+}
+
 static CU_TestInfo tests[] = {
     {"test_queue_claim_and_take", test_queue_claim_and_take},
     {"test_queue_untaken_dispatch_keeps_its_attempt",
@@ -235,6 +281,7 @@ static CU_TestInfo tests[] = {
      test_queue_lost_worker_means_a_new_attempt_then_dead},
     {"test_queue_lapsed_lease_takes_the_end_from_the_run_log",
      test_queue_lapsed_lease_takes_the_end_from_the_run_log},
+    {"test_queue_concurrency_limit_per_tenant", test_queue_concurrency_limit_per_tenant},
     CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,160 @@
+/*
+ * Cancelling a run (control op "cancel"). A run not yet started ends
+ * CANCELLED at once; a running one is marked and its worker told to stop
+ * (the runner interrupts the step and ends the run CANCELLED). A worker
+ * that never hears of it still stops: the mark is checked again on its
+ * next heartbeat, and a lease that lapses on a marked run ends it.
+ */
+#include "scheduler/scheduler.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define Q "tenants.tenant_pipeline_execution_queue"
+
+typedef struct target {
+    bool found;
+    char tenant[CVG_TENANT_MAX];
+    char state[CVG_STATUS_MAX];
+    char owner[CVG_NAME_MAX];
+    char pipeline_id[CVG_NAME_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];
+    int attempt;
+} target_t;
+
+static void text_of(char *dst, size_t size, const cvg_val_t *v)
+{
+    snprintf(dst, size, "%.*s", v->type == CVG_VAL_TEXT ? (int)v->len : 0,
+             v->type == CVG_VAL_TEXT ? v->s : "");
+}
+
+static int take(void *ud, const cvg_row_t *row)
+{
+    target_t *t = ud;
+    t->found = true;
+    text_of(t->tenant, sizeof(t->tenant), &row->vals[0]);
+    text_of(t->state, sizeof(t->state), &row->vals[1]);
+    text_of(t->owner, sizeof(t->owner), &row->vals[2]);
+    text_of(t->pipeline_id, sizeof(t->pipeline_id), &row->vals[3]);
+    text_of(t->pipeline, sizeof(t->pipeline), &row->vals[4]);
+    t->attempt = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
+    return 1;
+}
+
+void sch_cancel_send(sch_t *s, const sch_worker_t *x, const char *run_id)
+{
+    if (x == NULL || x->ident_len == 0)
+        return;
+    cvg_worker_msg_t m = {.ts_ms = cvg_time_now_ms()};
+    snprintf(m.op, sizeof(m.op), "cancel");
+    snprintf(m.worker_id, sizeof(m.worker_id), "%s", x->id);
+    snprintf(m.run_id, sizeof(m.run_id), "%s", run_id);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    if (cvg_msg_encode_worker(&m, &b) == 0) {
+        zframe_t *id = zframe_new(x->ident, x->ident_len);
+        zframe_send(&id, s->workers_in, ZFRAME_MORE);
+        zframe_t *f = zframe_new(b.data, b.len);
+        zframe_send(&f, s->workers_in, 0);
+    }
+    cvg_buf_cleanup(&b);
+}
+
+static void announce_cancelled(sch_t *s, const char *run_id, const target_t *t)
+{
+    if (s->emitter == NULL)
+        return;
+    cvg_event_t ev;
+    cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
+    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
+    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", t->tenant);
+    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", t->pipeline_id);
+    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", t->pipeline);
+    snprintf(ev.status, sizeof(ev.status), "CANCELLED");
+    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
+    ev.attempt = t->attempt;
+    ev.end_ms = cvg_time_now_ms();
+    ev.error = strdup("cancelled before it started");
+    cvg_emitter_send(s->emitter, &ev, 1000);
+    cvg_event_cleanup(&ev);
+}
+
+json_t *sch_cancel(sch_t *s, const char *body, int *status)
+{
+    json_t *req = json_loads(body ? body : "", 0, NULL);
+    const char *run_id = json_string_value(json_object_get(req, "run_id"));
+    const char *tenant = json_string_value(json_object_get(req, "tenant_id"));
+    json_t *out = NULL;
+    target_t t = {0};
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = CVG_EINVAL;
+    if (run_id && sch_queue_check_ready(&s->queue)) {
+        cvg_val_t p = cvg_v_text(run_id);
+        rc = cvg_wh_exec(s->wh,
+                         "SELECT tenant_id, state, lease_owner, pipeline_id, pipeline, attempt "
+                         "FROM " Q " WHERE pipeline_logging_id = $1",
+                         &p, 1, take, &t, NULL, &err);
+        rc = rc == 1 ? 0 : rc;
+    }
+    /* another tenant's run is as absent as a run that never was */
+    if (rc == 0 && (!t.found || (tenant && strcmp(tenant, t.tenant) != 0))) {
+        *status = CVG_ENOTFOUND;
+        out = json_pack("{s:s, s:s}", "code", "not_found", "message", "no such run");
+        goto done;
+    }
+    if (rc != 0) {
+        *status = rc;
+        out = json_pack("{s:s, s:s}", "code", "unavailable", "message",
+                        err.message[0] ? err.message : "run_id required");
+        goto done;
+    }
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(cvg_time_now_ms(), now);
+    cvg_val_t u[2] = {cvg_v_text(run_id), cvg_v_text(now)};
+    int64_t changed = 0;
+    if (strcmp(t.state, "QUEUED") == 0 || strcmp(t.state, "DISPATCHED") == 0) {
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " Q " SET state = 'CANCELLED', cancel_requested = 1, "
+                         "lease_expires_at = NULL, updated_at = $2 WHERE pipeline_logging_id = $1 "
+                         "AND state IN ('QUEUED', 'DISPATCHED')",
+                         u, 2, NULL, NULL, &changed, &err);
+        if (rc == 0 && changed == 1) {
+            announce_cancelled(s, run_id, &t);
+            *status = 0;
+            out = json_pack("{s:s, s:s}", "run_id", run_id, "state", "CANCELLED");
+            goto done;
+        }
+    } else if (strcmp(t.state, "RUNNING") == 0) {
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " Q " SET cancel_requested = 1, updated_at = $2 WHERE "
+                         "pipeline_logging_id = $1 AND state = 'RUNNING'",
+                         u, 2, NULL, NULL, &changed, &err);
+        if (rc == 0 && changed == 1) {
+            sch_cancel_send(s, sch_workers_by_run(&s->workers, run_id), run_id);
+            *status = 0;
+            out = json_pack("{s:s, s:s}", "run_id", run_id, "state", "CANCELLING");
+            goto done;
+        }
+    }
+    if (rc != 0) {
+        *status = rc;
+        out = json_pack("{s:s, s:s}", "code", "unavailable", "message", err.message);
+        goto done;
+    }
+    /* it ended meanwhile, or had ended */
+    *status = CVG_EEXIST;
+    out = json_pack("{s:s, s:s, s:s}", "code", "already_finished", "message",
+                    "the run has already finished", "state", t.state);
+done:
+    if (*status == 0) {
+        cvg_log_ctx_t lc = {.tenant_id = t.tenant, .pipeline_id = t.pipeline_id, .run_id = run_id};
+        cvg_info(&lc, "cancel requested (run was %s)", t.state);
+    }
+    json_decref(req);
+    return out;
+}

@@ -1,0 +1,237 @@
+/*
+ * Queueing a run on request (control op "enqueue", from the gateway's
+ * manual-run endpoint): in one transaction the Idempotency-Key is looked
+ * up, the tenant's daily and monthly limits are checked, the queue row is
+ * inserted and the usage counters are raised. Then the run is announced
+ * to the logger as QUEUED, so it is in the run log at once.
+ */
+#include "scheduler/scheduler.h"
+#include "common/id.h"
+#include "common/log.h"
+#include "common/quota.h"
+#include "common/time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define Q "tenants.tenant_pipeline_execution_queue"
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+typedef struct existing {
+    char run_id[CVG_ID_LEN];
+    char state[CVG_STATUS_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];
+    bool found;
+} existing_t;
+
+static int take_existing(void *ud, const cvg_row_t *row)
+{
+    existing_t *e = ud;
+    e->found = true;
+    snprintf(e->run_id, sizeof(e->run_id), "%.*s", (int)row->vals[0].len, row->vals[0].s);
+    snprintf(e->state, sizeof(e->state), "%.*s", (int)row->vals[1].len, row->vals[1].s);
+    snprintf(e->pipeline, sizeof(e->pipeline), "%.*s", (int)row->vals[2].len, row->vals[2].s);
+    return 1;
+}
+
+typedef struct limits_row {
+    cvg_limits_t *l;
+    bool found;
+} limits_row_t;
+
+static int take_limits(void *ud, const cvg_row_t *row)
+{
+    limits_row_t *r = ud;
+    r->found = true;
+    r->l->daily = row->vals[0].type == CVG_VAL_INT ? row->vals[0].i : 0;
+    r->l->monthly = row->vals[1].type == CVG_VAL_INT ? row->vals[1].i : 0;
+    r->l->concurrent = row->vals[2].type == CVG_VAL_INT ? row->vals[2].i : 0;
+    return 1;
+}
+
+static int read_limits(cvg_wh_t *wh, const char *tenant, cvg_limits_t *l, cvg_err_t *err)
+{
+    memset(l, 0, sizeof(*l));
+    limits_row_t r = {.l = l};
+    cvg_val_t t = cvg_v_text(tenant);
+    int rc = cvg_wh_exec(wh,
+                         "SELECT daily_limit, monthly_limit, concurrent_limit FROM "
+                         "tenants.tenant_subscriptions WHERE tenant_id = $1 "
+                         "ORDER BY created_at DESC LIMIT 1",
+                         &t, 1, take_limits, &r, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0 && !r.found)
+        rc = cvg_err_set(err, CVG_ENOTFOUND, "tenant_id", "tenant %s has no subscription", tenant);
+    return rc;
+}
+
+/* The reply for a run: queued now or earlier under the same key. */
+static json_t *queued_reply(const char *run_id, const char *state, bool existing)
+{
+    return json_pack("{s:s, s:s, s:b}", "run_id", run_id, "state", state, "existing", existing);
+}
+
+static void announce(sch_t *s, const json_t *req, const char *run_id, const char *params)
+{
+    if (s->emitter == NULL)
+        return;
+    cvg_event_t ev;
+    cvg_event_init(&ev, CVG_EV_RUN_QUEUED);
+    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
+    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", str(req, "tenant_id"));
+    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", str(req, "pipeline_id"));
+    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", str(req, "pipeline"));
+    snprintf(ev.status, sizeof(ev.status), "QUEUED");
+    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", str(req, "trigger_type"));
+    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", str(req, "triggered_by"));
+    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
+    ev.attempt = 1;
+    json_t *d = json_pack("{s:o}", "parameters", json_loads(params, 0, NULL));
+    ev.detail = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    cvg_emitter_send(s->emitter, &ev, 1000);
+    cvg_event_cleanup(&ev);
+}
+
+json_t *sch_enqueue(sch_t *s, const char *body, int *status)
+{
+    json_t *req = json_loads(body ? body : "", 0, NULL);
+    const char *tenant = str(req, "tenant_id"), *pipeline = str(req, "pipeline");
+    const char *key = str(req, "idempotency_key");
+    json_t *params = json_object_get(req, "parameters");
+    int64_t priority = json_integer_value(json_object_get(req, "priority"));
+    int64_t max_attempts = json_integer_value(json_object_get(req, "max_attempts"));
+    json_t *out = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (!json_is_object(req) || tenant[0] == '\0' || pipeline[0] == '\0' ||
+        str(req, "pipeline_id")[0] == '\0' || !json_is_object(params)) {
+        *status = CVG_EINVAL;
+        json_decref(req);
+        return json_pack("{s:s, s:s}", "code", "invalid_request", "message",
+                         "enqueue needs tenant_id, pipeline, pipeline_id and parameters");
+    }
+    if (!sch_queue_check_ready(&s->queue)) {
+        *status = CVG_EBUSY;
+        json_decref(req);
+        return json_pack("{s:s, s:s}", "code", "not_ready", "message",
+                         "the queue table does not exist: bootstrap the system");
+    }
+    char *ptext = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    int64_t now = cvg_time_now_ms();
+    char now_iso[CVG_TIME_ISO_LEN], today[CVG_TIME_DATE_LEN];
+    cvg_time_format_iso(now, now_iso);
+    cvg_time_format_date(now, today);
+    int rc = cvg_wh_begin(s->wh, &err);
+    existing_t ex = {0};
+    if (rc == 0 && key[0] != '\0') {
+        cvg_val_t p[2] = {cvg_v_text(tenant), cvg_v_text(key)};
+        rc = cvg_wh_exec(s->wh,
+                         "SELECT pipeline_logging_id, state, pipeline FROM " Q
+                         " WHERE tenant_id = $1 AND idempotency_key = $2",
+                         p, 2, take_existing, &ex, NULL, &err);
+        rc = rc == 1 ? 0 : rc;
+    }
+    if (rc == 0 && ex.found) {
+        cvg_wh_rollback(s->wh);
+        if (strcmp(ex.pipeline, pipeline) != 0) {
+            *status = CVG_EEXIST;
+            out = json_pack("{s:s, s:s, s:s}", "code", "idempotency_key_reused", "message",
+                            "this Idempotency-Key was used for another pipeline", "run_id",
+                            ex.run_id);
+        } else {
+            *status = 0;
+            out = queued_reply(ex.run_id, ex.state, true);
+        }
+        goto done;
+    }
+    cvg_limits_t limits;
+    cvg_usage_t usage;
+    if (rc == 0)
+        rc = read_limits(s->wh, tenant, &limits, &err);
+    if (rc == 0)
+        rc = cvg_quota_read(s->wh, tenant, today, &usage, &err);
+    char why[200];
+    int64_t retry_after = 0;
+    if (rc == 0 && cvg_quota_exhausted(&usage, &limits, now, &retry_after, why, sizeof(why))) {
+        cvg_wh_rollback(s->wh);
+        *status = CVG_EFULL;
+        out = json_pack("{s:s, s:s, s:I}", "code", "quota_exceeded", "message", why,
+                        "retry_after_s", (json_int_t)retry_after);
+        goto done;
+    }
+    char run_id[CVG_ID_LEN], queue_id[CVG_ID_LEN];
+    cvg_id_new(run_id);
+    cvg_id_new(queue_id);
+    if (rc == 0) {
+        cvg_val_t v[12] = {cvg_v_text(queue_id),
+                           cvg_v_text(run_id),
+                           cvg_v_text(tenant),
+                           cvg_v_text(pipeline),
+                           cvg_v_text(str(req, "pipeline_id")),
+                           cvg_v_text(ptext),
+                           cvg_v_text(str(req, "trigger_type")),
+                           cvg_v_text(str(req, "triggered_by")),
+                           CVG_V_INT(priority > 0 ? priority : 5),
+                           CVG_V_INT(max_attempts > 0 ? max_attempts : 3),
+                           key[0] ? cvg_v_text(key) : CVG_V_NULL,
+                           cvg_v_text(now_iso)};
+        rc = cvg_wh_exec(s->wh,
+                         "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, pipeline, "
+                         "pipeline_id, parameters, trigger_type, triggered_by, priority, state, "
+                         "attempt, max_attempts, idempotency_key, cancel_requested, enqueued_at, "
+                         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
+                         "$10, $11, 0, $12, $12)",
+                         v, 12, NULL, NULL, NULL, &err);
+    }
+    if (rc == 0) {
+        char month[8];
+        snprintf(month, sizeof(month), "%.7s", today);
+        cvg_val_t u[8] = {cvg_v_text(tenant),
+                          cvg_v_text(today),
+                          cvg_v_text(month),
+                          CVG_V_INT(usage.run_month + 1),
+                          CVG_V_INT(limits.daily),
+                          CVG_V_INT(limits.monthly),
+                          CVG_V_INT(limits.concurrent),
+                          cvg_v_text(now_iso)};
+        rc = cvg_wh_exec(s->wh,
+                         "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, "
+                         "usage_month, pipelines_run_today, pipelines_run_month, "
+                         "pipelines_succeeded_today, pipelines_failed_today, "
+                         "concurrent_pipelines_running, daily_limit, monthly_limit, "
+                         "concurrent_limit, last_pipeline_at, updated_at) VALUES ($1, $2, $3, 1, "
+                         "$4, 0, 0, 0, $5, $6, $7, $8, $8) ON CONFLICT (tenant_id, usage_date) DO "
+                         "UPDATE SET pipelines_run_today = pipelines_run_today + 1, "
+                         "pipelines_run_month = pipelines_run_month + 1, last_pipeline_at = $8, "
+                         "updated_at = $8",
+                         u, 8, NULL, NULL, NULL, &err);
+    }
+    if (rc == 0)
+        rc = cvg_wh_commit(s->wh, &err);
+    if (rc != 0) {
+        cvg_wh_rollback(s->wh);
+        *status = rc;
+        out = json_pack("{s:s, s:s}", "code", rc == CVG_ENOTFOUND ? "not_found" : "unavailable",
+                        "message", err.message);
+        goto done;
+    }
+    announce(s, req, run_id, ptext);
+    cvg_log_ctx_t lc = {
+        .tenant_id = tenant, .pipeline_id = str(req, "pipeline_id"), .run_id = run_id};
+    cvg_info(&lc, "run queued (%s)", str(req, "trigger_type"));
+    *status = 0;
+    out = queued_reply(run_id, "QUEUED", false);
+    /* a free worker may take it at once */
+    sch_dispatch(s);
+done:
+    free(ptext);
+    json_decref(req);
+    return out;
+}
