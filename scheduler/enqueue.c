@@ -151,8 +151,8 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
         }
         goto done;
     }
-    cvg_limits_t limits;
-    cvg_usage_t usage;
+    cvg_limits_t limits = {0};
+    cvg_usage_t usage = {0};
     if (rc == 0)
         rc = read_limits(s->wh, tenant, &limits, &err);
     if (rc == 0)
