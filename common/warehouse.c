@@ -16,6 +16,30 @@ struct cvg_wh {
 
 static const cvg_wh_ops_t *drivers[] = {&cvg_wh_sqlite_ops};
 
+json_t *cvg_val_json(const cvg_val_t *v)
+{
+    switch (v->type) {
+    case CVG_VAL_TEXT:
+        return json_stringn(v->s, v->len);
+    case CVG_VAL_INT:
+        return json_integer(v->i);
+    case CVG_VAL_REAL:
+        return json_real(v->d);
+    case CVG_VAL_BOOL:
+        return json_boolean(v->b);
+    default:
+        return json_null();
+    }
+}
+
+json_t *cvg_row_json(const cvg_row_t *row)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < row->ncols; i++)
+        json_object_set_new(o, row->names[i], cvg_val_json(&row->vals[i]));
+    return o;
+}
+
 cvg_val_t cvg_v_text(const char *s)
 {
     if (s == NULL)

@@ -15,6 +15,8 @@
 #include "common/err.h"
 #include "common/schema.h"
 
+#include <jansson.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +57,12 @@ typedef struct cvg_row {
     const char *const *names;
     const cvg_val_t *vals;
 } cvg_row_t;
+
+/* A value as JSON (text, integer, real, boolean or null): a new reference. */
+json_t *cvg_val_json(const cvg_val_t *v);
+
+/* A row as a JSON object of column names to values: a new reference. */
+json_t *cvg_row_json(const cvg_row_t *row);
 
 /* Called per row; a non-zero return stops the query and is returned. */
 typedef int (*cvg_row_fn)(void *ud, const cvg_row_t *row);

@@ -13,6 +13,7 @@
 #include "common/keyring.h"
 #include "common/keystore.h"
 #include "common/plans.h"
+#include "common/providers.h"
 #include "common/tenant.h"
 
 #include <jansson.h>
@@ -27,6 +28,7 @@ typedef struct gw_whpool gw_whpool_t;
 typedef struct gw_bus gw_bus_t;
 typedef struct gw_keycache gw_keycache_t;
 typedef struct gw_ratelimit gw_ratelimit_t;
+typedef struct gw_pipecache gw_pipecache_t;
 
 typedef struct gw {
     cvg_config_t cfg;
@@ -39,6 +41,8 @@ typedef struct gw {
     cvg_keyring_t keys;              /* API key pepper, credential master keys */
     cvg_plans_t plans;               /* configs/system/plans.yml */
     cvg_email_policy_t email_policy; /* configs/system/email_policy.yml */
+    cvg_providers_t providers;       /* configs/system/providers.yml */
+    gw_pipecache_t *pipes;           /* validated pipeline configs */
     gw_keycache_t *keycache;         /* recent API key lookups */
     gw_ratelimit_t *limits;          /* token buckets: per key, per address */
     atomic_ullong requests;
@@ -124,6 +128,9 @@ const char *gw_req_param(const gw_req_t *r, const char *name);
 /* A request header, or NULL. */
 const char *gw_req_header(const gw_req_t *r, const char *name);
 
+/* A query-string argument, or NULL. */
+const char *gw_req_query(const gw_req_t *r, const char *name);
+
 /*
  * Parses the body as a JSON object. An empty body gives *out = NULL and 0.
  * Otherwise checks the content type (415), depth and syntax (400); on
@@ -159,5 +166,11 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_put(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_get(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_list(gw_req_t *req, gw_resp_t *resp);
+void gw_providers_put(gw_req_t *req, gw_resp_t *resp);
+void gw_providers_get(gw_req_t *req, gw_resp_t *resp);
+void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp);
+void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp);
+void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp);
+void gw_pipelines_run_cancel(gw_req_t *req, gw_resp_t *resp);
 
 #endif

@@ -12,9 +12,11 @@
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
 #include "gateway/keycache.h"
+#include "gateway/pipecache.h"
 #include "gateway/ratelimit.h"
 #include "gateway/server.h"
 #include "gateway/whpool.h"
+#include "worker/registry.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -42,6 +44,8 @@ static int load_policy(gw_t *gw, cvg_err_t *err)
     if (rc == 0)
         rc =
             cvg_email_policy_load(gw->cfg.config_dir, gw->cfg.email_policy, &gw->email_policy, err);
+    if (rc == 0)
+        rc = cvg_providers_load(gw->cfg.config_dir, &gw->providers, err);
     return rc;
 }
 
@@ -91,12 +95,14 @@ int main(int argc, char **argv)
         cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
         cvg_keyring_wipe(&gw.keys);
         cvg_email_policy_cleanup(&gw.email_policy);
+        cvg_providers_cleanup(&gw.providers);
         return EX_CONFIG;
     }
     if (rotate) {
         rc = rotate_master_key(&gw);
         cvg_keyring_wipe(&gw.keys);
         cvg_email_policy_cleanup(&gw.email_policy);
+        cvg_providers_cleanup(&gw.providers);
         return rc;
     }
     if (gw.keys.current == 0)
@@ -104,7 +110,8 @@ int main(int argc, char **argv)
                        "is refused until one is configured");
     gw.keycache = gw_keycache_new(KEYCACHE_CAPACITY);
     gw.limits = gw_ratelimit_new();
-    if (gw.keycache == NULL || gw.limits == NULL) {
+    gw.pipes = gw_pipecache_new(&gw.cfg, &gw.providers);
+    if (gw.keycache == NULL || gw.limits == NULL || gw.pipes == NULL) {
         cvg_error(NULL, "out of memory");
         return EX_OSERR;
     }
@@ -169,6 +176,9 @@ out:
     pthread_mutex_destroy(&gw.setup_lock);
     gw_keycache_destroy(&gw.keycache);
     gw_ratelimit_destroy(&gw.limits);
+    gw_pipecache_destroy(&gw.pipes);
+    cvg_providers_cleanup(&gw.providers);
+    wrk_registry_unload();
     cvg_email_policy_cleanup(&gw.email_policy);
     cvg_keyring_wipe(&gw.keys);
     return rc;

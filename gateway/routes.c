@@ -46,6 +46,21 @@ static const gw_route_t routes[] = {
      "a stored credential's metadata (never the secret)"},
     {"GET", "/api/v1/tenants/{tenant_id}/credentials", gw_credentials_list, GW_AUTH_TENANT_OR_ADMIN,
      CVG_SCOPE_CREDENTIALS_READ, false, "a tenant's stored credentials, metadata only"},
+    {"PUT", "/api/v1/tenants/{tenant_id}/providers/{provider}", gw_providers_put,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PROVIDERS_WRITE, false,
+     "store a tenant's settings for a provider (configs/system/providers.yml)"},
+    {"GET", "/api/v1/tenants/{tenant_id}/providers/{provider}", gw_providers_get,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PROVIDERS_READ, false,
+     "a tenant's settings for a provider"},
+    {"POST", "/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template}", gw_pipelines_run,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_RUN, false,
+     "run a pipeline now; 202 with the run's id and status URL"},
+    {"GET", "/api/v1/pipelines/runs", gw_pipelines_runs_list, GW_AUTH_TENANT_OR_ADMIN,
+     CVG_SCOPE_PIPELINES_READ, true, "the tenant's runs, newest first, filtered and paged"},
+    {"GET", "/api/v1/pipelines/runs/{run_id}", gw_pipelines_run_get, GW_AUTH_TENANT_OR_ADMIN,
+     CVG_SCOPE_PIPELINES_READ, true, "a run with its steps and data-quality results"},
+    {"POST", "/api/v1/pipelines/runs/{run_id}/cancel", gw_pipelines_run_cancel,
+     GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_RUN, true, "cancel a queued or running run"},
 };
 
 const gw_route_t *gw_routes(size_t *n)

@@ -87,6 +87,11 @@ const char *gw_req_header(const gw_req_t *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *gw_req_query(const gw_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
 {
     *out = NULL;

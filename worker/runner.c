@@ -76,6 +76,7 @@ typedef struct refcheck {
     const wrk_env_t *env;
     const cvg_pipeline_t *p;
     cvg_errlist_t *errs;
+    cvg_strlist_t *settings; /* provider settings used, or NULL */
 } refcheck_t;
 
 /* A step may use built-ins, declared parameters, pipeline variables and
@@ -84,9 +85,16 @@ static void check_ref(void *ud, const char *name, const char *path)
 {
     refcheck_t *r = ud;
     if (cvg_vars_is_builtin(name) || cvg_paramdecl_find(r->p->params, r->p->nparams, name) ||
-        json_object_get(r->p->variables, name) ||
-        (r->env->providers && cvg_providers_owner(r->env->providers, name)))
+        json_object_get(r->p->variables, name))
         return;
+    if (r->env->providers && cvg_providers_owner(r->env->providers, name)) {
+        bool seen = false;
+        for (size_t i = 0; r->settings && i < r->settings->n && !seen; i++)
+            seen = strcmp(r->settings->items[i], name) == 0;
+        if (r->settings && !seen)
+            cvg_strlist_add(r->settings, name);
+        return;
+    }
     cvg_errlist_add(r->errs, CVG_EINVAL, path,
                     "%s: unknown variable {%s} (not a built-in, a declared parameter, a "
                     "variable of the pipeline or a provider setting)",
@@ -95,8 +103,14 @@ static void check_ref(void *ud, const char *name, const char *path)
 
 int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs)
 {
+    return wrk_runner_validate_ex(env, p, errs, NULL);
+}
+
+int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs,
+                           cvg_strlist_t *settings)
+{
     size_t before = errs->n + errs->dropped;
-    refcheck_t rc = {env, p, errs};
+    refcheck_t rc = {env, p, errs, settings};
     for (size_t i = 0; i < p->nsteps; i++) {
         const cvg_step_t *st = &p->steps[i];
         char path[64];

@@ -60,6 +60,12 @@ typedef struct wrk_outcome {
  * fields valid). Adds all problems to errs; returns how many. */
 int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs);
 
+/* The same, and collects into settings the names of the provider settings
+ * the steps use (each once), for a caller that must know the tenant has
+ * them before the run is accepted. */
+int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs,
+                           cvg_strlist_t *settings);
+
 /* Runs p and fills out (release with wrk_outcome_cleanup). Returns 0 when
  * the run ran to an end (successful or not), or an error when it could not
  * start. */

@@ -254,28 +254,12 @@ typedef struct tenant_row {
     int found;
 } tenant_row_t;
 
-static json_t *val_json(const cvg_val_t *v)
-{
-    switch (v->type) {
-    case CVG_VAL_TEXT:
-        return json_stringn(v->s, v->len);
-    case CVG_VAL_INT:
-        return json_integer(v->i);
-    case CVG_VAL_REAL:
-        return json_real(v->d);
-    case CVG_VAL_BOOL:
-        return json_boolean(v->b);
-    default:
-        return json_null();
-    }
-}
-
 static int take_tenant(void *ud, const cvg_row_t *row)
 {
     tenant_row_t *t = ud;
     t->found = 1;
-    for (size_t i = 0; i < row->ncols; i++)
-        json_object_set_new(t->body, row->names[i], val_json(&row->vals[i]));
+    json_decref(t->body);
+    t->body = cvg_row_json(row);
     return 1;
 }
 

@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 
 static cluster_t c;
+
+/* A run of tenant B's for the isolation matrix. */
+#define RUN_B "01a20000-0000-7000-8000-00000000b0b0"
 static json_t *cfg; /* the test data file */
 static char admin_header[128];
 static const char *const json_ct = "Content-Type: application/json";
@@ -483,9 +486,13 @@ static void fill(const char *pattern, const char *tenant, const char *key_id, ch
     for (const char *p = pattern; *p && o + 1 < size;) {
         if (*p == '{') {
             const char *end = strchr(p, '}');
-            const char *v = strncmp(p, "{tenant_id}", 11) == 0 ? tenant
-                            : strncmp(p, "{key_id}", 8) == 0   ? key_id
-                                                               : "aws";
+            const char *v = strncmp(p, "{tenant_id}", 11) == 0  ? tenant
+                            : strncmp(p, "{key_id}", 8) == 0    ? key_id
+                            : strncmp(p, "{run_id}", 8) == 0    ? RUN_B
+                            : strncmp(p, "{domain}", 8) == 0    ? "cost"
+                            : strncmp(p, "{template}", 10) == 0 ? "cost_billing"
+                            : strncmp(p, "{provider}", 10) == 0 ? "gcp"
+                                                                : "aws";
             int n = snprintf(out + o, size - o, "%s", v);
             o += n > 0 ? (size_t)n : 0;
             p = end + 1;
@@ -505,6 +512,25 @@ static void test_tenants_isolation_matrix(void)
     char key_b_id[64];
     snprintf(key_b_id, sizeof(key_b_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
     json_decref(b);
+    /* and a run of B's, queued */
+    const char *run_args[] = {RUN_B, NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_pipeline_execution_queue (queue_id, pipeline_logging_id, "
+                "tenant_id, pipeline, pipeline_id, parameters, trigger_type, priority, state, "
+                "attempt, max_attempts, enqueued_at, updated_at) VALUES (?1, ?1, 'globex-eu', "
+                "'gcp/cost/cost_billing', 'gcp_cost_billing', '{}', 'manual', 1, 'QUEUED', 1, 1, "
+                "'2030-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z')",
+                run_args),
+        0);
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_pipeline_runs (pipeline_logging_id, tenant_id, pipeline_id, "
+                "pipeline, status, state_seq, trigger_type, attempt, created_at, updated_at) "
+                "VALUES (?1, 'globex-eu', 'gcp_cost_billing', 'gcp/cost/cost_billing', 'QUEUED', "
+                "17, 'manual', 1, '2030-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z')",
+                run_args),
+        0);
     char before[2048], after[2048];
     central_snapshot(&c, before, sizeof(before));
     size_t n = 0, checked = 0;
@@ -519,7 +545,12 @@ static void test_tenants_isolation_matrix(void)
         const char *tenant_a[] = {ka, json_ct, NULL};
         const char *none[] = {json_ct, NULL};
         const char *wrong[] = {"X-Admin-Key: not-the-admin-key-0000", json_ct, NULL};
-        long st_a = http_request(&c, r->method, path, tenant_a, body, NULL);
+        json_t *seen_a = NULL;
+        long st_a = http_request(&c, r->method, path, tenant_a, body, &seen_a);
+        char *dump_a = seen_a ? json_dumps(seen_a, JSON_COMPACT) : NULL;
+        json_decref(seen_a);
+        bool leaks_b = st_a == 200 && dump_a && strstr(dump_a, RUN_B);
+        free(dump_a);
         long st_none = http_request(&c, r->method, path, none, body, NULL);
         long st_wrong = http_request(&c, r->method, path, wrong, body, NULL);
         bool ok = true;
@@ -528,7 +559,10 @@ static void test_tenants_isolation_matrix(void)
             continue;
         case GW_AUTH_TENANT:
         case GW_AUTH_TENANT_OR_ADMIN:
-            ok = (st_a == 403 || st_a == 404) && st_none == 401 && st_wrong == 403;
+            if (strstr(r->pattern, "{tenant_id}"))
+                ok = (st_a == 403 || st_a == 404) && st_none == 401 && st_wrong == 403;
+            else /* scoped by the key: B's run is invisible to A, or absent */
+                ok = (st_a == 404 || st_a == 200) && !leaks_b && st_none == 401 && st_wrong == 403;
             break;
         case GW_AUTH_ADMIN:
         case GW_AUTH_SIGNUP: /* self sign-up is off: the admin key is needed */
@@ -544,6 +578,34 @@ static void test_tenants_isolation_matrix(void)
         checked++;
     }
     CU_ASSERT(checked >= 13);
+    /* a tenant key cannot widen its list to another tenant */
+    char ka[128];
+    snprintf(ka, sizeof(ka), "X-API-Key: %s", key_a);
+    const char *ha[] = {ka, NULL};
+    json_t *list = NULL;
+    CU_ASSERT_EQUAL(
+        http_request(&c, "GET", "/api/v1/pipelines/runs?tenant_id=globex-eu", ha, NULL, &list),
+        200);
+    json_t *runs = json_object_get(list, "runs");
+    CU_ASSERT(json_array_size(runs) >= 1); /* its own onboarding */
+    for (size_t i = 0; i < json_array_size(runs); i++)
+        CU_ASSERT_STRING_EQUAL(
+            json_string_value(json_object_get(json_array_get(runs, i), "tenant_id")),
+            tenant_field(0, "tenant_id"));
+    json_decref(list);
+    /* the administrator sees it */
+    const char *adm[] = {admin_header, NULL};
+    CU_ASSERT_EQUAL(
+        http_request(&c, "GET", "/api/v1/pipelines/runs?tenant_id=globex-eu", adm, NULL, &list),
+        200);
+    runs = json_object_get(list, "runs");
+    bool found_b = false;
+    for (size_t i = 0; i < json_array_size(runs); i++)
+        found_b |= strcmp(json_string_value(
+                              json_object_get(json_array_get(runs, i), "pipeline_logging_id")),
+                          RUN_B) == 0;
+    CU_ASSERT_TRUE(found_b);
+    json_decref(list);
     central_snapshot(&c, after, sizeof(after));
     CU_ASSERT_STRING_EQUAL(before, after);
 }

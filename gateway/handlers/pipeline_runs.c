@@ -1,0 +1,282 @@
+/*
+ * Starting and cancelling pipeline runs:
+ *   POST /api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template}
+ *   POST /api/v1/pipelines/runs/{run_id}/cancel
+ * A run request is checked here (the config and its validation, the
+ * declared parameters, the provider settings the steps use) and queued by
+ * the scheduler, which owns the queue and the quota counters and applies
+ * the Idempotency-Key and the daily and monthly limits in one transaction.
+ */
+#include "common/time.h"
+#include "gateway/bus.h"
+#include "gateway/gateway.h"
+#include "gateway/pipecache.h"
+#include "gateway/whpool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_WAIT_MS        2000
+#define IDEMPOTENCY_KEY_MAX 128
+#define MANUAL_PRIORITY     1 /* before scheduled runs */
+#define MAX_ATTEMPTS        3
+
+static void errors_reply(gw_resp_t *resp, int status, const char *code, const cvg_errlist_t *errs)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < errs->n; i++)
+        json_array_append_new(list, json_string(errs->items[i].message));
+    if (errs->dropped)
+        json_array_append_new(list, json_sprintf("... and %zu more", errs->dropped));
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message",
+                          errs->n ? errs->items[0].message : "invalid request");
+    if (errs->n && errs->items[0].field[0])
+        json_object_set_new(e, "field", json_string(errs->items[0].field));
+    gw_resp_json(resp, status, json_pack("{s:o, s:o}", "error", e, "errors", list));
+}
+
+/* The request body as the run's parameters (strings), checked against the
+ * pipeline's declarations; `date` defaults to today (UTC). */
+static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_errlist_t *errs)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)body, key, val)
+    {
+        const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, key);
+        if (d == NULL) {
+            cvg_errlist_add(errs, CVG_EINVAL, key, "%.64s: not a parameter of pipeline %s", key,
+                            p->pipeline_id);
+            continue;
+        }
+        char num[32], why[200];
+        const char *text = json_string_value(val);
+        if (json_is_integer(val) && d->type == CVG_PT_INT) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+            text = num;
+        }
+        if (text == NULL) {
+            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: expected a %s as a string%s", key,
+                            cvg_ptype_name(d->type), d->type == CVG_PT_INT ? " or a number" : "");
+            continue;
+        }
+        if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
+            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: %s", key, why);
+            continue;
+        }
+        json_object_set_new(out, key, json_string(text));
+    }
+    for (size_t i = 0; i < p->nparams; i++) {
+        const cvg_paramdecl_t *d = &p->params[i];
+        if (d->required && json_object_get(out, d->name) == NULL &&
+            json_object_get(body, d->name) == NULL)
+            cvg_errlist_add(errs, CVG_EINVAL, d->name, "%s: required (%s)", d->name,
+                            cvg_ptype_name(d->type));
+    }
+    if (json_object_get(out, "date") == NULL) {
+        char today[CVG_TIME_DATE_LEN];
+        cvg_time_format_date(cvg_time_now_ms(), today);
+        json_object_set_new(out, "date", json_string(today));
+    }
+    return out;
+}
+
+static int collect_settings(void *ud, const cvg_row_t *row)
+{
+    json_t *all = ud;
+    json_t *o = row->vals[0].type == CVG_VAL_TEXT
+                    ? json_loadb(row->vals[0].s, row->vals[0].len, 0, NULL)
+                    : NULL;
+    json_object_update(all, o);
+    json_decref(o);
+    return 0;
+}
+
+/* Every provider setting the steps use must be stored for the tenant. */
+static int check_settings(gw_req_t *req, const char *tenant, const gw_pipe_t *pipe,
+                          cvg_errlist_t *errs, cvg_err_t *err)
+{
+    if (pipe->settings.n == 0)
+        return 0;
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL)
+        return cvg_err_set(err, CVG_EBUSY, "", "no warehouse connection free; try again");
+    json_t *all = json_object();
+    cvg_val_t t = cvg_v_text(tenant);
+    int rc =
+        cvg_wh_exec(wh, "SELECT settings FROM tenants.tenant_provider_configs WHERE tenant_id = $1",
+                    &t, 1, collect_settings, all, NULL, err);
+    gw_whpool_release(req->gw->pool, wh);
+    for (size_t i = 0; rc == 0 && i < pipe->settings.n; i++) {
+        const char *name = pipe->settings.items[i];
+        if (json_object_get(all, name) != NULL)
+            continue;
+        const char *provider = cvg_providers_owner(&req->gw->providers, name);
+        cvg_errlist_add(errs, CVG_EINVAL, name,
+                        "the pipeline needs the %s setting %s, which tenant %s has not set "
+                        "(PUT /api/v1/tenants/%s/providers/%s)",
+                        provider ? provider : "provider", name, tenant, tenant,
+                        provider ? provider : "...");
+    }
+    json_decref(all);
+    return rc;
+}
+
+static bool idempotency_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > IDEMPOTENCY_KEY_MAX)
+        return false;
+    for (const char *p = k; *p; p++) {
+        if (*p < 0x21 || *p > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+/* Hands the run to the scheduler and turns its answer into ours. */
+static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw_pipe_t *pipe,
+                    json_t *params, const char *key)
+{
+    json_t *msg =
+        json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:i, s:i, s:s?}", "tenant_id", tenant, "pipeline",
+                  pipe->p.path, "pipeline_id", pipe->p.pipeline_id, "parameters", params,
+                  "trigger_type", "manual", "triggered_by", gw_req_actor(req), "priority",
+                  MANUAL_PRIORITY, "max_attempts", MAX_ATTEMPTS, "idempotency_key", key);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    int status = 0;
+    char *reply = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = gw_bus_call(req->gw->bus, GW_PEER_SCHEDULER, "enqueue", text,
+                         req->gw->cfg.rpc_timeout_ms, &status, &reply, &err);
+    free(text);
+    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    const char *message = json_string_value(json_object_get(r, "message"));
+    if (rc != 0) {
+        gw_resp_error(resp, 503, "scheduler_unavailable", NULL,
+                      "the scheduler did not answer; try again (%s)", err.message);
+    } else if (status == 0) {
+        const char *run_id = json_string_value(json_object_get(r, "run_id"));
+        const char *state = json_string_value(json_object_get(r, "state"));
+        json_t *body =
+            json_pack("{s:s, s:s, s:o, s:s}", "pipeline_logging_id", run_id ? run_id : "", "status",
+                      state ? state : "QUEUED", "status_url",
+                      json_sprintf("/api/v1/pipelines/runs/%s", run_id ? run_id : ""),
+                      "pipeline_id", pipe->p.pipeline_id);
+        if (json_is_true(json_object_get(r, "existing")))
+            json_object_set_new(body, "idempotent_replay", json_true());
+        gw_resp_json(resp, 202, body);
+    } else if (status == CVG_EFULL) {
+        json_int_t after = json_integer_value(json_object_get(r, "retry_after_s"));
+        gw_resp_header(resp, "Retry-After", "%lld", (long long)(after > 0 ? after : 60));
+        gw_resp_error(resp, 429, "quota_exceeded", NULL, "%s",
+                      message ? message : "run quota exceeded");
+    } else if (status == CVG_EEXIST) {
+        gw_resp_error(resp, 409, "idempotency_key_reused", "Idempotency-Key", "%s",
+                      message ? message : "Idempotency-Key reused");
+    } else if (status == CVG_ENOTFOUND) {
+        gw_resp_error(resp, 403, "no_subscription", NULL, "%s",
+                      message ? message : "the tenant has no subscription");
+    } else {
+        gw_resp_error(resp, 503, "unavailable", NULL, "%s",
+                      message ? message : "the run could not be queued; try again");
+    }
+    json_decref(r);
+}
+
+void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
+{
+    const char *tenant = gw_req_param(req, "tenant_id");
+    char path[CVG_PIPELINE_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s/%s", gw_req_param(req, "provider"),
+             gw_req_param(req, "domain"), gw_req_param(req, "template"));
+    const char *key = gw_req_header(req, "Idempotency-Key");
+    if (key && !idempotency_key_ok(key)) {
+        gw_resp_error(resp, 400, "invalid_field", "Idempotency-Key",
+                      "Idempotency-Key: 1 to %d printable ASCII characters, no spaces",
+                      IDEMPOTENCY_KEY_MAX);
+        return;
+    }
+    /* setup pipelines run through their own endpoints only */
+    if (strncmp(path, "setup/", 6) == 0 || strncmp(path, "system/", 7) == 0) {
+        gw_resp_error(resp, 404, "not_found", "pipeline", "no pipeline %s", path);
+        return;
+    }
+    json_t *body = NULL;
+    if (gw_req_json_body(req, resp, &body) != 0)
+        return;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    if (errs == NULL) {
+        json_decref(body);
+        gw_resp_error(resp, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    const gw_pipe_t *pipe = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = gw_pipecache_get(req->gw->pipes, path, &pipe, errs, &err);
+    json_t *params = NULL;
+    if (rc == CVG_ENOTFOUND) {
+        gw_resp_error(resp, 404, "not_found", "pipeline", "no pipeline %s", path);
+    } else if (rc == CVG_EINVAL) {
+        errors_reply(resp, 400, "invalid_pipeline", errs);
+    } else if (rc != 0) {
+        gw_resp_error(resp, 500, "internal", NULL, "cannot load pipeline %s: %s", path,
+                      err.message);
+    } else {
+        params = check_params(&pipe->p, body, errs);
+        if (errs->n > 0)
+            errors_reply(resp, 400, "invalid_parameter", errs);
+        else if ((rc = check_settings(req, tenant, pipe, errs, &err)) != 0)
+            gw_resp_error(resp, 503, "unavailable", NULL, "%s", err.message);
+        else if (errs->n > 0)
+            errors_reply(resp, 400, "missing_setting", errs);
+        else
+            enqueue(req, resp, tenant, pipe, params, key);
+    }
+    gw_pipecache_put(req->gw->pipes, pipe);
+    json_decref(params);
+    json_decref(body);
+    free(errs);
+}
+
+void gw_pipelines_run_cancel(gw_req_t *req, gw_resp_t *resp)
+{
+    const char *run_id = gw_req_param(req, "run_id");
+    json_t *msg = json_pack("{s:s, s:s?}", "run_id", run_id, "tenant_id",
+                            req->principal == GW_TENANT_KEY ? req->key.tenant_id : NULL);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    int status = 0;
+    char *reply = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = gw_bus_call(req->gw->bus, GW_PEER_SCHEDULER, "cancel", text,
+                         req->gw->cfg.rpc_timeout_ms, &status, &reply, &err);
+    free(text);
+    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    const char *message = json_string_value(json_object_get(r, "message"));
+    if (rc != 0)
+        gw_resp_error(resp, 503, "scheduler_unavailable", NULL,
+                      "the scheduler did not answer; try again (%s)", err.message);
+    else if (status == 0)
+        gw_resp_json(resp, 202,
+                     json_pack("{s:s, s:O, s:o}", "pipeline_logging_id", run_id, "status",
+                               json_object_get(r, "state"), "status_url",
+                               json_sprintf("/api/v1/pipelines/runs/%s", run_id)));
+    else if (status == CVG_ENOTFOUND)
+        gw_resp_error(resp, 404, "not_found", "run_id", "no run %s", run_id);
+    else if (status == CVG_EEXIST)
+        gw_resp_error(resp, 409, "already_finished", "run_id", "run %s already ended (%s)", run_id,
+                      json_string_value(json_object_get(r, "state")));
+    else
+        gw_resp_error(resp, 503, "unavailable", NULL, "%s",
+                      message ? message : "the run could not be cancelled; try again");
+    json_decref(r);
+}

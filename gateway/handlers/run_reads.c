@@ -1,0 +1,294 @@
+/*
+ * Reading pipeline runs, always within one tenant:
+ *   GET /api/v1/pipelines/runs/{run_id}   a run, its steps (every attempt)
+ *                                         and data-quality results
+ *   GET /api/v1/pipelines/runs?status=&pipeline_id=&since=&limit=&cursor=
+ * A run just accepted is read from the queue until the run log has it, so
+ * its status_url never answers 404. Another tenant's run is as absent as
+ * one that never was.
+ */
+#include "common/str.h"
+#include "common/time.h"
+#include "gateway/gateway.h"
+#include "gateway/whpool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_WAIT_MS 2000
+#define LIST_DEFAULT 50
+#define LIST_MAX     200
+#define CURSOR_MAX   200
+
+static const char RUN_SQL[] =
+    "SELECT pipeline_logging_id, tenant_id, pipeline_id, pipeline, status, trigger_type, "
+    "trigger_by AS triggered_by, parameters, attempt, worker_id, start_time, end_time, "
+    "duration_ms, rows_processed, error_message, created_at, updated_at "
+    "FROM tenants.tenant_pipeline_runs";
+
+/* JSON text columns come back parsed. */
+static void parse_json_field(json_t *o, const char *key)
+{
+    const char *text = json_string_value(json_object_get(o, key));
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    if (v)
+        json_object_set_new(o, key, v);
+}
+
+static int take_one(void *ud, const cvg_row_t *row)
+{
+    *(json_t **)ud = cvg_row_json(row);
+    return 1;
+}
+
+static int take_all(void *ud, const cvg_row_t *row)
+{
+    json_array_append_new(ud, cvg_row_json(row));
+    return 0;
+}
+
+/* A run and everything about it, or NULL when it does not exist. */
+static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *err)
+{
+    *out = NULL;
+    cvg_val_t p = cvg_v_text(run_id);
+    char sql[sizeof(RUN_SQL) + 64];
+    snprintf(sql, sizeof(sql), "%s WHERE pipeline_logging_id = $1", RUN_SQL);
+    json_t *run = NULL, *queue = NULL;
+    int rc = cvg_wh_exec(wh, sql, &p, 1, take_one, &run, NULL, err);
+    if (rc == 0 || rc == 1)
+        rc = cvg_wh_exec(wh,
+                         "SELECT state, attempt, max_attempts, cancel_requested, enqueued_at, "
+                         "not_before, tenant_id, pipeline, pipeline_id, parameters, trigger_type, "
+                         "triggered_by, last_error FROM tenants.tenant_pipeline_execution_queue "
+                         "WHERE pipeline_logging_id = $1",
+                         &p, 1, take_one, &queue, NULL, err);
+    if (rc != 0 && rc != 1) {
+        json_decref(run);
+        json_decref(queue);
+        return rc;
+    }
+    if (run == NULL && queue == NULL)
+        return 0;
+    if (run == NULL) {
+        /* accepted, not yet in the run log */
+        run = json_pack(
+            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "pipeline_logging_id", run_id,
+            "tenant_id", json_object_get(queue, "tenant_id"), "pipeline_id",
+            json_object_get(queue, "pipeline_id"), "pipeline", json_object_get(queue, "pipeline"),
+            "status", json_object_get(queue, "state"), "trigger_type",
+            json_object_get(queue, "trigger_type"), "triggered_by",
+            json_object_get(queue, "triggered_by"), "parameters",
+            json_object_get(queue, "parameters"), "attempt", json_object_get(queue, "attempt"));
+    }
+    parse_json_field(run, "parameters");
+    if (queue) {
+        const char *state = json_string_value(json_object_get(queue, "state"));
+        const char *status = json_string_value(json_object_get(run, "status"));
+        /* the queue is ahead of the log before the run starts */
+        if (state && status && strcmp(status, "QUEUED") == 0 && strcmp(state, "QUEUED") != 0)
+            json_object_set(run, "status", json_object_get(queue, "state"));
+        json_object_set_new(
+            run, "queue",
+            json_pack("{s:O, s:O, s:O, s:b, s:O, s:O}", "state", json_object_get(queue, "state"),
+                      "attempt", json_object_get(queue, "attempt"), "max_attempts",
+                      json_object_get(queue, "max_attempts"), "cancel_requested",
+                      json_integer_value(json_object_get(queue, "cancel_requested")) != 0,
+                      "enqueued_at", json_object_get(queue, "enqueued_at"), "not_before",
+                      json_object_get(queue, "not_before")));
+        json_decref(queue);
+    }
+    json_t *steps = json_array(), *dq = json_array();
+    rc = cvg_wh_exec(wh,
+                     "SELECT step_log_id, step_id, step_index, ps_type, attempt, status, "
+                     "start_time, end_time, duration_ms, rows_processed, error_message, metadata "
+                     "FROM tenants.tenant_step_logs WHERE pipeline_logging_id = $1 "
+                     "ORDER BY step_index, start_time, attempt",
+                     &p, 1, take_all, steps, NULL, err);
+    if (rc == 0)
+        rc = cvg_wh_exec(wh,
+                         "SELECT step_id, check_name, check_type, target_table, severity, passed, "
+                         "observed_value, expected_value, message, checked_at FROM "
+                         "tenants.tenant_dq_results WHERE pipeline_logging_id = $1 "
+                         "ORDER BY checked_at, check_name",
+                         &p, 1, take_all, dq, NULL, err);
+    for (size_t i = 0; i < json_array_size(steps); i++)
+        parse_json_field(json_array_get(steps, i), "metadata");
+    for (size_t i = 0; i < json_array_size(dq); i++) {
+        json_t *d = json_array_get(dq, i);
+        json_object_set_new(d, "passed",
+                            json_boolean(json_integer_value(json_object_get(d, "passed")) != 0));
+    }
+    json_object_set_new(run, "steps", steps);
+    json_object_set_new(run, "dq_results", dq);
+    *out = run;
+    return rc;
+}
+
+/* The tenant a request may read, or NULL for an administrator (all). */
+static const char *scope_tenant(const gw_req_t *req)
+{
+    return req->principal == GW_TENANT_KEY ? req->key.tenant_id : NULL;
+}
+
+void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
+{
+    const char *run_id = gw_req_param(req, "run_id");
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        return;
+    }
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *run = NULL;
+    int rc = read_run(wh, run_id, &run, &err);
+    gw_whpool_release(req->gw->pool, wh);
+    const char *tenant = scope_tenant(req);
+    if (rc != 0) {
+        json_decref(run);
+        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the run: %s", err.message);
+    } else if (run == NULL ||
+               (tenant && strcmp(tenant, json_string_value(json_object_get(run, "tenant_id"))))) {
+        json_decref(run);
+        gw_resp_error(resp, 404, "not_found", "run_id", "no run %.64s", run_id);
+    } else {
+        gw_resp_json(resp, 200, run);
+    }
+}
+
+static bool hex_decode(const char *hex, char *out, size_t size)
+{
+    size_t n = strlen(hex);
+    if (n % 2 || n / 2 >= size)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v = 0;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (char)v;
+    }
+    out[n / 2] = '\0';
+    return true;
+}
+
+/* The cursor is the last row's created_at and id, hex-encoded. */
+static bool cursor_parse(const char *c, char *created, char *id)
+{
+    char text[CURSOR_MAX];
+    if (!hex_decode(c, text, sizeof(text)))
+        return false;
+    char *tab = strchr(text, '\t');
+    int64_t ms;
+    if (tab == NULL || (size_t)(tab - text) >= CVG_TIME_ISO_LEN || strlen(tab + 1) >= CVG_ID_LEN)
+        return false;
+    *tab = '\0';
+    memcpy(created, text, strlen(text) + 1);
+    memcpy(id, tab + 1, strlen(tab + 1) + 1);
+    return cvg_time_parse_iso(created, &ms) == 0;
+}
+
+static json_t *cursor_make(const json_t *row)
+{
+    char text[CURSOR_MAX], hex[2 * CURSOR_MAX + 1];
+    snprintf(text, sizeof(text), "%s\t%s", json_string_value(json_object_get(row, "created_at")),
+             json_string_value(json_object_get(row, "pipeline_logging_id")));
+    for (size_t i = 0; text[i]; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)text[i]);
+    return json_string(hex);
+}
+
+static bool status_ok(const char *s)
+{
+    static const char *const known[] = {"QUEUED",    "DISPATCHED", "RUNNING",   "RETRYING",
+                                        "SUCCEEDED", "FAILED",     "TIMED_OUT", "CANCELLED",
+                                        "DEAD",      NULL};
+    for (size_t i = 0; known[i]; i++) {
+        if (strcmp(known[i], s) == 0)
+            return true;
+    }
+    return false;
+}
+
+void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
+{
+    const char *tenant = scope_tenant(req);
+    if (tenant == NULL)
+        tenant = gw_req_query(req, "tenant_id");
+    const char *status = gw_req_query(req, "status");
+    const char *pipeline_id = gw_req_query(req, "pipeline_id");
+    const char *since = gw_req_query(req, "since");
+    const char *limit_text = gw_req_query(req, "limit");
+    const char *cursor = gw_req_query(req, "cursor");
+    int64_t limit = LIST_DEFAULT, ms = 0;
+    char created[CVG_TIME_ISO_LEN] = "", after_id[CVG_ID_LEN] = "";
+    if (status && !status_ok(status)) {
+        gw_resp_error(resp, 400, "invalid_field", "status",
+                      "status: one of QUEUED, DISPATCHED, RUNNING, RETRYING, SUCCEEDED, FAILED, "
+                      "TIMED_OUT, CANCELLED, DEAD");
+        return;
+    }
+    if (pipeline_id && !cvg_ident_valid(pipeline_id, CVG_NAME_MAX - 1)) {
+        gw_resp_error(resp, 400, "invalid_field", "pipeline_id", "pipeline_id: an identifier");
+        return;
+    }
+    if (since && cvg_time_parse_iso(since, &ms) != 0) {
+        gw_resp_error(resp, 400, "invalid_field", "since",
+                      "since: a date or timestamp (2026-11-25 or 2026-11-25T10:00:00Z)");
+        return;
+    }
+    if (limit_text && cvg_parse_int64(limit_text, 1, LIST_MAX, &limit) != 0) {
+        gw_resp_error(resp, 400, "invalid_field", "limit", "limit: an integer from 1 to %d",
+                      LIST_MAX);
+        return;
+    }
+    if (cursor && !cursor_parse(cursor, created, after_id)) {
+        gw_resp_error(resp, 400, "invalid_field", "cursor",
+                      "cursor: not one this API gave out (use next_cursor as it is)");
+        return;
+    }
+    char since_iso[CVG_TIME_ISO_LEN] = "";
+    if (since)
+        cvg_time_format_iso(ms, since_iso);
+    char sql[sizeof(RUN_SQL) + 512];
+    snprintf(sql, sizeof(sql),
+             "%s WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) AND "
+             "($3 IS NULL OR pipeline_id = $3) AND ($4 IS NULL OR created_at >= $4) AND "
+             "($5 IS NULL OR (created_at, pipeline_logging_id) < ($5, $6)) "
+             "ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT $7",
+             RUN_SQL);
+    cvg_val_t p[7] = {cvg_v_text(tenant),
+                      cvg_v_text(status),
+                      cvg_v_text(pipeline_id),
+                      since ? cvg_v_text(since_iso) : CVG_V_NULL,
+                      cursor ? cvg_v_text(created) : CVG_V_NULL,
+                      cursor ? cvg_v_text(after_id) : CVG_V_NULL,
+                      CVG_V_INT(limit + 1)};
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        return;
+    }
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *runs = json_array();
+    int rc = cvg_wh_exec(wh, sql, p, 7, take_all, runs, NULL, &err);
+    gw_whpool_release(req->gw->pool, wh);
+    if (rc != 0) {
+        json_decref(runs);
+        gw_resp_error(resp, 503, "unavailable", NULL, "cannot list runs: %s", err.message);
+        return;
+    }
+    json_t *next = json_null();
+    if ((int64_t)json_array_size(runs) > limit) {
+        json_array_remove(runs, (size_t)limit);
+        json_decref(next);
+        next = cursor_make(json_array_get(runs, (size_t)limit - 1));
+    }
+    for (size_t i = 0; i < json_array_size(runs); i++)
+        parse_json_field(json_array_get(runs, i), "parameters");
+    gw_resp_json(resp, 200,
+                 json_pack("{s:o, s:o, s:I}", "runs", runs, "next_cursor", next, "limit",
+                           (json_int_t)limit));
+}

@@ -1,0 +1,168 @@
+/*
+ * Validated pipeline configs, cached per path (see pipecache.h).
+ */
+#include "gateway/pipecache.h"
+#include "worker/runner.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CACHE_MAX 128
+
+typedef struct entry {
+    gw_pipe_t pipe; /* first: the handle given out */
+    char path[CVG_PIPELINE_PATH_MAX];
+    struct stat st;
+    int refs;      /* handles out + 1 while cached */
+    uint64_t used; /* for eviction */
+} entry_t;
+
+struct gw_pipecache {
+    const cvg_config_t *cfg;
+    const cvg_providers_t *providers;
+    pthread_mutex_t lock;
+    entry_t *items[CACHE_MAX];
+    size_t n;
+    uint64_t tick;
+};
+
+gw_pipecache_t *gw_pipecache_new(const cvg_config_t *cfg, const cvg_providers_t *providers)
+{
+    gw_pipecache_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->cfg = cfg;
+    c->providers = providers;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void entry_free(entry_t *e)
+{
+    cvg_pipeline_cleanup(&e->pipe.p);
+    cvg_strlist_cleanup(&e->pipe.settings);
+    free(e);
+}
+
+static void unref(entry_t *e)
+{
+    if (--e->refs == 0)
+        entry_free(e);
+}
+
+void gw_pipecache_destroy(gw_pipecache_t **c)
+{
+    if (c == NULL || *c == NULL)
+        return;
+    for (size_t i = 0; i < (*c)->n; i++)
+        unref((*c)->items[i]);
+    pthread_mutex_destroy(&(*c)->lock);
+    free(*c);
+    *c = NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Loads and validates a config outside the lock. */
+static int load(gw_pipecache_t *c, const char *path, const struct stat *st, entry_t **out,
+                cvg_errlist_t *errs, cvg_err_t *err)
+{
+    entry_t *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    int rc = cvg_pipeline_load(c->cfg->config_dir, path, &e->pipe.p, errs, err);
+    if (rc == 0) {
+        wrk_env_t env = {.cfg = c->cfg, .providers = c->providers};
+        if (wrk_runner_validate_ex(&env, &e->pipe.p, errs, &e->pipe.settings) > 0) {
+            *err = errs->items[0];
+            rc = CVG_EINVAL;
+        }
+    }
+    if (rc != 0) {
+        entry_free(e);
+        return rc;
+    }
+    snprintf(e->path, sizeof(e->path), "%s", path);
+    e->st = *st;
+    e->refs = 1;
+    *out = e;
+    return 0;
+}
+
+int gw_pipecache_get(gw_pipecache_t *c, const char *path, const gw_pipe_t **out,
+                     cvg_errlist_t *errs, cvg_err_t *err)
+{
+    *out = NULL;
+    if (!cvg_pipeline_path_valid(path))
+        return cvg_err_set(err, CVG_ENOTFOUND, "pipeline", "no pipeline %.100s", path);
+    char file[4096];
+    snprintf(file, sizeof(file), "%s/%s.yml", c->cfg->config_dir, path);
+    struct stat st;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+        return cvg_err_set(err, CVG_ENOTFOUND, "pipeline", "no pipeline %.100s", path);
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        entry_t *e = c->items[i];
+        if (strcmp(e->path, path) != 0)
+            continue;
+        if (same_file(&e->st, &st)) {
+            e->refs++;
+            e->used = ++c->tick;
+            *out = &e->pipe;
+            pthread_mutex_unlock(&c->lock);
+            return 0;
+        }
+        /* the file changed: drop the old entry */
+        c->items[i] = c->items[--c->n];
+        unref(e);
+        break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    entry_t *fresh = NULL;
+    int rc = load(c, path, &st, &fresh, errs, err);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        entry_t *e = c->items[i];
+        if (strcmp(e->path, path) == 0 && same_file(&e->st, &st)) {
+            /* another request loaded it meanwhile */
+            e->refs++;
+            *out = &e->pipe;
+            pthread_mutex_unlock(&c->lock);
+            unref(fresh);
+            return 0;
+        }
+    }
+    if (c->n == CACHE_MAX) {
+        size_t old = 0;
+        for (size_t i = 1; i < c->n; i++) {
+            if (c->items[i]->used < c->items[old]->used)
+                old = i;
+        }
+        entry_t *gone = c->items[old];
+        c->items[old] = c->items[--c->n];
+        unref(gone);
+    }
+    fresh->used = ++c->tick;
+    fresh->refs++; /* the caller's handle */
+    c->items[c->n++] = fresh;
+    *out = &fresh->pipe;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void gw_pipecache_put(gw_pipecache_t *c, const gw_pipe_t *pipe)
+{
+    if (pipe == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    unref((entry_t *)pipe);
+    pthread_mutex_unlock(&c->lock);
+}
