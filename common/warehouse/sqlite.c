@@ -203,7 +203,9 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
     /* WAL is a property of the file; synchronous of the connection. */
     snprintf(sql, sizeof(sql), "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=FULL",
              name, name);
+    s->trusted++; /* the driver's own pragmas, even on a restricted connection */
     rc = run(s, sql, err);
+    s->trusted--;
     struct stat stt;
     if (rc == 0 && stat(path, &stt) != 0)
         rc = cvg_err_set(err, CVG_EIO, "dataset", "dataset file %s missing after attach", path);
@@ -380,7 +382,66 @@ static bool only_trailer(const char *p)
     return true;
 }
 
-static int prepare(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
+/*
+ * The interface writes parameters $1, $2, ...; SQLite looks "$name" and
+ * "?N" parameters up by a linear search per use, which makes a many-row
+ * INSERT quadratic. The text is rewritten before it is prepared: when the
+ * parameters appear exactly as $1, $2, $3, ... in order, each becomes a
+ * plain "?" (no lookup at all); otherwise each becomes "?N". Quotes and
+ * comments are left alone. NULL when there is nothing to rewrite.
+ */
+static char *number_params(const char *sql)
+{
+    if (strchr(sql, '$') == NULL)
+        return NULL;
+    size_t len = strlen(sql);
+    char *out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        bool sequential = true;
+        long expect = 1;
+        size_t o = 0;
+        for (const char *p = sql; *p;) {
+            if (*p == '\'' || *p == '"' || *p == '`') {
+                const char *end = strchr(p + 1, *p);
+                size_t n = end ? (size_t)(end - p + 1) : strlen(p);
+                memcpy(out + o, p, n);
+                o += n;
+                p += n;
+            } else if (p[0] == '-' && p[1] == '-') {
+                size_t n = strcspn(p, "\n");
+                memcpy(out + o, p, n);
+                o += n;
+                p += n;
+            } else if (p[0] == '/' && p[1] == '*') {
+                const char *end = strstr(p + 2, "*/");
+                size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
+                memcpy(out + o, p, n);
+                o += n;
+                p += n;
+            } else if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
+                char *end = NULL;
+                long k = strtol(p + 1, &end, 10);
+                sequential &= k == expect++;
+                out[o++] = '?';
+                if (pass == 1) { /* keep the number */
+                    memcpy(out + o, p + 1, (size_t)(end - p - 1));
+                    o += (size_t)(end - p - 1);
+                }
+                p = end;
+            } else {
+                out[o++] = *p++;
+            }
+        }
+        out[o] = '\0';
+        if (pass == 0 && sequential)
+            return out;
+    }
+    return out;
+}
+
+static int prepare_text(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
 {
     *out = NULL;
     for (int attempt = 0; attempt <= MAX_ATTACHED; attempt++) {
@@ -408,17 +469,27 @@ static int prepare(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
     return cvg_err_set(err, CVG_EINVAL, "", "statement names too many datasets");
 }
 
+static int prepare(sq_t *s, const char *sql, sqlite3_stmt **out, cvg_err_t *err)
+{
+    char *numbered = number_params(sql);
+    int rc = prepare_text(s, numbered ? numbered : sql, out, err);
+    free(numbered);
+    return rc;
+}
+
 static int bind_params(sq_t *s, sqlite3_stmt *st, const cvg_val_t *params, size_t nparams,
                        cvg_err_t *err)
 {
     int count = sqlite3_bind_parameter_count(st);
     for (int i = 1; i <= count; i++) {
-        const char *name = sqlite3_bind_parameter_name(st, i);
+        /* after number_params, parameter i is $i (or an unnumbered ?);
+         * anything else is a name the interface does not have */
         int64_t idx = i;
-        if (name != NULL && (name[0] != '$' && name[0] != '?'))
-            return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
-        if (name != NULL && cvg_parse_int64(name + 1, 1, 100000, &idx) != 0)
-            return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
+        if (i <= 64 || i == count) {
+            const char *name = sqlite3_bind_parameter_name(st, i);
+            if (name != NULL && name[0] != '?')
+                return cvg_err_set(err, CVG_EINVAL, "", "parameter %s: use $1, $2, ...", name);
+        }
         if ((size_t)idx > nparams)
             return cvg_err_set(err, CVG_EINVAL, "",
                                "statement uses parameter %lld but %zu were given", (long long)idx,

@@ -439,6 +439,14 @@ static void test_sqlite_restricted_connection(void)
     CU_ASSERT_EQUAL(cvg_wh_restrict(wh, NULL, &err), 0);
     CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM hq.secrets", &rc, &err), 2);
     cvg_wh_close(&wh);
+    /* a fresh connection, restricted before its dataset is first used */
+    wh = open_wh();
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_restrict(wh, only, &err), 0);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM t1.data", &rc, &err), 1);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_NOT_EQUAL(
+        cvg_wh_exec(wh, "SELECT count(*) FROM hq.secrets", NULL, 0, NULL, NULL, NULL, &err), 0);
+    cvg_wh_close(&wh);
 }
 
 static void test_sqlite_statements_stop_at_deadline_or_cancel(void)
