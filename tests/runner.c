@@ -51,6 +51,7 @@ extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
 extern const cvg_suite_t suite_tenants;
+extern const cvg_suite_t suite_pipelines;
 extern const cvg_suite_t suite_testsrv;
 
 static const cvg_suite_t *const suites[] = {
@@ -79,6 +80,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_cluster_partial,
     &suite_supervisor,
     &suite_tenants,
+    &suite_pipelines,
     &suite_testsrv,
 };
 // clang-format on

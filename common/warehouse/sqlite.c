@@ -599,7 +599,12 @@ static int sq_begin(void *impl, cvg_err_t *err)
     if (s->txn_depth > 0)
         return cvg_err_set(err, CVG_EINVAL, "", "transaction already open");
     drop_stale(s);
-    int rc = run(s, "BEGIN IMMEDIATE", err);
+    /* IMMEDIATE takes the write lock of every attached file at once. A
+     * restricted connection (a tenant's run) writes its own dataset only,
+     * while others are attached for reading: its transactions lock only
+     * what they write, or a long tenant step would stop every writer of
+     * the central dataset. */
+    int rc = run(s, s->restricted ? "BEGIN" : "BEGIN IMMEDIATE", err);
     if (rc == 0)
         s->txn_depth = 1;
     return rc;

@@ -223,7 +223,8 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
     json_t *params = NULL;
     if (rc == CVG_ENOTFOUND) {
         gw_resp_error(resp, 404, "not_found", "pipeline", "no pipeline %s", path);
-    } else if (rc == CVG_EINVAL) {
+    } else if (rc != 0 && rc != CVG_ENOMEM && errs->n > 0) {
+        /* bad YAML, too big, too deep, or invalid: the config's fault */
         errors_reply(resp, 400, "invalid_pipeline", errs);
     } else if (rc != 0) {
         gw_resp_error(resp, 500, "internal", NULL, "cannot load pipeline %s: %s", path,

@@ -3,6 +3,7 @@
  */
 #include "tests/integration/harness.h"
 #include "common/crypto.h"
+#include "common/fs.h"
 #include "common/id.h"
 #include "common/time.h"
 #include "tests/tests.h"
@@ -151,10 +152,38 @@ int cluster_prepare(cluster_t *c, bool without_key)
     return 0;
 }
 
+int cluster_env_set(cluster_t *c, const char *name, const char *value)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (cvg_fs_read_file(c->env_file, 1 << 20, &text, &len, NULL) != 0)
+        return -1;
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 20);
+    size_t n = strlen(name);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        size_t l = nl ? (size_t)(nl - line) : strlen(line);
+        if (!(l > n && strncmp(line, name, n) == 0 && line[n] == '='))
+            cvg_buf_printf(&b, "%.*s\n", (int)l, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    cvg_buf_printf(&b, "%s=%s\n", name, value);
+    int rc = cvg_fs_write_file(c->env_file, b.data, b.len, 0600, NULL);
+    cvg_buf_cleanup(&b);
+    free(text);
+    return rc;
+}
+
 int cluster_start(cluster_t *c, int workers, bool with_gateway)
 {
     if (cluster_prepare(c, false) != 0)
         return -1;
+    return cluster_launch(c, workers, with_gateway);
+}
+
+int cluster_launch(cluster_t *c, int workers, bool with_gateway)
+{
     if (cluster_spawn(c, "logger", "cvg-logger", NULL, NULL) == NULL ||
         cluster_spawn(c, "scheduler", "cvg-scheduler", NULL, NULL) == NULL)
         return -1;

@@ -40,6 +40,13 @@ int cluster_prepare(cluster_t *c, bool without_key);
  * with_gateway false leaves the gateway out. 0 when all were started. */
 int cluster_start(cluster_t *c, int workers, bool with_gateway);
 
+/* Starts the processes of a prepared cluster (cluster_start without the
+ * preparing), for suites that change the env file first. */
+int cluster_launch(cluster_t *c, int workers, bool with_gateway);
+
+/* Sets NAME=VALUE in the env file every process reads, replacing it. */
+int cluster_env_set(cluster_t *c, const char *name, const char *value);
+
 /* Starts one more process of the cluster (binary "cvg-logger", ...), with
  * extra arguments and NAME=VALUE environment overrides (both NULL-terminated,
  * may be NULL). Its stdout and stderr go to <dir>/<name>.log. */

@@ -1,0 +1,529 @@
+/*
+ * Pipelines through the real cluster: a manual run of the shipped cost
+ * pipeline end to end (202, status URL, steps, rows in the tenant's table
+ * and view), a re-run replacing its day, the Idempotency-Key, bad requests
+ * changing nothing, the daily quota's 429, cancelling queued and running
+ * runs, a step time limit with an on_failure step, a data-quality failure,
+ * and broken pipeline files (the originals' four mistakes, an unknown
+ * processor, a YAML bomb, 10 000 nesting levels, a 50 MB file).
+ */
+#include "common/fs.h"
+#include "common/id.h"
+#include "common/time.h"
+#include "common/warehouse.h"
+#include "tests/integration/harness.h"
+#include "tests/tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static cluster_t c;
+static char admin_header[128];
+static char key_acme[64], key_free[64];
+static const char *const json_ct = "Content-Type: application/json";
+
+static long call(const char *method, const char *path, const char *key, const char *extra,
+                 const char *body, json_t **out)
+{
+    char kh[128];
+    if (key)
+        snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
+    const char *h[] = {key ? kh : admin_header, json_ct, extra, NULL};
+    return http_request(&c, method, path, h, body, out);
+}
+
+static void onboard(const char *tenant, const char *plan, char *key, size_t size)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"tenant_id\": \"%s\", \"company_name\": \"%s Inc\", \"admin_email\": "
+             "\"ops@%s.io\", \"plan_name\": \"%s\"}",
+             tenant, tenant, tenant, plan);
+    json_t *b = NULL;
+    const char *h[] = {admin_header, json_ct, NULL};
+    long st = http_request(&c, "POST", "/api/v1/tenants/onboard", h, body, &b);
+    snprintf(key, size, "%s", st == 201 ? json_string_value(json_object_get(b, "api_key")) : "");
+    json_decref(b);
+}
+
+static int setup(void)
+{
+    if (cluster_prepare(&c, false) != 0)
+        return 1;
+    /* the repository's configs plus the test pipelines, in a copy */
+    char src[1100], dst[1100];
+    snprintf(src, sizeof(src), "%s/configs", source_dir());
+    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
+    if (tree_copy(src, dst) != 0)
+        return 1;
+    snprintf(src, sizeof(src), "%s/tests/configs/pipelines/test", source_dir());
+    snprintf(dst, sizeof(dst), "%s/configs/test", c.dir);
+    if (tree_copy(src, dst) != 0)
+        return 1;
+    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
+    if (cluster_env_set(&c, "CVG_CONFIG_DIR", dst) != 0 || cluster_launch(&c, 2, true) != 0)
+        return 1;
+    snprintf(admin_header, sizeof(admin_header), "X-Admin-Key: %s", c.admin_key);
+    if (!cluster_wait_ready(&c, 20000))
+        return 1;
+    const char *h[] = {admin_header, NULL};
+    if (http_request(&c, "POST", "/api/v1/admin/bootstrap", h, NULL, NULL) != 200)
+        return 1;
+    onboard("acme", "PROFESSIONAL", key_acme, sizeof(key_acme));
+    onboard("freeco", "FREE", key_free, sizeof(key_free));
+    return key_acme[0] && key_free[0] ? 0 : 1;
+}
+
+static int teardown(void)
+{
+    cluster_destroy(&c);
+    return 0;
+}
+
+static bool final_status(const char *s)
+{
+    return s &&
+           (strcmp(s, "SUCCEEDED") == 0 || strcmp(s, "FAILED") == 0 ||
+            strcmp(s, "TIMED_OUT") == 0 || strcmp(s, "CANCELLED") == 0 || strcmp(s, "DEAD") == 0);
+}
+
+/* Polls the run until its status is `want` (or final when want is NULL). */
+static json_t *wait_run(const char *run_id, const char *key, const char *want, int timeout_ms)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    json_t *b = NULL;
+    for (;;) {
+        json_decref(b);
+        b = NULL;
+        (void)key; /* polls as the operator: a FREE key has 60 requests a minute */
+        long st = call("GET", path, NULL, NULL, NULL, &b);
+        const char *s = json_string_value(json_object_get(b, "status"));
+        if (st == 200 && (want ? s && strcmp(s, want) == 0 : final_status(s)))
+            return b;
+        if (cvg_time_mono_ms() > deadline) {
+            char *d = json_dumps(b, JSON_COMPACT);
+            printf("\n  run %s still %s: %.500s\n", run_id, s ? s : "?", d ? d : "");
+            free(d);
+            return b;
+        }
+        cvg_time_sleep_ms(50);
+    }
+}
+
+static long run_pipeline(const char *tenant, const char *pipeline, const char *key,
+                         const char *body, const char *extra, char *run_id)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/run/%s/%s", tenant, pipeline);
+    json_t *b = NULL;
+    long st = call("POST", path, key, extra, body, &b);
+    const char *id = json_string_value(json_object_get(b, "pipeline_logging_id"));
+    if (run_id)
+        snprintf(run_id, CVG_ID_LEN, "%s", id ? id : "");
+    if (st != 202) {
+        char *d = json_dumps(b, JSON_COMPACT);
+        printf("\n  POST %s: %ld %.400s\n", path, st, d ? d : "");
+        free(d);
+    }
+    json_decref(b);
+    return st;
+}
+
+static const char *status_of(const json_t *run)
+{
+    const char *s = json_string_value(json_object_get(run, "status"));
+    return s ? s : "";
+}
+
+static const json_t *step_named(const json_t *run, const char *step_id)
+{
+    json_t *steps = json_object_get(run, "steps");
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(steps, i), "step_id"));
+        if (id && strcmp(id, step_id) == 0)
+            return json_array_get(steps, i);
+    }
+    return NULL;
+}
+
+/* A query through the warehouse driver (views are virtual tables). */
+static long long wh_query(const char *sql)
+{
+    char url[700];
+    snprintf(url, sizeof(url), "sqlite://%s", c.warehouse_dir);
+    cvg_wh_t *wh = NULL;
+    cvg_err_t err;
+    int64_t n = -1;
+    if (cvg_wh_open(url, &wh, &err) == 0 && cvg_wh_query_int(wh, sql, NULL, 0, &n, NULL, &err) != 0)
+        printf("\n  %s: %s\n", sql, err.message);
+    cvg_wh_close(&wh);
+    return n;
+}
+
+static void set_billing_export(void)
+{
+    char body[1400];
+    snprintf(body, sizeof(body),
+             "{\"billing_export_uri\": \"file://%s/configs/samples/gcp_billing_export.csv\"}",
+             c.dir);
+    CU_ASSERT_EQUAL_FATAL(
+        call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, body, NULL), 200);
+}
+
+static void test_pipelines_manual_run_end_to_end(void)
+{
+    set_billing_export();
+    char run_id[CVG_ID_LEN], path[256];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
+                                       "{\"date\": \"2026-11-03\"}", NULL, run_id),
+                          202);
+    /* the status URL answers at once: never 404 for a run just accepted */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, key_acme, NULL, NULL, &b), 200);
+    json_decref(b);
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(run, "parameters"), "date")),
+        "2026-11-03");
+    const json_t *load = step_named(run, "load_billing_export");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(load, "status")), "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "rows_processed")), 3153);
+    const json_t *daily = step_named(run, "daily_cost");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(daily, "status")), "SUCCEEDED");
+    long long rows = json_integer_value(json_object_get(daily, "rows_processed"));
+    CU_ASSERT(rows > 10);
+    json_decref(run);
+    /* the rows are in the tenant's table, and the run in its view */
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme.gcp_cost_billing WHERE usage_date = "
+                             "'2026-11-03'"),
+                    rows);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM acme.tenant_comprehensive_view WHERE pipeline_logging_id = "
+             "'%s' AND step_status = 'SUCCEEDED'",
+             run_id);
+    CU_ASSERT_EQUAL(wh_query(sql), 2);
+    /* and in the tenant's list of runs */
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?pipeline_id=gcp_cost_billing&limit=5",
+                         key_acme, NULL, NULL, &b),
+                    200);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(
+            json_object_get(json_array_get(json_object_get(b, "runs"), 0), "pipeline_logging_id")),
+        run_id);
+    json_decref(b);
+
+    /* the same day again replaces it */
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
+                                       "{\"date\": \"2026-11-03\"}", NULL, run_id),
+                          202);
+    run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    json_decref(run);
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
+}
+
+static void test_pipelines_idempotency_key(void)
+{
+    long long before = wh_query("SELECT pipelines_run_today FROM tenants.tenant_usage_quotas "
+                                "WHERE tenant_id = 'acme' ORDER BY usage_date DESC LIMIT 1");
+    char first[CVG_ID_LEN], second[CVG_ID_LEN];
+    const char *k = "Idempotency-Key: nightly-2026-11-04";
+    CU_ASSERT_EQUAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
+                                 "{\"date\": \"2026-11-04\"}", k, first),
+                    202);
+    CU_ASSERT_EQUAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
+                                 "{\"date\": \"2026-11-04\"}", k, second),
+                    202);
+    CU_ASSERT_STRING_EQUAL(first, second);
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM tenants.tenant_pipeline_execution_queue WHERE "
+                             "idempotency_key = 'nightly-2026-11-04'"),
+                    1);
+    CU_ASSERT_EQUAL(wh_query("SELECT pipelines_run_today FROM tenants.tenant_usage_quotas WHERE "
+                             "tenant_id = 'acme' ORDER BY usage_date DESC LIMIT 1"),
+                    before + 1);
+    /* the same key for another pipeline is a conflict */
+    json_t *b = NULL;
+    const char *h_extra = k;
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key_acme);
+    const char *h[] = {kh, json_ct, h_extra, NULL};
+    CU_ASSERT_EQUAL(
+        http_request(&c, "POST", "/api/v1/pipelines/run/acme/test/quality/checks", h, "{}", &b),
+        409);
+    json_decref(b);
+    json_t *run = wait_run(first, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    json_decref(run);
+}
+
+static void test_pipelines_bad_requests_change_nothing(void)
+{
+    const char *count = "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue";
+    long long before = wh_query(count);
+    static const struct {
+        const char *path, *body, *extra;
+        long status;
+        const char *code, *field;
+    } cases[] = {
+        {"/api/v1/pipelines/run/acme/gcp/cost/nope", "{}", NULL, 404, "not_found", "pipeline"},
+        {"/api/v1/pipelines/run/acme/setup/tenants/onboarding", "{}", NULL, 404, "not_found", NULL},
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"region\": \"eu\"}", NULL, 400,
+         "invalid_parameter", "region"},
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": \"2026-02-30\"}", NULL,
+         400, "invalid_parameter", "date"},
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": 20261103}", NULL, 400,
+         "invalid_parameter", "date"},
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": \"2026-11-03'; DROP", NULL,
+         400, "invalid_json", NULL},
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{}", "Idempotency-Key: has space",
+         400, "invalid_field", "Idempotency-Key"},
+        {"/api/v1/pipelines/run/freeco/gcp/cost/cost_billing", "{}", NULL, 403, "forbidden", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *b = NULL;
+        long st = call("POST", cases[i].path, key_acme, cases[i].extra, cases[i].body, &b);
+        const json_t *e = json_object_get(b, "error");
+        if (st != cases[i].status)
+            printf("\n  case %zu: %ld\n", i, st);
+        CU_ASSERT_EQUAL(st, cases[i].status);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "code")), cases[i].code);
+        if (cases[i].field)
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "field")), cases[i].field);
+        json_decref(b);
+    }
+    /* a tenant without the setting the pipeline reads: 400 naming it */
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(call("POST", "/api/v1/pipelines/run/freeco/gcp/cost/cost_billing", key_free,
+                         NULL, "{}", &b),
+                    400);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
+                           "missing_setting");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
+                           "billing_export_uri");
+    json_decref(b);
+    CU_ASSERT_EQUAL(wh_query(count), before);
+}
+
+static void test_pipelines_cancel_queued_and_running(void)
+{
+    /* freeco's plan runs one pipeline at a time: the second waits */
+    char running[CVG_ID_LEN], waiting[CVG_ID_LEN], path[256];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("freeco", "test/slow/spin", key_free, "{}", NULL, running),
+                          202);
+    json_t *run = wait_run(running, key_free, "RUNNING", 30000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "RUNNING");
+    json_decref(run);
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("freeco", "test/slow/spin", key_free, "{}", NULL, waiting),
+                          202);
+    json_t *b = NULL;
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", waiting);
+    CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, NULL, &b), 202);
+    CU_ASSERT_STRING_EQUAL(status_of(b), "CANCELLED");
+    json_decref(b);
+    run = wait_run(waiting, key_free, "CANCELLED", 10000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    json_decref(run);
+    /* another tenant cannot cancel it */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", running);
+    CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, NULL, NULL), 404);
+    /* the running one is stopped by its worker, long before its limit */
+    CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, NULL, &b), 202);
+    CU_ASSERT_STRING_EQUAL(status_of(b), "CANCELLING");
+    json_decref(b);
+    run = wait_run(running, key_free, NULL, 20000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(step_named(run, "spin"), "status")),
+                           "CANCELLED");
+    json_decref(run);
+    /* cancelling an ended run is a conflict */
+    CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, NULL, NULL), 409);
+}
+
+static void test_pipelines_daily_quota(void)
+{
+    /* FREE allows 5 runs a day; two went to the cancel test */
+    int accepted = 0;
+    long st = 202;
+    char run_id[CVG_ID_LEN], last[CVG_ID_LEN] = "";
+    while (st == 202 && accepted < 10) {
+        st = run_pipeline("freeco", "test/quality/checks", key_free, "{\"strict\": \"no\"}", NULL,
+                          run_id);
+        if (st == 202)
+            memcpy(last, run_id, sizeof(last));
+        accepted += st == 202;
+    }
+    CU_ASSERT_EQUAL(accepted, 3);
+    CU_ASSERT_EQUAL(st, 429);
+    http_reply_t r;
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key_free);
+    const char *h[] = {kh, json_ct, NULL};
+    CU_ASSERT_EQUAL(http_call(c.api_port, "POST",
+                              "/api/v1/pipelines/run/freeco/test/quality/checks", h, "{}", &r),
+                    429);
+    char v[64];
+    CU_ASSERT(http_reply_header(&r, "Retry-After", v, sizeof(v)) && strtol(v, NULL, 10) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&r.body), "daily limit of 5"));
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(wh_query("SELECT pipelines_run_today FROM tenants.tenant_usage_quotas WHERE "
+                             "tenant_id = 'freeco'"),
+                    5);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/freeco", key_free, NULL, NULL, &b), 200);
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(json_object_get(b, "usage"), "remaining_today")), 0);
+    json_decref(b);
+    json_decref(wait_run(last, key_free, NULL, 60000));
+}
+
+static void test_pipelines_step_time_limit(void)
+{
+    char run_id[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/short", key_acme, "{}", NULL, run_id),
+                          202);
+    json_t *run = wait_run(run_id, key_acme, NULL, 30000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(step_named(run, "spin"), "status")),
+                           "TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(step_named(run, "note_failure"), "status")), "SUCCEEDED");
+    json_decref(run);
+    CU_ASSERT(wh_query("SELECT count(*) FROM acme.failures") >= 1);
+}
+
+static void test_pipelines_data_quality_failure(void)
+{
+    char run_id[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", NULL, run_id),
+                          202);
+    json_t *run = wait_run(run_id, key_acme, NULL, 30000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "FAILED");
+    json_t *dq = json_object_get(run, "dq_results");
+    CU_ASSERT_EQUAL(json_array_size(dq), 3);
+    int failed = 0, warned = 0;
+    for (size_t i = 0; i < json_array_size(dq); i++) {
+        json_t *d = json_array_get(dq, i);
+        bool passed = json_is_true(json_object_get(d, "passed"));
+        const char *sev = json_string_value(json_object_get(d, "severity"));
+        failed += !passed && sev && strcmp(sev, "error") == 0;
+        warned += !passed && sev && strcmp(sev, "warn") == 0;
+    }
+    CU_ASSERT_EQUAL(failed, 1);
+    CU_ASSERT_EQUAL(warned, 1);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_string_value(json_object_get(run, "error_message")), "cost_present"));
+    json_decref(run);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_dq_results WHERE pipeline_logging_id = '%s'",
+             run_id);
+    CU_ASSERT_EQUAL(wh_query(sql), 3);
+}
+
+/* Writes a broken pipeline into the config copy. */
+static void write_config(const char *name, const char *text, size_t len)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/configs/test/bad/%s.yml", c.dir, name);
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/configs/test/bad", c.dir);
+    cvg_fs_mkdir_p(dir, 0700, NULL);
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, text, len, 0600, NULL), 0);
+}
+
+static void test_pipelines_broken_configs(void)
+{
+    static const struct {
+        const char *name, *yaml, *expect;
+    } mistakes[] = {
+        {"nested", "pipeline:\n  id: x\n  description: d\nsteps: []\n",
+         "pipeline_id and description go at the root"},
+        {"step_id", "pipeline_id: p\ndescription: d\nsteps:\n  - id: s\n    ps_type: gcp.bq_etl\n",
+         "steps[0].id: unknown field; did you mean step_id?"},
+        {"dataset_id",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+         "    source: {query: SELECT 1 AS x}\n"
+         "    destination: {dataset_id: acme, table: t}\n",
+         "steps[0].destination.dataset_id: unknown field; did you mean dataset_type?"},
+        {"write_append",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+         "    source: {query: SELECT 1 AS x}\n"
+         "    destination: {dataset_type: acme, table: t, write_mode: WRITE_APPEND}\n",
+         "steps[0].destination.write_mode: 'WRITE_APPEND' is not one of append, truncate, "
+         "write_empty; did you mean append?"},
+        {"unknown_ps",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.nope\n",
+         "steps[0].ps_type: unknown processor 'gcp.nope'"},
+        {"bomb",
+         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+         "anchors (&name) are not allowed"},
+    };
+    for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
+        write_config(mistakes[i].name, mistakes[i].yaml, strlen(mistakes[i].yaml));
+    /* 10 000 levels of nesting, and 50 MB */
+    size_t n = 10000;
+    char *deep = malloc(2 * n + 16);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    memcpy(deep + 2 * n, "\n", 2);
+    write_config("deep", deep, strlen(deep));
+    free(deep);
+    size_t big = 50 * 1024 * 1024;
+    char *huge = malloc(big);
+    memset(huge, '#', big);
+    for (size_t i = 79; i < big; i += 80)
+        huge[i] = '\n';
+    write_config("huge", huge, big);
+    free(huge);
+
+    static const struct {
+        const char *name, *expect;
+    } also[] = {{"deep", "nesting deeper than"}, {"huge", "byte limit"}};
+    for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]) + 2; i++) {
+        const char *name = i < 6 ? mistakes[i].name : also[i - 6].name;
+        const char *expect = i < 6 ? mistakes[i].expect : also[i - 6].expect;
+        /* through the API: 400 with the error, and the gateway is fine */
+        char path[256];
+        snprintf(path, sizeof(path), "/api/v1/pipelines/run/acme/test/bad/%s", name);
+        json_t *b = NULL;
+        long st = call("POST", path, key_acme, NULL, "{}", &b);
+        char *dump = json_dumps(b, JSON_COMPACT);
+        bool named = dump && strstr(dump, expect);
+        if (st != 400 || !named)
+            printf("\n  %s: %ld %.300s\n", name, st, dump ? dump : "");
+        CU_ASSERT_EQUAL(st, 400);
+        CU_ASSERT_TRUE(named);
+        free(dump);
+        json_decref(b);
+        /* and `cvg-worker validate` exits non-zero saying the same */
+        char file[1200], proc[64];
+        snprintf(file, sizeof(file), "%s/configs/test/bad/%s.yml", c.dir, name);
+        snprintf(proc, sizeof(proc), "validate-%s", name);
+        const char *args[] = {"validate", file, NULL};
+        proc_t *p = cluster_spawn(&c, proc, "cvg-worker", args, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 30000), 65);
+        CU_ASSERT_TRUE(cluster_wait_log(&c, proc, expect, 100));
+    }
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
+    {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
+    {"test_pipelines_bad_requests_change_nothing", test_pipelines_bad_requests_change_nothing},
+    {"test_pipelines_cancel_queued_and_running", test_pipelines_cancel_queued_and_running},
+    {"test_pipelines_daily_quota", test_pipelines_daily_quota},
+    {"test_pipelines_step_time_limit", test_pipelines_step_time_limit},
+    {"test_pipelines_data_quality_failure", test_pipelines_data_quality_failure},
+    {"test_pipelines_broken_configs", test_pipelines_broken_configs},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_pipelines = {"integration_pipelines", setup, teardown, tests, 300};
