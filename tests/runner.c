@@ -47,6 +47,7 @@ extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
 extern const cvg_suite_t suite_dq;
+extern const cvg_suite_t suite_outbound;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
@@ -75,6 +76,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_rows,
     &suite_etl,
     &suite_dq,
+    &suite_outbound,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
