@@ -48,11 +48,13 @@ extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
 extern const cvg_suite_t suite_dq;
 extern const cvg_suite_t suite_outbound;
+extern const cvg_suite_t suite_mail;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
 extern const cvg_suite_t suite_tenants;
 extern const cvg_suite_t suite_testsrv;
+extern const cvg_suite_t suite_outbound_it;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -77,11 +79,13 @@ static const cvg_suite_t *const suites[] = {
     &suite_etl,
     &suite_dq,
     &suite_outbound,
+    &suite_mail,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
     &suite_tenants,
     &suite_testsrv,
+    &suite_outbound_it,
 };
 // clang-format on
 

@@ -1,0 +1,419 @@
+/*
+ * The processors that reach out, driven through the runner (validate,
+ * resolve, run, retries) on a SQLite warehouse, against the real local
+ * servers of testsrv.h: an on_failure e-mail delivered with the run's
+ * context and read back, SMTP 554 failing at once and 451 retried, the
+ * outbound policy refusing the same local servers without
+ * CVG_OUTBOUND_ALLOW; Slack webhooks retried after a 500, failing on a
+ * 400 and on a redirect, metadata addresses refused; S3 objects (CSV and
+ * gzip CSV) loaded, a missing key and unknown access key failing clearly.
+ */
+#include "common/credentials.h"
+#include "common/crypto.h"
+#include "common/providers.h"
+#include "common/yaml.h"
+#include "tests/integration/testsrv.h"
+#include "tests/tests.h"
+#include "worker/registry.h"
+#include "worker/runner.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static cluster_t c;
+static int s3_port, smtp_port, hook_port;
+static cvg_config_t cfg;
+static cvg_providers_t providers;
+static cvg_keyring_t keys;
+static cvg_wh_t *wh, *meta_wh;
+
+#define SMTP_USER     "cvg"
+#define SMTP_PASSWORD "s3cret"
+
+/* The CSV seeded into the bucket: 3 rows. */
+static const char billing_csv[] = "usage_date,service,cost\n"
+                                  "2026-11-01,compute,12.50\n"
+                                  "2026-11-01,storage,3.25\n"
+                                  "2026-11-02,compute,11.75\n";
+
+static int write_seed(const char *name, bool gzip, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", c.dir, name);
+    if (gzip) {
+        gzFile z = gzopen(path, "wb");
+        if (z == NULL)
+            return -1;
+        /* larger than one read: the body arrives in several pieces */
+        int ok = gzputs(z, "usage_date,service,cost\n") > 0;
+        for (int i = 0; ok && i < 5000; i++)
+            ok = gzprintf(z, "2026-11-%02d,svc-%d,%d.%02d\n", 1 + i % 28, i % 17, i, i % 100) > 0;
+        return gzclose(z) == Z_OK && ok ? 0 : -1;
+    }
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs(billing_csv, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int store_credential(const char *provider, const char *json)
+{
+    json_t *secret = json_loads(json, 0, NULL), *meta = json_object();
+    char id[CVG_ID_LEN];
+    cvg_err_t err;
+    int rc = secret ? cvg_cred_store(meta_wh, &keys, "acme", provider, "default", secret, meta,
+                                     "test", id, &err)
+                    : -1;
+    if (rc != 0)
+        printf("\n  credential %s: %s\n", provider, secret ? err.message : "bad JSON");
+    json_decref(secret);
+    json_decref(meta);
+    return rc;
+}
+
+static int store_settings(const char *provider, const char *json)
+{
+    cvg_val_t v[3] = {cvg_v_text("acme"), cvg_v_text(provider), cvg_v_text(json)};
+    cvg_err_t err;
+    return cvg_wh_exec(meta_wh,
+                       "INSERT INTO tenants.tenant_provider_configs (tenant_id, provider, "
+                       "settings, created_at, updated_at) VALUES ($1, $2, $3, "
+                       "'2026-11-25T00:00:00.000Z', '2026-11-25T00:00:00.000Z')",
+                       v, 3, NULL, NULL, NULL, &err);
+}
+
+static int bootstrap(void)
+{
+    cvg_pipeline_t p;
+    cvg_err_t err;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    int rc = cvg_pipeline_load(cfg.config_dir, "setup/bootstrap_system", &p, errs, &err);
+    free(errs);
+    if (rc != 0)
+        return rc;
+    wrk_env_t env = {.wh = wh, .cfg = &cfg, .worker_id = "test", .setup_allowed = true};
+    wrk_run_t run = {.run_id = "r0", .tenant_id = "system", .attempt = 1};
+    wrk_outcome_t out;
+    rc = wrk_runner_run(&env, &run, &p, &out);
+    if (rc == 0 && strcmp(out.status, "SUCCEEDED") != 0)
+        rc = -1;
+    wrk_outcome_cleanup(&out);
+    cvg_pipeline_cleanup(&p);
+    return rc;
+}
+
+static int setup(void)
+{
+    if (cluster_prepare(&c, true) != 0)
+        return 1;
+    char csv[700], gz[700], seed1[800], seed2[800], seed3[800];
+    if (write_seed("billing.csv", false, csv, sizeof(csv)) != 0 ||
+        write_seed("billing.csv.gz", true, gz, sizeof(gz)) != 0)
+        return 1;
+    snprintf(seed1, sizeof(seed1), "exports/2026-11/billing.csv=%s", csv);
+    snprintf(seed2, sizeof(seed2), "exports/2026-11/billing.csv.gz=%s", gz);
+    /* a key that needs escaping in the URL */
+    snprintf(seed3, sizeof(seed3), "exports/2026 11/bill+ing.csv=%s", csv);
+    const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1, "--seed",
+                             seed2,      "--seed",      seed3,    NULL};
+    const char *smtp_args[] = {"--auth", SMTP_USER ":" SMTP_PASSWORD, NULL};
+    if (!testsrv_start(&c, "s3", s3_args, &s3_port) ||
+        !testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
+        !testsrv_start(&c, "webhook", NULL, &hook_port))
+        return 1;
+
+    snprintf(cfg.config_dir, sizeof(cfg.config_dir), "%s/configs", source_dir());
+    snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
+    snprintf(cfg.project_id, sizeof(cfg.project_id), "local");
+    snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
+    char url[700];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", c.dir);
+    cvg_err_t err;
+    unsigned char master[32];
+    cvg_random_bytes(master, sizeof(master));
+    char *b64 = cvg_base64_encode(master, sizeof(master)), text[100];
+    snprintf(text, sizeof(text), "1:%s", b64);
+    free(b64);
+    if (cvg_keyring_parse_master(&keys, text, "test", &err) != 0 ||
+        cvg_wh_open(url, &wh, &err) != 0 || cvg_wh_open(url, &meta_wh, &err) != 0 ||
+        cvg_providers_load(cfg.config_dir, &providers, &err) != 0 || bootstrap() != 0 ||
+        cvg_wh_dataset_create(wh, "acme", &err) != 0)
+        return 1;
+    char smtp[300], slack[300], aws[300];
+    snprintf(smtp, sizeof(smtp),
+             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
+             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
+             "<alerts@convergence.test>\", \"tls\": false}",
+             smtp_port);
+    snprintf(slack, sizeof(slack),
+             "{\"webhook_url\": \"http://127.0.0.1:%d/services/T000/B000/XXXX\"}", hook_port);
+    snprintf(aws, sizeof(aws),
+             "{\"s3_endpoint\": \"http://127.0.0.1:%d\", \"aws_region\": "
+             "\"eu-west-1\"}",
+             s3_port);
+    return store_credential("smtp", smtp) != 0 || store_credential("slack", slack) != 0 ||
+           store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                   "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}") != 0 ||
+           store_settings("notify",
+                          "{\"alert_email\": \"ops@example.test, "
+                          "finance@example.test\", \"slack_channel\": \"#finops\"}") != 0 ||
+           store_settings("aws", aws) != 0;
+}
+
+static int teardown(void)
+{
+    cvg_wh_close(&wh);
+    cvg_wh_close(&meta_wh);
+    cvg_providers_cleanup(&providers);
+    cvg_keyring_wipe(&keys);
+    wrk_registry_unload();
+    cluster_destroy(&c);
+    return 0;
+}
+
+/* Runs the pipeline in yaml for tenant acme, as a worker would. */
+static void run_yaml(const char *yaml, wrk_outcome_t *out)
+{
+    cvg_pipeline_t p;
+    cvg_err_t err;
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    json_t *doc = NULL;
+    int rc = cvg_yaml_load_string(yaml, strlen(yaml), "test.yml", &doc, &err);
+    if (rc == 0)
+        rc = cvg_pipeline_from_json(doc, "test/outbound/pipeline", &p, errs, &err);
+    json_decref(doc);
+    wrk_env_t env = {.wh = wh,
+                     .meta_wh = meta_wh,
+                     .cfg = &cfg,
+                     .keys = &keys,
+                     .worker_id = "test",
+                     .providers = &providers};
+    if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0)
+        rc = CVG_EINVAL;
+    if (rc != 0)
+        printf("\n  pipeline: %s\n", errs->n ? errs->items[0].message : err.message);
+    free(errs);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    cvg_params_t params = {0};
+    cvg_params_add(&params, "date", "2026-11-03");
+    wrk_run_t run = {.run_id = "run-0042", .tenant_id = "acme", .attempt = 1, .params = &params};
+    CU_ASSERT_EQUAL(wrk_runner_run(&env, &run, &p, out), 0);
+    cvg_params_cleanup(&params);
+    cvg_pipeline_cleanup(&p);
+}
+
+static json_t *step_of(const wrk_outcome_t *out, size_t i)
+{
+    return json_array_get(out->steps, i);
+}
+
+static const char *step_str(const wrk_outcome_t *out, size_t i, const char *field)
+{
+    const char *s = json_string_value(json_object_get(step_of(out, i), field));
+    return s ? s : "";
+}
+
+static json_t *step_result(const wrk_outcome_t *out, size_t i)
+{
+    return json_object_get(step_of(out, i), "result");
+}
+
+static bool contains(const char *text, const char *part)
+{
+    bool found = text && strstr(text, part) != NULL;
+    if (!found)
+        printf("\n  '%s' not in '%s'\n", part, text ? text : "(null)");
+    return found;
+}
+
+/* ---- e-mail ---------------------------------------------------------------- */
+
+/* A run whose first step fails, then the on_failure e-mail. */
+static const char failing_then_mail[] =
+    "pipeline_id: daily_costs\ndescription: d\nsteps:\n"
+    "  - step_id: check\n    ps_type: dq.checks\n"
+    "    target: {table: missing_table}\n"
+    "    checks: [{name: rows, type: row_count, min: 1}]\n"
+    "  - step_id: notify\n    ps_type: notify_systems.email_notification\n"
+    "    trigger: on_failure\n"
+    "    to_emails: [\"{alert_email}\"]\n"
+    "    cc_emails: [audit@example.test]\n"
+    "    subject_template: \"Coût {pipeline_id}: {run_status} for {tenant_id}\"\n"
+    "    body_template: |\n"
+    "      Run {run_id} of {pipeline_id} for {tenant_id} on {date}: {run_status}.\n"
+    "      First error: {run_error}\n"
+    "      .a line starting with a dot\n"
+    "      .\n"
+    "      the end\n";
+
+static void test_outbound_email_on_failure_delivered(void)
+{
+    int before = testsrv_count(&c, "smtp");
+    wrk_outcome_t out;
+    run_yaml(failing_then_mail, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 1, "status"), "SUCCEEDED");
+    if (strcmp(step_str(&out, 1, "status"), "SUCCEEDED") != 0)
+        printf("\n  notify: %s\n", step_str(&out, 1, "error"));
+    CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "smtp", before + 1, 5000));
+    json_t *m = testsrv_received(&c, "smtp", before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "mail_from")),
+                           "alerts@convergence.test");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "auth_user")), SMTP_USER);
+    json_t *rcpt = json_object_get(m, "rcpt_tos");
+    CU_ASSERT_EQUAL(json_array_size(rcpt), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(rcpt, 0)), "ops@example.test");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(rcpt, 1)), "finance@example.test");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(rcpt, 2)), "audit@example.test");
+    /* RFC 2047 on the wire, the text back when decoded */
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "subject")),
+                           "Coût daily_costs: FAILED for acme");
+    const char *raw = json_string_value(json_object_get(m, "raw"));
+    CU_ASSERT_TRUE(contains(raw, "Subject: =?UTF-8?B?"));
+    json_t *headers = json_object_get(m, "headers");
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(headers, "from")),
+                            "Convergence Alerts <alerts@convergence.test>"));
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(headers, "to")),
+                            "ops@example.test, finance@example.test"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(headers, "cc")), "audit@example.test");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(headers, "mime-version")), "1.0");
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(headers, "content-type")),
+                            "text/plain; charset=\"utf-8\""));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(headers, "date"));
+    const char *text = json_string_value(json_object_get(m, "text"));
+    CU_ASSERT_TRUE(contains(text, "Run run-0042 of daily_costs for acme on 2026-11-03: FAILED."));
+    CU_ASSERT_TRUE(contains(text, "First error: step check failed: "));
+    CU_ASSERT_TRUE(contains(text, "missing_table"));
+    /* libcurl stuffed the dots, the server took them off again */
+    CU_ASSERT_TRUE(contains(text, "\r\n.a line starting with a dot\r\n.\r\nthe end\r\n"));
+    /* the step's result */
+    json_t *r = step_result(&out, 1);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(r, "recipients")), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r, "message_id")),
+                           json_string_value(json_object_get(headers, "message-id")));
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(r, "smtp_response")), "250"));
+    json_decref(m);
+    wrk_outcome_cleanup(&out);
+}
+
+static const char mail_with_retries[] =
+    "pipeline_id: mail\ndescription: d\nsteps:\n"
+    "  - step_id: notify\n    ps_type: notify_systems.email_notification\n"
+    "    retry_policy: {max_retries: 2, retry_delay_seconds: 0}\n"
+    "    to_emails: [ops@example.test]\n"
+    "    subject_template: \"{pipeline_id} {run_status}\"\n";
+
+static void test_outbound_email_smtp_rejections(void)
+{
+    int before = testsrv_count(&c, "smtp");
+    /* 554: permanent, not retried */
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "smtp",
+                                      "{\"status\": 554, \"message\": \"5.7.1 no "
+                                      "relaying for you\"}"),
+                    0);
+    wrk_outcome_t out;
+    run_yaml(mail_with_retries, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "554 5.7.1 no relaying for you"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts")); /* one attempt */
+    wrk_outcome_cleanup(&out);
+
+    /* 451: temporary, retried per retry_policy (each attempt in the log) */
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "smtp",
+                                      "{\"status\": 451, \"message\": \"4.3.0 try "
+                                      "later\"}"),
+                    0);
+    run_yaml(mail_with_retries, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    json_t *attempts = json_object_get(step_of(&out, 0), "attempts");
+    CU_ASSERT_EQUAL(json_array_size(attempts), 3);
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "451 4.3.0 try later"));
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "smtp", NULL), 0);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "smtp"), before);
+}
+
+/* The same server without the allow list: refused before connecting. */
+static void test_outbound_email_needs_the_allow_list(void)
+{
+    int before = testsrv_count(&c, "smtp");
+    cfg.outbound_allow[0] = '\0';
+    wrk_outcome_t out;
+    run_yaml(mail_with_retries, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "refused: smtp://127.0.0.1 without TLS is allowed only to hosts in "
+                            "CVG_OUTBOUND_ALLOW"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
+    wrk_outcome_cleanup(&out);
+    snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
+
+    /* Allowed, but the credential asks for TLS, which this server lacks. */
+    char smtp[300];
+    snprintf(smtp, sizeof(smtp),
+             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
+             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"alerts@convergence.test\"}",
+             smtp_port);
+    CU_ASSERT_EQUAL_FATAL(store_credential("smtp", smtp), 0);
+    run_yaml(mail_with_retries, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "does not offer STARTTLS"));
+    wrk_outcome_cleanup(&out);
+    /* And with TLS asked for, without the allow list: a loopback address. */
+    cfg.outbound_allow[0] = '\0';
+    run_yaml(mail_with_retries, &out);
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "refused: 127.0.0.1 is a loopback address (not in "
+                            "CVG_OUTBOUND_ALLOW)"));
+    wrk_outcome_cleanup(&out);
+    snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
+    snprintf(smtp, sizeof(smtp),
+             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
+             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
+             "<alerts@convergence.test>\", \"tls\": false}",
+             smtp_port);
+    CU_ASSERT_EQUAL(store_credential("smtp", smtp), 0);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "smtp"), before);
+}
+
+/* A variable cannot smuggle a header in, nor can a bad address pass. */
+static void test_outbound_email_header_injection(void)
+{
+    int before = testsrv_count(&c, "smtp");
+    const char *yaml = "pipeline_id: mail\ndescription: d\n"
+                       "variables:\n  who: \"x\\r\\nBcc: thief@evil.test\"\n"
+                       "steps:\n"
+                       "  - step_id: notify\n    ps_type: notify_systems.email_notification\n"
+                       "    to_emails: [ops@example.test]\n"
+                       "    subject_template: \"Report for {who}\"\n";
+    wrk_outcome_t out;
+    run_yaml(yaml, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "subject_template: must be a single line"));
+    wrk_outcome_cleanup(&out);
+    yaml = "pipeline_id: mail\ndescription: d\n"
+           "variables:\n  who: \"ops@example.test>\"\n"
+           "steps:\n"
+           "  - step_id: notify\n    ps_type: notify_systems.email_notification\n"
+           "    to_emails: [\"{who}\"]\n";
+    run_yaml(yaml, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "to_emails[0]: 'ops@example.test>' is not an e-mail address"));
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "smtp"), before);
+}
+
+static CU_TestInfo tests[] = {
+    {"test_outbound_email_on_failure_delivered", test_outbound_email_on_failure_delivered},
+    {"test_outbound_email_smtp_rejections", test_outbound_email_smtp_rejections},
+    {"test_outbound_email_needs_the_allow_list", test_outbound_email_needs_the_allow_list},
+    {"test_outbound_email_header_injection", test_outbound_email_header_injection},
+    CU_TEST_INFO_NULL,
+};
+
+const cvg_suite_t suite_outbound_it = {"integration_outbound", setup, teardown, tests, 120};
