@@ -16,6 +16,7 @@ extern const proc_def_t proc_gcp_bq_etl;
 extern const proc_def_t proc_file_data_loader;
 extern const proc_def_t proc_dq_checks;
 extern const proc_def_t proc_notify_systems_email_notification;
+extern const proc_def_t proc_notify_systems_slack_notification;
 
 // clang-format off
 static const proc_def_t *const processors[] = {
@@ -26,6 +27,7 @@ static const proc_def_t *const processors[] = {
     &proc_file_data_loader,
     &proc_dq_checks,
     &proc_notify_systems_email_notification,
+    &proc_notify_systems_slack_notification,
 };
 // clang-format on
 

@@ -408,11 +408,172 @@ static void test_outbound_email_header_injection(void)
     CU_ASSERT_EQUAL(testsrv_count(&c, "smtp"), before);
 }
 
+/* ---- Slack ----------------------------------------------------------------- */
+
+static const char slack_step[] =
+    "pipeline_id: daily_costs\ndescription: d\nsteps:\n"
+    "  - step_id: post\n    ps_type: notify_systems.slack_notification\n"
+    "    retry_policy: {max_retries: %d, retry_delay_seconds: 0}\n"
+    "    message_template: \"*{pipeline_id}* {run_status} for {tenant_id} (run {run_id})\"\n";
+
+static void run_slack(int max_retries, wrk_outcome_t *out)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), slack_step, max_retries);
+    run_yaml(yaml, out);
+}
+
+static int store_slack(const char *url)
+{
+    char json[400];
+    snprintf(json, sizeof(json), "{\"webhook_url\": \"%s\"}", url);
+    return store_credential("slack", json);
+}
+
+static void test_outbound_slack_retried_after_500(void)
+{
+    int before = testsrv_count(&c, "webhook");
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook", "[{\"status\": 500, \"body\": \"oops\"}]"), 0);
+    wrk_outcome_t out;
+    run_slack(2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "SUCCEEDED");
+    /* the step log keeps both attempts */
+    json_t *attempts = json_object_get(step_of(&out, 0), "attempts");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(attempts), 2);
+    json_t *a1 = json_array_get(attempts, 0), *a2 = json_array_get(attempts, 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a1, "attempt")), 1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a1, "status")), "FAILED");
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(a1, "error")),
+                            "the webhook at 127.0.0.1 answered 500: oops"));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a2, "attempt")), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a2, "status")), "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "status")), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(step_result(&out, 0), "channel")),
+                           "#finops");
+    wrk_outcome_cleanup(&out);
+
+    CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "webhook", before + 2, 5000));
+    json_t *req = testsrv_received(&c, "webhook", before + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(req, "method")), "POST");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(req, "path")),
+                           "/services/T000/B000/XXXX");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(req, "headers"), "content-type")),
+        "application/json");
+    json_t *body = json_loads(json_string_value(json_object_get(req, "body")), 0, NULL);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "text")),
+                           "*daily_costs* SUCCEEDED for acme (run run-0042)");
+    /* no channel in the step or the credential: the tenant's setting */
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "channel")), "#finops");
+    json_decref(body);
+    json_decref(req);
+}
+
+static void test_outbound_slack_permanent_failures(void)
+{
+    int before = testsrv_count(&c, "webhook");
+    /* a 400 is not retried, and its answer is quoted */
+    CU_ASSERT_EQUAL(
+        testsrv_set_reply(&c, "webhook", "{\"status\": 400, \"body\": \"invalid_payload\"}"), 0);
+    wrk_outcome_t out;
+    run_slack(2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "error"),
+                           "the webhook at 127.0.0.1 answered 400: invalid_payload");
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "webhook"), before + 1);
+
+    /* 429: the Retry-After it gave is in the step's result */
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook",
+                                      "{\"status\": 429, \"body\": \"rate_limited\", "
+                                      "\"headers\": {\"Retry-After\": \"7\"}}"),
+                    0);
+    run_slack(0, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "answered 429: rate_limited"));
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(step_result(&out, 0), "retry_after_seconds")), 7);
+    wrk_outcome_cleanup(&out);
+
+    /* a redirect is not followed, wherever it points */
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook",
+                                      "{\"status\": 302, \"headers\": {\"Location\": "
+                                      "\"http://169.254.169.254/latest/meta-data/\"}}"),
+                    0);
+    run_slack(2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "redirects are not followed"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook", NULL), 0);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "webhook"), before + 3);
+}
+
+/* Metadata and link-local addresses are refused before any connection,
+ * allow list or not; without the allow list so is the local receiver. */
+static void test_outbound_slack_refused_addresses(void)
+{
+    int before = testsrv_count(&c, "webhook");
+    static const struct {
+        const char *url, *error;
+    } cases[] = {
+        {"https://169.254.169.254/latest/meta-data/iam/",
+         "refused: 169.254.169.254 is a link-local/metadata address (not in CVG_OUTBOUND_ALLOW)"},
+        {"http://169.254.169.254/computeMetadata/v1/", "refused: http://169.254.169.254 is plain "
+                                                       "HTTP"},
+        {"https://[fd00:ec2::254]/latest/", "refused: fd00:ec2::254 is a link-local/metadata"},
+        {"https://[fe80::1]/hook", "refused: fe80::1 is a link-local address"},
+        {"https://10.0.0.8/hook", "refused: 10.0.0.8 is a private (RFC 1918) address"},
+        {"ftp://hooks.example.test/x", "the scheme ftp is not allowed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(store_slack(cases[i].url), 0);
+        wrk_outcome_t out;
+        run_slack(2, &out);
+        CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "status"), "FAILED");
+        CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), cases[i].error));
+        CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts")); /* not retried */
+        /* the token in the URL's path never shows */
+        CU_ASSERT_PTR_NULL(strstr(step_str(&out, 0, "error"), "/hook"));
+        wrk_outcome_cleanup(&out);
+    }
+
+    /* The receiver itself, without CVG_OUTBOUND_ALLOW: plain http refused,
+     * and over https its loopback address is. */
+    char url[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T000/B000/XXXX", hook_port);
+    CU_ASSERT_EQUAL_FATAL(store_slack(url), 0);
+    cfg.outbound_allow[0] = '\0';
+    wrk_outcome_t out;
+    run_slack(0, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "error"),
+                           "slack webhook: refused: http://127.0.0.1 is plain HTTP; only https is "
+                           "allowed unless 127.0.0.1 is in CVG_OUTBOUND_ALLOW");
+    wrk_outcome_cleanup(&out);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/services/T000/B000/XXXX", hook_port);
+    CU_ASSERT_EQUAL_FATAL(store_slack(url), 0);
+    run_slack(0, &out);
+    CU_ASSERT_STRING_EQUAL(step_str(&out, 0, "error"),
+                           "slack webhook: refused: 127.0.0.1 is a loopback address (not in "
+                           "CVG_OUTBOUND_ALLOW)");
+    wrk_outcome_cleanup(&out);
+    snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T000/B000/XXXX", hook_port);
+    CU_ASSERT_EQUAL(store_slack(url), 0);
+    CU_ASSERT_EQUAL(testsrv_count(&c, "webhook"), before);
+}
+
 static CU_TestInfo tests[] = {
     {"test_outbound_email_on_failure_delivered", test_outbound_email_on_failure_delivered},
     {"test_outbound_email_smtp_rejections", test_outbound_email_smtp_rejections},
     {"test_outbound_email_needs_the_allow_list", test_outbound_email_needs_the_allow_list},
     {"test_outbound_email_header_injection", test_outbound_email_header_injection},
+    {"test_outbound_slack_retried_after_500", test_outbound_slack_retried_after_500},
+    {"test_outbound_slack_permanent_failures", test_outbound_slack_permanent_failures},
+    {"test_outbound_slack_refused_addresses", test_outbound_slack_refused_addresses},
     CU_TEST_INFO_NULL,
 };
 
