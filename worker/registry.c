@@ -17,6 +17,7 @@ extern const proc_def_t proc_file_data_loader;
 extern const proc_def_t proc_dq_checks;
 extern const proc_def_t proc_notify_systems_email_notification;
 extern const proc_def_t proc_notify_systems_slack_notification;
+extern const proc_def_t proc_aws_s3_data_loader;
 
 // clang-format off
 static const proc_def_t *const processors[] = {
@@ -28,6 +29,7 @@ static const proc_def_t *const processors[] = {
     &proc_dq_checks,
     &proc_notify_systems_email_notification,
     &proc_notify_systems_slack_notification,
+    &proc_aws_s3_data_loader,
 };
 // clang-format on
 

@@ -57,6 +57,20 @@ static int write_seed(const char *name, bool gzip, char *path, size_t size)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+#define BIG_ROWS 30000 /* rows of big.csv: several times the loader's window */
+
+static int write_big(char *path, size_t size)
+{
+    snprintf(path, size, "%s/big.csv", c.dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs("usage_date,service,cost\n", f);
+    for (int i = 0; i < BIG_ROWS; i++)
+        fprintf(f, "2026-11-%02d,service-number-%05d,%d.%02d\n", 1 + i % 28, i, i, i % 100);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 static int store_credential(const char *provider, const char *json)
 {
     json_t *secret = json_loads(json, 0, NULL), *meta = json_object();
@@ -107,16 +121,17 @@ static int setup(void)
 {
     if (cluster_prepare(&c, true) != 0)
         return 1;
-    char csv[700], gz[700], seed1[800], seed2[800], seed3[800];
+    char csv[700], gz[700], big[700], seed1[800], seed2[800], seed3[800], seed4[800];
     if (write_seed("billing.csv", false, csv, sizeof(csv)) != 0 ||
-        write_seed("billing.csv.gz", true, gz, sizeof(gz)) != 0)
+        write_seed("billing.csv.gz", true, gz, sizeof(gz)) != 0 || write_big(big, sizeof(big)))
         return 1;
     snprintf(seed1, sizeof(seed1), "exports/2026-11/billing.csv=%s", csv);
     snprintf(seed2, sizeof(seed2), "exports/2026-11/billing.csv.gz=%s", gz);
     /* a key that needs escaping in the URL */
-    snprintf(seed3, sizeof(seed3), "exports/2026 11/bill+ing.csv=%s", csv);
-    const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1, "--seed",
-                             seed2,      "--seed",      seed3,    NULL};
+    snprintf(seed3, sizeof(seed3), "exports/2026 11/bill+ing (1).csv=%s", csv);
+    snprintf(seed4, sizeof(seed4), "exports/2026-11/big.csv=%s", big);
+    const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1, "--seed", seed2,
+                             "--seed",   seed3,         "--seed", seed4, NULL};
     const char *smtp_args[] = {"--auth", SMTP_USER ":" SMTP_PASSWORD, NULL};
     if (!testsrv_start(&c, "s3", s3_args, &s3_port) ||
         !testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
@@ -566,6 +581,214 @@ static void test_outbound_slack_refused_addresses(void)
     CU_ASSERT_EQUAL(testsrv_count(&c, "webhook"), before);
 }
 
+/* ---- S3 -------------------------------------------------------------------- */
+
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* A loader step for key into table (truncate); endpoint may be NULL (the
+ * tenant's {s3_endpoint} setting). */
+static void run_s3(const char *key, const char *table, const char *endpoint, int max_retries,
+                   wrk_outcome_t *out)
+{
+    char yaml[2048], ep[300] = "";
+    if (endpoint)
+        snprintf(ep, sizeof(ep), "      endpoint: \"%s\"\n", endpoint);
+    snprintf(yaml, sizeof(yaml),
+             "pipeline_id: s3_load\ndescription: d\n"
+             "variables:\n  month: \"2026-11\"\n"
+             "steps:\n"
+             "  - step_id: load\n    ps_type: aws.s3_data_loader\n"
+             "    retry_policy: {max_retries: %d, retry_delay_seconds: 0}\n"
+             "    source:\n      s3_bucket: cvg-billing\n      s3_key: \"%s\"\n%s"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: %s\n"
+             "      write_mode: truncate\n",
+             max_retries, key, ep, table);
+    run_yaml(yaml, out);
+}
+
+static long long count_rows(const char *table)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM acme.%s", table);
+    int64_t n = -1;
+    cvg_err_t err;
+    if (cvg_wh_query_int(meta_wh, sql, NULL, 0, &n, NULL, &err) != 0)
+        printf("\n  %s: %s\n", sql, err.message);
+    return n;
+}
+
+static void test_outbound_s3_objects_loaded(void)
+{
+    static const struct {
+        const char *key, *table;
+        long long rows;
+        bool compressed;
+    } cases[] = {
+        {"exports/{month}/billing.csv", "s3_billing", 3, false},
+        {"exports/{month}/billing.csv.gz", "s3_billing_gz", 5000, true},
+        {"exports/2026 11/bill+ing (1).csv", "s3_escaped", 3, false},
+        /* several times the window between libcurl and the reader */
+        {"exports/{month}/big.csv", "s3_big", BIG_ROWS, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wrk_outcome_t out;
+        run_s3(cases[i].key, cases[i].table, NULL, 0, &out);
+        if (strcmp(out.status, "SUCCEEDED") != 0)
+            printf("\n  %s: %s\n", cases[i].key, out.error);
+        CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+        CU_ASSERT_EQUAL(count_rows(cases[i].table), cases[i].rows);
+        json_t *r = step_result(&out, 0);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), cases[i].rows);
+        CU_ASSERT_EQUAL(json_is_true(json_object_get(r, "compressed")), cases[i].compressed);
+        CU_ASSERT_TRUE(
+            contains(json_string_value(json_object_get(r, "source")), "s3://cvg-billing/exports/"));
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r, "region")), "eu-west-1");
+        CU_ASSERT_TRUE(json_is_true(json_object_get(r, "path_style")));
+        wrk_outcome_cleanup(&out);
+    }
+    /* truncate: a second load replaces the rows */
+    wrk_outcome_t out;
+    run_s3("exports/{month}/billing.csv", "s3_billing", NULL, 0, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(count_rows("s3_billing"), 3);
+    wrk_outcome_cleanup(&out);
+}
+
+static void test_outbound_s3_missing_object(void)
+{
+    wrk_outcome_t out;
+    run_s3("exports/{month}/nope.csv", "s3_nope", NULL, 2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "s3://cvg-billing/exports/2026-11/nope.csv: no such key "
+                            "'exports/2026-11/nope.csv' (404 NoSuchKey"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts")); /* not retried */
+    wrk_outcome_cleanup(&out);
+    bool exists = true;
+    cvg_err_t err;
+    cvg_wh_table_exists(meta_wh, "acme", "s3_nope", &exists, &err);
+    CU_ASSERT_FALSE(exists);
+
+    const char *yaml = "pipeline_id: s3_load\ndescription: d\nsteps:\n"
+                       "  - step_id: load\n    ps_type: aws.s3_data_loader\n"
+                       "    source: {s3_bucket: no-such-bucket, s3_key: x.csv}\n"
+                       "    destination: {dataset_type: \"{tenant_id}\", table: s3_nope}\n";
+    run_yaml(yaml, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "no such bucket 'no-such-bucket'"));
+    wrk_outcome_cleanup(&out);
+}
+
+static void test_outbound_s3_access_denied(void)
+{
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"AKIAUNKNOWN\", "
+                                                  "\"secret_access_key\": \"wrong\"}"),
+                          0);
+    wrk_outcome_t out;
+    run_s3("exports/{month}/billing.csv", "s3_denied", NULL, 2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "s3://cvg-billing/exports/2026-11/billing.csv: access denied (403 "
+                            "InvalidAccessKeyId"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
+    CU_ASSERT_PTR_NULL(strstr(step_str(&out, 0, "error"), "wrong")); /* no secret */
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(store_credential("aws",
+                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
+                    0);
+}
+
+/* 5xx answers and connection failures are retried: a store stood in for
+ * by the webhook receiver, which also shows what was sent. */
+static void test_outbound_s3_transient_failures(void)
+{
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                                  "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET
+                                                  "\", \"session_token\": \"tok-123\"}"),
+                          0);
+    int before = testsrv_count(&c, "webhook");
+    CU_ASSERT_EQUAL(
+        testsrv_set_reply(&c, "webhook",
+                          "[{\"status\": 503, \"body\": \"<Error><Code>SlowDown</Code><Message>"
+                          "Please reduce your request rate.</Message></Error>\"},"
+                          " {\"status\": 200, \"body\": \"usage_date,service,cost\\n"
+                          "2026-11-05,compute,1.5\\n\"}]"),
+        0);
+    char endpoint[100];
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", hook_port);
+    wrk_outcome_t out;
+    run_s3("exports/{month}/billing.csv", "s3_retried", endpoint, 1, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    json_t *attempts = json_object_get(step_of(&out, 0), "attempts");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(attempts), 2);
+    CU_ASSERT_TRUE(
+        contains(json_string_value(json_object_get(json_array_get(attempts, 0), "error")),
+                 "the store answered 503 SlowDown: Please reduce your request rate. "
+                 "(temporary)"));
+    CU_ASSERT_EQUAL(count_rows("s3_retried"), 1);
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook", NULL), 0);
+
+    /* what a request looks like: path style, signed, payload hash, token */
+    CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "webhook", before + 2, 5000));
+    json_t *req = testsrv_received(&c, "webhook", before + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(req, "method")), "GET");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(req, "path")),
+                           "/cvg-billing/exports/2026-11/billing.csv");
+    json_t *h = json_object_get(req, "headers");
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(h, "authorization")),
+                            "AWS4-HMAC-SHA256 Credential=" TESTSRV_S3_KEY "/"));
+    CU_ASSERT_TRUE(contains(json_string_value(json_object_get(h, "authorization")),
+                            "/eu-west-1/s3/aws4_request"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(h, "x-amz-content-sha256")),
+                           S3_EMPTY_SHA256);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(h, "x-amz-security-token")),
+                           "tok-123");
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(h, "x-amz-date"));
+    json_decref(req);
+
+    /* nobody listening: retried, then failed */
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", harness_free_port());
+    run_s3("exports/{month}/billing.csv", "s3_retried", endpoint, 1, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(step_of(&out, 0), "attempts")), 2);
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "127.0.0.1:"));
+    CU_ASSERT_EQUAL(count_rows("s3_retried"), 1); /* the old rows stay */
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(store_credential("aws",
+                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
+                    0);
+}
+
+static void test_outbound_s3_policy(void)
+{
+    /* the same store without CVG_OUTBOUND_ALLOW */
+    cfg.outbound_allow[0] = '\0';
+    wrk_outcome_t out;
+    run_s3("exports/{month}/billing.csv", "s3_policy", NULL, 2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "refused: http://127.0.0.1 is plain HTTP; only https is allowed unless "
+                            "127.0.0.1 is in CVG_OUTBOUND_ALLOW"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
+    wrk_outcome_cleanup(&out);
+    snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
+    /* a metadata endpoint, allow list or not */
+    run_s3("latest/meta-data/iam/security-credentials/", "s3_policy", "https://169.254.169.254", 2,
+           &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "refused: 169.254.169.254 is a link-local/metadata address"));
+    wrk_outcome_cleanup(&out);
+    bool exists = true;
+    cvg_err_t err;
+    cvg_wh_table_exists(meta_wh, "acme", "s3_policy", &exists, &err);
+    CU_ASSERT_FALSE(exists);
+}
+
 static CU_TestInfo tests[] = {
     {"test_outbound_email_on_failure_delivered", test_outbound_email_on_failure_delivered},
     {"test_outbound_email_smtp_rejections", test_outbound_email_smtp_rejections},
@@ -574,6 +797,11 @@ static CU_TestInfo tests[] = {
     {"test_outbound_slack_retried_after_500", test_outbound_slack_retried_after_500},
     {"test_outbound_slack_permanent_failures", test_outbound_slack_permanent_failures},
     {"test_outbound_slack_refused_addresses", test_outbound_slack_refused_addresses},
+    {"test_outbound_s3_objects_loaded", test_outbound_s3_objects_loaded},
+    {"test_outbound_s3_missing_object", test_outbound_s3_missing_object},
+    {"test_outbound_s3_access_denied", test_outbound_s3_access_denied},
+    {"test_outbound_s3_transient_failures", test_outbound_s3_transient_failures},
+    {"test_outbound_s3_policy", test_outbound_s3_policy},
     CU_TEST_INFO_NULL,
 };
 
