@@ -78,6 +78,9 @@ static const var_t vars[] = {
         "comma-separated directories whose files every tenant's pipelines may load"),
     STR("CVG_IMPORT_DIR", import_dir, T_STR, "{CVG_VAR_DIR}/imports", GW | WRK,
         "each tenant's pipelines may load files below <this>/<tenant_id>/"),
+    STR("CVG_OUTBOUND_ALLOW", outbound_allow, T_STR, "", GW | WRK,
+        "comma-separated host or host:port that notifications and loaders may reach over "
+        "plain http/smtp and on loopback or private addresses"),
     STR("CVG_CONTROL_ENDPOINT", control_endpoint, T_ENDPOINT, "ipc://{CVG_RUN_DIR}/control.sock",
         GW | SCH, "scheduler control (gateway DEALER -> scheduler ROUTER)"),
     STR("CVG_CONTROL_BIND", control_bind, T_ENDPOINT, "{CVG_CONTROL_ENDPOINT}", SCH,

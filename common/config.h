@@ -44,6 +44,7 @@ typedef struct cvg_config {
     char templates_dir[CVG_PATH_MAX];        /* CVG_TEMPLATES_DIR */
     char shared_import_dirs[CVG_PATH_MAX];   /* CVG_SHARED_IMPORT_DIRS */
     char import_dir[CVG_PATH_MAX];           /* CVG_IMPORT_DIR */
+    char outbound_allow[CVG_PATH_MAX];       /* CVG_OUTBOUND_ALLOW (common/outbound.h) */
     char control_endpoint[CVG_ENDPOINT_MAX]; /* CVG_CONTROL_ENDPOINT */
     char control_bind[CVG_ENDPOINT_MAX];     /* CVG_CONTROL_BIND */
     char jobs_endpoint[CVG_ENDPOINT_MAX];    /* CVG_JOBS_ENDPOINT */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cvg_vars_builtins[] = {"tenant_id", "pipeline_id", "run_id",
-                                         "date",      "project_id",  NULL};
+const char *const cvg_vars_builtins[] = {"tenant_id",  "pipeline_id", "run_id",    "date",
+                                         "project_id", "run_status",  "run_error", NULL};
 
 bool cvg_vars_is_builtin(const char *name)
 {

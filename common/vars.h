@@ -19,7 +19,8 @@ typedef enum cvg_var_source {
     CVG_VAR_PIPELINE = 1, /* the pipeline's variables: (lowest) */
     CVG_VAR_SETTING,      /* the tenant's provider settings */
     CVG_VAR_PARAM,        /* runtime parameters of the run */
-    CVG_VAR_BUILTIN       /* tenant_id, pipeline_id, run_id, date, project_id */
+    CVG_VAR_BUILTIN       /* tenant_id, pipeline_id, run_id, date, project_id,
+                             run_status, run_error (set by the runner before each step) */
 } cvg_var_source_t;
 
 typedef struct cvg_var {

@@ -47,12 +47,15 @@ extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
 extern const cvg_suite_t suite_dq;
+extern const cvg_suite_t suite_outbound;
+extern const cvg_suite_t suite_mail;
 extern const cvg_suite_t suite_cluster;
 extern const cvg_suite_t suite_cluster_partial;
 extern const cvg_suite_t suite_supervisor;
 extern const cvg_suite_t suite_tenants;
 extern const cvg_suite_t suite_pipelines;
 extern const cvg_suite_t suite_testsrv;
+extern const cvg_suite_t suite_outbound_it;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -76,12 +79,15 @@ static const cvg_suite_t *const suites[] = {
     &suite_rows,
     &suite_etl,
     &suite_dq,
+    &suite_outbound,
+    &suite_mail,
     &suite_cluster,
     &suite_cluster_partial,
     &suite_supervisor,
     &suite_tenants,
     &suite_pipelines,
     &suite_testsrv,
+    &suite_outbound_it,
 };
 // clang-format on
 

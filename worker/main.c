@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/outbound.h"
 #include "common/proc.h"
 #include "common/sock.h"
 #include "common/time.h"
@@ -368,9 +369,11 @@ int main(int argc, char **argv)
         return rc;
     cvg_err_t err;
     cvg_err_clear(&err);
-    if (cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0 ||
+    cvg_outbound_t outbound;
+    if (cvg_outbound_from_config(&w.cfg, &outbound, &err) != 0 ||
+        cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0 ||
         cvg_keyring_load(&w.keys, &w.cfg, &err) != 0) {
-        cvg_log_field_t f = CVG_LF_STR("variable", "CVG_CONFIG_DIR");
+        cvg_log_field_t f = CVG_LF_STR("variable", err.field[0] ? err.field : "CVG_CONFIG_DIR");
         cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
         return EX_CONFIG;
     }
@@ -381,6 +384,12 @@ int main(int argc, char **argv)
         return rc;
     }
 
+    /* Before any thread: processors' libcurl transfers rely on it. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        cvg_error(NULL, "cannot initialise libcurl");
+        rc = EX_SOFTWARE;
+        goto out;
+    }
     cvg_signals_install();
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
@@ -447,5 +456,6 @@ out:
     cvg_keyring_wipe(&w.keys);
     cvg_providers_cleanup(&w.providers);
     wrk_registry_unload();
+    curl_global_cleanup();
     return rc;
 }

@@ -15,6 +15,9 @@ extern const proc_def_t proc_setup_tenants_onboarding;
 extern const proc_def_t proc_gcp_bq_etl;
 extern const proc_def_t proc_file_data_loader;
 extern const proc_def_t proc_dq_checks;
+extern const proc_def_t proc_notify_systems_email_notification;
+extern const proc_def_t proc_notify_systems_slack_notification;
+extern const proc_def_t proc_aws_s3_data_loader;
 
 // clang-format off
 static const proc_def_t *const processors[] = {
@@ -24,6 +27,9 @@ static const proc_def_t *const processors[] = {
     &proc_gcp_bq_etl,
     &proc_file_data_loader,
     &proc_dq_checks,
+    &proc_notify_systems_email_notification,
+    &proc_notify_systems_slack_notification,
+    &proc_aws_s3_data_loader,
 };
 // clang-format on
 

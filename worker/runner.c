@@ -379,6 +379,34 @@ static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_resu
     return status;
 }
 
+#define RUN_ERROR_VAR_MAX 500 /* bytes of {run_error} */
+
+/* {run_status} and {run_error} for the next step: SUCCEEDED while no step
+ * has failed the run, then FAILED or TIMED_OUT and the first failure, on
+ * one line (so it fits a Subject) and at most RUN_ERROR_VAR_MAX bytes. */
+static void set_run_vars(runstate_t *rs, bool failed, bool timed_out, const char *error)
+{
+    char line[RUN_ERROR_VAR_MAX + 1];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)error; *p && n < RUN_ERROR_VAR_MAX; p++)
+        line[n++] = *p < 0x20 || *p == 0x7f ? ' ' : (char)*p;
+    /* never end inside a UTF-8 character */
+    if (error[n] != '\0') {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)line[k - 1] & 0xc0) == 0x80)
+            k--;
+        if (k > 0 && (unsigned char)line[k - 1] >= 0xc0)
+            n = k - 1;
+    }
+    line[n] = '\0';
+    cvg_vars_set(&rs->vars, "run_status",
+                 !failed     ? "SUCCEEDED"
+                 : timed_out ? "TIMED_OUT"
+                             : "FAILED",
+                 CVG_VAR_BUILTIN, false);
+    cvg_vars_set(&rs->vars, "run_error", line, CVG_VAR_BUILTIN, false);
+}
+
 static void emit_skipped(const runstate_t *rs, size_t i)
 {
     cvg_event_t ev;
@@ -443,6 +471,7 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
             emit_skipped(&rs, i);
             continue;
         }
+        set_run_vars(&rs, failed, timed_out, out->error);
         proc_result_t res = {.rows = -1};
         int rc = 0;
         const char *status = run_step(&rs, i, summary, &res, &rc);

@@ -56,6 +56,10 @@ int wrk_run_vars(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_
     cvg_vars_set(vars, "pipeline_id", p->pipeline_id, CVG_VAR_BUILTIN, false);
     cvg_vars_set(vars, "run_id", run->run_id, CVG_VAR_BUILTIN, false);
     cvg_vars_set(vars, "project_id", env->cfg->project_id, CVG_VAR_BUILTIN, false);
+    /* The run so far, for notification steps; the runner updates both
+     * before each step. */
+    cvg_vars_set(vars, "run_status", "SUCCEEDED", CVG_VAR_BUILTIN, false);
+    cvg_vars_set(vars, "run_error", "", CVG_VAR_BUILTIN, false);
     /* The gateway's setup pipelines take their request fields as parameters
      * for their processors alone, checked by the handlers: not variables. */
     for (size_t i = 0; !env->setup_allowed && run->params && i < run->params->n; i++) {

@@ -1,6 +1,7 @@
 /*
  * The variables of a run: built-ins (tenant_id, pipeline_id, run_id, date,
- * project_id), the declared runtime parameters (checked, defaults filled
+ * project_id, and run_status / run_error, which the runner updates before
+ * each step), the declared runtime parameters (checked, defaults filled
  * in), the tenant's provider settings and the pipeline's variables.
  */
 #ifndef WRK_RUNVARS_H

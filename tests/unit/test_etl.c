@@ -394,6 +394,43 @@ static void test_etl_unknown_setting_and_parameters(void)
     wrk_outcome_cleanup(&out);
 }
 
+/* {run_status} and {run_error}: SUCCEEDED and "" until a step fails the
+ * run, then FAILED and the first failure on one line, for the on_failure
+ * and always steps (checked here by bound sql_assertion queries). */
+static void test_etl_run_status_variables(void)
+{
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh, "CREATE TABLE acme.ctx_probe (x INTEGER)", NULL, 0, NULL, NULL, NULL, &err),
+        0);
+    const char *yaml =
+        "pipeline_id: ctx\ndescription: d\nsteps:\n"
+        "  - step_id: before\n    ps_type: dq.checks\n    target: {table: ctx_probe}\n"
+        "    checks:\n      - name: ok_so_far\n        type: sql_assertion\n"
+        "        sql: \"SELECT CASE WHEN {run_status} = 'SUCCEEDED' AND {run_error} = '' THEN 0 "
+        "ELSE 1 END\"\n"
+        "  - step_id: load\n    ps_type: file.data_loader\n"
+        "    source: {uri: \"file:///etc/passwd\"}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: stolen}\n"
+        "  - step_id: skipped\n    ps_type: dq.checks\n    target: {table: ctx_probe}\n"
+        "    checks: [{name: n, type: row_count, min: 0}]\n"
+        "  - step_id: after\n    ps_type: dq.checks\n    trigger: on_failure\n"
+        "    target: {table: ctx_probe}\n"
+        "    checks:\n      - name: failed_now\n        type: sql_assertion\n"
+        "        sql: \"SELECT CASE WHEN {run_status} = 'FAILED' AND {run_error} LIKE "
+        "'step load failed: source.uri: %outside the directories%' THEN 0 ELSE 1 END\"\n";
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 2, "status"), "SKIPPED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 3, "status"), "SUCCEEDED");
+    if (strcmp(step_field(&out, 3, "status"), "SUCCEEDED") != 0)
+        printf("\n  after: %s (run error: %s)\n", step_field(&out, 3, "error"), out.error);
+    wrk_outcome_cleanup(&out);
+}
+
 static CU_TestInfo tests[] = {
     {"test_etl_cost_pipeline_on_the_sample", test_etl_cost_pipeline_on_the_sample},
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
@@ -402,6 +439,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_run_confined_to_its_dataset", test_etl_run_confined_to_its_dataset},
     {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},
     {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
+    {"test_etl_run_status_variables", test_etl_run_status_variables},
     CU_TEST_INFO_NULL,
 };
 
