@@ -46,6 +46,7 @@ extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
+extern const cvg_suite_t suite_psschema;
 extern const cvg_suite_t suite_dq;
 extern const cvg_suite_t suite_outbound;
 extern const cvg_suite_t suite_mail;
@@ -78,6 +79,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_sqltmpl,
     &suite_rows,
     &suite_etl,
+    &suite_psschema,
     &suite_dq,
     &suite_outbound,
     &suite_mail,

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,8 +409,11 @@ static void banner(const run_t *r, const char *bootstrap_note, const char *demo_
     if (cvg_fs_exists(demo_key))
         fprintf(stderr,
                 "  curl -s http://%s:%d/api/v1/tenants/" DEMO_TENANT
-                " -H \"X-API-Key: $(cat %s)\"\n",
-                host, r->cfg.api_port, demo_key);
+                " -H \"X-API-Key: $(cat %s)\"\n"
+                "  curl -s -X POST http://%s:%d/api/v1/pipelines/run/" DEMO_TENANT
+                "/gcp/cost/cost_billing -H \"X-API-Key: $(cat %s)\" -H 'Content-Type: "
+                "application/json' -d '{\"date\": \"2026-11-03\"}'\n",
+                host, r->cfg.api_port, demo_key, host, r->cfg.api_port, demo_key);
     fprintf(stderr, "\nFollowing the event stream (Ctrl-C stops the cluster):\n\n");
 }
 
@@ -444,6 +448,29 @@ static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *n
 
 /* The demo tenant: onboarded on the first start, its key kept in
  * var/demo_api_key (mode 0600) since it is shown only once. */
+/* The demo tenant's billing export: the sample of configs/samples, set
+ * unless the tenant has a setting of its own. */
+static void demo_settings(run_t *r, const char *key)
+{
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 20);
+    long status = http(r, "GET", "/api/v1/tenants/" DEMO_TENANT "/providers/gcp", key, NULL, &b);
+    char dir[PATH_MAX];
+    if (status == 404 && realpath(r->cfg.config_dir, dir) != NULL) {
+        json_t *body = json_pack("{s:o}", "billing_export_uri",
+                                 json_sprintf("file://%s/samples/gcp_billing_export.csv", dir));
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        cvg_buf_reset(&b);
+        status = http(r, "PUT", "/api/v1/tenants/" DEMO_TENANT "/providers/gcp", key, text, &b);
+        if (status != 200)
+            say("setting the demo tenant's billing export failed (HTTP %ld): %s", status,
+                cvg_buf_cstr(&b));
+        free(text);
+    }
+    cvg_buf_cleanup(&b);
+}
+
 static void demo_tenant(run_t *r, const char *key, char *note, size_t size)
 {
     char path[1200];
@@ -458,6 +485,7 @@ static void demo_tenant(run_t *r, const char *key, char *note, size_t size)
                                        "POST /api/v1/admin/api-keys)",
                  DEMO_TENANT, path);
         cvg_buf_cleanup(&b);
+        demo_settings(r, key);
         return;
     }
     cvg_buf_reset(&b);
@@ -480,6 +508,7 @@ static void demo_tenant(run_t *r, const char *key, char *note, size_t size)
     } else {
         say("onboarded the demo tenant %s; its API key is in %s (mode 0600)", DEMO_TENANT, path);
         snprintf(note, size, "%s (its key is in %s)", DEMO_TENANT, path);
+        demo_settings(r, key);
     }
     json_decref(reply);
     cvg_buf_cleanup(&b);

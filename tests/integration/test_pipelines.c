@@ -196,6 +196,11 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(daily, "status")), "SUCCEEDED");
     long long rows = json_integer_value(json_object_get(daily, "rows_processed"));
     CU_ASSERT(rows > 10);
+    /* the day's checks all passed, each one reported */
+    json_t *dq = json_object_get(run, "dq_results");
+    CU_ASSERT_EQUAL(json_array_size(dq), 5);
+    for (size_t i = 0; i < json_array_size(dq); i++)
+        CU_ASSERT_TRUE(json_is_true(json_object_get(json_array_get(dq, i), "passed")));
     json_decref(run);
     /* the rows are in the tenant's table, and the run in its view */
     CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme.gcp_cost_billing WHERE usage_date = "
@@ -206,7 +211,7 @@ static void test_pipelines_manual_run_end_to_end(void)
              "SELECT count(*) FROM acme.tenant_comprehensive_view WHERE pipeline_logging_id = "
              "'%s' AND step_status = 'SUCCEEDED'",
              run_id);
-    CU_ASSERT_EQUAL(wh_query(sql), 2);
+    CU_ASSERT_EQUAL(wh_query(sql), 3);
     /* and in the tenant's list of runs */
     CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?pipeline_id=gcp_cost_billing&limit=5",
                          key_acme, NULL, NULL, &b),

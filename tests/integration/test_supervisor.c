@@ -122,6 +122,15 @@ static void test_supervisor_onboards_the_demo_tenant(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "dataset_id")), "demo");
     json_decref(body);
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL), 1);
+    /* with the sample billing export as its gcp setting, so the cost
+     * pipeline runs as the banner shows */
+    CU_ASSERT_EQUAL(
+        http_request(&c, "GET", "/api/v1/tenants/demo/providers/gcp", headers, NULL, &body), 200);
+    const char *uri =
+        json_string_value(json_object_get(json_object_get(body, "settings"), "billing_export_uri"));
+    CU_ASSERT(uri && strstr(uri, "/samples/gcp_billing_export.csv") != NULL);
+    json_decref(body);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run", "/gcp/cost/cost_billing", 100));
 }
 
 static void test_supervisor_restarts_a_dead_worker(void)
