@@ -81,10 +81,35 @@ void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
         put_clean(&b, ev->status);
         cvg_buf_puts(&b, c1);
         break;
-    case CVG_EV_DQ_RESULT:
+    case CVG_EV_DQ_RESULT: {
+        /* dq check_daily_cost has_rows  PASSED  row_count 60 ... */
+        json_t *d = ev->detail ? json_loads(ev->detail, 0, NULL) : NULL;
+        const char *name = json_string_value(json_object_get(d, "check_name"));
+        const char *sev = json_string_value(json_object_get(d, "severity"));
+        const char *msg = json_string_value(json_object_get(d, "message"));
+        const char *shade = !colour                             ? ""
+                            : strcmp(ev->status, "PASSED") == 0 ? "\033[32m"
+                            : sev && strcmp(sev, "warn") == 0   ? "\033[33m"
+                                                                : "\033[31m";
         cvg_buf_puts(&b, "dq   ");
         put_clean(&b, ev->step_id);
+        cvg_buf_puts(&b, " ");
+        put_clean(&b, name ? name : "?");
+        cvg_buf_printf(&b, "  %s", shade);
+        put_clean(&b, ev->status);
+        cvg_buf_puts(&b, c1);
+        if (sev && strcmp(ev->status, "PASSED") != 0) {
+            cvg_buf_puts(&b, " (");
+            put_clean(&b, sev);
+            cvg_buf_puts(&b, ")");
+        }
+        if (msg) {
+            cvg_buf_puts(&b, "  ");
+            put_clean(&b, msg);
+        }
+        json_decref(d);
         break;
+    }
     case CVG_EV_HEARTBEAT:
         cvg_buf_printf(&b, "heartbeat");
         break;

@@ -47,6 +47,7 @@ extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
 extern const cvg_suite_t suite_psschema;
+extern const cvg_suite_t suite_tail;
 extern const cvg_suite_t suite_dq;
 extern const cvg_suite_t suite_outbound;
 extern const cvg_suite_t suite_mail;
@@ -80,6 +81,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_rows,
     &suite_etl,
     &suite_psschema,
+    &suite_tail,
     &suite_dq,
     &suite_outbound,
     &suite_mail,
