@@ -14,6 +14,7 @@
 #include "common/time.h"
 #include "common/yaml.h"
 #include "worker/runner.h"
+#include "worker/querycmd.h"
 #include "worker/registry.h"
 
 #include <czmq.h>
@@ -344,10 +345,15 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
     return bad ? EX_DATAERR : 0;
 }
 
-static const char USAGE[] = "Commands:\n"
-                            "  (none)             run the worker\n"
-                            "  validate FILE...   check pipeline configs and exit (non-zero on "
-                            "errors)";
+static const char USAGE[] =
+    "Commands:\n"
+    "  (none)             run the worker\n"
+    "  validate FILE...   check pipeline configs and exit (non-zero on "
+    "errors)\n"
+    "  query SQL          run one SELECT on the warehouse and print the "
+    "rows as JSON lines\n"
+    "                     (views such as <tenant>.tenant_comprehensive_view "
+    "included)";
 
 int main(int argc, char **argv)
 {
@@ -360,7 +366,8 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     static wrk_t w;
     bool validate = cli.argc > 0 && strcmp(cli.argv[0], "validate") == 0;
-    if (cli.argc > 0 && !validate) {
+    bool query = cli.argc > 0 && strcmp(cli.argv[0], "query") == 0;
+    if (cli.argc > 0 && !validate && !query) {
         fprintf(stderr, "cvg-worker: unknown command %s (see --help)\n", cli.argv[0]);
         return EX_USAGE;
     }
@@ -376,6 +383,15 @@ int main(int argc, char **argv)
         cvg_log_field_t f = CVG_LF_STR("variable", err.field[0] ? err.field : "CVG_CONFIG_DIR");
         cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
         return EX_CONFIG;
+    }
+    if (query) {
+        cvg_providers_cleanup(&w.providers);
+        cvg_keyring_wipe(&w.keys);
+        if (cli.argc != 2) {
+            fprintf(stderr, "usage: cvg-worker query \"SELECT ...\"\n");
+            return EX_USAGE;
+        }
+        return wrk_query_command(&w.cfg, cli.argv[1]);
     }
     if (validate) {
         rc = validate_files(&w.cfg, &w.providers, cli.argc, cli.argv);

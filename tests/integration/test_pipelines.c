@@ -212,6 +212,17 @@ static void test_pipelines_manual_run_end_to_end(void)
              "'%s' AND step_status = 'SUCCEEDED'",
              run_id);
     CU_ASSERT_EQUAL(wh_query(sql), 3);
+    /* the operator's query command reads the same view */
+    char query[300];
+    snprintf(query, sizeof(query),
+             "SELECT count(*) AS steps FROM acme.tenant_comprehensive_view WHERE "
+             "pipeline_logging_id = '%s'",
+             run_id);
+    const char *qargs[] = {"query", query, NULL};
+    proc_t *q = cluster_spawn(&c, "query", "cvg-worker", qargs, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, q, 20000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "query", "{\"steps\":3}", 100));
     /* and in the tenant's list of runs */
     CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?pipeline_id=gcp_cost_billing&limit=5",
                          key_acme, NULL, NULL, &b),
@@ -428,6 +439,17 @@ static void test_pipelines_data_quality_failure(void)
              "SELECT count(*) FROM tenants.tenant_dq_results WHERE pipeline_logging_id = '%s'",
              run_id);
     CU_ASSERT_EQUAL(wh_query(sql), 3);
+    /* the operator's query command reads the same view */
+    char query[300];
+    snprintf(query, sizeof(query),
+             "SELECT count(*) AS steps FROM acme.tenant_comprehensive_view WHERE "
+             "pipeline_logging_id = '%s'",
+             run_id);
+    const char *qargs[] = {"query", query, NULL};
+    proc_t *q = cluster_spawn(&c, "query", "cvg-worker", qargs, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, q, 20000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "query", "{\"steps\":3}", 100));
 }
 
 /* Writes a broken pipeline into the config copy. */
