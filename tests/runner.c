@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 #include "tests/tests.h"
 #include "common/fs.h"
+#include "common/log.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -232,6 +233,14 @@ int main(int argc, char **argv)
     if (slash)
         *slash = '\0';
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* Suites that run pipelines in-process log what the runs do; only
+     * errors are worth showing among the test results (CVG_TEST_LOG=INFO
+     * shows all). */
+    cvg_log_level_t level = CVG_LOG_ERROR;
+    const char *want = getenv("CVG_TEST_LOG");
+    if (want)
+        cvg_log_level_parse(want, &level);
+    cvg_log_init("test", level);
     unsigned passed = 0, failed = 0;
     char failed_suites[4096] = "";
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {

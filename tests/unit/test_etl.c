@@ -7,7 +7,6 @@
  * confined to its dataset, step timeouts and cancellation.
  */
 #include "common/fs.h"
-#include "common/log.h"
 #include "common/providers.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
@@ -45,7 +44,6 @@ static int run_setup_pipeline(const char *path)
 
 static int setup(void)
 {
-    cvg_log_init("test", CVG_LOG_ERROR); /* the runs' own lines are expected noise */
     dir = tmpdir_new("etl");
     if (dir == NULL)
         return 1;
