@@ -1,9 +1,11 @@
 /*
- * Queueing a run on request (control op "enqueue", from the gateway's
- * manual-run endpoint): in one transaction the Idempotency-Key is looked
- * up, the tenant's daily and monthly limits are checked, the queue row is
- * inserted and the usage counters are raised. Then the run is announced
- * to the logger as QUEUED, so it is in the run log at once.
+ * Queueing runs on request (control op "enqueue", from the gateway's
+ * manual-run endpoint): the Idempotency-Key is looked up, the tenant's
+ * daily and monthly limits are checked, the queue row is inserted and the
+ * usage counters are raised, all in a transaction. Requests that arrive
+ * together share one transaction (one commit), each in a savepoint of its
+ * own. Then each new run is announced to the logger as QUEUED, so it is in
+ * the run log at once.
  */
 #include "scheduler/scheduler.h"
 #include "common/id.h"
@@ -77,29 +79,46 @@ static json_t *queued_reply(const char *run_id, const char *state, bool existing
     return json_pack("{s:s, s:s, s:b}", "run_id", run_id, "state", state, "existing", existing);
 }
 
-static void announce(sch_t *s, const json_t *req, const char *run_id, const char *params)
+/* A run queued in this batch, announced once the batch is committed. */
+typedef struct queued {
+    json_t *req;
+    char run_id[CVG_ID_LEN];
+    char *params;
+} queued_t;
+
+static void announce(sch_t *s, const queued_t *q)
 {
     if (s->emitter == NULL)
         return;
     cvg_event_t ev;
     cvg_event_init(&ev, CVG_EV_RUN_QUEUED);
-    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
-    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", str(req, "tenant_id"));
-    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", str(req, "pipeline_id"));
-    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", str(req, "pipeline"));
+    snprintf(ev.run_id, sizeof(ev.run_id), "%s", q->run_id);
+    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", str(q->req, "tenant_id"));
+    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", str(q->req, "pipeline_id"));
+    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", str(q->req, "pipeline"));
     snprintf(ev.status, sizeof(ev.status), "QUEUED");
-    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", str(req, "trigger_type"));
-    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", str(req, "triggered_by"));
+    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", str(q->req, "trigger_type"));
+    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", str(q->req, "triggered_by"));
     snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
     ev.attempt = 1;
-    json_t *d = json_pack("{s:o}", "parameters", json_loads(params, 0, NULL));
+    json_t *d = json_pack("{s:o}", "parameters", json_loads(q->params, 0, NULL));
     ev.detail = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     cvg_emitter_send(s->emitter, &ev, 1000);
     cvg_event_cleanup(&ev);
 }
 
-json_t *sch_enqueue(sch_t *s, const char *body, int *status)
+static json_t *error_reply(const char *code, const char *message)
+{
+    return json_pack("{s:s, s:s}", "code", code, "message", message);
+}
+
+/*
+ * One request, inside the batch's transaction and a savepoint of its own,
+ * so a request that fails leaves the others of the batch as they were.
+ * *q is filled when a new run was queued.
+ */
+static json_t *enqueue_one(sch_t *s, const char *body, int *status, queued_t *q)
 {
     json_t *req = json_loads(body ? body : "", 0, NULL);
     const char *tenant = str(req, "tenant_id"), *pipeline = str(req, "pipeline");
@@ -107,28 +126,22 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
     json_t *params = json_object_get(req, "parameters");
     int64_t priority = json_integer_value(json_object_get(req, "priority"));
     int64_t max_attempts = json_integer_value(json_object_get(req, "max_attempts"));
-    json_t *out = NULL;
-    cvg_err_t err;
-    cvg_err_clear(&err);
     if (!json_is_object(req) || tenant[0] == '\0' || pipeline[0] == '\0' ||
         str(req, "pipeline_id")[0] == '\0' || !json_is_object(params)) {
         *status = CVG_EINVAL;
         json_decref(req);
-        return json_pack("{s:s, s:s}", "code", "invalid_request", "message",
-                         "enqueue needs tenant_id, pipeline, pipeline_id and parameters");
+        return error_reply("invalid_request",
+                           "enqueue needs tenant_id, pipeline, pipeline_id and parameters");
     }
-    if (!sch_queue_check_ready(&s->queue)) {
-        *status = CVG_EBUSY;
-        json_decref(req);
-        return json_pack("{s:s, s:s}", "code", "not_ready", "message",
-                         "the queue table does not exist: bootstrap the system");
-    }
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *out = NULL;
     char *ptext = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
     int64_t now = cvg_time_now_ms();
     char now_iso[CVG_TIME_ISO_LEN], today[CVG_TIME_DATE_LEN];
     cvg_time_format_iso(now, now_iso);
     cvg_time_format_date(now, today);
-    int rc = cvg_wh_begin(s->wh, &err);
+    int rc = cvg_wh_exec(s->wh, "SAVEPOINT cvg_enqueue", NULL, 0, NULL, NULL, NULL, &err);
     existing_t ex = {0};
     if (rc == 0 && key[0] != '\0') {
         cvg_val_t p[2] = {cvg_v_text(tenant), cvg_v_text(key)};
@@ -139,7 +152,6 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && ex.found) {
-        cvg_wh_rollback(s->wh);
         if (strcmp(ex.pipeline, pipeline) != 0) {
             *status = CVG_EEXIST;
             out = json_pack("{s:s, s:s, s:s}", "code", "idempotency_key_reused", "message",
@@ -149,7 +161,7 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
             *status = 0;
             out = queued_reply(ex.run_id, ex.state, true);
         }
-        goto done;
+        goto release;
     }
     cvg_limits_t limits = {0};
     cvg_usage_t usage = {0};
@@ -160,18 +172,17 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
     char why[200];
     int64_t retry_after = 0;
     if (rc == 0 && cvg_quota_exhausted(&usage, &limits, now, &retry_after, why, sizeof(why))) {
-        cvg_wh_rollback(s->wh);
         *status = CVG_EFULL;
         out = json_pack("{s:s, s:s, s:I}", "code", "quota_exceeded", "message", why,
                         "retry_after_s", (json_int_t)retry_after);
-        goto done;
+        goto release;
     }
-    char run_id[CVG_ID_LEN], queue_id[CVG_ID_LEN];
-    cvg_id_new(run_id);
+    char queue_id[CVG_ID_LEN];
+    cvg_id_new(q->run_id);
     cvg_id_new(queue_id);
     if (rc == 0) {
         cvg_val_t v[12] = {cvg_v_text(queue_id),
-                           cvg_v_text(run_id),
+                           cvg_v_text(q->run_id),
                            cvg_v_text(tenant),
                            cvg_v_text(pipeline),
                            cvg_v_text(str(req, "pipeline_id")),
@@ -213,25 +224,77 @@ json_t *sch_enqueue(sch_t *s, const char *body, int *status)
                          "updated_at = $8",
                          u, 8, NULL, NULL, NULL, &err);
     }
-    if (rc == 0)
-        rc = cvg_wh_commit(s->wh, &err);
     if (rc != 0) {
-        cvg_wh_rollback(s->wh);
         *status = rc;
-        out = json_pack("{s:s, s:s}", "code", rc == CVG_ENOTFOUND ? "not_found" : "unavailable",
-                        "message", err.message);
-        goto done;
+        out = error_reply(rc == CVG_ENOTFOUND ? "not_found" : "unavailable", err.message);
+        cvg_wh_exec(s->wh, "ROLLBACK TO cvg_enqueue", NULL, 0, NULL, NULL, NULL, NULL);
+        goto release;
     }
-    announce(s, req, run_id, ptext);
-    cvg_log_ctx_t lc = {
-        .tenant_id = tenant, .pipeline_id = str(req, "pipeline_id"), .run_id = run_id};
-    cvg_info(&lc, "run queued (%s)", str(req, "trigger_type"));
     *status = 0;
-    out = queued_reply(run_id, "QUEUED", false);
-    /* a free worker may take it at once */
-    sch_dispatch(s);
-done:
+    out = queued_reply(q->run_id, "QUEUED", false);
+    q->req = json_incref(req);
+    q->params = ptext;
+    ptext = NULL;
+release:
+    cvg_wh_exec(s->wh, "RELEASE cvg_enqueue", NULL, 0, NULL, NULL, NULL, NULL);
     free(ptext);
     json_decref(req);
     return out;
+}
+
+void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **replies,
+                       int *statuses)
+{
+    queued_t *queued = calloc(n, sizeof(*queued));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = queued == NULL                      ? CVG_ENOMEM
+             : !sch_queue_check_ready(&s->queue) ? CVG_EBUSY
+                                                 : cvg_wh_begin(s->wh, &err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            replies[i] = enqueue_one(s, bodies[i], &statuses[i], &queued[i]);
+        } else {
+            statuses[i] = rc;
+            replies[i] =
+                error_reply("not_ready", rc == CVG_EBUSY ? "the queue table does not exist: "
+                                                           "bootstrap the system"
+                                                         : "the queue cannot be written now");
+        }
+    }
+    /* One commit for the batch: one fsync, however many runs. */
+    if (rc == 0 && cvg_wh_commit(s->wh, &err) != 0) {
+        cvg_wh_rollback(s->wh);
+        for (size_t i = 0; i < n; i++) {
+            json_decref(replies[i]);
+            statuses[i] = CVG_EBUSY;
+            replies[i] = error_reply("unavailable", err.message);
+            json_decref(queued[i].req);
+            queued[i].req = NULL;
+        }
+    }
+    size_t added = 0;
+    for (size_t i = 0; queued && i < n; i++) {
+        if (queued[i].req == NULL)
+            continue;
+        announce(s, &queued[i]);
+        cvg_log_ctx_t lc = {.tenant_id = str(queued[i].req, "tenant_id"),
+                            .pipeline_id = str(queued[i].req, "pipeline_id"),
+                            .run_id = queued[i].run_id};
+        cvg_info(&lc, "run queued (%s)", str(queued[i].req, "trigger_type"));
+        json_decref(queued[i].req);
+        free(queued[i].params);
+        added++;
+    }
+    free(queued);
+    /* a free worker may take one at once */
+    if (added > 0)
+        sch_dispatch(s);
+}
+
+json_t *sch_enqueue(sch_t *s, const char *body, int *status)
+{
+    json_t *reply = NULL;
+    sch_enqueue_batch(s, 1, &body, &reply, status);
+    return reply;
 }

@@ -19,26 +19,6 @@
 #define TICK_MS             250
 #define EMITTER_MAX_PENDING 10000
 
-static void reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req)
-{
-    int status = 0;
-    json_t *body = sch_control_handle(s, req->op, req->body, &status);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    cvg_ctl_t rep = {.op = "reply", .status = status, .body = text};
-    memcpy(rep.id, req->id, sizeof(rep.id));
-    cvg_buf_t b;
-    cvg_buf_init(&b, CVG_MSG_MAX);
-    if (cvg_msg_encode_ctl(&rep, &b) == 0) {
-        zframe_t *id = zframe_dup(identity);
-        zframe_send(&id, s->control, ZFRAME_MORE);
-        zframe_t *f = zframe_new(b.data, b.len);
-        zframe_send(&f, s->control, 0);
-    }
-    cvg_buf_cleanup(&b);
-    free(text);
-}
-
 /* Reads [identity][payload] from a ROUTER and decodes the payload. */
 static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err_t *err)
 {
@@ -55,19 +35,74 @@ static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err
     return rc;
 }
 
+#define CONTROL_BATCH 128 /* control requests read at once */
+
+static void send_reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req, json_t *body, int status)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    cvg_ctl_t rep = {.op = "reply", .status = status, .body = text};
+    memcpy(rep.id, req->id, sizeof(rep.id));
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    if (cvg_msg_encode_ctl(&rep, &b) == 0) {
+        zframe_t *id = zframe_dup(identity);
+        zframe_send(&id, s->control, ZFRAME_MORE);
+        zframe_t *f = zframe_new(b.data, b.len);
+        zframe_send(&f, s->control, 0);
+    }
+    cvg_buf_cleanup(&b);
+    free(text);
+}
+
+/* Reads what is waiting (up to CONTROL_BATCH): the enqueue requests among
+ * them share one transaction, the others are answered one by one. */
 static void on_control(sch_t *s)
 {
-    zframe_t *identity = NULL;
-    cvg_msg_t m;
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    int rc = recv_routed(s->control, &identity, &m, &err);
-    if (rc == 0 && m.type == CVG_MSG_CTL)
-        reply(s, identity, &m.u.ctl);
-    else if (rc != 0)
-        cvg_warn(NULL, "control message dropped: %s", err.message);
-    cvg_msg_cleanup(&m);
-    zframe_destroy(&identity);
+    static zframe_t *ids[CONTROL_BATCH];
+    static cvg_msg_t msgs[CONTROL_BATCH];
+    static json_t *replies[CONTROL_BATCH];
+    static int statuses[CONTROL_BATCH];
+    static const char *bodies[CONTROL_BATCH];
+    static size_t slots[CONTROL_BATCH];
+    size_t n = 0, nq = 0;
+    do {
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        int rc = recv_routed(s->control, &ids[n], &msgs[n], &err);
+        if (rc != 0 || msgs[n].type != CVG_MSG_CTL) {
+            if (rc != 0)
+                cvg_warn(NULL, "control message dropped: %s", err.message);
+            cvg_msg_cleanup(&msgs[n]);
+            zframe_destroy(&ids[n]);
+            continue;
+        }
+        replies[n] = NULL;
+        if (strcmp(msgs[n].u.ctl.op, "enqueue") == 0) {
+            bodies[nq] = msgs[n].u.ctl.body;
+            slots[nq++] = n;
+        }
+        n++;
+    } while (n < CONTROL_BATCH && (zsock_events(s->control) & ZMQ_POLLIN));
+    if (nq > 0) {
+        static json_t *qreplies[CONTROL_BATCH];
+        static int qstatuses[CONTROL_BATCH];
+        sch_enqueue_batch(s, nq, bodies, qreplies, qstatuses);
+        for (size_t i = 0; i < nq; i++) {
+            replies[slots[i]] = qreplies[i];
+            statuses[slots[i]] = qstatuses[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cvg_ctl_t *req = &msgs[i].u.ctl;
+        if (strcmp(req->op, "enqueue") != 0) {
+            statuses[i] = 0;
+            replies[i] = sch_control_handle(s, req->op, req->body, &statuses[i]);
+        }
+        send_reply(s, ids[i], req, replies[i], statuses[i]);
+        cvg_msg_cleanup(&msgs[i]);
+        zframe_destroy(&ids[i]);
+    }
 }
 
 static void on_worker(sch_t *s)

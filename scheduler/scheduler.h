@@ -43,6 +43,11 @@ json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *stat
 /* Control op "enqueue": queues a run for a tenant (see enqueue.c). */
 json_t *sch_enqueue(sch_t *s, const char *body, int *status);
 
+/* n enqueue requests in one transaction (one commit); replies[i] and
+ * statuses[i] answer bodies[i]. */
+void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **replies,
+                       int *statuses);
+
 /* Control op "cancel": cancels a queued run, or asks its worker to stop. */
 json_t *sch_cancel(sch_t *s, const char *body, int *status);
 

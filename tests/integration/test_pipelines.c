@@ -14,6 +14,7 @@
 #include "tests/integration/harness.h"
 #include "tests/tests.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -541,6 +542,74 @@ static void test_pipelines_broken_configs(void)
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
 }
 
+typedef struct burst {
+    const char *path, *key, *extra;
+    long status;
+    char run_id[CVG_ID_LEN];
+} burst_t;
+
+static void *burst_one(void *arg)
+{
+    burst_t *b = arg;
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", b->key);
+    const char *h[] = {kh, json_ct, b->extra, NULL};
+    json_t *body = NULL;
+    b->status = http_request(&c, "POST", b->path, h, "{}", &body);
+    const char *id = json_string_value(json_object_get(body, "pipeline_logging_id"));
+    snprintf(b->run_id, sizeof(b->run_id), "%s", id ? id : "");
+    json_decref(body);
+    return NULL;
+}
+
+/* Requests that reach the scheduler together share a transaction: each
+ * still gets its own answer, the quota holds exactly, a key stays one run. */
+static void test_pipelines_concurrent_requests(void)
+{
+    char key_burst[64];
+    onboard("burst", "FREE", key_burst, sizeof(key_burst));
+    CU_ASSERT_FATAL(key_burst[0] != '\0');
+    enum { N = 20 };
+    burst_t b[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        b[i] =
+            (burst_t){.path = "/api/v1/pipelines/run/burst/test/quality/checks", .key = key_burst};
+        pthread_create(&t[i], NULL, burst_one, &b[i]);
+    }
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        accepted += b[i].status == 202;
+        refused += b[i].status == 429;
+    }
+    CU_ASSERT_EQUAL(accepted, 5); /* FREE: 5 a day */
+    CU_ASSERT_EQUAL(refused, N - 5);
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM tenants.tenant_pipeline_execution_queue WHERE "
+                             "tenant_id = 'burst'"),
+                    5);
+    CU_ASSERT_EQUAL(wh_query("SELECT pipelines_run_today FROM tenants.tenant_usage_quotas WHERE "
+                             "tenant_id = 'burst'"),
+                    5);
+    /* one key, many identical requests at once: one run */
+    for (int i = 0; i < N; i++) {
+        b[i] = (burst_t){.path = "/api/v1/pipelines/run/acme/test/quality/checks",
+                         .key = key_acme,
+                         .extra = "Idempotency-Key: burst-once"};
+        pthread_create(&t[i], NULL, burst_one, &b[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(b[i].status, 202);
+        CU_ASSERT_STRING_EQUAL(b[i].run_id, b[0].run_id);
+    }
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM tenants.tenant_pipeline_execution_queue WHERE "
+                             "idempotency_key = 'burst-once'"),
+                    1);
+    json_decref(wait_run(b[0].run_id, key_acme, NULL, 60000));
+}
+
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
@@ -550,6 +619,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_step_time_limit", test_pipelines_step_time_limit},
     {"test_pipelines_data_quality_failure", test_pipelines_data_quality_failure},
     {"test_pipelines_broken_configs", test_pipelines_broken_configs},
+    {"test_pipelines_concurrent_requests", test_pipelines_concurrent_requests},
     CU_TEST_INFO_NULL,
 };
 
