@@ -186,6 +186,54 @@ static int parse_keys(const cvg_schema_t *s, const json_t *list, const char *pat
     return 0;
 }
 
+/* "indexes": [{"name": "run", "columns": ["pipeline_logging_id"]}, ...] */
+static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
+{
+    if (!json_is_array(list))
+        return cvg_err_set(err, CVG_EINVAL, "indexes", "indexes: expected an array");
+    if (json_array_size(list) > CVG_SCHEMA_MAX_INDEXES)
+        return cvg_err_set(err, CVG_EINVAL, "indexes", "indexes: more than %d",
+                           CVG_SCHEMA_MAX_INDEXES);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *ix = json_array_get(list, i);
+        char path[64];
+        snprintf(path, sizeof(path), "indexes[%zu]", i);
+        const char *key;
+        json_t *val;
+        if (!json_is_object(ix))
+            return cvg_err_set(err, CVG_EINVAL, path, "%s: expected an object", path);
+        json_object_foreach((json_t *)ix, key, val)
+        {
+            if (strcmp(key, "name") && strcmp(key, "columns"))
+                return cvg_err_set(err, CVG_EINVAL, path, "%s.%s: unknown field", path, key);
+        }
+        const char *name = json_string_value(json_object_get(ix, "name"));
+        if (name == NULL || !cvg_ident_valid(name, CVG_SCHEMA_INDEX_NAME - 1))
+            return cvg_err_set(err, CVG_EINVAL, path,
+                               "%s.name: expected an identifier of at most %d characters", path,
+                               CVG_SCHEMA_INDEX_NAME - 1);
+        for (size_t j = 0; j < s->nidx; j++) {
+            if (strcmp(s->idx[j].name, name) == 0)
+                return cvg_err_set(err, CVG_EINVAL, path, "%s.name: duplicate index '%s'", path,
+                                   name);
+        }
+        const json_t *cols = json_object_get(ix, "columns");
+        char cpath[80];
+        snprintf(cpath, sizeof(cpath), "%s.columns", path);
+        if (!json_is_array(cols) || json_array_size(cols) == 0 ||
+            json_array_size(cols) > CVG_SCHEMA_INDEX_COLS)
+            return cvg_err_set(err, CVG_EINVAL, cpath, "%s: expected 1 to %d column names", cpath,
+                               CVG_SCHEMA_INDEX_COLS);
+        cvg_index_t *out = &s->idx[s->nidx];
+        int rc = parse_keys(s, cols, cpath, out->cols, &out->ncols, err);
+        if (rc != 0)
+            return rc;
+        memcpy(out->name, name, strlen(name) + 1);
+        s->nidx++;
+    }
+    return 0;
+}
+
 int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
@@ -193,7 +241,7 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         return cvg_err_set(err, CVG_EINVAL, "table", "'%s' is not a valid table name", table);
     memcpy(out->table, table, strlen(table) + 1);
     const json_t *fields = doc;
-    const json_t *pk = NULL, *clust = NULL;
+    const json_t *pk = NULL, *clust = NULL, *indexes = NULL;
     if (json_is_object(doc)) {
         const char *key;
         json_t *val;
@@ -201,7 +249,8 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         {
             if (strcmp(key, "schema") && strcmp(key, "description") &&
                 strcmp(key, "tableConstraints") && strcmp(key, "clustering") &&
-                strcmp(key, "timePartitioning") && strcmp(key, "tableReference"))
+                strcmp(key, "timePartitioning") && strcmp(key, "tableReference") &&
+                strcmp(key, "indexes"))
                 return cvg_err_set(err, CVG_EINVAL, key, "%s: unknown table key", key);
         }
         fields = json_object_get(json_object_get(doc, "schema"), "fields");
@@ -215,6 +264,7 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         pk = json_object_get(
             json_object_get(json_object_get(doc, "tableConstraints"), "primaryKey"), "columns");
         clust = json_object_get(json_object_get(doc, "clustering"), "fields");
+        indexes = json_object_get(doc, "indexes");
     }
     size_t n = json_is_array(fields) ? json_array_size(fields) : 0;
     out->cols = calloc(n ? n : 1, sizeof(*out->cols));
@@ -228,6 +278,8 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         rc = parse_keys(out, pk, "tableConstraints.primaryKey.columns", out->pk, &out->npk, err);
     if (rc == 0 && clust != NULL)
         rc = parse_keys(out, clust, "clustering.fields", out->clustering, &out->nclust, err);
+    if (rc == 0 && indexes != NULL)
+        rc = parse_indexes(out, indexes, err);
     if (rc != 0)
         cvg_schema_cleanup(out);
     return rc;

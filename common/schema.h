@@ -6,6 +6,11 @@
  * "clustering": {"fields": [...]}}. Each warehouse driver turns a parsed
  * schema into its own DDL; primary keys and clustering become keys and
  * indexes where the driver has them.
+ *
+ * One key of ours is not BigQuery's: "indexes": [{"name": "run",
+ * "columns": ["pipeline_logging_id"]}, ...], the secondary lookups the
+ * services make on a table (a run by its id in a queue ordered by state).
+ * Drivers with indexes create them; BigQuery would ignore them.
  */
 #ifndef CVG_SCHEMA_H
 #define CVG_SCHEMA_H
@@ -19,6 +24,9 @@
 #define CVG_SCHEMA_NAME_MAX    129 /* column and table names, 128 + NUL */
 #define CVG_SCHEMA_MAX_COLUMNS 1000
 #define CVG_SCHEMA_MAX_KEYS    16 /* columns in a primary key or clustering */
+#define CVG_SCHEMA_MAX_INDEXES 4
+#define CVG_SCHEMA_INDEX_COLS  4
+#define CVG_SCHEMA_INDEX_NAME  33 /* 32 + NUL */
 
 typedef enum cvg_col_type {
     CVG_COL_STRING,
@@ -45,6 +53,13 @@ typedef struct cvg_column {
     char *description; /* owned, may be NULL */
 } cvg_column_t;
 
+/* A secondary index: the driver names it <table>__<name>. */
+typedef struct cvg_index {
+    char name[CVG_SCHEMA_INDEX_NAME];
+    size_t ncols;
+    char cols[CVG_SCHEMA_INDEX_COLS][CVG_SCHEMA_NAME_MAX];
+} cvg_index_t;
+
 typedef struct cvg_schema {
     char table[CVG_SCHEMA_NAME_MAX];
     char *description; /* owned, may be NULL */
@@ -54,6 +69,8 @@ typedef struct cvg_schema {
     char pk[CVG_SCHEMA_MAX_KEYS][CVG_SCHEMA_NAME_MAX];
     size_t nclust;
     char clustering[CVG_SCHEMA_MAX_KEYS][CVG_SCHEMA_NAME_MAX];
+    size_t nidx;
+    cvg_index_t idx[CVG_SCHEMA_MAX_INDEXES];
 } cvg_schema_t;
 
 /* Parses a schema document for table `table`. On error err names the field

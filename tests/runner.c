@@ -35,6 +35,7 @@ extern const cvg_suite_t suite_json;
 extern const cvg_suite_t suite_yaml;
 extern const cvg_suite_t suite_schema;
 extern const cvg_suite_t suite_sqlite;
+extern const cvg_suite_t suite_sqlite_stmts;
 extern const cvg_suite_t suite_pipeline;
 extern const cvg_suite_t suite_sink;
 extern const cvg_suite_t suite_routes;
@@ -69,6 +70,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_yaml,
     &suite_schema,
     &suite_sqlite,
+    &suite_sqlite_stmts,
     &suite_pipeline,
     &suite_sink,
     &suite_routes,

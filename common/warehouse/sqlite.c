@@ -12,9 +12,11 @@
 #include "common/time.h"
 #include "common/buf.h"
 #include "common/warehouse/driver.h"
+#include "common/warehouse/sqlite_stmts.h"
 #include "common/warehouse/sqlite_view.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,8 @@ typedef struct sq {
     int64_t deadline_ms;
     const volatile sig_atomic_t *cancel;
     int interrupted; /* CVG_ETIMEDOUT or CVG_ECANCELED once a statement was stopped */
+    /* statements of unrestricted, untrusted use, kept prepared */
+    cvg_stmt_cache_t stmts;
 } sq_t;
 
 /* ---- errors -------------------------------------------------------------- */
@@ -126,6 +130,7 @@ static int detach(sq_t *s, size_t i, cvg_err_t *err)
 {
     char sql[128];
     snprintf(sql, sizeof(sql), "DETACH DATABASE \"%s\"", s->att[i].name);
+    cvg_stmt_cache_clear(&s->stmts); /* none may name what goes */
     s->allow_attach = 1;
     int rc = run(s, sql, err);
     s->allow_attach = 0;
@@ -186,6 +191,7 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
     sqlite3_stmt *st = NULL;
     char sql[256];
     snprintf(sql, sizeof(sql), "ATTACH DATABASE ?1 AS \"%s\"", name);
+    cvg_stmt_cache_clear(&s->stmts); /* names resolve anew */
     s->allow_attach = 1;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -303,8 +309,18 @@ static int progress(void *ud)
     return 0;
 }
 
+/* Process-wide settings, before SQLite initializes. Memory statistics
+ * take a global mutex on every allocation, which the gateway's threads
+ * fought over; nothing here reads them. */
+static void configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const char *rest, void **impl, cvg_err_t *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
     *impl = NULL;
     if (rest[0] == '\0')
         return cvg_err_set(err, CVG_ECONFIG, "WAREHOUSE_URL", "sqlite:// needs a directory");
@@ -355,6 +371,7 @@ static void sq_close(void *impl)
         return;
     if (s->txn_depth > 0)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    cvg_stmt_cache_clear(&s->stmts);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -526,12 +543,20 @@ static int sq_exec(void *impl, const char *sql, const cvg_val_t *params, size_t 
     cvg_val_t *vals = NULL;
     const char **names = NULL;
     drop_stale(s);
-    int rc = prepare(s, sql, &st, err);
-    if (rc != 0)
+    /* what a restricted or trusted use prepares was authorized for that use */
+    bool cacheable = !s->restricted && s->trusted == 0;
+    bool sound = true; /* no SQLite error: the statement may be kept */
+    uint64_t gen = 0;
+    int rc = 0;
+    if (cacheable)
+        st = cvg_stmt_cache_take(&s->stmts, sql, &gen);
+    if (st == NULL && (rc = prepare(s, sql, &st, err)) != 0)
         return rc;
     rc = bind_params(s, st, params, nparams, err);
-    if (rc != 0)
+    if (rc != 0) {
+        sound = false;
         goto out;
+    }
     int ncols = sqlite3_column_count(st);
     if (fn != NULL && ncols > 0) {
         vals = calloc((size_t)ncols, sizeof(*vals));
@@ -547,6 +572,7 @@ static int sq_exec(void *impl, const char *sql, const cvg_val_t *params, size_t 
             break;
         if (step != SQLITE_ROW) {
             rc = map_error(s, step, sql, err);
+            sound = false;
             goto out;
         }
         if (fn == NULL)
@@ -587,7 +613,10 @@ static int sq_exec(void *impl, const char *sql, const cvg_val_t *params, size_t 
 out:
     free(vals);
     free((void *)names);
-    sqlite3_finalize(st);
+    if (cacheable)
+        cvg_stmt_cache_give(&s->stmts, sql, st, gen, sound);
+    else
+        sqlite3_finalize(st);
     return rc;
 }
 
@@ -814,6 +843,35 @@ static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
     return cvg_buf_puts(b, "\n) STRICT");
 }
 
+/* CREATE INDEX IF NOT EXISTS "ds"."table__suffix" ON "table" (cols) */
+static void index_ddl(cvg_buf_t *b, const char *dataset, const char *table, const char *suffix,
+                      const char *const *columns, size_t n)
+{
+    cvg_buf_printf(b, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset, table,
+                   suffix, table);
+    for (size_t i = 0; i < n; i++)
+        cvg_buf_printf(b, "%s\"%s\"", i ? ", " : "", columns[i]);
+    cvg_buf_puts(b, ")");
+}
+
+/* The schema's secondary indexes, inside table_create's savepoint. */
+static int create_indexes(sq_t *s, const char *dataset, const cvg_schema_t *sc, cvg_buf_t *ddl,
+                          cvg_err_t *err)
+{
+    for (size_t i = 0; i < sc->nidx; i++) {
+        const cvg_index_t *ix = &sc->idx[i];
+        const char *cols[CVG_SCHEMA_INDEX_COLS];
+        for (size_t c = 0; c < ix->ncols; c++)
+            cols[c] = ix->cols[c];
+        cvg_buf_reset(ddl);
+        index_ddl(ddl, dataset, sc->table, ix->name, cols, ix->ncols);
+        int rc = run(s, cvg_buf_cstr(ddl), err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *sc, cvg_err_t *err)
 {
     sq_t *s = impl;
@@ -844,6 +902,8 @@ static int sq_table_create(void *impl, const char *dataset, const cvg_schema_t *
         cvg_buf_puts(&ddl, ")");
         rc = run(s, cvg_buf_cstr(&ddl), err);
     }
+    if (rc == 0)
+        rc = create_indexes(s, dataset, sc, &ddl, err);
     if (rc == 0) {
         rc = run(s, "RELEASE cvg_create_table", err);
     } else {
@@ -999,11 +1059,7 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
         return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
-    cvg_buf_printf(&ddl, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset, table,
-                   suffix, table);
-    for (size_t i = 0; i < n; i++)
-        cvg_buf_printf(&ddl, "%s\"%s\"", i ? ", " : "", columns[i]);
-    cvg_buf_puts(&ddl, ")");
+    index_ddl(&ddl, dataset, table, suffix, columns, n);
     s->trusted++; /* the driver's own DDL on checked names */
     rc = ddl.overflow ? cvg_err_set(err, CVG_ETOOBIG, "index", "index definition too long")
                       : run(s, cvg_buf_cstr(&ddl), err);

@@ -54,6 +54,20 @@ static void test_schema_table_resource(void)
     CU_ASSERT_STRING_EQUAL(s.pk[0], "a");
     CU_ASSERT_EQUAL(s.nclust, 2);
     CU_ASSERT_STRING_EQUAL(s.clustering[0], "b");
+    CU_ASSERT_EQUAL(s.nidx, 0);
+    cvg_schema_cleanup(&s);
+    CU_ASSERT_EQUAL_FATAL(
+        parse("{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"STRING\"},{\"name\":"
+              "\"b\",\"type\":\"STRING\"}]},\"indexes\":[{\"name\":\"by_b\",\"columns\":"
+              "[\"b\"]},{\"name\":\"ba\",\"columns\":[\"B\",\"a\"]}]}",
+              &s, &err),
+        0);
+    CU_ASSERT_EQUAL(s.nidx, 2);
+    CU_ASSERT_STRING_EQUAL(s.idx[0].name, "by_b");
+    CU_ASSERT_EQUAL(s.idx[0].ncols, 1);
+    CU_ASSERT_EQUAL(s.idx[1].ncols, 2);
+    CU_ASSERT_STRING_EQUAL(s.idx[1].cols[0], "b"); /* the column's own spelling */
+    CU_ASSERT_STRING_EQUAL(s.idx[1].cols[1], "a");
     cvg_schema_cleanup(&s);
 }
 
@@ -77,6 +91,27 @@ static void test_schema_errors_name_the_field(void)
          "\"tableConstraints\":{\"primaryKey\":{\"columns\":[\"zz\"]}}}",
          "tableConstraints.primaryKey.columns", "'zz' is not a column"},
         {"{\"fields\":[]}", "fields", "unknown table key"},
+#define IDX(list) \
+    "{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"STRING\"}]},\"indexes\":" list "}"
+        {IDX("{}"), "indexes", "indexes: expected an array"},
+        {IDX("[{\"name\":\"x\",\"columns\":[\"zz\"]}]"), "indexes[0].columns",
+         "'zz' is not a column"},
+        {IDX("[{\"name\":\"x\",\"columns\":[]}]"), "indexes[0].columns",
+         "expected 1 to 4 column names"},
+        {IDX("[{\"name\":\"x\",\"columns\":[\"a\",\"a\",\"a\",\"a\",\"a\"]}]"),
+         "indexes[0].columns", "expected 1 to 4 column names"},
+        {IDX("[{\"columns\":[\"a\"]}]"), "indexes[0]", "name: expected an identifier"},
+        {IDX("[{\"name\":\"x y\",\"columns\":[\"a\"]}]"), "indexes[0]",
+         "name: expected an identifier"},
+        {IDX("[{\"name\":\"x\",\"columns\":[\"a\"],\"unique\":true}]"), "indexes[0]",
+         "indexes[0].unique: unknown field"},
+        {IDX("[{\"name\":\"x\",\"columns\":[\"a\"]},{\"name\":\"x\",\"columns\":[\"a\"]}]"),
+         "indexes[1]", "duplicate index 'x'"},
+        {IDX("[{\"name\":\"a\",\"columns\":[\"a\"]},{\"name\":\"b\",\"columns\":[\"a\"]},"
+             "{\"name\":\"c\",\"columns\":[\"a\"]},{\"name\":\"d\",\"columns\":[\"a\"]},"
+             "{\"name\":\"e\",\"columns\":[\"a\"]}]"),
+         "indexes", "more than 4"},
+#undef IDX
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cvg_schema_t s;

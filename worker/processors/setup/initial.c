@@ -107,6 +107,21 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
     return rc;
 }
 
+/* Creates the schema's secondary indexes that an existing table lacks. */
+static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, cvg_err_t *err)
+{
+    for (size_t i = 0; i < sc->nidx; i++) {
+        const char *cols[CVG_SCHEMA_INDEX_COLS];
+        for (size_t c = 0; c < sc->idx[i].ncols; c++)
+            cols[c] = sc->idx[i].cols[c];
+        int rc = cvg_wh_index_create(wh, dataset, sc->table, sc->idx[i].name, cols,
+                                     sc->idx[i].ncols, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
 {
     const char *dataset = json_string_value(json_object_get(step, "dataset"));
@@ -172,6 +187,9 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         if ((rc = cvg_wh_table_exists(ctx->wh, dataset, table, &texists, &err)) != 0)
             goto db_error;
         if (texists && !force_tables) {
+            /* an index added to the schema since the table was made */
+            if ((rc = ensure_indexes(ctx->wh, dataset, &schemas[i], &err)) != 0)
+                goto db_error;
             json_array_append_new(existing, json_string(table));
             continue;
         }
