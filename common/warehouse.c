@@ -216,6 +216,16 @@ int cvg_wh_commit(cvg_wh_t *wh, cvg_err_t *err)
     return wh->ops->commit(wh->impl, err);
 }
 
+int cvg_wh_begin_read(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err)
+{
+    for (size_t i = 0; datasets[i] != NULL; i++) {
+        int rc = check_ident("dataset", datasets[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    return wh->ops->begin_read(wh->impl, datasets, err);
+}
+
 int cvg_wh_rollback(cvg_wh_t *wh)
 {
     return wh->ops->rollback(wh->impl);

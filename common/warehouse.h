@@ -115,6 +115,11 @@ int cvg_wh_begin(cvg_wh_t *wh, cvg_err_t *err);
 int cvg_wh_commit(cvg_wh_t *wh, cvg_err_t *err);
 int cvg_wh_rollback(cvg_wh_t *wh);
 
+/* A read from one snapshot: the statements until cvg_wh_rollback (or
+ * commit) see the named datasets (NULL-terminated) as of one moment, take
+ * no write lock, and pay for locking and checking once. */
+int cvg_wh_begin_read(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err);
+
 /* Makes a dataset reachable from this connection (a no-op where every
  * dataset always is). CVG_ENOTFOUND when it does not exist. */
 int cvg_wh_use(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);

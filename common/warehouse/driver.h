@@ -17,6 +17,7 @@ typedef struct cvg_wh_ops {
     int (*begin)(void *impl, cvg_err_t *err);
     int (*commit)(void *impl, cvg_err_t *err);
     int (*rollback)(void *impl);
+    int (*begin_read)(void *impl, const char *const *datasets, cvg_err_t *err);
     int (*use)(void *impl, const char *dataset, cvg_err_t *err);
     int (*dataset_exists)(void *impl, const char *dataset, bool *out, cvg_err_t *err);
     int (*dataset_create)(void *impl, const char *dataset, cvg_err_t *err);

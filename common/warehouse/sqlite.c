@@ -126,6 +126,24 @@ static int run(sq_t *s, const char *sql, cvg_err_t *err)
     return 0;
 }
 
+/* Runs a transaction statement (BEGIN, COMMIT, ROLLBACK), kept prepared:
+ * a read of a run costs a BEGIN and a ROLLBACK each time. */
+static int run_txn(sq_t *s, const char *sql, cvg_err_t *err)
+{
+    uint64_t gen = 0;
+    sqlite3_stmt *st = cvg_stmt_cache_take(&s->stmts, sql, &gen);
+    int rc = st ? SQLITE_OK : sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        cvg_stmt_cache_give(&s->stmts, sql, st, gen, true);
+        return 0;
+    }
+    int r = map_error(s, rc, sql, err);
+    cvg_stmt_cache_give(&s->stmts, sql, st, gen, false);
+    return r;
+}
+
 static int detach(sq_t *s, size_t i, cvg_err_t *err)
 {
     char sql[128];
@@ -633,7 +651,27 @@ static int sq_begin(void *impl, cvg_err_t *err)
      * while others are attached for reading: its transactions lock only
      * what they write, or a long tenant step would stop every writer of
      * the central dataset. */
-    int rc = run(s, s->restricted ? "BEGIN" : "BEGIN IMMEDIATE", err);
+    int rc = run_txn(s, s->restricted ? "BEGIN" : "BEGIN IMMEDIATE", err);
+    if (rc == 0)
+        s->txn_depth = 1;
+    return rc;
+}
+
+/* A deferred BEGIN: the first read takes the snapshot, no write lock. */
+static int sq_begin_read(void *impl, const char *const *datasets, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (s->txn_depth > 0)
+        return cvg_err_set(err, CVG_EINVAL, "", "transaction already open");
+    drop_stale(s);
+    for (size_t i = 0; datasets[i] != NULL; i++) {
+        if (reserved(datasets[i]))
+            return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", datasets[i]);
+        int rc = attach(s, datasets[i], false, err);
+        if (rc != 0)
+            return rc;
+    }
+    int rc = run_txn(s, "BEGIN", err);
     if (rc == 0)
         s->txn_depth = 1;
     return rc;
@@ -644,9 +682,9 @@ static int sq_commit(void *impl, cvg_err_t *err)
     sq_t *s = impl;
     if (s->txn_depth == 0)
         return cvg_err_set(err, CVG_EINVAL, "", "no transaction open");
-    int rc = run(s, "COMMIT", err);
+    int rc = run_txn(s, "COMMIT", err);
     if (rc != 0)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        run_txn(s, "ROLLBACK", NULL);
     s->txn_depth = 0;
     return rc;
 }
@@ -657,7 +695,7 @@ static int sq_rollback(void *impl)
     if (s->txn_depth == 0)
         return 0;
     s->txn_depth = 0;
-    return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : CVG_EDB;
+    return run_txn(s, "ROLLBACK", NULL) == 0 ? 0 : CVG_EDB;
 }
 
 /* ---- datasets ------------------------------------------------------------ */
@@ -1091,6 +1129,7 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .begin_read = sq_begin_read,
     .use = sq_use,
     .dataset_exists = sq_dataset_exists,
     .dataset_create = sq_dataset_create,

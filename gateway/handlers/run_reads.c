@@ -143,7 +143,13 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *run = NULL;
-    int rc = read_run(wh, run_id, &run, &err);
+    /* the run log, queue, steps and checks as of one moment */
+    static const char *const central[] = {"tenants", NULL};
+    int rc = cvg_wh_begin_read(wh, central, &err);
+    if (rc == 0) {
+        rc = read_run(wh, run_id, &run, &err);
+        cvg_wh_rollback(wh);
+    }
     gw_whpool_release(req->gw->pool, wh);
     const char *tenant = scope_tenant(req);
     if (rc != 0) {

@@ -57,6 +57,28 @@ static void test_crypto_aead(void)
     CU_ASSERT(memcmp(again, sealed, CVG_GCM_NONCE_LEN) != 0);
 }
 
+/* RFC 4231 test cases 1 and 2 (API keys are stored as this HMAC). */
+static void test_crypto_hmac_sha256_vectors(void)
+{
+    static const struct {
+        const char *key, *data, *hex;
+    } cases[] = {
+        {"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b",
+         "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char mac[CVG_HMAC_LEN];
+        char hex[2 * CVG_HMAC_LEN + 1];
+        cvg_hmac_sha256(cases[i].key, strlen(cases[i].key), cases[i].data, strlen(cases[i].data),
+                        mac);
+        for (size_t j = 0; j < CVG_HMAC_LEN; j++)
+            snprintf(hex + 2 * j, 3, "%02x", mac[j]);
+        CU_ASSERT_STRING_EQUAL(hex, cases[i].hex);
+    }
+}
+
 static void test_crypto_base64(void)
 {
     for (size_t len = 0; len < 70; len++) {
@@ -240,6 +262,7 @@ static void test_crypto_credential_shapes(void)
 }
 
 static CU_TestInfo tests[] = {
+    {"test_crypto_hmac_sha256_vectors", test_crypto_hmac_sha256_vectors},
     {"test_crypto_aead", test_crypto_aead},
     {"test_crypto_base64", test_crypto_base64},
     {"test_crypto_keyring", test_crypto_keyring},
