@@ -134,6 +134,8 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
         "FROM " Q " q WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= $1) "
         "ORDER BY q.priority, q.enqueued_at LIMIT $2",
         p, 2, collect_job, &c, NULL, err);
+    if (rc == 1)
+        rc = 0; /* collect_job stopped the read: enough runs claimed */
     if (rc != 0) {
         for (size_t i = 0; i < c.n; i++)
             cvg_params_cleanup(&jobs[i].params);

@@ -610,6 +610,24 @@ static void test_pipelines_concurrent_requests(void)
     json_decref(wait_run(b[0].run_id, key_acme, NULL, 60000));
 }
 
+/* More runs waiting than there are workers: every one is dispatched as
+ * workers come free, in order, and all finish. */
+static void test_pipelines_backlog_drains(void)
+{
+    enum { N = 7 };
+    char ids[N][CVG_ID_LEN];
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(
+            run_pipeline("acme", "test/quality/checks", key_acme, "{}", NULL, ids[i]), 202);
+    for (int i = 0; i < N; i++) {
+        json_t *run = wait_run(ids[i], key_acme, NULL, 60000);
+        /* ran to its end: the pipeline's error-severity check fails it */
+        CU_ASSERT_STRING_EQUAL(status_of(run), "FAILED");
+        CU_ASSERT_PTR_NOT_NULL(step_named(run, "check"));
+        json_decref(run);
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
@@ -620,6 +638,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_data_quality_failure", test_pipelines_data_quality_failure},
     {"test_pipelines_broken_configs", test_pipelines_broken_configs},
     {"test_pipelines_concurrent_requests", test_pipelines_concurrent_requests},
+    {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
     CU_TEST_INFO_NULL,
 };
 
