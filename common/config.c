@@ -59,7 +59,7 @@ static const var_t vars[] = {
         "file holding the admin key, used when ADMIN_API_KEY is unset"),
     STR("API_HOST", api_host, T_STR, "127.0.0.1", GW | RUN, "address the HTTP API listens on"),
     INT("API_PORT", api_port, "8000", 1, 65535, GW | RUN, "port of the HTTP API"),
-    INT("API_THREADS", api_threads, "4", 1, 256, GW, "HTTP worker threads"),
+    INT("API_THREADS", api_threads, "16", 1, 256, GW, "HTTP worker threads"),
     INT("API_MAX_BODY_BYTES", api_max_body_bytes, "1048576", 1024, 64 * 1024 * 1024, GW,
         "largest request body accepted (413 above)"),
     INT("API_REQUEST_TIMEOUT_S", api_request_timeout_s, "30", 1, 3600, GW,
