@@ -351,6 +351,21 @@ static int count_of(const scalar_t *s, int64_t *n, cvg_err_t *err)
                        s->text);
 }
 
+/* SELECT COUNT(*) of the target's rows matching cond (NULL: all), with
+ * extra parameters after the target's own. */
+static int count_rows(const proc_ctx_t *ctx, const target_t *t, cvg_buf_t *sql, const char *cond,
+                      const cvg_val_t *extra, size_t nextra, int64_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    scalar_t s;
+    int rc = cvg_buf_puts(sql, "SELECT COUNT(*)");
+    if (rc == 0)
+        rc = append_from(sql, t, cond);
+    if (rc == 0)
+        rc = query(ctx, t, cvg_buf_cstr(sql), extra, nextra, &s, err);
+    return rc == 0 ? count_of(&s, n, err) : rc;
+}
+
 static const char *rows_word(int64_t n)
 {
     return n == 1 ? "row has" : "rows have";
@@ -359,15 +374,8 @@ static const char *rows_word(int64_t n)
 static int run_row_count(const proc_ctx_t *ctx, const target_t *t, const json_t *check,
                          cvg_buf_t *sql, outcome_t *o, cvg_err_t *err)
 {
-    int rc = cvg_buf_puts(sql, "SELECT COUNT(*)");
-    if (rc == 0)
-        rc = append_from(sql, t, NULL);
-    scalar_t s;
     int64_t n = 0;
-    if (rc == 0)
-        rc = query(ctx, t, cvg_buf_cstr(sql), NULL, 0, &s, err);
-    if (rc == 0)
-        rc = count_of(&s, &n, err);
+    int rc = count_rows(ctx, t, sql, NULL, NULL, 0, &n, err);
     if (rc != 0)
         return rc;
     const json_t *mn = json_object_get(check, "min"), *mx = json_object_get(check, "max");
@@ -404,17 +412,10 @@ static int run_not_null(const proc_ctx_t *ctx, const target_t *t, const json_t *
     int rc = append_ident(&cond, t->quote, col);
     if (rc == 0)
         rc = cvg_buf_puts(&cond, " IS NULL");
-    if (rc == 0)
-        rc = cvg_buf_puts(sql, "SELECT COUNT(*)");
-    if (rc == 0)
-        rc = append_from(sql, t, cvg_buf_cstr(&cond));
-    cvg_buf_cleanup(&cond);
-    scalar_t s;
     int64_t n = 0;
     if (rc == 0)
-        rc = query(ctx, t, cvg_buf_cstr(sql), NULL, 0, &s, err);
-    if (rc == 0)
-        rc = count_of(&s, &n, err);
+        rc = count_rows(ctx, t, sql, cvg_buf_cstr(&cond), NULL, 0, &n, err);
+    cvg_buf_cleanup(&cond);
     if (rc != 0)
         return rc;
     o->passed = n == 0;
@@ -523,18 +524,11 @@ static int run_accepted(const proc_ctx_t *ctx, const target_t *t, const json_t *
     utf8_trim(shown);
     if (rc == 0)
         rc = cvg_buf_puts(&cond, ")");
-    if (rc == 0)
-        rc = cvg_buf_puts(sql, "SELECT COUNT(*)");
-    if (rc == 0)
-        rc = append_from(sql, t, cvg_buf_cstr(&cond));
-    cvg_buf_cleanup(&cond);
-    scalar_t s;
     int64_t n = 0;
     if (rc == 0)
-        rc = query(ctx, t, cvg_buf_cstr(sql), params, nv, &s, err);
+        rc = count_rows(ctx, t, sql, cvg_buf_cstr(&cond), params, nv, &n, err);
+    cvg_buf_cleanup(&cond);
     free(params);
-    if (rc == 0)
-        rc = count_of(&s, &n, err);
     if (rc == CVG_ENOMEM)
         cvg_err_set(err, rc, "", "out of memory");
     if (rc != 0)
