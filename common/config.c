@@ -59,7 +59,7 @@ static const var_t vars[] = {
         "file holding the admin key, used when ADMIN_API_KEY is unset"),
     STR("API_HOST", api_host, T_STR, "127.0.0.1", GW | RUN, "address the HTTP API listens on"),
     INT("API_PORT", api_port, "8000", 1, 65535, GW | RUN, "port of the HTTP API"),
-    INT("API_THREADS", api_threads, "16", 1, 256, GW, "HTTP worker threads"),
+    INT("API_THREADS", api_threads, "4", 1, 256, GW, "HTTP worker threads"),
     INT("API_MAX_BODY_BYTES", api_max_body_bytes, "1048576", 1024, 64 * 1024 * 1024, GW,
         "largest request body accepted (413 above)"),
     INT("API_REQUEST_TIMEOUT_S", api_request_timeout_s, "30", 1, 3600, GW,
@@ -134,6 +134,8 @@ static const var_t vars[] = {
         "self-service sign-up requests per client address per hour"),
     INT("CVG_AUTH_CACHE_MS", auth_cache_ms, "500", 0, 1000, GW,
         "how long an API key lookup is trusted; bounds how late a revocation bites"),
+    INT("CVG_RUN_CACHE_MS", run_cache_ms, "5000", 0, 60000, GW,
+        "how long a finished run's answer is served from memory (0: always read the warehouse)"),
     INT("CVG_KEY_ROTATION_OVERLAP_S", key_rotation_overlap_s, "3600", 0, 2592000, GW,
         "how long a rotated key keeps working next to its successor"),
 #ifdef CVG_TESTING

@@ -1,6 +1,9 @@
 /*
  * The gateway's control client (see bus.h). Each thread's sockets hang off
  * a pthread key whose destructor closes them when the thread ends.
+ * Submitted calls are handed to the bus thread on a list under a mutex,
+ * with an eventfd to wake it; it keeps those sent in the order sent, so
+ * replies (which come mostly in that order) are matched near the head.
  */
 #include "gateway/bus.h"
 #include "common/buf.h"
@@ -8,14 +11,43 @@
 #include "common/time.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define BUS_IDLE_POLL_MS 1000
+
+static const char *const names[] = {"scheduler", "logger"};
+
+typedef struct gw_call {
+    struct gw_call *next;
+    char id[CVG_ID_LEN];
+    gw_peer_t peer;
+    cvg_buf_t msg; /* the encoded request */
+    int timeout_ms;
+    int64_t deadline;
+    bool sent;
+    gw_bus_done_fn done;
+    void *ctx;
+} gw_call_t;
 
 struct gw_bus {
     char endpoints[2][256];
     pthread_key_t key;
+    pthread_mutex_t lock; /* guards submitted and stopping */
+    gw_call_t *submitted; /* newest first, not yet seen by the thread */
+    bool stopping;
+    int wake_fd;
+    pthread_t thread;
+    bool running;
 };
+
+static void *bus_main(void *arg);
 
 typedef struct thread_socks {
     zsock_t *sock[2];
@@ -41,7 +73,41 @@ gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint
     }
     snprintf(bus->endpoints[0], sizeof(bus->endpoints[0]), "%s", scheduler_endpoint);
     snprintf(bus->endpoints[1], sizeof(bus->endpoints[1]), "%s", logger_endpoint);
+    pthread_mutex_init(&bus->lock, NULL);
+    /* czmq sets itself up on first use, and that is not thread-safe: do it
+     * here, before the bus thread and the main thread both make sockets. */
+    zsys_init();
+    bus->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (bus->wake_fd < 0 || pthread_create(&bus->thread, NULL, bus_main, bus) != 0) {
+        if (bus->wake_fd >= 0)
+            close(bus->wake_fd);
+        pthread_mutex_destroy(&bus->lock);
+        pthread_key_delete(bus->key);
+        free(bus);
+        cvg_err_set(err, CVG_EIO, "", "cannot start the control client's thread");
+        return NULL;
+    }
+    bus->running = true;
     return bus;
+}
+
+static void wake(gw_bus_t *bus)
+{
+    uint64_t one = 1;
+    if (write(bus->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        cvg_err_set(NULL, CVG_EIO, "", "cannot wake the bus thread");
+}
+
+void gw_bus_stop(gw_bus_t *bus)
+{
+    if (bus == NULL || !bus->running)
+        return;
+    pthread_mutex_lock(&bus->lock);
+    bus->stopping = true;
+    pthread_mutex_unlock(&bus->lock);
+    wake(bus);
+    pthread_join(bus->thread, NULL);
+    bus->running = false;
 }
 
 void gw_bus_destroy(gw_bus_t **pbus)
@@ -49,6 +115,9 @@ void gw_bus_destroy(gw_bus_t **pbus)
     if (pbus == NULL || *pbus == NULL)
         return;
     gw_bus_t *bus = *pbus;
+    gw_bus_stop(bus);
+    close(bus->wake_fd);
+    pthread_mutex_destroy(&bus->lock);
     close_socks(pthread_getspecific(bus->key));
     pthread_setspecific(bus->key, NULL);
     pthread_key_delete(bus->key);
@@ -96,7 +165,6 @@ static void drop_sock(gw_bus_t *bus, gw_peer_t peer)
 int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
                 int *status, char **reply, cvg_err_t *err)
 {
-    static const char *names[] = {"scheduler", "logger"};
     *reply = NULL;
     zsock_t *s = sock_for(bus, peer, err);
     if (s == NULL)
@@ -149,4 +217,269 @@ int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body,
         }
         cvg_msg_cleanup(&m); /* a stale reply: keep waiting */
     }
+}
+
+/* ---- submitted calls, served by the bus thread ---------------------------- */
+
+static void finish(gw_call_t *c, int rc, int status, const char *reply, const cvg_err_t *err)
+{
+    c->done(c->ctx, rc, status, reply, err);
+    cvg_buf_cleanup(&c->msg);
+    free(c);
+}
+
+static void fail(gw_call_t *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(gw_call_t *c, int rc, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_err_set(&err, rc, "", "%s", msg);
+    finish(c, rc, 0, NULL, &err);
+}
+
+void gw_bus_submit(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
+                   gw_bus_done_fn done, void *ctx)
+{
+    gw_call_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        cvg_err_set(&err, CVG_ENOMEM, "", "out of memory");
+        done(ctx, CVG_ENOMEM, 0, NULL, &err);
+        return;
+    }
+    c->peer = peer;
+    c->timeout_ms = timeout_ms;
+    c->deadline = cvg_time_mono_ms() + timeout_ms;
+    c->done = done;
+    c->ctx = ctx;
+    cvg_ctl_t req = {.body = (char *)body};
+    snprintf(req.op, sizeof(req.op), "%s", op);
+    cvg_id_new(req.id);
+    memcpy(c->id, req.id, sizeof(c->id));
+    cvg_buf_init(&c->msg, CVG_MSG_MAX);
+    if (cvg_msg_encode_ctl(&req, &c->msg) != 0) {
+        fail(c, CVG_ETOOBIG, "request to the %s too large", names[peer]);
+        return;
+    }
+    pthread_mutex_lock(&bus->lock);
+    bool stopping = bus->stopping, was_empty = bus->submitted == NULL;
+    if (!stopping) {
+        c->next = bus->submitted;
+        bus->submitted = c;
+    }
+    pthread_mutex_unlock(&bus->lock);
+    if (stopping)
+        fail(c, CVG_EIO, "the gateway is stopping; the %s was not asked", names[peer]);
+    else if (was_empty)
+        wake(bus);
+}
+
+/* The calls sent and not yet answered, oldest first. */
+typedef struct inflight {
+    gw_call_t *head, *tail;
+    int64_t next_deadline;
+} inflight_t;
+
+static void inflight_add(inflight_t *f, gw_call_t *c)
+{
+    c->next = NULL;
+    if (f->tail)
+        f->tail->next = c;
+    else
+        f->head = c;
+    f->tail = c;
+    if (f->next_deadline == 0 || c->deadline < f->next_deadline)
+        f->next_deadline = c->deadline;
+}
+
+/* Unlinks and returns the first call that `match` accepts, or NULL. */
+static gw_call_t *inflight_take(inflight_t *f, bool (*match)(const gw_call_t *, const void *),
+                                const void *arg)
+{
+    gw_call_t *prev = NULL;
+    for (gw_call_t *c = f->head; c; prev = c, c = c->next) {
+        if (!match(c, arg))
+            continue;
+        if (prev)
+            prev->next = c->next;
+        else
+            f->head = c->next;
+        if (f->tail == c)
+            f->tail = prev;
+        return c;
+    }
+    return NULL;
+}
+
+static bool has_id(const gw_call_t *c, const void *id)
+{
+    return strcmp(c->id, id) == 0;
+}
+
+static bool expired(const gw_call_t *c, const void *now)
+{
+    return c->deadline <= *(const int64_t *)now;
+}
+
+static bool unsent_to(const gw_call_t *c, const void *peer)
+{
+    return !c->sent && c->peer == *(const gw_peer_t *)peer;
+}
+
+static bool any(const gw_call_t *c, const void *arg)
+{
+    (void)c;
+    (void)arg;
+    return true;
+}
+
+static void end_expired(inflight_t *f, int64_t now)
+{
+    if (f->next_deadline == 0 || now < f->next_deadline)
+        return;
+    gw_call_t *c;
+    while ((c = inflight_take(f, expired, &now)) != NULL) {
+        if (c->sent)
+            fail(c, CVG_ETIMEDOUT, "%s did not answer within %d ms", names[c->peer], c->timeout_ms);
+        else
+            fail(c, CVG_EIO, "%s is not reachable", names[c->peer]);
+    }
+    f->next_deadline = 0;
+    for (c = f->head; c; c = c->next) {
+        if (f->next_deadline == 0 || c->deadline < f->next_deadline)
+            f->next_deadline = c->deadline;
+    }
+}
+
+/* Sends what waits for peer's socket while it takes messages without
+ * blocking (ZMQ_IMMEDIATE: not while the peer is not connected). */
+static void send_waiting(inflight_t *f, void *sock, gw_peer_t peer)
+{
+    for (gw_call_t *c = f->head; c; c = c->next) {
+        if (c->sent || c->peer != peer)
+            continue;
+        if (zmq_send(sock, c->msg.data, c->msg.len, ZMQ_DONTWAIT) < 0)
+            return;
+        c->sent = true;
+        cvg_buf_cleanup(&c->msg);
+    }
+}
+
+static void take_replies(inflight_t *f, void *sock)
+{
+    for (;;) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            return;
+        }
+        cvg_msg_t m;
+        int rc = cvg_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &m, NULL);
+        zmq_msg_close(&frame);
+        gw_call_t *c =
+            rc == 0 && m.type == CVG_MSG_CTL ? inflight_take(f, has_id, m.u.ctl.id) : NULL;
+        if (c != NULL) /* else a reply past its deadline: dropped */
+            finish(c, 0, m.u.ctl.status, m.u.ctl.body, NULL);
+        cvg_msg_cleanup(&m);
+    }
+}
+
+static zsock_t *bus_socket(const char *endpoint)
+{
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    if (s == NULL)
+        return NULL;
+    zsock_set_immediate(s, 1);
+    zsock_set_linger(s, 0);
+    zsock_set_sndhwm(s, 0);
+    zsock_set_rcvhwm(s, 0);
+    if (zsock_connect(s, "%s", endpoint) != 0)
+        zsock_destroy(&s);
+    return s;
+}
+
+static void *bus_main(void *arg)
+{
+    gw_bus_t *bus = arg;
+    zsock_t *socks[2] = {bus_socket(bus->endpoints[0]), bus_socket(bus->endpoints[1])};
+    inflight_t f = {0};
+    bool stopping = false;
+    while (!stopping) {
+        zmq_pollitem_t items[3] = {{NULL, bus->wake_fd, ZMQ_POLLIN, 0}};
+        int n = 1;
+        for (gw_peer_t p = GW_PEER_SCHEDULER; p <= GW_PEER_LOGGER; p++) {
+            if (socks[p] == NULL)
+                continue;
+            items[n] = (zmq_pollitem_t){zsock_resolve(socks[p]), 0, ZMQ_POLLIN, 0};
+            for (gw_call_t *c = f.head; c; c = c->next) {
+                if (unsent_to(c, &p)) {
+                    items[n].events |= ZMQ_POLLOUT;
+                    break;
+                }
+            }
+            n++;
+        }
+        int64_t now = cvg_time_mono_ms();
+        long wait = f.next_deadline ? (long)(f.next_deadline - now) : BUS_IDLE_POLL_MS;
+        if (zmq_poll(items, n, wait < 0 ? 0 : wait) < 0 && zmq_errno() != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            uint64_t count;
+            if (read(bus->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                break;
+            pthread_mutex_lock(&bus->lock);
+            gw_call_t *got = bus->submitted;
+            bus->submitted = NULL;
+            stopping = bus->stopping;
+            pthread_mutex_unlock(&bus->lock);
+            /* the list is newest first: reverse it to keep the order */
+            gw_call_t *ordered = NULL;
+            while (got) {
+                gw_call_t *next = got->next;
+                got->next = ordered;
+                ordered = got;
+                got = next;
+            }
+            while (ordered) {
+                gw_call_t *next = ordered->next;
+                if (socks[ordered->peer] == NULL)
+                    fail(ordered, CVG_EIO, "cannot connect to the %s", names[ordered->peer]);
+                else
+                    inflight_add(&f, ordered);
+                ordered = next;
+            }
+        }
+        for (gw_peer_t p = GW_PEER_SCHEDULER; p <= GW_PEER_LOGGER; p++) {
+            if (socks[p] == NULL)
+                continue;
+            send_waiting(&f, zsock_resolve(socks[p]), p);
+            take_replies(&f, zsock_resolve(socks[p]));
+        }
+        end_expired(&f, cvg_time_mono_ms());
+    }
+    /* Stopping: every call still waiting gets its answer now. */
+    pthread_mutex_lock(&bus->lock);
+    gw_call_t *left = bus->submitted;
+    bus->submitted = NULL;
+    bus->stopping = true;
+    pthread_mutex_unlock(&bus->lock);
+    while (left) {
+        gw_call_t *next = left->next;
+        inflight_add(&f, left);
+        left = next;
+    }
+    gw_call_t *c;
+    while ((c = inflight_take(&f, any, NULL)) != NULL)
+        fail(c, CVG_EIO, "the gateway is stopping; no answer from the %s", names[c->peer]);
+    zsock_destroy(&socks[0]);
+    zsock_destroy(&socks[1]);
+    return NULL;
 }

@@ -3,6 +3,11 @@
  * socket) and the logger (event socket, for ping) over DEALER sockets, one
  * per HTTP thread and peer (sockets never cross threads). A call that times
  * out drops its socket, so a late reply can never answer the next call.
+ *
+ * Calls that must not hold an HTTP thread while the peer works (queueing a
+ * run) go through gw_bus_submit instead: a thread of the bus sends them on
+ * sockets of its own and calls back when the reply comes, so many requests
+ * wait on the scheduler at once and it can commit them together.
  */
 #ifndef GW_BUS_H
 #define GW_BUS_H
@@ -15,8 +20,12 @@ typedef struct gw_bus gw_bus_t;
 
 gw_bus_t *gw_bus_new(const char *scheduler_endpoint, const char *logger_endpoint, cvg_err_t *err);
 
-/* Closes the calling thread's sockets and frees the bus; call after every
- * other thread that used it has ended. Accepts NULL. */
+/* Ends the submitted calls still waiting (CVG_EIO, "the gateway is
+ * stopping") and stops the bus thread. Accepts NULL; idempotent. */
+void gw_bus_stop(gw_bus_t *bus);
+
+/* Stops the bus, closes the calling thread's sockets and frees the bus;
+ * call after every other thread that used it has ended. Accepts NULL. */
 void gw_bus_destroy(gw_bus_t **bus);
 
 /*
@@ -27,5 +36,17 @@ void gw_bus_destroy(gw_bus_t **bus);
  */
 int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
                 int *status, char **reply, cvg_err_t *err);
+
+/* How a submitted call ended: rc 0 with the peer's status and reply body
+ * (NULL when none; valid during the call only), or rc CVG_ETIMEDOUT /
+ * CVG_EIO with err. Runs on the bus thread, or on the submitting thread
+ * when the call cannot start. */
+typedef void (*gw_bus_done_fn)(void *ctx, int rc, int status, const char *reply,
+                               const cvg_err_t *err);
+
+/* Sends op with body to peer without waiting; done(ctx, ...) is called
+ * exactly once, within about timeout_ms. */
+void gw_bus_submit(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
+                   gw_bus_done_fn done, void *ctx);
 
 #endif

@@ -29,6 +29,7 @@ typedef struct gw_bus gw_bus_t;
 typedef struct gw_keycache gw_keycache_t;
 typedef struct gw_ratelimit gw_ratelimit_t;
 typedef struct gw_pipecache gw_pipecache_t;
+typedef struct gw_runcache gw_runcache_t;
 
 typedef struct gw {
     cvg_config_t cfg;
@@ -45,12 +46,14 @@ typedef struct gw {
     gw_pipecache_t *pipes;           /* validated pipeline configs */
     gw_keycache_t *keycache;         /* recent API key lookups */
     gw_ratelimit_t *limits;          /* token buckets: per key, per address */
+    gw_runcache_t *runs;             /* answers of finished runs */
     atomic_ullong requests;
     atomic_ullong responses_4xx;
     atomic_ullong responses_5xx;
-    atomic_ullong auth_lookups; /* API key lookups that went to the warehouse */
-    atomic_ullong auth_refused; /* requests refused by authentication */
-    atomic_ullong rate_limited; /* 429s */
+    atomic_ullong auth_lookups;   /* API key lookups that went to the warehouse */
+    atomic_ullong auth_refused;   /* requests refused by authentication */
+    atomic_ullong rate_limited;   /* 429s */
+    atomic_ullong run_cache_hits; /* run reads answered from memory */
 } gw_t;
 
 typedef enum gw_auth {
@@ -84,11 +87,14 @@ typedef struct gw_req {
     cvg_keyinfo_t key;          /* GW_TENANT_KEY: the key and its tenant */
     char user_id[CVG_NAME_MAX]; /* X-User-ID, for audit; "" when none */
     char client[64];            /* the client's address */
+    struct gw_resp *later;      /* the answer of a suspended request */
 } gw_req_t;
 
 #define GW_RESP_HEADERS_MAX 6
 
-typedef struct gw_resp {
+typedef struct gw_resp gw_resp_t;
+
+struct gw_resp {
     int status;
     char *body; /* owned JSON text */
     size_t len;
@@ -97,7 +103,7 @@ typedef struct gw_resp {
     size_t nheaders;
     char header_names[GW_RESP_HEADERS_MAX][32];
     char header_values[GW_RESP_HEADERS_MAX][96];
-} gw_resp_t;
+};
 
 /* Adds a response header (ignored past GW_RESP_HEADERS_MAX). */
 void gw_resp_header(gw_resp_t *r, const char *name, const char *fmt, ...)
@@ -145,6 +151,16 @@ const gw_route_t *gw_routes(size_t *n);
  * When none matches, *path_known says whether another method would. */
 const gw_route_t *gw_route_match(const char *method, const char *path, gw_req_t *req,
                                  bool *path_known, char *allow, size_t allow_size);
+
+/*
+ * Parks a request whose answer comes later, from another thread, without
+ * holding an HTTP thread: the handler returns leaving resp empty, and
+ * whoever finishes the work fills the returned response (it starts as a
+ * copy of resp, headers included) and calls gw_req_resume(req), after
+ * which req must not be touched. NULL when out of memory (answer at once).
+ */
+gw_resp_t *gw_req_suspend(gw_req_t *req, const gw_resp_t *resp);
+void gw_req_resume(gw_req_t *req);
 
 /* Who triggered something, for run logs: X-User-ID, else the principal. */
 const char *gw_req_actor(const gw_req_t *req);

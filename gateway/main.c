@@ -14,6 +14,7 @@
 #include "gateway/keycache.h"
 #include "gateway/pipecache.h"
 #include "gateway/ratelimit.h"
+#include "gateway/runcache.h"
 #include "gateway/server.h"
 #include "gateway/whpool.h"
 #include "worker/registry.h"
@@ -24,6 +25,8 @@
 
 #define EMITTER_MAX_PENDING 10000
 #define KEYCACHE_CAPACITY   65536
+#define RUNCACHE_CAPACITY   4096        /* finished runs kept */
+#define RUNCACHE_BYTES      (32u << 20) /* and their answers' bytes */
 
 static const char USAGE[] =
     "Commands:\n"
@@ -111,7 +114,8 @@ int main(int argc, char **argv)
     gw.keycache = gw_keycache_new(KEYCACHE_CAPACITY);
     gw.limits = gw_ratelimit_new();
     gw.pipes = gw_pipecache_new(&gw.cfg, &gw.providers);
-    if (gw.keycache == NULL || gw.limits == NULL || gw.pipes == NULL) {
+    gw.runs = gw_runcache_new(RUNCACHE_CAPACITY, RUNCACHE_BYTES);
+    if (gw.keycache == NULL || gw.limits == NULL || gw.pipes == NULL || gw.runs == NULL) {
         cvg_error(NULL, "out of memory");
         return EX_OSERR;
     }
@@ -159,6 +163,7 @@ int main(int argc, char **argv)
     int64_t deadline = cvg_time_mono_ms() + gw.cfg.shutdown_grace_ms;
     while (gw_server_connections(&gw) > 0 && cvg_time_mono_ms() < deadline && cvg_stop_count() < 2)
         cvg_time_sleep_ms(50);
+    gw_bus_stop(gw.bus); /* answers the requests still waiting on the scheduler */
     gw_server_stop(&gw);
     if (cvg_emitter_flush(gw.emitter, gw.cfg.shutdown_grace_ms) != 0)
         cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",
@@ -169,6 +174,7 @@ int main(int argc, char **argv)
     cvg_log_write(CVG_LOG_INFO, NULL, g, 3, "gateway stopped");
     rc = 0;
 out:
+    gw_bus_stop(gw.bus);
     gw_server_stop(&gw);
     cvg_emitter_destroy(&gw.emitter);
     gw_bus_destroy(&gw.bus);
@@ -176,6 +182,7 @@ out:
     pthread_mutex_destroy(&gw.setup_lock);
     gw_keycache_destroy(&gw.keycache);
     gw_ratelimit_destroy(&gw.limits);
+    gw_runcache_destroy(&gw.runs);
     gw_pipecache_destroy(&gw.pipes);
     cvg_providers_cleanup(&gw.providers);
     wrk_registry_unload();

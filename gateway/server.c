@@ -3,7 +3,10 @@
  * bodies collected into a bounded buffer (413 past API_MAX_BODY_BYTES),
  * slow clients cut off by the connection timeout, headers bounded by the
  * per-connection memory limit. A response is queued on the second call for
- * a request (never the first), which keeps HTTP keep-alive working.
+ * a request (never the first), which keeps HTTP keep-alive working. A
+ * handler waiting on another process suspends its connection instead of
+ * its thread (gw_req_suspend); the answer goes out on the call that
+ * follows the resume.
  */
 #include "gateway/server.h"
 #include "common/json.h"
@@ -21,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define CONNECTION_MEMORY_LIMIT (64 * 1024) /* request line + headers */
+#define CONNECTION_MEMORY_LIMIT (32 * 1024) /* request line + headers */
 #define CONNECTION_LIMIT        10000
 
 void gw_resp_json(gw_resp_t *r, int status, json_t *body)
@@ -152,7 +155,7 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
     if (!gw_auth_check(gw, route, req, resp))
         return;
     route->fn(req, resp);
-    if (resp->body == NULL)
+    if (resp->body == NULL && req->later == NULL)
         gw_resp_error(resp, 500, "internal", NULL, "the handler produced no response");
 }
 
@@ -181,6 +184,24 @@ static enum MHD_Result queue(gw_t *gw, gw_req_t *req, struct MHD_Connection *con
     else if (resp->status >= 400)
         atomic_fetch_add(&gw->responses_4xx, 1);
     return rc;
+}
+
+gw_resp_t *gw_req_suspend(gw_req_t *req, const gw_resp_t *resp)
+{
+    gw_resp_t *later = malloc(sizeof(*later));
+    if (later == NULL)
+        return NULL;
+    *later = *resp;
+    later->body = NULL;
+    later->len = 0;
+    req->later = later;
+    MHD_suspend_connection(req->conn);
+    return later;
+}
+
+void gw_req_resume(gw_req_t *req)
+{
+    MHD_resume_connection(req->conn);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -226,6 +247,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     req->conn = conn;
+    if (req->later != NULL) {
+        /* resumed: the answer is ready */
+        gw_resp_t *later = req->later;
+        req->later = NULL;
+        if (later->body == NULL)
+            gw_resp_error(later, 500, "internal", NULL, "the handler produced no response");
+        enum MHD_Result rc = queue(gw, req, conn, later);
+        free(later);
+        return rc;
+    }
     if (*upload_data_size > 0) {
         /* A body without a Content-Length (chunked) that grows past the
          * limit is read and dropped; the 413 goes out on the last call. */
@@ -238,6 +269,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     gw_resp_t resp = {0};
     dispatch(gw, req, &resp);
+    if (req->later != NULL)
+        return MHD_YES; /* suspended: answered after the resume */
     return queue(gw, req, conn, &resp);
 }
 
@@ -262,6 +295,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? "request"
                       : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "request timed out"
                                                                       : "request ended early");
+    }
+    if (req->later != NULL) {
+        free(req->later->body);
+        free(req->later);
     }
     cvg_buf_cleanup(&req->body);
     free(req);
@@ -288,8 +325,8 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
     if (inet_pton(AF_INET, gw->cfg.api_host, &addr.sin_addr) != 1)
         return cvg_err_set(err, CVG_ECONFIG, "API_HOST", "API_HOST: '%s' is not an IPv4 address",
                            gw->cfg.api_host);
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     gw->daemon = MHD_start_daemon(
         flags, (uint16_t)gw->cfg.api_port, NULL, NULL, &on_request, gw, MHD_OPTION_EXTERNAL_LOGGER,
         &mhd_log, gw, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,

@@ -3,14 +3,16 @@
  * manual-run endpoint): the Idempotency-Key is looked up, the tenant's
  * daily and monthly limits are checked, the queue row is inserted and the
  * usage counters are raised, all in a transaction. Requests that arrive
- * together share one transaction (one commit), each in a savepoint of its
- * own. Then each new run is announced to the logger as QUEUED, so it is in
- * the run log at once.
+ * together share one transaction (one commit): a tenant's limits and
+ * counters are read once per batch and raised once for all its runs in it.
+ * Then each new run is announced to the logger as QUEUED, so it is in the
+ * run log at once.
  */
 #include "scheduler/scheduler.h"
 #include "common/id.h"
 #include "common/log.h"
 #include "common/quota.h"
+#include "common/tenant.h"
 #include "common/time.h"
 
 #include <stdio.h>
@@ -113,13 +115,86 @@ static json_t *error_reply(const char *code, const char *message)
     return json_pack("{s:s, s:s}", "code", code, "message", message);
 }
 
-/*
- * One request, inside the batch's transaction and a savepoint of its own,
- * so a request that fails leaves the others of the batch as they were.
- * *q is filled when a new run was queued.
- */
-static json_t *enqueue_one(sch_t *s, const char *body, int *status, queued_t *q)
+/* A tenant's limits and counters, read once per batch; `added` counts the
+ * runs this batch queued for it, written back in one upsert at the end. */
+typedef struct tenant_usage {
+    char tenant[CVG_TENANT_ID_MAX + 1];
+    int rc; /* of reading them; CVG_ENOTFOUND: no subscription */
+    char why[200];
+    cvg_limits_t limits;
+    cvg_usage_t usage;
+    int64_t added;
+} tenant_usage_t;
+
+typedef struct batch {
+    sch_t *s;
+    int64_t now;
+    char now_iso[CVG_TIME_ISO_LEN], today[CVG_TIME_DATE_LEN];
+    tenant_usage_t *tenants;
+    size_t ntenants;
+} batch_t;
+
+static tenant_usage_t *usage_of(batch_t *b, const char *tenant)
 {
+    for (size_t i = 0; i < b->ntenants; i++) {
+        if (strcmp(b->tenants[i].tenant, tenant) == 0)
+            return &b->tenants[i];
+    }
+    tenant_usage_t *t = &b->tenants[b->ntenants++];
+    snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    t->rc = read_limits(b->s->wh, tenant, &t->limits, &err);
+    if (t->rc == 0)
+        t->rc = cvg_quota_read(b->s->wh, tenant, b->today, &t->usage, &err);
+    snprintf(t->why, sizeof(t->why), "%.199s", err.message);
+    return t;
+}
+
+/* Raises the counters of the tenants that had runs queued in this batch. */
+static int write_usage(batch_t *b, cvg_err_t *err)
+{
+    char month[8];
+    snprintf(month, sizeof(month), "%.7s", b->today);
+    for (size_t i = 0; i < b->ntenants; i++) {
+        const tenant_usage_t *t = &b->tenants[i];
+        if (t->added == 0)
+            continue;
+        cvg_val_t u[9] = {cvg_v_text(t->tenant),
+                          cvg_v_text(b->today),
+                          cvg_v_text(month),
+                          CVG_V_INT(t->added),
+                          CVG_V_INT(t->usage.run_month + t->added),
+                          CVG_V_INT(t->limits.daily),
+                          CVG_V_INT(t->limits.monthly),
+                          CVG_V_INT(t->limits.concurrent),
+                          cvg_v_text(b->now_iso)};
+        int rc = cvg_wh_exec(b->s->wh,
+                             "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, "
+                             "usage_month, pipelines_run_today, pipelines_run_month, "
+                             "pipelines_succeeded_today, pipelines_failed_today, "
+                             "concurrent_pipelines_running, daily_limit, monthly_limit, "
+                             "concurrent_limit, last_pipeline_at, updated_at) VALUES ($1, $2, $3, "
+                             "$4, $5, 0, 0, 0, $6, $7, $8, $9, $9) ON CONFLICT (tenant_id, "
+                             "usage_date) DO UPDATE SET pipelines_run_today = "
+                             "pipelines_run_today + $4, pipelines_run_month = pipelines_run_month "
+                             "+ $4, last_pipeline_at = $9, updated_at = $9",
+                             u, 9, NULL, NULL, NULL, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * One request, inside the batch's transaction. Its only write is the queue
+ * row, one statement, which SQLite applies whole or not at all; the usage
+ * counters are raised for the whole batch at the end. *q is filled when a
+ * new run was queued. *fatal is set when the transaction itself failed.
+ */
+static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *q, int *fatal)
+{
+    sch_t *s = b->s;
     json_t *req = json_loads(body ? body : "", 0, NULL);
     const char *tenant = str(req, "tenant_id"), *pipeline = str(req, "pipeline");
     const char *key = str(req, "idempotency_key");
@@ -127,7 +202,8 @@ static json_t *enqueue_one(sch_t *s, const char *body, int *status, queued_t *q)
     int64_t priority = json_integer_value(json_object_get(req, "priority"));
     int64_t max_attempts = json_integer_value(json_object_get(req, "max_attempts"));
     if (!json_is_object(req) || tenant[0] == '\0' || pipeline[0] == '\0' ||
-        str(req, "pipeline_id")[0] == '\0' || !json_is_object(params)) {
+        strlen(tenant) > CVG_TENANT_ID_MAX || str(req, "pipeline_id")[0] == '\0' ||
+        !json_is_object(params)) {
         *status = CVG_EINVAL;
         json_decref(req);
         return error_reply("invalid_request",
@@ -136,14 +212,10 @@ static json_t *enqueue_one(sch_t *s, const char *body, int *status, queued_t *q)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *out = NULL;
-    char *ptext = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    int64_t now = cvg_time_now_ms();
-    char now_iso[CVG_TIME_ISO_LEN], today[CVG_TIME_DATE_LEN];
-    cvg_time_format_iso(now, now_iso);
-    cvg_time_format_date(now, today);
-    int rc = cvg_wh_exec(s->wh, "SAVEPOINT cvg_enqueue", NULL, 0, NULL, NULL, NULL, &err);
+    char *ptext = NULL;
     existing_t ex = {0};
-    if (rc == 0 && key[0] != '\0') {
+    int rc = 0;
+    if (key[0] != '\0') {
         cvg_val_t p[2] = {cvg_v_text(tenant), cvg_v_text(key)};
         rc = cvg_wh_exec(s->wh,
                          "SELECT pipeline_logging_id, state, pipeline FROM " Q
@@ -161,82 +233,75 @@ static json_t *enqueue_one(sch_t *s, const char *body, int *status, queued_t *q)
             *status = 0;
             out = queued_reply(ex.run_id, ex.state, true);
         }
-        goto release;
+        goto out;
     }
-    cvg_limits_t limits = {0};
-    cvg_usage_t usage = {0};
-    if (rc == 0)
-        rc = read_limits(s->wh, tenant, &limits, &err);
-    if (rc == 0)
-        rc = cvg_quota_read(s->wh, tenant, today, &usage, &err);
+    if (rc != 0) {
+        *fatal = rc;
+        goto failed;
+    }
+    tenant_usage_t *t = usage_of(b, tenant);
+    if (t->rc != 0) {
+        *status = t->rc;
+        out = error_reply(t->rc == CVG_ENOTFOUND ? "not_found" : "unavailable", t->why);
+        goto out;
+    }
+    cvg_usage_t now_used = t->usage;
+    now_used.run_today += t->added;
+    now_used.run_month += t->added;
     char why[200];
     int64_t retry_after = 0;
-    if (rc == 0 && cvg_quota_exhausted(&usage, &limits, now, &retry_after, why, sizeof(why))) {
+    if (cvg_quota_exhausted(&now_used, &t->limits, b->now, &retry_after, why, sizeof(why))) {
         *status = CVG_EFULL;
         out = json_pack("{s:s, s:s, s:I}", "code", "quota_exceeded", "message", why,
                         "retry_after_s", (json_int_t)retry_after);
-        goto release;
+        goto out;
     }
     char queue_id[CVG_ID_LEN];
     cvg_id_new(q->run_id);
     cvg_id_new(queue_id);
-    if (rc == 0) {
-        cvg_val_t v[12] = {cvg_v_text(queue_id),
-                           cvg_v_text(q->run_id),
-                           cvg_v_text(tenant),
-                           cvg_v_text(pipeline),
-                           cvg_v_text(str(req, "pipeline_id")),
-                           cvg_v_text(ptext),
-                           cvg_v_text(str(req, "trigger_type")),
-                           cvg_v_text(str(req, "triggered_by")),
-                           CVG_V_INT(priority > 0 ? priority : 5),
-                           CVG_V_INT(max_attempts > 0 ? max_attempts : 3),
-                           key[0] ? cvg_v_text(key) : CVG_V_NULL,
-                           cvg_v_text(now_iso)};
-        rc = cvg_wh_exec(s->wh,
-                         "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, pipeline, "
-                         "pipeline_id, parameters, trigger_type, triggered_by, priority, state, "
-                         "attempt, max_attempts, idempotency_key, cancel_requested, enqueued_at, "
-                         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
-                         "$10, $11, 0, $12, $12)",
-                         v, 12, NULL, NULL, NULL, &err);
-    }
-    if (rc == 0) {
-        char month[8];
-        snprintf(month, sizeof(month), "%.7s", today);
-        cvg_val_t u[8] = {cvg_v_text(tenant),
-                          cvg_v_text(today),
-                          cvg_v_text(month),
-                          CVG_V_INT(usage.run_month + 1),
-                          CVG_V_INT(limits.daily),
-                          CVG_V_INT(limits.monthly),
-                          CVG_V_INT(limits.concurrent),
-                          cvg_v_text(now_iso)};
-        rc = cvg_wh_exec(s->wh,
-                         "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, "
-                         "usage_month, pipelines_run_today, pipelines_run_month, "
-                         "pipelines_succeeded_today, pipelines_failed_today, "
-                         "concurrent_pipelines_running, daily_limit, monthly_limit, "
-                         "concurrent_limit, last_pipeline_at, updated_at) VALUES ($1, $2, $3, 1, "
-                         "$4, 0, 0, 0, $5, $6, $7, $8, $8) ON CONFLICT (tenant_id, usage_date) DO "
-                         "UPDATE SET pipelines_run_today = pipelines_run_today + 1, "
-                         "pipelines_run_month = pipelines_run_month + 1, last_pipeline_at = $8, "
-                         "updated_at = $8",
-                         u, 8, NULL, NULL, NULL, &err);
+    ptext = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    cvg_val_t v[12] = {cvg_v_text(queue_id),
+                       cvg_v_text(q->run_id),
+                       cvg_v_text(tenant),
+                       cvg_v_text(pipeline),
+                       cvg_v_text(str(req, "pipeline_id")),
+                       ptext ? cvg_v_text(ptext) : CVG_V_NULL,
+                       cvg_v_text(str(req, "trigger_type")),
+                       cvg_v_text(str(req, "triggered_by")),
+                       CVG_V_INT(priority > 0 ? priority : 5),
+                       CVG_V_INT(max_attempts > 0 ? max_attempts : 3),
+                       key[0] ? cvg_v_text(key) : CVG_V_NULL,
+                       cvg_v_text(b->now_iso)};
+    rc = ptext == NULL ? cvg_err_set(&err, CVG_ENOMEM, "", "out of memory")
+                       : cvg_wh_exec(s->wh,
+                                     "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, "
+                                     "pipeline, pipeline_id, parameters, trigger_type, "
+                                     "triggered_by, priority, state, attempt, max_attempts, "
+                                     "idempotency_key, cancel_requested, enqueued_at, updated_at) "
+                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
+                                     "$10, $11, 0, $12, $12)",
+                                     v, 12, NULL, NULL, NULL, &err);
+    if (rc == CVG_EEXIST || rc == CVG_EINVAL || rc == CVG_ENOMEM) {
+        /* this row only: the statement changed nothing, the batch goes on */
+        *status = rc;
+        out = error_reply("unavailable", err.message);
+        goto out;
     }
     if (rc != 0) {
-        *status = rc;
-        out = error_reply(rc == CVG_ENOTFOUND ? "not_found" : "unavailable", err.message);
-        cvg_wh_exec(s->wh, "ROLLBACK TO cvg_enqueue", NULL, 0, NULL, NULL, NULL, NULL);
-        goto release;
+        *fatal = rc;
+        goto failed;
     }
+    t->added++;
     *status = 0;
     out = queued_reply(q->run_id, "QUEUED", false);
     q->req = json_incref(req);
     q->params = ptext;
     ptext = NULL;
-release:
-    cvg_wh_exec(s->wh, "RELEASE cvg_enqueue", NULL, 0, NULL, NULL, NULL, NULL);
+    goto out;
+failed:
+    *status = *fatal;
+    out = error_reply("unavailable", err.message);
+out:
     free(ptext);
     json_decref(req);
     return out;
@@ -246,31 +311,42 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
                        int *statuses)
 {
     queued_t *queued = calloc(n, sizeof(*queued));
+    batch_t b = {.s = s, .now = cvg_time_now_ms(), .tenants = calloc(n, sizeof(tenant_usage_t))};
+    cvg_time_format_iso(b.now, b.now_iso);
+    cvg_time_format_date(b.now, b.today);
     cvg_err_t err;
     cvg_err_clear(&err);
-    int rc = queued == NULL                      ? CVG_ENOMEM
-             : !sch_queue_check_ready(&s->queue) ? CVG_EBUSY
-                                                 : cvg_wh_begin(s->wh, &err);
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            replies[i] = enqueue_one(s, bodies[i], &statuses[i], &queued[i]);
-        } else {
-            statuses[i] = rc;
-            replies[i] =
-                error_reply("not_ready", rc == CVG_EBUSY ? "the queue table does not exist: "
-                                                           "bootstrap the system"
-                                                         : "the queue cannot be written now");
-        }
-    }
+    bool ready = queued != NULL && b.tenants != NULL && sch_queue_check_ready(&s->queue);
+    int rc = ready                                 ? cvg_wh_begin(s->wh, &err)
+             : queued == NULL || b.tenants == NULL ? CVG_ENOMEM
+                                                   : CVG_EBUSY;
+    bool begun = ready && rc == 0;
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++)
+        replies[done] = enqueue_one(&b, bodies[done], &statuses[done], &queued[done], &rc);
+    if (rc == 0)
+        rc = write_usage(&b, &err);
     /* One commit for the batch: one fsync, however many runs. */
-    if (rc == 0 && cvg_wh_commit(s->wh, &err) != 0) {
-        cvg_wh_rollback(s->wh);
+    if (rc == 0)
+        rc = cvg_wh_commit(s->wh, &err);
+    if (rc != 0) {
+        if (begun)
+            cvg_wh_rollback(s->wh);
+        bool missing = !ready && rc == CVG_EBUSY;
+        const char *why = missing ? "the queue table does not exist: bootstrap the system"
+                                  : "the queue cannot be written now";
         for (size_t i = 0; i < n; i++) {
-            json_decref(replies[i]);
-            statuses[i] = CVG_EBUSY;
-            replies[i] = error_reply("unavailable", err.message);
-            json_decref(queued[i].req);
-            queued[i].req = NULL;
+            if (i < done)
+                json_decref(replies[i]);
+            statuses[i] = rc == CVG_ENOMEM ? CVG_ENOMEM : CVG_EBUSY;
+            replies[i] = error_reply(missing ? "not_ready" : "unavailable",
+                                     err.message[0] ? err.message : why);
+            if (queued) {
+                json_decref(queued[i].req);
+                free(queued[i].params);
+                queued[i].req = NULL;
+                queued[i].params = NULL;
+            }
         }
     }
     size_t added = 0;
@@ -287,6 +363,7 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
         added++;
     }
     free(queued);
+    free(b.tenants);
     /* a free worker may take one at once */
     if (added > 0)
         sch_dispatch(s);

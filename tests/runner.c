@@ -45,6 +45,7 @@ extern const cvg_suite_t suite_apikey;
 extern const cvg_suite_t suite_crypto;
 extern const cvg_suite_t suite_tenant;
 extern const cvg_suite_t suite_ratelimit;
+extern const cvg_suite_t suite_runcache;
 extern const cvg_suite_t suite_sqltmpl;
 extern const cvg_suite_t suite_rows;
 extern const cvg_suite_t suite_etl;
@@ -80,6 +81,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_crypto,
     &suite_tenant,
     &suite_ratelimit,
+    &suite_runcache,
     &suite_sqltmpl,
     &suite_rows,
     &suite_etl,

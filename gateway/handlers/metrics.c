@@ -29,6 +29,9 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
             atomic_load(&gw->auth_lookups));
     counter(&b, "cvg_gateway_auth_refused_total", "Requests refused by authentication.", "",
             atomic_load(&gw->auth_refused));
+    counter(&b, "cvg_gateway_run_cache_hits_total",
+            "Run reads answered from memory (finished runs, CVG_RUN_CACHE_MS).", "",
+            atomic_load(&gw->run_cache_hits));
     counter(&b, "cvg_gateway_rate_limited_total", "Requests refused with 429.", "",
             atomic_load(&gw->rate_limited));
     resp->status = 200;

@@ -6,6 +6,7 @@
  * declared parameters, the provider settings the steps use) and queued by
  * the scheduler, which owns the queue and the quota counters and applies
  * the Idempotency-Key and the daily and monthly limits in one transaction.
+ * While the scheduler works the connection is suspended, not the thread.
  */
 #include "common/time.h"
 #include "gateway/bus.h"
@@ -136,30 +137,23 @@ static bool idempotency_key_ok(const char *k)
     return true;
 }
 
-/* Hands the run to the scheduler and turns its answer into ours. */
-static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw_pipe_t *pipe,
-                    json_t *params, const char *key)
+/* A run request waiting on the scheduler. */
+typedef struct pending {
+    gw_req_t *req;
+    gw_resp_t *resp;
+    char pipeline_id[CVG_NAME_MAX];
+} pending_t;
+
+/* The scheduler's answer turned into ours (on the bus thread). */
+static void enqueued(void *ctx, int rc, int status, const char *reply, const cvg_err_t *err)
 {
-    json_t *msg =
-        json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:i, s:i, s:s?}", "tenant_id", tenant, "pipeline",
-                  pipe->p.path, "pipeline_id", pipe->p.pipeline_id, "parameters", params,
-                  "trigger_type", "manual", "triggered_by", gw_req_actor(req), "priority",
-                  MANUAL_PRIORITY, "max_attempts", MAX_ATTEMPTS, "idempotency_key", key);
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    int status = 0;
-    char *reply = NULL;
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    int rc = gw_bus_call(req->gw->bus, GW_PEER_SCHEDULER, "enqueue", text,
-                         req->gw->cfg.rpc_timeout_ms, &status, &reply, &err);
-    free(text);
+    pending_t *p = ctx;
+    gw_resp_t *resp = p->resp;
     json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
-    free(reply);
     const char *message = json_string_value(json_object_get(r, "message"));
     if (rc != 0) {
         gw_resp_error(resp, 503, "scheduler_unavailable", NULL,
-                      "the scheduler did not answer; try again (%s)", err.message);
+                      "the scheduler did not answer; try again (%s)", err->message);
     } else if (status == 0) {
         const char *run_id = json_string_value(json_object_get(r, "run_id"));
         const char *state = json_string_value(json_object_get(r, "state"));
@@ -167,7 +161,7 @@ static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw
             json_pack("{s:s, s:s, s:o, s:s}", "pipeline_logging_id", run_id ? run_id : "", "status",
                       state ? state : "QUEUED", "status_url",
                       json_sprintf("/api/v1/pipelines/runs/%s", run_id ? run_id : ""),
-                      "pipeline_id", pipe->p.pipeline_id);
+                      "pipeline_id", p->pipeline_id);
         if (json_is_true(json_object_get(r, "existing")))
             json_object_set_new(body, "idempotent_replay", json_true());
         gw_resp_json(resp, 202, body);
@@ -187,6 +181,35 @@ static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw
                       message ? message : "the run could not be queued; try again");
     }
     json_decref(r);
+    gw_req_t *req = p->req;
+    free(p);
+    gw_req_resume(req);
+}
+
+/* Hands the run to the scheduler; the answer comes in enqueued(). */
+static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw_pipe_t *pipe,
+                    json_t *params, const char *key)
+{
+    pending_t *p = calloc(1, sizeof(*p));
+    if (p != NULL)
+        p->resp = gw_req_suspend(req, resp);
+    if (p == NULL || p->resp == NULL) {
+        free(p);
+        gw_resp_error(resp, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->req = req;
+    snprintf(p->pipeline_id, sizeof(p->pipeline_id), "%s", pipe->p.pipeline_id);
+    json_t *msg =
+        json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:i, s:i, s:s?}", "tenant_id", tenant, "pipeline",
+                  pipe->p.path, "pipeline_id", pipe->p.pipeline_id, "parameters", params,
+                  "trigger_type", "manual", "triggered_by", gw_req_actor(req), "priority",
+                  MANUAL_PRIORITY, "max_attempts", MAX_ATTEMPTS, "idempotency_key", key);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    gw_bus_submit(req->gw->bus, GW_PEER_SCHEDULER, "enqueue", text, req->gw->cfg.rpc_timeout_ms,
+                  enqueued, p);
+    free(text);
 }
 
 void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)

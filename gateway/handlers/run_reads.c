@@ -5,11 +5,13 @@
  *   GET /api/v1/pipelines/runs?status=&pipeline_id=&since=&limit=&cursor=
  * A run just accepted is read from the queue until the run log has it, so
  * its status_url never answers 404. Another tenant's run is as absent as
- * one that never was.
+ * one that never was. A finished run's answer is kept in memory for
+ * CVG_RUN_CACHE_MS (gateway/runcache.c); runs in flight are always read.
  */
 #include "common/str.h"
 #include "common/time.h"
 #include "gateway/gateway.h"
+#include "gateway/runcache.h"
 #include "gateway/whpool.h"
 
 #include <stdio.h>
@@ -132,9 +134,34 @@ static const char *scope_tenant(const gw_req_t *req)
     return req->principal == GW_TENANT_KEY ? req->key.tenant_id : NULL;
 }
 
+/* The answer of a finished run from memory: true when it answered. */
+static bool answer_cached(gw_req_t *req, gw_resp_t *resp, const char *run_id, int64_t now)
+{
+    gw_t *gw = req->gw;
+    char owner[CVG_TENANT_ID_MAX + 1];
+    size_t len = 0;
+    char *body = gw_runcache_get(gw->runs, run_id, gw->cfg.run_cache_ms, now, owner, &len);
+    if (body == NULL)
+        return false;
+    atomic_fetch_add(&gw->run_cache_hits, 1);
+    const char *tenant = scope_tenant(req);
+    if (tenant && strcmp(tenant, owner) != 0) {
+        free(body);
+        gw_resp_error(resp, 404, "not_found", "run_id", "no run %.64s", run_id);
+        return true;
+    }
+    resp->status = 200;
+    resp->body = body;
+    resp->len = len;
+    return true;
+}
+
 void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
 {
     const char *run_id = gw_req_param(req, "run_id");
+    int64_t now = cvg_time_mono_ms();
+    if (answer_cached(req, resp, run_id, now))
+        return;
     cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
     if (wh == NULL) {
         gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
@@ -160,7 +187,13 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
         json_decref(run);
         gw_resp_error(resp, 404, "not_found", "run_id", "no run %.64s", run_id);
     } else {
-        gw_resp_json(resp, 200, run);
+        const char *t = json_string_value(json_object_get(run, "tenant_id"));
+        char owner[CVG_TENANT_ID_MAX + 1];
+        snprintf(owner, sizeof(owner), "%s", t ? t : "");
+        bool final = gw_runcache_final(json_string_value(json_object_get(run, "status")));
+        gw_resp_json(resp, 200, run); /* frees run */
+        if (final && owner[0] && resp->body)
+            gw_runcache_put(req->gw->runs, run_id, owner, resp->body, resp->len, now);
     }
 }
 

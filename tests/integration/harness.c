@@ -455,6 +455,22 @@ static sqlite3 *open_ds(const cluster_t *c, const char *dataset)
     return db;
 }
 
+long long gateway_metric(const cluster_t *c, const char *name)
+{
+    long long value = -1;
+    http_reply_t r;
+    if (http_call(c->api_port, "GET", "/metrics", NULL, NULL, &r) == 200) {
+        const char *text = cvg_buf_cstr(&r.body);
+        const char *p = strstr(text, name);
+        while (p && ((p != text && p[-1] != '\n') || p[strlen(name)] != ' '))
+            p = strstr(p + 1, name);
+        if (p)
+            value = strtoll(p + strlen(name), NULL, 10);
+    }
+    http_reply_free(&r);
+    return value;
+}
+
 long long wh_int(const cluster_t *c, const char *dataset, const char *sql, const char *arg)
 {
     sqlite3 *db = open_ds(c, dataset);

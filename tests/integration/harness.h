@@ -111,6 +111,10 @@ void http_reply_free(http_reply_t *reply);
  * the reply has no such header. */
 bool http_reply_header(const http_reply_t *reply, const char *name, char *out, size_t size);
 
+/* The value of an unlabelled counter in the gateway's /metrics text, or
+ * -1 when it cannot be read. */
+long long gateway_metric(const cluster_t *c, const char *name);
+
 /* A TCP port nobody listens on right now. */
 int harness_free_port(void);
 

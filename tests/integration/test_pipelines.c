@@ -643,6 +643,61 @@ static void test_pipelines_backlog_drains(void)
     }
 }
 
+/* A finished run is answered from the gateway's memory: the same answer
+ * as the warehouse gave, still scoped to its tenant. */
+static void test_pipelines_finished_run_from_memory(void)
+{
+    char run_id[CVG_ID_LEN], path[256];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", NULL, run_id),
+                          202);
+    /* the reads while it runs come from the warehouse, the first final one too */
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL_FATAL(status_of(run), "FAILED");
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    long long hits = gateway_metric(&c, "cvg_gateway_run_cache_hits_total");
+    CU_ASSERT_FATAL(hits >= 0);
+    for (int i = 0; i < 2; i++) {
+        json_t *again = NULL;
+        CU_ASSERT_EQUAL(call("GET", path, key_acme, NULL, NULL, &again), 200);
+        CU_ASSERT_TRUE(json_equal(again, run));
+        json_decref(again);
+    }
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_run_cache_hits_total"), hits + 2);
+    /* another tenant's key finds nothing, from memory as from the warehouse */
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, key_free, NULL, NULL, &b), 404);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
+                           "not_found");
+    json_decref(b);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_run_cache_hits_total"), hits + 3);
+    json_decref(run);
+}
+
+/* Without a scheduler a run request gets a clear 503 and queues nothing;
+ * once the scheduler is back the gateway's bus reaches it again. */
+static void test_pipelines_scheduler_down(void)
+{
+    const char *count = "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue";
+    long long queued = wh_query(count);
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "scheduler"), 10000), 0);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(
+        call("POST", "/api/v1/pipelines/run/acme/test/quality/checks", key_acme, NULL, "{}", &b),
+        503);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
+                           "scheduler_unavailable");
+    json_decref(b);
+    CU_ASSERT_EQUAL(wh_query(count), queued);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(cluster_wait_ready(&c, 20000));
+    char run_id[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", NULL, run_id),
+                          202);
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "FAILED"); /* its error-severity check */
+    json_decref(run);
+}
+
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
@@ -654,6 +709,8 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_broken_configs", test_pipelines_broken_configs},
     {"test_pipelines_concurrent_requests", test_pipelines_concurrent_requests},
     {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
+    {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
+    {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
     CU_TEST_INFO_NULL,
 };
 

@@ -676,23 +676,6 @@ static void test_tenants_keys_never_stored_or_logged(void)
     free(keys);
 }
 
-/* The value of an unlabelled counter in the gateway's /metrics text. */
-static long long metric(const char *name)
-{
-    long long value = -1;
-    http_reply_t r;
-    if (http_call(c.api_port, "GET", "/metrics", NULL, NULL, &r) == 200) {
-        const char *text = cvg_buf_cstr(&r.body);
-        const char *p = strstr(text, name);
-        while (p && ((p != text && p[-1] != '\n') || p[strlen(name)] != ' '))
-            p = strstr(p + 1, name);
-        if (p)
-            value = strtoll(p + strlen(name), NULL, 10);
-    }
-    http_reply_free(&r);
-    return value;
-}
-
 static void test_tenants_bad_checksum_refused_without_lookup(void)
 {
     char bad[CVG_APIKEY_LEN + 1];
@@ -700,18 +683,18 @@ static void test_tenants_bad_checksum_refused_without_lookup(void)
     bad[20] = bad[20] == 'A' ? 'B' : 'A'; /* a typo: the checksum no longer matches */
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
-    long long before = metric("cvg_gateway_auth_lookups_total");
+    long long before = gateway_metric(&c, "cvg_gateway_auth_lookups_total");
     CU_ASSERT(before >= 0);
     json_t *b = NULL;
     CU_ASSERT_EQUAL(with_key("GET", path, bad, NULL, &b), 401);
     CU_ASSERT_STRING_EQUAL(code_of(b), "invalid_api_key");
     json_decref(b);
-    CU_ASSERT_EQUAL(metric("cvg_gateway_auth_lookups_total"), before);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_auth_lookups_total"), before);
     /* A well-formed key nobody issued does go to the warehouse. */
     char unknown[CVG_APIKEY_LEN + 1];
     cvg_apikey_generate(unknown);
     CU_ASSERT_EQUAL(with_key("GET", path, unknown, NULL, NULL), 401);
-    CU_ASSERT_EQUAL(metric("cvg_gateway_auth_lookups_total"), before + 1);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_auth_lookups_total"), before + 1);
 }
 
 static void test_tenants_revocation_bound(void)
