@@ -16,6 +16,7 @@
 #include "common/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define Q "tenants.tenant_pipeline_execution_queue"
@@ -103,9 +104,11 @@ static void announce(sch_t *s, const queued_t *q)
     snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", str(q->req, "triggered_by"));
     snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
     ev.attempt = 1;
-    json_t *d = json_pack("{s:o}", "parameters", json_loads(q->params, 0, NULL));
-    ev.detail = json_dumps(d, JSON_COMPACT);
-    json_decref(d);
+    /* {"parameters": ...} around the parameters' JSON text, as stored */
+    size_t n = strlen(q->params);
+    ev.detail = malloc(n + sizeof("{\"parameters\":}"));
+    if (ev.detail != NULL)
+        snprintf(ev.detail, n + sizeof("{\"parameters\":}"), "{\"parameters\":%s}", q->params);
     cvg_emitter_send(s->emitter, &ev, 1000);
     cvg_event_cleanup(&ev);
 }

@@ -69,13 +69,13 @@ static void test_runcache_bounded(void)
     char tenant[CVG_TENANT_ID_MAX + 1], id[CVG_ID_LEN], body[64];
     size_t len = 0;
     for (int i = 0; i < 17; i++) {
-        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02d", i);
+        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02u", (unsigned)i % 100u);
         snprintf(body, sizeof(body), "{\"n\":%d}", i);
         gw_runcache_put(c, id, "acme", body, strlen(body), 1000);
     }
     int kept = 0;
     for (int i = 0; i < 17; i++) {
-        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02d", i);
+        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02u", (unsigned)i % 100u);
         snprintf(body, sizeof(body), "{\"n\":%d}", i);
         char *got = gw_runcache_get(c, id, 5000, 1000, tenant, &len);
         if (got) {
@@ -95,12 +95,12 @@ static void test_runcache_bounded(void)
     gw_runcache_put(c, RUN_A, "acme", big, strlen(big), 1000);
     CU_ASSERT_PTR_NULL(gw_runcache_get(c, RUN_A, 5000, 1000, tenant, &len));
     for (int i = 0; i < 9; i++) {
-        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02d", i);
+        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02u", (unsigned)i % 100u);
         gw_runcache_put(c, id, "acme", big, 99, 1000);
     }
     kept = 0;
     for (int i = 0; i < 9; i++) {
-        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02d", i);
+        snprintf(id, sizeof(id), "01a210d3-ed32-76f4-9dd9-3b43448790%02u", (unsigned)i % 100u);
         char *got = gw_runcache_get(c, id, 5000, 1000, tenant, &len);
         kept += got != NULL;
         free(got);
