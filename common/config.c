@@ -105,7 +105,8 @@ static const var_t vars[] = {
     INT("CVG_LOGGER_BATCH_SIZE", logger_batch_size, "100", 1, 10000, LGR,
         "events per logger batch, at most"),
     INT("CVG_LOGGER_BATCH_MS", logger_batch_ms, "100", 1, 60000, LGR,
-        "age in ms after which a partial batch is written"),
+        "a partial batch is written when nothing more is waiting, or at the latest at this age "
+        "(ms)"),
     INT("CVG_HEARTBEAT_MS", heartbeat_ms, "1000", 50, 60000, SCH | WRK, "worker heartbeat period"),
     INT("CVG_WORKER_TIMEOUT_MS", worker_timeout_ms, "5000", 200, 600000, SCH,
         "silence after which a worker counts as gone"),

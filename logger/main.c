@@ -238,9 +238,14 @@ static int serve(logger_t *lg)
                  i++)
                 receive(lg);
         }
+        /* Write when the batch is full, when nothing more is waiting (the
+         * senders, workers among them, wait for the acknowledgement), or at
+         * the latest when its oldest event is CVG_LOGGER_BATCH_MS old. Under
+         * load, what arrives during a commit makes the next batch. */
         now = cvg_time_mono_ms();
+        bool waiting = (zsock_events(lg->router) & ZMQ_POLLIN) != 0;
         if (lg->batch.n >= (size_t)lg->cfg.logger_batch_size ||
-            (lg->batch.n > 0 && now - lg->batch.first_ms >= lg->cfg.logger_batch_ms))
+            (lg->batch.n > 0 && (!waiting || now - lg->batch.first_ms >= lg->cfg.logger_batch_ms)))
             flush(lg);
     }
     /* Stop: write what is in hand; what is still queued in the socket was

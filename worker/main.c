@@ -30,6 +30,7 @@
 #define CANCEL_WAIT_MS      2000
 #define START_MARGIN_MS     1000 /* a job with less lease left than this is not started */
 #define FLUSH_POLL_MS       100
+#define FLUSH_WAIT_MS       50 /* at most, per turn of the loop, for the logger's ack */
 
 typedef struct wrk {
     cvg_config_t cfg;
@@ -241,6 +242,10 @@ static int serve(wrk_t *w)
 {
     send_status(w, "hello");
     while (!cvg_stop_requested()) {
+        /* A finished run's events: take the next job as soon as the logger
+         * has acknowledged them (the wait ends at the ack). */
+        if (w->flushing)
+            cvg_emitter_flush(w->emitter, FLUSH_WAIT_MS);
         if (w->flushing && cvg_emitter_pending(w->emitter) == 0) {
             w->flushing = false;
             w->busy = false;

@@ -175,6 +175,27 @@ int cluster_env_set(cluster_t *c, const char *name, const char *value)
     return rc;
 }
 
+bool cluster_env_get(const cluster_t *c, const char *name, char *out, size_t size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool found = false;
+    if (cvg_fs_read_file(c->env_file, 1 << 20, &text, &len, NULL) != 0)
+        return false;
+    size_t n = strlen(name);
+    for (char *line = text; line && *line && !found;) {
+        char *nl = strchr(line, '\n');
+        size_t l = nl ? (size_t)(nl - line) : strlen(line);
+        if (l > n && strncmp(line, name, n) == 0 && line[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(l - n - 1), line + n + 1);
+            found = true;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return found;
+}
+
 int cluster_start(cluster_t *c, int workers, bool with_gateway)
 {
     if (cluster_prepare(c, false) != 0)

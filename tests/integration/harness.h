@@ -47,6 +47,9 @@ int cluster_launch(cluster_t *c, int workers, bool with_gateway);
 /* Sets NAME=VALUE in the env file every process reads, replacing it. */
 int cluster_env_set(cluster_t *c, const char *name, const char *value);
 
+/* The value of a variable in the env file into out; false when absent. */
+bool cluster_env_get(const cluster_t *c, const char *name, char *out, size_t size);
+
 /* Starts one more process of the cluster (binary "cvg-logger", ...), with
  * extra arguments and NAME=VALUE environment overrides (both NULL-terminated,
  * may be NULL). Its stdout and stderr go to <dir>/<name>.log. */

@@ -2,8 +2,11 @@
  * Readiness names what is missing, and start-up refuses bad configuration:
  * a cluster without workers is not ready and says so, becomes ready when a
  * worker joins, and loses readiness with its scheduler; the gateway will not
- * start without an admin key or with a bad variable, and says which.
+ * start without an admin key or with a bad variable, and says which. The
+ * logger writes a lone event without waiting for its batch to age.
  */
+#include "common/emitter.h"
+#include "common/id.h"
 #include "common/time.h"
 #include "tests/integration/harness.h"
 #include "tests/tests.h"
@@ -111,6 +114,43 @@ static void test_partial_second_logger_refuses_a_taken_endpoint(void)
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), EX_CANTCREAT);
 }
 
+/* A partial batch is written as soon as nothing more is waiting, not when
+ * it is CVG_LOGGER_BATCH_MS old: senders (workers finishing a run) wait for
+ * the acknowledgement. Here the batch age is a minute; one event is
+ * committed and acknowledged long before. */
+static void test_partial_logger_writes_a_lone_event_at_once(void)
+{
+    char admin[128], endpoint[256];
+    snprintf(admin, sizeof(admin), "X-Admin-Key: %s", c.admin_key);
+    const char *h[] = {admin, NULL};
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", h, NULL, NULL), 200);
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "logger"), 10000), 0);
+    const char *env[] = {"CVG_LOGGER_BATCH_MS=60000", NULL};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "logger", "cvg-logger", NULL, env));
+    CU_ASSERT_TRUE_FATAL(cluster_env_get(&c, "CVG_EVENTS_ENDPOINT", endpoint, sizeof(endpoint)));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 300, 10, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
+    cvg_event_t ev;
+    cvg_event_init(&ev, CVG_EV_RUN_STARTED);
+    cvg_id_new(ev.run_id);
+    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "acme");
+    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "cost_billing");
+    snprintf(ev.pipeline, sizeof(ev.pipeline), "gcp/cost/cost_billing");
+    snprintf(ev.status, sizeof(ev.status), "RUNNING");
+    ev.start_ms = ev.ts_ms;
+    CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 20000), 0); /* acknowledged: committed */
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?",
+               ev.run_id),
+        1);
+    cvg_event_cleanup(&ev);
+    cvg_emitter_destroy(&em);
+}
+
 static CU_TestInfo tests[] = {
     {"test_partial_not_ready_without_workers", test_partial_not_ready_without_workers},
     {"test_partial_ready_when_a_worker_joins", test_partial_ready_when_a_worker_joins},
@@ -119,6 +159,8 @@ static CU_TestInfo tests[] = {
     {"test_partial_bad_variable_is_named", test_partial_bad_variable_is_named},
     {"test_partial_second_logger_refuses_a_taken_endpoint",
      test_partial_second_logger_refuses_a_taken_endpoint},
+    {"test_partial_logger_writes_a_lone_event_at_once",
+     test_partial_logger_writes_a_lone_event_at_once},
     CU_TEST_INFO_NULL,
 };
 
