@@ -192,7 +192,7 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
         snprintf(owner, sizeof(owner), "%s", t ? t : "");
         bool final = gw_runcache_final(json_string_value(json_object_get(run, "status")));
         gw_resp_json(resp, 200, run); /* frees run */
-        if (final && owner[0] && resp->body)
+        if (final && owner[0] && resp->body && req->gw->cfg.run_cache_ms > 0)
             gw_runcache_put(req->gw->runs, run_id, owner, resp->body, resp->len, now);
     }
 }

@@ -330,7 +330,7 @@ int wh_exec(const cluster_t *c, const char *dataset, const char *sql, const char
     return rc;
 }
 
-void cluster_destroy(cluster_t *c)
+int cluster_destroy(cluster_t *c)
 {
     /* Same order as a real shutdown: the logger last. */
     static const char *order[] = {"gateway", "worker", "scheduler", "logger", "tail"};
@@ -343,8 +343,28 @@ void cluster_destroy(cluster_t *c)
     /* Then the rest: the test servers (testsrv.h). */
     for (int i = 0; i < c->nprocs; i++)
         cluster_stop_proc(c, &c->procs[i], 10000);
+    /* Under valgrind a process that found errors or leaks exited 99 (any
+     * process of the suite, also one a test stopped): name it, show what
+     * valgrind said, and fail the suite. */
+    int bad = 0;
+    for (int i = 0; getenv("CVG_VALGRIND_CHILDREN") != NULL && i < c->nprocs; i++) {
+        const proc_t *p = &c->procs[i];
+        if (!p->reaped || !WIFEXITED(p->exit_status) || WEXITSTATUS(p->exit_status) != 99)
+            continue;
+        bad++;
+        printf("\n  valgrind found errors in %s:\n", p->name);
+        char *log = cluster_log(c, p->name);
+        for (char *line = log; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (strncmp(line, "==", 2) == 0)
+                printf("  %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
+            line = nl ? nl + 1 : NULL;
+        }
+        free(log);
+    }
     if (getenv("CVG_KEEP_TEST_DIRS") == NULL)
         tmpdir_remove(&c->dir);
+    return bad;
 }
 
 static size_t collect(void *data, size_t size, size_t n, void *ud)

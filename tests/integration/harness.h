@@ -82,8 +82,9 @@ bool cluster_wait_ready(cluster_t *c, int timeout_ms);
 int cluster_stop_proc(cluster_t *c, proc_t *p, int timeout_ms);
 
 /* Stops every process still running (the cluster in shutdown order, then
- * the rest) and removes the directory. */
-void cluster_destroy(cluster_t *c);
+ * the rest) and removes the directory. Returns how many processes valgrind
+ * found errors in (make valgrind), each reported with its log. */
+int cluster_destroy(cluster_t *c);
 
 /* The process named name, or NULL. */
 proc_t *cluster_proc(cluster_t *c, const char *name);

@@ -44,8 +44,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-    cluster_destroy(&c);
-    return 0;
+    int bad = cluster_destroy(&c);
+    return bad != 0;
 }
 
 static const char *error_code(json_t *body)

@@ -183,8 +183,7 @@ static int teardown(void)
     cvg_providers_cleanup(&providers);
     cvg_keyring_wipe(&keys);
     wrk_registry_unload();
-    cluster_destroy(&c);
-    return 0;
+    return cluster_destroy(&c) != 0;
 }
 
 /* Runs the pipeline in yaml for tenant acme, as a worker would. */

@@ -77,8 +77,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-    cluster_destroy(&c);
-    return 0;
+    int bad = cluster_destroy(&c);
+    return bad != 0;
 }
 
 static bool final_status(const char *s)

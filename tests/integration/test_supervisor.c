@@ -35,8 +35,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-    cluster_destroy(&c);
-    return 0;
+    int bad = cluster_destroy(&c);
+    return bad != 0;
 }
 
 /* Children of pid whose command is comm, from /proc. */

@@ -57,9 +57,9 @@ static int setup(void)
 
 static int teardown(void)
 {
-    cluster_destroy(&c);
+    int bad = cluster_destroy(&c);
     json_decref(cfg);
-    return 0;
+    return bad != 0;
 }
 
 static long admin_post(const char *path, const char *body, json_t **out)

@@ -42,8 +42,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-    cluster_destroy(&c);
-    return 0;
+    int bad = cluster_destroy(&c);
+    return bad != 0;
 }
 
 static void test_s3_put_get_list(void)
