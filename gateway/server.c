@@ -24,7 +24,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define CONNECTION_MEMORY_LIMIT (32 * 1024) /* request line + headers */
+/* Request line and headers, and the answer's headers. libmicrohttpd's
+ * default; it zeroes this much per request, so more costs every request. */
+#define CONNECTION_MEMORY_LIMIT (32 * 1024)
 #define CONNECTION_LIMIT        10000
 
 void gw_resp_json(gw_resp_t *r, int status, json_t *body)
