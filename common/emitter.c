@@ -2,6 +2,12 @@
  * Event emitter (see emitter.h). The outbox is a FIFO list under a mutex;
  * producers append and poke a pipe; the thread polls the DEALER socket and
  * the pipe, sends what is due and retires what is acked.
+ *
+ * Events are appended in order and acknowledged mostly in order, so the
+ * list keeps a cursor to the first event never sent: the thread sends from
+ * there, and walks the whole list for resends only when the earliest resend
+ * is due. A producer pokes the pipe only when the thread has not been poked
+ * since it last looked, so a burst of events costs one wake-up.
  */
 #include "common/emitter.h"
 #include "common/buf.h"
@@ -33,6 +39,9 @@ struct cvg_emitter {
     pthread_mutex_t lock;
     pthread_cond_t changed; /* signalled when events are retired */
     pending_t *head, *tail;
+    pending_t *unsent; /* first event never sent; all after it too */
+    int64_t resend_at; /* no resend is due before (0: none sent) */
+    bool poked;        /* the pipe was written since the thread looked */
     size_t count, max;
     int wake[2]; /* producers write, the thread reads */
     bool stop;
@@ -61,6 +70,8 @@ static void retire(cvg_emitter_t *em, const char *id)
             em->head = p->next;
         if (em->tail == p)
             em->tail = prev;
+        if (em->unsent == p)
+            em->unsent = p->next;
         free(p->data);
         free(p);
         em->count--;
@@ -89,32 +100,58 @@ static void on_reply(cvg_emitter_t *em, zsock_t *sock)
     }
 }
 
-/* Sends what is due; returns ms until the next resend (or 1000). */
+#define RETRY_MS 50 /* after a send the socket refused (no logger, HWM) */
+
+/* Sends p; false when the socket refused it (p then waits RETRY_MS). */
+static bool send_one(cvg_emitter_t *em, void *raw, pending_t *p, int64_t now)
+{
+    if (zmq_send(raw, p->data, p->len, ZMQ_DONTWAIT) < 0) {
+        p->next_send = now + RETRY_MS;
+        return false;
+    }
+    int factor = 1 << (p->sends < 3 ? p->sends : 3);
+    if (factor > MAX_BACKOFF_FACTOR)
+        factor = MAX_BACKOFF_FACTOR;
+    p->sends++;
+    p->next_send = now + (int64_t)em->ack_timeout_ms * factor;
+    return true;
+}
+
+/* Sends what is due; returns ms until something may be due again. */
 static int64_t send_due(cvg_emitter_t *em, void *raw)
 {
-    int64_t now = cvg_time_mono_ms(), wait = 1000;
+    int64_t now = cvg_time_mono_ms();
     pthread_mutex_lock(&em->lock);
-    for (pending_t *p = em->head; p; p = p->next) {
-        if (p->next_send > now) {
-            if (p->next_send - now < wait)
-                wait = p->next_send - now;
-            continue;
+    em->poked = false;
+    /* Resends (and retries of refused first sends) when one is due: the
+     * whole list, which also finds the next resend time. */
+    if (em->resend_at != 0 && now >= em->resend_at) {
+        em->resend_at = 0;
+        for (pending_t *p = em->head; p && p != em->unsent; p = p->next) {
+            if (p->next_send <= now)
+                send_one(em, raw, p, now);
+            if (em->resend_at == 0 || p->next_send < em->resend_at)
+                em->resend_at = p->next_send;
         }
-        if (zmq_send(raw, p->data, p->len, ZMQ_DONTWAIT) < 0) {
-            /* Not connected or over the HWM: try again shortly. */
-            p->next_send = now + 50;
-            if (wait > 50)
-                wait = 50;
-            continue;
-        }
-        int factor = 1 << (p->sends < 3 ? p->sends : 3);
-        if (factor > MAX_BACKOFF_FACTOR)
-            factor = MAX_BACKOFF_FACTOR;
-        p->sends++;
-        p->next_send = now + (int64_t)em->ack_timeout_ms * factor;
-        if (p->next_send - now < wait)
-            wait = p->next_send - now;
     }
+    /* New events, in order, until the socket refuses one. */
+    int64_t wait = 1000;
+    while (em->unsent != NULL) {
+        pending_t *p = em->unsent;
+        if (p->next_send > now) { /* refused a moment ago */
+            wait = p->next_send - now;
+            break;
+        }
+        if (!send_one(em, raw, p, now)) {
+            wait = RETRY_MS;
+            break;
+        }
+        em->unsent = p->next;
+        if (em->resend_at == 0 || p->next_send < em->resend_at)
+            em->resend_at = p->next_send;
+    }
+    if (em->resend_at != 0 && em->resend_at - now < wait)
+        wait = em->resend_at > now ? em->resend_at - now : 0;
     pthread_mutex_unlock(&em->lock);
     return wait;
 }
@@ -243,13 +280,18 @@ int cvg_emitter_send(cvg_emitter_t *em, const cvg_event_t *ev, int timeout_ms)
         if (pthread_cond_timedwait(&em->changed, &em->lock, &until) == ETIMEDOUT)
             rc = CVG_EFULL;
     }
+    bool wake = false;
     if (rc == 0) {
         if (em->tail)
             em->tail->next = p;
         else
             em->head = p;
         em->tail = p;
+        if (em->unsent == NULL)
+            em->unsent = p;
         em->count++;
+        wake = !em->poked;
+        em->poked = true;
     }
     pthread_mutex_unlock(&em->lock);
     if (rc != 0) {
@@ -257,7 +299,8 @@ int cvg_emitter_send(cvg_emitter_t *em, const cvg_event_t *ev, int timeout_ms)
         free(p);
         return rc;
     }
-    poke(em);
+    if (wake)
+        poke(em);
     return 0;
 }
 

@@ -44,6 +44,7 @@ extern const cvg_suite_t suite_log;
 extern const cvg_suite_t suite_apikey;
 extern const cvg_suite_t suite_crypto;
 extern const cvg_suite_t suite_tenant;
+extern const cvg_suite_t suite_emitter;
 extern const cvg_suite_t suite_ratelimit;
 extern const cvg_suite_t suite_runcache;
 extern const cvg_suite_t suite_sqltmpl;
@@ -80,6 +81,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_apikey,
     &suite_crypto,
     &suite_tenant,
+    &suite_emitter,
     &suite_ratelimit,
     &suite_runcache,
     &suite_sqltmpl,

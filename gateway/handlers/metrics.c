@@ -2,6 +2,7 @@
  * GET /metrics: the gateway's counters in the Prometheus text format.
  */
 #include "common/buf.h"
+#include "common/emitter.h"
 #include "gateway/gateway.h"
 
 #include <stdlib.h>
@@ -34,6 +35,11 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
             atomic_load(&gw->run_cache_hits));
     counter(&b, "cvg_gateway_rate_limited_total", "Requests refused with 429.", "",
             atomic_load(&gw->rate_limited));
+    cvg_buf_printf(&b,
+                   "# HELP cvg_gateway_events_pending Run events of setup pipelines not yet "
+                   "acknowledged by the logger.\n# TYPE cvg_gateway_events_pending gauge\n"
+                   "cvg_gateway_events_pending %zu\n",
+                   gw->emitter ? cvg_emitter_pending(gw->emitter) : (size_t)0);
     resp->status = 200;
     resp->len = b.len;
     resp->body = cvg_buf_detach(&b);
