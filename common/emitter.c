@@ -100,7 +100,7 @@ static void on_reply(cvg_emitter_t *em, zsock_t *sock)
     }
 }
 
-#define RETRY_MS 50 /* after a send the socket refused (no logger, HWM) */
+#define RETRY_MS 50 /* a resend the socket refused is tried again after this */
 
 /* Sends p; false when the socket refused it (p then waits RETRY_MS). */
 static bool send_one(cvg_emitter_t *em, void *raw, pending_t *p, int64_t now)
@@ -117,8 +117,10 @@ static bool send_one(cvg_emitter_t *em, void *raw, pending_t *p, int64_t now)
     return true;
 }
 
-/* Sends what is due; returns ms until something may be due again. */
-static int64_t send_due(cvg_emitter_t *em, void *raw)
+/* Sends what is due; returns ms until something may be due again. Sets
+ * *blocked when the socket refused a new event (no logger connected, or
+ * the high-water mark): the thread then waits for it to take more. */
+static int64_t send_due(cvg_emitter_t *em, void *raw, bool *blocked)
 {
     int64_t now = cvg_time_mono_ms();
     pthread_mutex_lock(&em->lock);
@@ -136,14 +138,11 @@ static int64_t send_due(cvg_emitter_t *em, void *raw)
     }
     /* New events, in order, until the socket refuses one. */
     int64_t wait = 1000;
+    *blocked = false;
     while (em->unsent != NULL) {
         pending_t *p = em->unsent;
-        if (p->next_send > now) { /* refused a moment ago */
-            wait = p->next_send - now;
-            break;
-        }
         if (!send_one(em, raw, p, now)) {
-            wait = RETRY_MS;
+            *blocked = true;
             break;
         }
         em->unsent = p->next;
@@ -182,8 +181,11 @@ static void *run(void *arg)
         pthread_mutex_unlock(&em->lock);
         if (stop)
             break;
-        int64_t wait = send_due(em, raw);
-        zmq_pollitem_t items[2] = {{raw, 0, ZMQ_POLLIN, 0}, {NULL, em->wake[0], ZMQ_POLLIN, 0}};
+        bool blocked = false;
+        int64_t wait = send_due(em, raw, &blocked);
+        /* refused: wake when the socket takes messages again */
+        short events = blocked ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN;
+        zmq_pollitem_t items[2] = {{raw, 0, events, 0}, {NULL, em->wake[0], ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, (long)wait) < 0 && zmq_errno() != EINTR)
             break;
         if (items[1].revents & ZMQ_POLLIN) {

@@ -2,7 +2,8 @@
  * The event emitter against a ROUTER socket that plays the logger: events
  * go out in the order sent, unacknowledged ones are sent again after the
  * ack timeout, acknowledged ones are retired (flush returns), and events
- * sent while no logger listens wait in the outbox until one binds.
+ * sent while no logger listens wait in the outbox until one binds. A burst
+ * larger than the socket's high-water mark goes out whole and in order.
  */
 #include "common/emitter.h"
 #include "common/msg.h"
@@ -13,7 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define N 200
+#define N     200
+#define BURST 3000 /* over the socket's high-water mark (1000): some sends are refused */
 
 static void make_event(cvg_event_t *ev, int i)
 {
@@ -80,7 +82,7 @@ static void test_emitter_order_resend_and_retire(void)
     zstr_free(&last);
     cvg_err_t err;
     cvg_err_clear(&err);
-    cvg_emitter_t *em = cvg_emitter_new(endpoint, 200, N, &err);
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 1000, N, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(em);
     static char sent[N][CVG_ID_LEN], got[N][CVG_ID_LEN];
     for (int i = 0; i < N; i++) {
@@ -107,6 +109,40 @@ static void test_emitter_order_resend_and_retire(void)
     ack(router, sender, sent + N / 2, N / 2);
     CU_ASSERT_EQUAL(cvg_emitter_flush(em, 5000), 0);
     CU_ASSERT_EQUAL(cvg_emitter_pending(em), 0);
+    zframe_destroy(&sender);
+    cvg_emitter_destroy(&em);
+    zsock_destroy(&router);
+}
+
+static void test_emitter_burst_over_the_high_water_mark(void)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    CU_ASSERT_FATAL(zsock_bind(router, "tcp://127.0.0.1:*") > 0);
+    char endpoint[256];
+    char *last = zsock_last_endpoint(router);
+    snprintf(endpoint, sizeof(endpoint), "%s", last);
+    zstr_free(&last);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    /* an ack timeout far past the test: every event arrives exactly once */
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 60000, BURST, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
+    static char sent[BURST][CVG_ID_LEN], got[BURST][CVG_ID_LEN];
+    for (int i = 0; i < BURST; i++) {
+        cvg_event_t ev;
+        make_event(&ev, i);
+        memcpy(sent[i], ev.id, CVG_ID_LEN);
+        CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
+        cvg_event_cleanup(&ev);
+    }
+    zframe_t *sender = NULL;
+    CU_ASSERT_EQUAL_FATAL(receive(router, got, BURST, 10000, &sender), BURST);
+    int in_order = 0;
+    for (int i = 0; i < BURST; i++)
+        in_order += strcmp(got[i], sent[i]) == 0;
+    CU_ASSERT_EQUAL(in_order, BURST);
+    ack(router, sender, sent, BURST);
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 10000), 0);
     zframe_destroy(&sender);
     cvg_emitter_destroy(&em);
     zsock_destroy(&router);
@@ -153,6 +189,7 @@ static void test_emitter_waits_for_a_logger(void)
 
 static CU_TestInfo tests[] = {
     {"test_emitter_order_resend_and_retire", test_emitter_order_resend_and_retire},
+    {"test_emitter_burst_over_the_high_water_mark", test_emitter_burst_over_the_high_water_mark},
     {"test_emitter_waits_for_a_logger", test_emitter_waits_for_a_logger},
     CU_TEST_INFO_NULL,
 };
