@@ -498,9 +498,14 @@ static sqlite3 *open_ds(const cluster_t *c, const char *dataset)
 
 long long gateway_metric(const cluster_t *c, const char *name)
 {
+    return gateway_metric_at(c->api_port, name);
+}
+
+long long gateway_metric_at(int port, const char *name)
+{
     long long value = -1;
     http_reply_t r;
-    if (http_call(c->api_port, "GET", "/metrics", NULL, NULL, &r) == 200) {
+    if (http_call(port, "GET", "/metrics", NULL, NULL, &r) == 200) {
         const char *text = cvg_buf_cstr(&r.body);
         const char *p = strstr(text, name);
         while (p && ((p != text && p[-1] != '\n') || p[strlen(name)] != ' '))

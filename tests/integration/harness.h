@@ -118,6 +118,7 @@ bool http_reply_header(const http_reply_t *reply, const char *name, char *out, s
 /* The value of an unlabelled counter in the gateway's /metrics text, or
  * -1 when it cannot be read. */
 long long gateway_metric(const cluster_t *c, const char *name);
+long long gateway_metric_at(int port, const char *name);
 
 /* A TCP port nobody listens on right now. */
 int harness_free_port(void);

@@ -15,6 +15,7 @@
 #include "tests/tests.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -698,6 +699,69 @@ static void test_pipelines_scheduler_down(void)
     json_decref(run);
 }
 
+typedef struct waiting {
+    int port;
+    long status;
+    char message[256];
+} waiting_t;
+
+static void *post_and_wait(void *arg)
+{
+    waiting_t *w = arg;
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key_acme);
+    const char *h[] = {kh, json_ct, NULL};
+    json_t *body = NULL;
+    w->status = http_request_at(w->port, "POST", "/api/v1/pipelines/run/acme/test/quality/checks",
+                                h, "{}", &body);
+    const char *m = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+    snprintf(w->message, sizeof(w->message), "%s", m ? m : "");
+    json_decref(body);
+    return NULL;
+}
+
+/* A gateway told to stop while run requests wait on the scheduler answers
+ * them (503) before it stops its HTTP server, and exits cleanly. Here the
+ * scheduler is frozen and the gateway's shutdown grace is shorter than
+ * its wait for the scheduler. */
+static void test_pipelines_gateway_stop_answers_waiting_requests(void)
+{
+    int port = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
+    const char *env[] = {port_env, "CVG_SHUTDOWN_GRACE_MS=300", "CVG_RPC_TIMEOUT_MS=20000", NULL};
+    proc_t *gw = cluster_spawn(&c, "gateway-stop", "cvg-gateway", NULL, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(port, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    proc_t *sch = cluster_proc(&c, "scheduler");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sch);
+    kill(sch->pid, SIGSTOP);
+    waiting_t w = {.port = port};
+    long long seen = gateway_metric_at(port, "cvg_gateway_requests_total");
+    pthread_t t;
+    pthread_create(&t, NULL, post_and_wait, &w);
+    /* In flight once the gateway counted it: each poll counts itself. */
+    bool counted = false;
+    for (long long polls = 1; !counted && cvg_time_mono_ms() < deadline; polls++) {
+        counted = gateway_metric_at(port, "cvg_gateway_requests_total") >= seen + polls + 1;
+        if (!counted)
+            cvg_time_sleep_ms(20);
+    }
+    CU_ASSERT_TRUE(counted);
+    kill(gw->pid, SIGTERM);
+    pthread_join(t, NULL);
+    int exit_code = cluster_wait_exit(&c, gw, 15000);
+    kill(sch->pid, SIGCONT);
+    CU_ASSERT_EQUAL(w.status, 503);
+    if (strstr(w.message, "the gateway is stopping") == NULL)
+        printf("\n  answer: %ld %s\n", w.status, w.message);
+    CU_ASSERT_PTR_NOT_NULL(strstr(w.message, "the gateway is stopping"));
+    CU_ASSERT_EQUAL(exit_code, 0);
+}
+
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
@@ -711,6 +775,8 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
     {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
+    {"test_pipelines_gateway_stop_answers_waiting_requests",
+     test_pipelines_gateway_stop_answers_waiting_requests},
     CU_TEST_INFO_NULL,
 };
 
