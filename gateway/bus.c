@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define BUS_IDLE_POLL_MS 1000
+#define BUS_HWM          1000 /* requests queued to a peer, at most */
 
 static const char *const names[] = {"scheduler", "logger"};
 
@@ -400,7 +401,9 @@ static zsock_t *bus_socket(const char *endpoint)
         return NULL;
     zsock_set_immediate(s, 1);
     zsock_set_linger(s, 0);
-    zsock_set_sndhwm(s, 0);
+    /* bounded: past this many unread requests the peer is not keeping up,
+     * and a call waits unsent (then fails) rather than piling up there */
+    zsock_set_sndhwm(s, BUS_HWM);
     zsock_set_rcvhwm(s, 0);
     if (zsock_connect(s, "%s", endpoint) != 0)
         zsock_destroy(&s);

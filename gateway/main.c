@@ -25,6 +25,7 @@
 
 #define EMITTER_MAX_PENDING 10000
 #define KEYCACHE_CAPACITY   65536
+#define RESUMED_GRACE_MS    300         /* for answers given at shutdown to go out */
 #define RUNCACHE_CAPACITY   4096        /* finished runs kept */
 #define RUNCACHE_BYTES      (32u << 20) /* and their answers' bytes */
 
@@ -164,6 +165,11 @@ int main(int argc, char **argv)
     while (gw_server_connections(&gw) > 0 && cvg_time_mono_ms() < deadline && cvg_stop_count() < 2)
         cvg_time_sleep_ms(50);
     gw_bus_stop(gw.bus); /* answers the requests still waiting on the scheduler */
+    /* those answers go out on their connections' threads: give them a moment
+     * (stopping the server closes a resumed connection without answering) */
+    deadline = cvg_time_mono_ms() + RESUMED_GRACE_MS;
+    while (gw_server_connections(&gw) > 0 && cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(10);
     gw_server_stop(&gw);
     if (cvg_emitter_flush(gw.emitter, gw.cfg.shutdown_grace_ms) != 0)
         cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",

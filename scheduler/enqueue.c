@@ -243,6 +243,12 @@ static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *
         goto failed;
     }
     tenant_usage_t *t = usage_of(b, tenant);
+    if (t->rc != 0 && t->rc != CVG_ENOTFOUND) {
+        /* a failed read may have ended the transaction: fail the batch */
+        *fatal = t->rc;
+        cvg_err_set(&err, t->rc, "", "%s", t->why);
+        goto failed;
+    }
     if (t->rc != 0) {
         *status = t->rc;
         out = error_reply(t->rc == CVG_ENOTFOUND ? "not_found" : "unavailable", t->why);

@@ -190,7 +190,9 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
         const char *t = json_string_value(json_object_get(run, "tenant_id"));
         char owner[CVG_TENANT_ID_MAX + 1];
         snprintf(owner, sizeof(owner), "%s", t ? t : "");
-        bool final = gw_runcache_final(json_string_value(json_object_get(run, "status")));
+        /* ended in the run log itself (an end time), not only in the queue */
+        bool final = gw_runcache_final(json_string_value(json_object_get(run, "status"))) &&
+                     json_is_string(json_object_get(run, "end_time"));
         gw_resp_json(resp, 200, run); /* frees run */
         if (final && owner[0] && resp->body && req->gw->cfg.run_cache_ms > 0)
             gw_runcache_put(req->gw->runs, run_id, owner, resp->body, resp->len, now);
