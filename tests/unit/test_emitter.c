@@ -71,27 +71,43 @@ static void ack(zsock_t *router, zframe_t *sender, char (*ids)[CVG_ID_LEN], size
     }
 }
 
-static void test_emitter_order_resend_and_retire(void)
+/* A ROUTER bound to a free local port; its endpoint into endpoint. */
+static zsock_t *bind_router(char endpoint[256])
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(router);
-    CU_ASSERT_FATAL(zsock_bind(router, "tcp://127.0.0.1:*") > 0);
-    char endpoint[256];
+    if (router == NULL || zsock_bind(router, "tcp://127.0.0.1:*") <= 0) {
+        zsock_destroy(&router);
+        return NULL;
+    }
     char *last = zsock_last_endpoint(router);
-    snprintf(endpoint, sizeof(endpoint), "%s", last);
+    snprintf(endpoint, 256, "%s", last);
     zstr_free(&last);
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    cvg_emitter_t *em = cvg_emitter_new(endpoint, 1000, N, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
-    static char sent[N][CVG_ID_LEN], got[N][CVG_ID_LEN];
-    for (int i = 0; i < N; i++) {
+    return router;
+}
+
+/* Sends n events, keeping their ids in sent. */
+static void send_events(cvg_emitter_t *em, char (*sent)[CVG_ID_LEN], int n)
+{
+    for (int i = 0; i < n; i++) {
         cvg_event_t ev;
         make_event(&ev, i);
         memcpy(sent[i], ev.id, CVG_ID_LEN);
         CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
         cvg_event_cleanup(&ev);
     }
+}
+
+static void test_emitter_order_resend_and_retire(void)
+{
+    char endpoint[256];
+    zsock_t *router = bind_router(endpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(router);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 1000, N, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
+    static char sent[N][CVG_ID_LEN], got[N][CVG_ID_LEN];
+    send_events(em, sent, N);
     /* All of them, in the order sent. */
     zframe_t *sender = NULL;
     CU_ASSERT_EQUAL_FATAL(receive(router, got, N, 5000, &sender), N);
@@ -116,25 +132,16 @@ static void test_emitter_order_resend_and_retire(void)
 
 static void test_emitter_burst_over_the_high_water_mark(void)
 {
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    CU_ASSERT_FATAL(zsock_bind(router, "tcp://127.0.0.1:*") > 0);
     char endpoint[256];
-    char *last = zsock_last_endpoint(router);
-    snprintf(endpoint, sizeof(endpoint), "%s", last);
-    zstr_free(&last);
+    zsock_t *router = bind_router(endpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(router);
     cvg_err_t err;
     cvg_err_clear(&err);
     /* an ack timeout far past the test: every event arrives exactly once */
     cvg_emitter_t *em = cvg_emitter_new(endpoint, 60000, BURST, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(em);
     static char sent[BURST][CVG_ID_LEN], got[BURST][CVG_ID_LEN];
-    for (int i = 0; i < BURST; i++) {
-        cvg_event_t ev;
-        make_event(&ev, i);
-        memcpy(sent[i], ev.id, CVG_ID_LEN);
-        CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
-        cvg_event_cleanup(&ev);
-    }
+    send_events(em, sent, BURST);
     zframe_t *sender = NULL;
     CU_ASSERT_EQUAL_FATAL(receive(router, got, BURST, 10000, &sender), BURST);
     int in_order = 0;
@@ -151,25 +158,16 @@ static void test_emitter_burst_over_the_high_water_mark(void)
 static void test_emitter_waits_for_a_logger(void)
 {
     /* A free port: bind, note it, unbind. */
-    zsock_t *probe = zsock_new(ZMQ_ROUTER);
-    CU_ASSERT_FATAL(zsock_bind(probe, "tcp://127.0.0.1:*") > 0);
     char endpoint[256];
-    char *last = zsock_last_endpoint(probe);
-    snprintf(endpoint, sizeof(endpoint), "%s", last);
-    zstr_free(&last);
+    zsock_t *probe = bind_router(endpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(probe);
     zsock_destroy(&probe);
     cvg_err_t err;
     cvg_err_clear(&err);
     cvg_emitter_t *em = cvg_emitter_new(endpoint, 200, 16, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(em);
     char sent[3][CVG_ID_LEN], got[3][CVG_ID_LEN];
-    for (int i = 0; i < 3; i++) {
-        cvg_event_t ev;
-        make_event(&ev, i);
-        memcpy(sent[i], ev.id, CVG_ID_LEN);
-        CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
-        cvg_event_cleanup(&ev);
-    }
+    send_events(em, sent, 3);
     /* Nobody listens: they wait in the outbox. */
     CU_ASSERT_EQUAL(cvg_emitter_flush(em, 300), CVG_ETIMEDOUT);
     CU_ASSERT_EQUAL(cvg_emitter_pending(em), 3);
