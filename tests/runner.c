@@ -9,6 +9,8 @@
 #include "tests/tests.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/schema.h"
+#include "common/warehouse.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -113,6 +115,24 @@ const char *source_dir(void)
 {
     const char *s = getenv("CVG_SOURCE_DIR");
     return s && s[0] ? s : ".";
+}
+
+int central_table_create(struct cvg_wh *wh, const char *dataset, const char *table)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
+             table);
+    cvg_schema_t s;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_schema_load_file(path, &s, &err);
+    if (rc == 0) {
+        rc = cvg_wh_table_create(wh, dataset, &s, &err);
+        cvg_schema_cleanup(&s);
+    }
+    if (rc != 0)
+        printf("\n  cannot create %s.%s: %s\n", dataset, table, err.message);
+    return rc;
 }
 
 char *tmpdir_new(const char *prefix)

@@ -35,4 +35,9 @@ const char *source_dir(void);
 /* Directory holding the binaries under test (next to the runner). */
 const char *bin_dir(void);
 
+/* Creates the central table `table` in dataset from its schema file under
+ * ps_templates/setup/initial/schemas; 0 or the warehouse's error. */
+struct cvg_wh;
+int central_table_create(struct cvg_wh *wh, const char *dataset, const char *table);
+
 #endif

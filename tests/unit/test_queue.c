@@ -24,14 +24,8 @@ static int setup(void)
     if (cvg_wh_open(url, &wh, &err) != 0 || cvg_wh_dataset_create(wh, "tenants", &err) != 0)
         return 1;
     for (size_t i = 0; i < CVG_CENTRAL_TABLE_COUNT; i++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
-                 cvg_central_tables[i]);
-        cvg_schema_t s;
-        if (cvg_schema_load_file(path, &s, &err) != 0 ||
-            cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
+        if (central_table_create(wh, "tenants", cvg_central_tables[i]) != 0)
             return 1;
-        cvg_schema_cleanup(&s);
     }
     return 0;
 }

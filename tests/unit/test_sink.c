@@ -24,14 +24,8 @@ static int setup(void)
         return 1;
     static const char *tables[] = {"tenant_pipeline_runs", "tenant_step_logs", "tenant_dq_results"};
     for (size_t i = 0; i < 3; i++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/ps_templates/setup/initial/schemas/%s.json", source_dir(),
-                 tables[i]);
-        cvg_schema_t s;
-        if (cvg_schema_load_file(path, &s, &err) != 0 ||
-            cvg_wh_table_create(wh, "tenants", &s, &err) != 0)
+        if (central_table_create(wh, "tenants", tables[i]) != 0)
             return 1;
-        cvg_schema_cleanup(&s);
     }
     return 0;
 }
