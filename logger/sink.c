@@ -105,8 +105,14 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_er
     json_t *p = json_object_get(detail, "parameters");
     if (p != NULL)
         params = json_dumps(p, JSON_COMPACT);
-    if (ev->kind == CVG_EV_RUN_FINISHED && detail != NULL)
-        result = json_dumps(detail, JSON_COMPACT);
+    if (ev->kind == CVG_EV_RUN_FINISHED && detail != NULL) {
+        /* the parameters have their own column */
+        json_t *rest = json_copy(detail);
+        json_object_del(rest, "parameters");
+        if (json_object_size(rest) > 0)
+            result = json_dumps(rest, JSON_COMPACT);
+        json_decref(rest);
+    }
     bool finished = ev->kind == CVG_EV_RUN_FINISHED;
     cvg_time_format_iso(ev->ts_ms, ts);
     cvg_val_t v[18] = {

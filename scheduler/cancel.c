@@ -12,6 +12,7 @@
 #include "common/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define Q "tenants.tenant_pipeline_execution_queue"
@@ -23,6 +24,9 @@ typedef struct target {
     char owner[CVG_NAME_MAX];
     char pipeline_id[CVG_NAME_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX];
+    char trigger_type[CVG_STATUS_MAX];
+    char triggered_by[CVG_NAME_MAX];
+    char *params; /* the parameters' JSON text, as queued */
     int attempt;
 } target_t;
 
@@ -42,6 +46,10 @@ static int take(void *ud, const cvg_row_t *row)
     text_of(t->pipeline_id, sizeof(t->pipeline_id), &row->vals[3]);
     text_of(t->pipeline, sizeof(t->pipeline), &row->vals[4]);
     t->attempt = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
+    text_of(t->trigger_type, sizeof(t->trigger_type), &row->vals[6]);
+    text_of(t->triggered_by, sizeof(t->triggered_by), &row->vals[7]);
+    if (row->vals[8].type == CVG_VAL_TEXT)
+        t->params = strndup(row->vals[8].s, row->vals[8].len);
     return 1;
 }
 
@@ -64,6 +72,8 @@ void sch_cancel_send(sch_t *s, const sch_worker_t *x, const char *run_id)
     cvg_buf_cleanup(&b);
 }
 
+/* The run's end for the run log, which may not have the run yet (it gets a
+ * run from its first event), so the event carries what the queue knows. */
 static void announce_cancelled(sch_t *s, const char *run_id, const target_t *t)
 {
     if (s->emitter == NULL)
@@ -75,7 +85,15 @@ static void announce_cancelled(sch_t *s, const char *run_id, const target_t *t)
     snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", t->pipeline_id);
     snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", t->pipeline);
     snprintf(ev.status, sizeof(ev.status), "CANCELLED");
+    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", t->trigger_type);
+    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", t->triggered_by);
     snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
+    if (t->params != NULL) {
+        size_t n = strlen(t->params) + sizeof("{\"parameters\":}");
+        ev.detail = malloc(n);
+        if (ev.detail != NULL)
+            snprintf(ev.detail, n, "{\"parameters\":%s}", t->params);
+    }
     ev.attempt = t->attempt;
     ev.end_ms = cvg_time_now_ms();
     ev.error = strdup("cancelled before it started");
@@ -96,8 +114,9 @@ json_t *sch_cancel(sch_t *s, const char *body, int *status)
     if (run_id && sch_queue_check_ready(&s->queue)) {
         cvg_val_t p = cvg_v_text(run_id);
         rc = cvg_wh_exec(s->wh,
-                         "SELECT tenant_id, state, lease_owner, pipeline_id, pipeline, attempt "
-                         "FROM " Q " WHERE pipeline_logging_id = $1",
+                         "SELECT tenant_id, state, lease_owner, pipeline_id, pipeline, attempt, "
+                         "trigger_type, triggered_by, parameters FROM " Q
+                         " WHERE pipeline_logging_id = $1",
                          &p, 1, take, &t, NULL, &err);
         rc = rc == 1 ? 0 : rc;
     }
@@ -155,6 +174,7 @@ done:
         cvg_log_ctx_t lc = {.tenant_id = t.tenant, .pipeline_id = t.pipeline_id, .run_id = run_id};
         cvg_info(&lc, "cancel requested (run was %s)", t.state);
     }
+    free(t.params);
     json_decref(req);
     return out;
 }

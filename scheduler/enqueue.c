@@ -5,8 +5,11 @@
  * usage counters are raised, all in a transaction. Requests that arrive
  * together share one transaction (one commit): a tenant's limits and
  * counters are read once per batch and raised once for all its runs in it.
- * Then each new run is announced to the logger as QUEUED, so it is in the
- * run log at once.
+ * The queue row is the run's record until a worker starts it: the run log
+ * gets the run from the worker's first event (or the scheduler's, if it is
+ * cancelled or dead first), so accepting a run costs the logger nothing and
+ * a burst of requests does not contend with it for the central file. The
+ * run reads merge the two (gateway/handlers/run_reads.c).
  */
 #include "scheduler/scheduler.h"
 #include "common/id.h"
@@ -82,36 +85,11 @@ static json_t *queued_reply(const char *run_id, const char *state, bool existing
     return json_pack("{s:s, s:s, s:b}", "run_id", run_id, "state", state, "existing", existing);
 }
 
-/* A run queued in this batch, announced once the batch is committed. */
+/* A run queued in this batch, logged once the batch is committed. */
 typedef struct queued {
     json_t *req;
     char run_id[CVG_ID_LEN];
-    char *params;
 } queued_t;
-
-static void announce(sch_t *s, const queued_t *q)
-{
-    if (s->emitter == NULL)
-        return;
-    cvg_event_t ev;
-    cvg_event_init(&ev, CVG_EV_RUN_QUEUED);
-    snprintf(ev.run_id, sizeof(ev.run_id), "%s", q->run_id);
-    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", str(q->req, "tenant_id"));
-    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", str(q->req, "pipeline_id"));
-    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", str(q->req, "pipeline"));
-    snprintf(ev.status, sizeof(ev.status), "QUEUED");
-    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", str(q->req, "trigger_type"));
-    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", str(q->req, "triggered_by"));
-    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
-    ev.attempt = 1;
-    /* {"parameters": ...} around the parameters' JSON text, as stored */
-    size_t n = strlen(q->params);
-    ev.detail = malloc(n + sizeof("{\"parameters\":}"));
-    if (ev.detail != NULL)
-        snprintf(ev.detail, n + sizeof("{\"parameters\":}"), "{\"parameters\":%s}", q->params);
-    cvg_emitter_send(s->emitter, &ev, 1000);
-    cvg_event_cleanup(&ev);
-}
 
 static json_t *error_reply(const char *code, const char *message)
 {
@@ -304,8 +282,6 @@ static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *
     *status = 0;
     out = queued_reply(q->run_id, "QUEUED", false);
     q->req = json_incref(req);
-    q->params = ptext;
-    ptext = NULL;
     goto out;
 failed:
     *status = *fatal;
@@ -352,9 +328,7 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
                                      err.message[0] ? err.message : why);
             if (queued) {
                 json_decref(queued[i].req);
-                free(queued[i].params);
                 queued[i].req = NULL;
-                queued[i].params = NULL;
             }
         }
     }
@@ -362,13 +336,11 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
     for (size_t i = 0; queued && i < n; i++) {
         if (queued[i].req == NULL)
             continue;
-        announce(s, &queued[i]);
         cvg_log_ctx_t lc = {.tenant_id = str(queued[i].req, "tenant_id"),
                             .pipeline_id = str(queued[i].req, "pipeline_id"),
                             .run_id = queued[i].run_id};
         cvg_info(&lc, "run queued (%s)", str(queued[i].req, "trigger_type"));
         json_decref(queued[i].req);
-        free(queued[i].params);
         added++;
     }
     free(queued);

@@ -29,6 +29,23 @@ static const char RUN_SQL[] =
     "duration_ms, rows_processed, error_message, created_at, updated_at "
     "FROM tenants.tenant_pipeline_runs";
 
+/* Runs accepted but not yet in the run log (it gets a run from the run's
+ * first event), in the run log's columns. */
+static const char QUEUED_SQL[] =
+    "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.state AS status, "
+    "q.trigger_type, q.triggered_by, q.parameters, q.attempt, NULL AS worker_id, "
+    "NULL AS start_time, NULL AS end_time, NULL AS duration_ms, NULL AS rows_processed, "
+    "q.last_error AS error_message, q.enqueued_at AS created_at, q.updated_at "
+    "FROM tenants.tenant_pipeline_execution_queue q WHERE NOT EXISTS (SELECT 1 FROM "
+    "tenants.tenant_pipeline_runs r WHERE r.pipeline_logging_id = q.pipeline_logging_id)";
+
+/* The filters and page of a list, applied to either source. */
+static const char LIST_PAGE[] =
+    "WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) AND "
+    "($3 IS NULL OR pipeline_id = $3) AND ($4 IS NULL OR created_at >= $4) AND "
+    "($5 IS NULL OR (created_at, pipeline_logging_id) < ($5, $6)) "
+    "ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT $7";
+
 /* JSON text columns come back parsed. */
 static void parse_json_field(json_t *o, const char *key)
 {
@@ -76,13 +93,14 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
     if (run == NULL) {
         /* accepted, not yet in the run log */
         run = json_pack(
-            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "pipeline_logging_id", run_id,
+            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "pipeline_logging_id", run_id,
             "tenant_id", json_object_get(queue, "tenant_id"), "pipeline_id",
             json_object_get(queue, "pipeline_id"), "pipeline", json_object_get(queue, "pipeline"),
             "status", json_object_get(queue, "state"), "trigger_type",
             json_object_get(queue, "trigger_type"), "triggered_by",
             json_object_get(queue, "triggered_by"), "parameters",
-            json_object_get(queue, "parameters"), "attempt", json_object_get(queue, "attempt"));
+            json_object_get(queue, "parameters"), "attempt", json_object_get(queue, "attempt"),
+            "created_at", json_object_get(queue, "enqueued_at"));
     }
     parse_json_field(run, "parameters");
     if (queue) {
@@ -292,13 +310,12 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     char since_iso[CVG_TIME_ISO_LEN] = "";
     if (since)
         cvg_time_format_iso(ms, since_iso);
-    char sql[sizeof(RUN_SQL) + 512];
+    /* a page of each source, merged */
+    char sql[sizeof(RUN_SQL) + sizeof(QUEUED_SQL) + 3 * sizeof(LIST_PAGE) + 128];
     snprintf(sql, sizeof(sql),
-             "%s WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) AND "
-             "($3 IS NULL OR pipeline_id = $3) AND ($4 IS NULL OR created_at >= $4) AND "
-             "($5 IS NULL OR (created_at, pipeline_logging_id) < ($5, $6)) "
-             "ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT $7",
-             RUN_SQL);
+             "SELECT * FROM (SELECT * FROM (%s) %s) UNION ALL SELECT * FROM (SELECT * FROM (%s) "
+             "%s) %s",
+             RUN_SQL, LIST_PAGE, QUEUED_SQL, LIST_PAGE, strstr(LIST_PAGE, "ORDER BY"));
     cvg_val_t p[7] = {cvg_v_text(tenant),
                       cvg_v_text(status),
                       cvg_v_text(pipeline_id),

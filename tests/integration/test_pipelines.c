@@ -338,7 +338,20 @@ static void test_pipelines_cancel_queued_and_running(void)
     json_decref(run);
     CU_ASSERT_EQUAL_FATAL(run_pipeline("freeco", "test/slow/spin", key_free, "{}", NULL, waiting),
                           202);
+    /* waiting, it is listed from the queue (the run log has it once it starts) */
     json_t *b = NULL;
+    CU_ASSERT_EQUAL(
+        call("GET", "/api/v1/pipelines/runs?tenant_id=freeco&status=QUEUED", NULL, NULL, NULL, &b),
+        200);
+    json_t *listed = json_object_get(b, "runs");
+    CU_ASSERT_EQUAL(json_array_size(listed), 1);
+    json_t *first = json_array_get(listed, 0);
+    const char *id = json_string_value(json_object_get(first, "pipeline_logging_id"));
+    const char *trigger = json_string_value(json_object_get(first, "trigger_type"));
+    CU_ASSERT_STRING_EQUAL(id ? id : "", waiting);
+    CU_ASSERT_STRING_EQUAL(trigger ? trigger : "", "manual");
+    CU_ASSERT_TRUE(json_is_string(json_object_get(json_object_get(first, "parameters"), "date")));
+    json_decref(b);
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", waiting);
     CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, NULL, &b), 202);
     CU_ASSERT_STRING_EQUAL(status_of(b), "CANCELLED");
@@ -346,6 +359,17 @@ static void test_pipelines_cancel_queued_and_running(void)
     run = wait_run(waiting, key_free, "CANCELLED", 10000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
     json_decref(run);
+    /* the run log gets it from the scheduler's event, with what was asked */
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = '%s' "
+             "AND status = 'CANCELLED' AND trigger_type = 'manual' AND trigger_by IS NOT NULL "
+             "AND json_extract(parameters, '$.date') IS NOT NULL AND result IS NULL",
+             waiting);
+    int64_t until = cvg_time_mono_ms() + 10000;
+    while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL(wh_query(sql), 1);
     /* another tenant cannot cancel it */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", running);
     CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, NULL, NULL), 404);
