@@ -5,6 +5,17 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+cvg_errlist_t *cvg_errlist_new(void)
+{
+    cvg_errlist_t *l = malloc(sizeof(*l));
+    if (l != NULL) {
+        l->n = 0;
+        l->dropped = 0;
+    }
+    return l;
+}
 
 void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
 {

@@ -17,6 +17,11 @@ typedef struct cvg_errlist {
     cvg_err_t items[CVG_ERRLIST_MAX];
 } cvg_errlist_t;
 
+/* An empty list on the heap (free() it), or NULL when out of memory. Only
+ * the counts are set: entries are written as they are added, so a request
+ * does not clear the whole list (64 KiB) to report nothing. */
+cvg_errlist_t *cvg_errlist_new(void);
+
 /* Appends an error (field path + message); l may be NULL. */
 void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

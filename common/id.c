@@ -29,6 +29,40 @@ int cvg_random_bytes(void *buf, size_t n)
     return 0;
 }
 
+/*
+ * Ids draw their random bits from a per-thread pool filled 512 bytes at a
+ * time (32 ids per getrandom call). Ids are not secrets; keys and nonces
+ * call cvg_random_bytes directly. A forked child forgets the pool it
+ * inherited, so parent and child never share random bits.
+ */
+#define ID_POOL 512
+static _Thread_local unsigned char id_pool[ID_POOL];
+static _Thread_local size_t id_pool_left;
+static pthread_once_t id_atfork_once = PTHREAD_ONCE_INIT;
+
+static void id_pool_forget(void)
+{
+    id_pool_left = 0;
+}
+
+static void id_atfork(void)
+{
+    pthread_atfork(NULL, NULL, id_pool_forget);
+}
+
+static int id_random(unsigned char *out, size_t n)
+{
+    pthread_once(&id_atfork_once, id_atfork);
+    if (id_pool_left < n) {
+        if (cvg_random_bytes(id_pool, sizeof(id_pool)) != 0)
+            return CVG_EIO;
+        id_pool_left = sizeof(id_pool);
+    }
+    memcpy(out, id_pool + sizeof(id_pool) - id_pool_left, n);
+    id_pool_left -= n;
+    return 0;
+}
+
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t id_last_ms = -1;
 static unsigned id_counter;
@@ -36,7 +70,7 @@ static unsigned id_counter;
 int cvg_id_new(char out[CVG_ID_LEN])
 {
     unsigned char b[16];
-    if (cvg_random_bytes(b, sizeof(b)) != 0)
+    if (id_random(b, sizeof(b)) != 0)
         return CVG_EIO;
     int64_t now = cvg_time_now_ms();
     pthread_mutex_lock(&id_lock);

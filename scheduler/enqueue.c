@@ -339,7 +339,9 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
         cvg_log_ctx_t lc = {.tenant_id = str(queued[i].req, "tenant_id"),
                             .pipeline_id = str(queued[i].req, "pipeline_id"),
                             .run_id = queued[i].run_id};
-        cvg_info(&lc, "run queued (%s)", str(queued[i].req, "trigger_type"));
+        /* one line per run at the acceptance rate: DEBUG ("run dispatched"
+         * is the INFO line, at the rate runs are executed) */
+        cvg_debug(&lc, "run queued (%s)", str(queued[i].req, "trigger_type"));
         json_decref(queued[i].req);
         added++;
     }

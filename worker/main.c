@@ -110,7 +110,7 @@ static void *job_thread(void *arg)
     wrk_t *w = arg;
     cvg_job_t *j = &w->job;
     cvg_pipeline_t p;
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
     wrk_env_t env = {.wh = w->wh,
@@ -319,7 +319,7 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
     }
     int bad = 0;
     wrk_env_t env = {.cfg = cfg, .setup_allowed = true, .providers = providers};
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     if (errs == NULL)
         return EX_OSERR;
     for (int i = 1; i < argc; i++) {

@@ -174,7 +174,7 @@ static int resolve_step(const wrk_env_t *env, const proc_def_t *def, const cvg_s
         return proc_fail(res, CVG_ECONFIG, "the schema of %s: %s", st->ps_type, err.message);
     char path[64];
     snprintf(path, sizeof(path), "steps[%zu]", i);
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     if (errs == NULL)
         return proc_fail(res, CVG_ENOMEM, "out of memory");
     *out = cvg_psschema_resolve(schema, st->config, vars, path, errs);

@@ -42,7 +42,7 @@ void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp)
     }
     char run_id[CVG_ID_LEN];
     wrk_outcome_t outcome;
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
     int rc = errs ? gw_setup_run(req->gw, "setup/bootstrap_system", GW_SYSTEM_TENANT, &params,

@@ -233,7 +233,7 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
     json_t *body = NULL;
     if (gw_req_json_body(req, resp, &body) != 0)
         return;
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     if (errs == NULL) {
         json_decref(body);
         gw_resp_error(resp, 500, "internal", NULL, "out of memory");

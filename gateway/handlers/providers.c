@@ -48,7 +48,7 @@ void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
                       "the body must be a JSON object of settings");
         return;
     }
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     if (errs == NULL) {
         json_decref(body);
         gw_resp_error(resp, 500, "internal", NULL, "out of memory");

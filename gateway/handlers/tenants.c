@@ -126,7 +126,7 @@ void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
     cvg_params_add(&params, "validation_id", vid);
     char run_id[CVG_ID_LEN];
     wrk_outcome_t outcome;
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
     int rc = errs ? gw_setup_run(req->gw, "setup/dryrun/dryrun", log_tenant(&params), &params,
@@ -190,7 +190,7 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         goto out;
     char run_id[CVG_ID_LEN];
     wrk_outcome_t outcome;
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
     int rc = errs ? gw_setup_run(req->gw, "setup/tenants/onboarding", log_tenant(&params), &params,

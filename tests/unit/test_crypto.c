@@ -57,7 +57,9 @@ static void test_crypto_aead(void)
     CU_ASSERT(memcmp(again, sealed, CVG_GCM_NONCE_LEN) != 0);
 }
 
-/* RFC 4231 test cases 1 and 2 (API keys are stored as this HMAC). */
+/* RFC 4231 test cases 1, 2 and 6 (API keys are stored as this HMAC), in
+ * an order that reuses a thread's keyed context, switches its key and
+ * takes a key longer than a block (not kept in the context). */
 static void test_crypto_hmac_sha256_vectors(void)
 {
     static const struct {
@@ -67,12 +69,19 @@ static void test_crypto_hmac_sha256_vectors(void)
          "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
         {"Jefe", "what do ya want for nothing?",
          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char long_key[132];
+    memset(long_key, 0xaa, 131);
+    long_key[131] = '\0';
+    static const size_t order[] = {0, 0, 1, 1, 0, 2, 1, 2, 0};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+        size_t i = order[k];
+        const char *key = cases[i].key ? cases[i].key : long_key;
         unsigned char mac[CVG_HMAC_LEN];
         char hex[2 * CVG_HMAC_LEN + 1];
-        cvg_hmac_sha256(cases[i].key, strlen(cases[i].key), cases[i].data, strlen(cases[i].data),
-                        mac);
+        cvg_hmac_sha256(key, strlen(key), cases[i].data, strlen(cases[i].data), mac);
         for (size_t j = 0; j < CVG_HMAC_LEN; j++)
             snprintf(hex + 2 * j, 3, "%02x", mac[j]);
         CU_ASSERT_STRING_EQUAL(hex, cases[i].hex);

@@ -8,6 +8,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_id_format_and_version(void)
 {
@@ -55,6 +57,34 @@ static void test_id_random_bits_differ(void)
     cvg_id_new(a);
     cvg_id_new(b);
     CU_ASSERT(strcmp(a + 24, b + 24) != 0);
+}
+
+static void test_id_fork_child_draws_its_own_bits(void)
+{
+    /* Ids take random bits from a per-thread pool: a forked child must
+     * not reuse the bits its parent goes on to use. */
+    char mine[CVG_ID_LEN], theirs[CVG_ID_LEN] = "";
+    cvg_id_new(mine); /* the pool is filled now */
+    int fd[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fd), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        char id[CVG_ID_LEN];
+        cvg_id_new(id);
+        ssize_t w = write(fd[1], id, CVG_ID_LEN);
+        _exit(w == CVG_ID_LEN ? 0 : 1);
+    }
+    close(fd[1]);
+    cvg_id_new(mine);
+    CU_ASSERT_EQUAL(read(fd[0], theirs, CVG_ID_LEN), CVG_ID_LEN);
+    close(fd[0]);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    theirs[CVG_ID_LEN - 1] = '\0';
+    CU_ASSERT(cvg_id_valid(theirs));
+    CU_ASSERT(strcmp(mine + 24, theirs + 24) != 0);
 }
 
 static void test_time_format_and_parse(void)
@@ -143,6 +173,7 @@ static CU_TestInfo tests[] = {
     {"test_id_format_and_version", test_id_format_and_version},
     {"test_id_strictly_increasing_and_unique", test_id_strictly_increasing_and_unique},
     {"test_id_random_bits_differ", test_id_random_bits_differ},
+    {"test_id_fork_child_draws_its_own_bits", test_id_fork_child_draws_its_own_bits},
     {"test_time_format_and_parse", test_time_format_and_parse},
     {"test_time_rejects_invalid", test_time_rejects_invalid},
     {"test_time_round_trips_every_day_of_a_leap_year",

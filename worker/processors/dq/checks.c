@@ -731,7 +731,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     /* The names again, now that variables are expanded. */
     char path[64];
     snprintf(path, sizeof(path), "steps[%d]", ctx->step_index);
-    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    cvg_errlist_t *errs = cvg_errlist_new();
     if (errs == NULL)
         return proc_fail(res, CVG_ENOMEM, "out of memory");
     int rc = validate(step, path, errs) > 0
