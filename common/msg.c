@@ -135,6 +135,72 @@ static void pack_worker(msgpack_packer *pk, const cvg_worker_msg_t *w)
     kv_int(pk, "ts_ms", w->ts_ms);
 }
 
+static void kv_bool(msgpack_packer *pk, const char *key, bool v)
+{
+    pk_str(pk, key);
+    if (v)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
+static void pack_enq_run(msgpack_packer *pk, const cvg_enq_run_t *r)
+{
+    msgpack_pack_map(pk, 9);
+    kv_str(pk, "tenant_id", r->tenant_id);
+    kv_str(pk, "pipeline", r->pipeline);
+    kv_str(pk, "pipeline_id", r->pipeline_id);
+    kv_str(pk, "trigger_type", r->trigger_type);
+    kv_str(pk, "triggered_by", r->triggered_by);
+    kv_int(pk, "priority", r->priority);
+    kv_int(pk, "max_attempts", r->max_attempts);
+    kv_str(pk, "idempotency_key", r->idempotency_key);
+    kv_str(pk, "parameters", r->parameters);
+}
+
+/* The runs come from an array (runs) or from pointers (ptrs). */
+static void pack_enqueue(msgpack_packer *pk, const char *id, const cvg_enq_run_t *runs,
+                         const cvg_enq_run_t *const *ptrs, size_t n)
+{
+    pack_header(pk, 2, "enqueue");
+    kv_str(pk, "id", id);
+    pk_str(pk, "runs");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        pack_enq_run(pk, runs ? &runs[i] : ptrs[i]);
+}
+
+static void pack_enqueued(msgpack_packer *pk, const cvg_enqueued_t *q)
+{
+    pack_header(pk, 2, "enqueued");
+    kv_str(pk, "id", q->id);
+    pk_str(pk, "results");
+    msgpack_pack_array(pk, q->n);
+    for (size_t i = 0; i < q->n; i++) {
+        const cvg_enq_result_t *r = &q->results[i];
+        msgpack_pack_map(pk, 7);
+        kv_int(pk, "status", r->status);
+        kv_str(pk, "run_id", r->run_id);
+        kv_str(pk, "state", r->state);
+        kv_bool(pk, "existing", r->existing);
+        kv_int(pk, "retry_after_s", r->retry_after_s);
+        kv_str(pk, "code", r->code);
+        kv_str(pk, "reason", r->reason);
+    }
+}
+
+static bool runs_ok(const cvg_enq_run_t *runs, const cvg_enq_run_t *const *ptrs, size_t n)
+{
+    if (n > CVG_ENQUEUE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const cvg_enq_run_t *r = runs ? &runs[i] : ptrs[i];
+        if (r->parameters == NULL || strlen(r->parameters) > CVG_TEXT_MAX)
+            return false;
+    }
+    return true;
+}
+
 /* A heap text field over its maximum would encode but never decode: refuse
  * it here so the sender learns at once. */
 static bool text_ok(const char *s)
@@ -168,6 +234,20 @@ int cvg_msg_encode(const cvg_msg_t *m, cvg_buf_t *out)
         break;
     case CVG_MSG_WORKER:
         pack_worker(&pk, &m->u.worker);
+        break;
+    case CVG_MSG_ENQUEUE:
+        if (!runs_ok(m->u.enqueue.runs, NULL, m->u.enqueue.n)) {
+            cvg_buf_cleanup(&sink.buf);
+            return CVG_ETOOBIG;
+        }
+        pack_enqueue(&pk, m->u.enqueue.id, m->u.enqueue.runs, NULL, m->u.enqueue.n);
+        break;
+    case CVG_MSG_ENQUEUED:
+        if (m->u.enqueued.n > CVG_ENQUEUE_MAX) {
+            cvg_buf_cleanup(&sink.buf);
+            return CVG_ETOOBIG;
+        }
+        pack_enqueued(&pk, &m->u.enqueued);
         break;
     default:
         cvg_buf_cleanup(&sink.buf);
@@ -206,6 +286,23 @@ int cvg_msg_encode_worker(const cvg_worker_msg_t *w, cvg_buf_t *out)
     cvg_msg_t m = {.type = CVG_MSG_WORKER};
     m.u.worker = *w;
     return cvg_msg_encode(&m, out);
+}
+
+int cvg_msg_encode_enqueue(const char *id, const cvg_enq_run_t *const *runs, size_t n,
+                           cvg_buf_t *out)
+{
+    if (!runs_ok(NULL, runs, n))
+        return CVG_ETOOBIG;
+    sink_t sink = {.rc = 0};
+    cvg_buf_init(&sink.buf, out->max < CVG_MSG_MAX ? out->max : CVG_MSG_MAX);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sink, buf_write);
+    pack_enqueue(&pk, id, NULL, runs, n);
+    int rc = sink.rc;
+    if (rc == 0)
+        rc = cvg_buf_append(out, sink.buf.data, sink.buf.len);
+    cvg_buf_cleanup(&sink.buf);
+    return rc;
 }
 
 /* ---- structural scan ----------------------------------------------------- */
@@ -588,6 +685,110 @@ static int decode_worker(const msgpack_object_map *m, cvg_worker_msg_t *w, cvg_e
     return 0;
 }
 
+static int get_bool(const msgpack_object_map *map, const char *key, bool *out, cvg_err_t *err)
+{
+    const msgpack_object *o = field(map, key);
+    if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return cvg_err_set(err, CVG_EPROTO, key, "field %s: expected true or false", key);
+    *out = o->via.boolean;
+    return 0;
+}
+
+/* The array field key of a batch message: its items, each a map. */
+static int get_batch(const msgpack_object_map *m, const char *key, const msgpack_object **items,
+                     size_t *n, cvg_err_t *err)
+{
+    const msgpack_object *o = field(m, key);
+    if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+        return cvg_err_set(err, CVG_EPROTO, key, "field %s: expected an array", key);
+    if (o->via.array.size > CVG_ENQUEUE_MAX)
+        return cvg_err_set(err, CVG_ETOOBIG, key, "field %s: more than %d items", key,
+                           CVG_ENQUEUE_MAX);
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (o->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
+            return cvg_err_set(err, CVG_EPROTO, key, "field %s: item %u is not a map", key, i);
+    }
+    *items = o->via.array.ptr;
+    *n = o->via.array.size;
+    return 0;
+}
+
+static int decode_enq_run(const msgpack_object_map *m, cvg_enq_run_t *r, cvg_err_t *err)
+{
+    int rc;
+    if ((rc = get_str(m, "tenant_id", true, r->tenant_id, sizeof(r->tenant_id), err)) ||
+        (rc = get_str(m, "pipeline", true, r->pipeline, sizeof(r->pipeline), err)) ||
+        (rc = get_str(m, "pipeline_id", true, r->pipeline_id, sizeof(r->pipeline_id), err)) ||
+        (rc = get_str(m, "trigger_type", true, r->trigger_type, sizeof(r->trigger_type), err)) ||
+        (rc = get_str(m, "triggered_by", false, r->triggered_by, sizeof(r->triggered_by), err)) ||
+        (rc = get_int32(m, "priority", 1, 100, &r->priority, err)) ||
+        (rc = get_int32(m, "max_attempts", 1, 100, &r->max_attempts, err)) ||
+        (rc = get_str(m, "idempotency_key", false, r->idempotency_key, sizeof(r->idempotency_key),
+                      err)) ||
+        (rc = get_text(m, "parameters", &r->parameters, err)))
+        return rc;
+    if (r->tenant_id[0] == '\0' || r->pipeline[0] == '\0' || r->pipeline_id[0] == '\0')
+        return cvg_err_set(err, CVG_EPROTO, "runs", "a run without tenant, pipeline or its id");
+    if (r->parameters == NULL)
+        return cvg_err_set(err, CVG_EPROTO, "parameters", "field parameters: missing");
+    return 0;
+}
+
+static int decode_enqueue(const msgpack_object_map *m, cvg_enqueue_t *q, cvg_err_t *err)
+{
+    const msgpack_object *items = NULL;
+    size_t n = 0;
+    int rc;
+    if ((rc = get_str(m, "id", true, q->id, sizeof(q->id), err)) ||
+        (rc = get_batch(m, "runs", &items, &n, err)))
+        return rc;
+    if (n == 0)
+        return 0;
+    q->runs = calloc(n, sizeof(*q->runs));
+    if (q->runs == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "runs", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        /* counted first, so cleanup frees what a failed run holds */
+        q->n++;
+        q->runs[i].priority = 5;
+        q->runs[i].max_attempts = 3;
+        if ((rc = decode_enq_run(&items[i].via.map, &q->runs[i], err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int decode_enqueued(const msgpack_object_map *m, cvg_enqueued_t *q, cvg_err_t *err)
+{
+    const msgpack_object *items = NULL;
+    size_t n = 0;
+    int rc;
+    if ((rc = get_str(m, "id", true, q->id, sizeof(q->id), err)) ||
+        (rc = get_batch(m, "results", &items, &n, err)))
+        return rc;
+    if (n == 0)
+        return 0;
+    q->results = calloc(n, sizeof(*q->results));
+    if (q->results == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "results", "out of memory");
+    q->n = n;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object_map *r = &items[i].via.map;
+        cvg_enq_result_t *out = &q->results[i];
+        if ((rc = get_int32(r, "status", -1000, 1000, &out->status, err)) ||
+            (rc = get_str(r, "run_id", false, out->run_id, sizeof(out->run_id), err)) ||
+            (rc = get_str(r, "state", false, out->state, sizeof(out->state), err)) ||
+            (rc = get_bool(r, "existing", &out->existing, err)) ||
+            (rc = get_int(r, "retry_after_s", false, 0, INT64_MAX, &out->retry_after_s, err)) ||
+            (rc = get_str(r, "code", false, out->code, sizeof(out->code), err)) ||
+            (rc = get_str(r, "reason", false, out->reason, sizeof(out->reason), err)))
+            return rc;
+    }
+    return 0;
+}
+
 int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN])
 {
     id[0] = '\0';
@@ -662,6 +863,12 @@ int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err)
     } else if (strcmp(type, "worker") == 0) {
         out->type = CVG_MSG_WORKER;
         rc = decode_worker(map, &out->u.worker, err);
+    } else if (strcmp(type, "enqueue") == 0) {
+        out->type = CVG_MSG_ENQUEUE;
+        rc = decode_enqueue(map, &out->u.enqueue, err);
+    } else if (strcmp(type, "enqueued") == 0) {
+        out->type = CVG_MSG_ENQUEUED;
+        rc = decode_enqueued(map, &out->u.enqueued, err);
     } else {
         rc = cvg_err_set(err, CVG_EPROTO, "t", "unknown message type '%s'", type);
     }

@@ -21,6 +21,11 @@ int cvg_msg_encode_event(const cvg_event_t *ev, cvg_buf_t *out);
 int cvg_msg_encode_ctl(const cvg_ctl_t *ctl, cvg_buf_t *out);
 int cvg_msg_encode_worker(const cvg_worker_msg_t *w, cvg_buf_t *out);
 
+/* An enqueue message of n runs (at most CVG_ENQUEUE_MAX) given by pointer,
+ * all borrowed. 0, CVG_ETOOBIG (too many runs, or over the buffer). */
+int cvg_msg_encode_enqueue(const char *id, const cvg_enq_run_t *const *runs, size_t n,
+                           cvg_buf_t *out);
+
 /*
  * Decodes len bytes into out (cleaned up with cvg_msg_cleanup, also after a
  * failure). Errors: CVG_ETOOBIG over CVG_MSG_MAX or a field over its

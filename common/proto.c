@@ -102,6 +102,12 @@ int cvg_event_copy(cvg_event_t *dst, const cvg_event_t *src)
     return 0;
 }
 
+void cvg_enq_run_cleanup(cvg_enq_run_t *r)
+{
+    free(r->parameters);
+    r->parameters = NULL;
+}
+
 void cvg_msg_cleanup(cvg_msg_t *m)
 {
     switch (m->type) {
@@ -119,6 +125,18 @@ void cvg_msg_cleanup(cvg_msg_t *m)
     case CVG_MSG_CTL:
         free(m->u.ctl.body);
         m->u.ctl.body = NULL;
+        break;
+    case CVG_MSG_ENQUEUE:
+        for (size_t i = 0; i < m->u.enqueue.n; i++)
+            cvg_enq_run_cleanup(&m->u.enqueue.runs[i]);
+        free(m->u.enqueue.runs);
+        m->u.enqueue.runs = NULL;
+        m->u.enqueue.n = 0;
+        break;
+    case CVG_MSG_ENQUEUED:
+        free(m->u.enqueued.results);
+        m->u.enqueued.results = NULL;
+        m->u.enqueued.n = 0;
         break;
     default:
         break;

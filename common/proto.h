@@ -10,6 +10,7 @@
 
 #include "common/id.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,13 +28,18 @@
 #define CVG_PARAM_KEY_MAX     64            /* characters in a parameter name */
 #define CVG_PARAM_VALUE_MAX   4096          /* characters in a parameter value */
 #define CVG_ACK_IDS_MAX       1000          /* event ids in one ack */
+#define CVG_ENQUEUE_MAX       256           /* runs in one enqueue message */
+#define CVG_IDEMPOTENCY_MAX   129           /* Idempotency-Key, 128 characters + NUL */
+#define CVG_REASON_MAX        512           /* why a run was not queued */
 
 typedef enum cvg_msg_type {
     CVG_MSG_JOB = 1,
     CVG_MSG_EVENT,
     CVG_MSG_ACK,
     CVG_MSG_CTL,
-    CVG_MSG_WORKER
+    CVG_MSG_WORKER,
+    CVG_MSG_ENQUEUE,
+    CVG_MSG_ENQUEUED
 } cvg_msg_type_t;
 
 /* Runtime parameters: name/value pairs, both owned strings. */
@@ -116,6 +122,44 @@ typedef struct cvg_worker_msg {
     int64_t ts_ms;
 } cvg_worker_msg_t;
 
+/* A run to queue, as the gateway's run endpoint accepted it. */
+typedef struct cvg_enq_run {
+    char tenant_id[CVG_TENANT_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX]; /* provider/domain/template */
+    char pipeline_id[CVG_NAME_MAX];
+    char trigger_type[CVG_STATUS_MAX];         /* "manual" */
+    char triggered_by[CVG_NAME_MAX];           /* the key's id or "admin" */
+    int priority;                              /* lower first; 1..100 */
+    int max_attempts;                          /* 1..100 */
+    char idempotency_key[CVG_IDEMPOTENCY_MAX]; /* "" when none */
+    char *parameters; /* owned JSON object text (checked by the scheduler) */
+} cvg_enq_run_t;
+
+/* What became of one run of an enqueue message. */
+typedef struct cvg_enq_result {
+    int status;                  /* 0 queued (now or before), else a CVG_E* code */
+    char run_id[CVG_ID_LEN];     /* the run, when status is 0 or CVG_EEXIST */
+    char state[CVG_STATUS_MAX];  /* its queue state, when status is 0 */
+    bool existing;               /* queued earlier under the same Idempotency-Key */
+    int64_t retry_after_s;       /* CVG_EFULL: when the quota frees up */
+    char code[CVG_OP_MAX];       /* error code when status is not 0 */
+    char reason[CVG_REASON_MAX]; /* why, when status is not 0 */
+} cvg_enq_result_t;
+
+/* Runs to queue in one transaction (gateway -> scheduler), and the
+ * results in the same order (scheduler -> gateway, same id). */
+typedef struct cvg_enqueue {
+    char id[CVG_ID_LEN]; /* correlation id, echoed */
+    size_t n;
+    cvg_enq_run_t *runs; /* owned array of n (requests) */
+} cvg_enqueue_t;
+
+typedef struct cvg_enqueued {
+    char id[CVG_ID_LEN];
+    size_t n;
+    cvg_enq_result_t *results; /* owned array of n (replies) */
+} cvg_enqueued_t;
+
 typedef struct cvg_msg {
     cvg_msg_type_t type;
     union {
@@ -124,6 +168,8 @@ typedef struct cvg_msg {
         cvg_ack_t ack;
         cvg_ctl_t ctl;
         cvg_worker_msg_t worker;
+        cvg_enqueue_t enqueue;
+        cvg_enqueued_t enqueued;
     } u;
 } cvg_msg_t;
 
@@ -138,6 +184,7 @@ int cvg_event_init(cvg_event_t *ev, cvg_event_kind_t kind);
 void cvg_params_cleanup(cvg_params_t *p);
 void cvg_event_cleanup(cvg_event_t *ev);
 void cvg_msg_cleanup(cvg_msg_t *m);
+void cvg_enq_run_cleanup(cvg_enq_run_t *r);
 
 /* Adds a copy of key/value to p. CVG_EFULL, CVG_ETOOBIG, CVG_ENOMEM. */
 int cvg_params_add(cvg_params_t *p, const char *key, const char *value);

@@ -1,9 +1,10 @@
 /*
  * The gateway's control client (see bus.h). Each thread's sockets hang off
  * a pthread key whose destructor closes them when the thread ends.
- * Submitted calls are handed to the bus thread on a list under a mutex,
- * with an eventfd to wake it; it keeps those sent in the order sent, so
- * replies (which come mostly in that order) are matched near the head.
+ * Runs to queue are handed to the bus thread on a list under a mutex, with
+ * an eventfd to wake it; it sends those waiting together in one enqueue
+ * message and keeps them in the order sent, so answers (which come mostly
+ * in that order) are matched near the head.
  */
 #include "gateway/bus.h"
 #include "common/buf.h"
@@ -21,21 +22,11 @@
 #include <unistd.h>
 
 #define BUS_IDLE_POLL_MS 1000
-#define BUS_HWM          1000 /* requests queued to a peer, at most */
+#define BUS_HWM          1000 /* messages queued to the scheduler, at most */
 
 static const char *const names[] = {"scheduler", "logger"};
 
-typedef struct gw_call {
-    struct gw_call *next;
-    char id[CVG_ID_LEN];
-    gw_peer_t peer;
-    cvg_buf_t msg; /* the encoded request */
-    int timeout_ms;
-    int64_t deadline;
-    bool sent;
-    gw_bus_done_fn done;
-    void *ctx;
-} gw_call_t;
+typedef struct gw_call gw_call_t;
 
 struct gw_bus {
     char endpoints[2][256];
@@ -221,12 +212,26 @@ int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body,
     }
 }
 
-/* ---- submitted calls, served by the bus thread ---------------------------- */
+/* ---- runs to queue, served by the bus thread ------------------------------ */
 
-static void finish(gw_call_t *c, int rc, int status, const char *reply, const cvg_err_t *err)
+/* Bytes of an enqueue message a run may take beyond its parameters. */
+#define RUN_OVERHEAD 1400
+
+typedef struct gw_call {
+    struct gw_call *next;
+    cvg_enq_run_t run;
+    char batch[CVG_ID_LEN]; /* the message it went in; "" while unsent */
+    size_t pos;             /* its place in that message */
+    int timeout_ms;
+    int64_t deadline;
+    gw_bus_enqueued_fn done;
+    void *ctx;
+} gw_call_t;
+
+static void finish(gw_call_t *c, int rc, const cvg_enq_result_t *res, const cvg_err_t *err)
 {
-    c->done(c->ctx, rc, status, reply, err);
-    cvg_buf_cleanup(&c->msg);
+    c->done(c->ctx, rc, res, err);
+    cvg_enq_run_cleanup(&c->run);
     free(c);
 }
 
@@ -242,32 +247,28 @@ static void fail(gw_call_t *c, int rc, const char *fmt, ...)
     cvg_err_t err;
     cvg_err_clear(&err);
     cvg_err_set(&err, rc, "", "%s", msg);
-    finish(c, rc, 0, NULL, &err);
+    finish(c, rc, NULL, &err);
 }
 
-void gw_bus_submit(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
-                   gw_bus_done_fn done, void *ctx)
+void gw_bus_enqueue(gw_bus_t *bus, cvg_enq_run_t *run, int timeout_ms, gw_bus_enqueued_fn done,
+                    void *ctx)
 {
     gw_call_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         cvg_err_t err;
         cvg_err_clear(&err);
         cvg_err_set(&err, CVG_ENOMEM, "", "out of memory");
-        done(ctx, CVG_ENOMEM, 0, NULL, &err);
+        done(ctx, CVG_ENOMEM, NULL, &err);
         return;
     }
-    c->peer = peer;
+    c->run = *run;
+    run->parameters = NULL; /* ours now */
     c->timeout_ms = timeout_ms;
     c->deadline = cvg_time_mono_ms() + timeout_ms;
     c->done = done;
     c->ctx = ctx;
-    cvg_ctl_t req = {.body = (char *)body};
-    snprintf(req.op, sizeof(req.op), "%s", op);
-    cvg_id_new(req.id);
-    memcpy(c->id, req.id, sizeof(c->id));
-    cvg_buf_init(&c->msg, CVG_MSG_MAX);
-    if (cvg_msg_encode_ctl(&req, &c->msg) != 0) {
-        fail(c, CVG_ETOOBIG, "request to the %s too large", names[peer]);
+    if (c->run.parameters == NULL || strlen(c->run.parameters) > CVG_TEXT_MAX) {
+        fail(c, CVG_ETOOBIG, "the run's parameters are over %d bytes", CVG_TEXT_MAX);
         return;
     }
     pthread_mutex_lock(&bus->lock);
@@ -278,7 +279,7 @@ void gw_bus_submit(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *bo
     }
     pthread_mutex_unlock(&bus->lock);
     if (stopping)
-        fail(c, CVG_EIO, "the gateway is stopping; the %s was not asked", names[peer]);
+        fail(c, CVG_EIO, "the gateway is stopping; the scheduler was not asked");
     else if (was_empty)
         wake(bus);
 }
@@ -320,19 +321,19 @@ static gw_call_t *inflight_take(inflight_t *f, bool (*match)(const gw_call_t *, 
     return NULL;
 }
 
-static bool has_id(const gw_call_t *c, const void *id)
+static bool in_batch(const gw_call_t *c, const void *id)
 {
-    return strcmp(c->id, id) == 0;
+    return strcmp(c->batch, id) == 0;
+}
+
+static bool is_call(const gw_call_t *c, const void *which)
+{
+    return c == which;
 }
 
 static bool expired(const gw_call_t *c, const void *now)
 {
     return c->deadline <= *(const int64_t *)now;
-}
-
-static bool unsent_to(const gw_call_t *c, const void *peer)
-{
-    return !c->sent && c->peer == *(const gw_peer_t *)peer;
 }
 
 static bool any(const gw_call_t *c, const void *arg)
@@ -342,16 +343,25 @@ static bool any(const gw_call_t *c, const void *arg)
     return true;
 }
 
+static bool any_unsent(const inflight_t *f)
+{
+    for (const gw_call_t *c = f->head; c; c = c->next) {
+        if (c->batch[0] == '\0')
+            return true;
+    }
+    return false;
+}
+
 static void end_expired(inflight_t *f, int64_t now)
 {
     if (f->next_deadline == 0 || now < f->next_deadline)
         return;
     gw_call_t *c;
     while ((c = inflight_take(f, expired, &now)) != NULL) {
-        if (c->sent)
-            fail(c, CVG_ETIMEDOUT, "%s did not answer within %d ms", names[c->peer], c->timeout_ms);
+        if (c->batch[0] != '\0')
+            fail(c, CVG_ETIMEDOUT, "the scheduler did not answer within %d ms", c->timeout_ms);
         else
-            fail(c, CVG_EIO, "%s is not reachable", names[c->peer]);
+            fail(c, CVG_EIO, "the scheduler is not reachable");
     }
     f->next_deadline = 0;
     for (c = f->head; c; c = c->next) {
@@ -360,17 +370,54 @@ static void end_expired(inflight_t *f, int64_t now)
     }
 }
 
-/* Sends what waits for peer's socket while it takes messages without
- * blocking (ZMQ_IMMEDIATE: not while the peer is not connected). */
-static void send_waiting(inflight_t *f, void *sock, gw_peer_t peer)
+/*
+ * Sends the runs waiting, as many to a message as it holds, while the
+ * socket takes messages without blocking (ZMQ_IMMEDIATE: not while the
+ * scheduler is not connected). A run too large for any message fails.
+ */
+static void send_waiting(inflight_t *f, void *sock)
 {
-    for (gw_call_t *c = f->head; c; c = c->next) {
-        if (c->sent || c->peer != peer)
-            continue;
-        if (zmq_send(sock, c->msg.data, c->msg.len, ZMQ_DONTWAIT) < 0)
+    static const cvg_enq_run_t *runs[CVG_ENQUEUE_MAX];
+    static gw_call_t *calls[CVG_ENQUEUE_MAX];
+    size_t limit = CVG_ENQUEUE_MAX;
+    for (;;) {
+        size_t n = 0, bytes = 0;
+        for (gw_call_t *c = f->head; c && n < limit; c = c->next) {
+            if (c->batch[0] != '\0')
+                continue;
+            size_t need = strlen(c->run.parameters) + RUN_OVERHEAD;
+            if (n > 0 && bytes + need > CVG_MSG_MAX)
+                break;
+            bytes += need;
+            calls[n] = c;
+            runs[n++] = &c->run;
+        }
+        if (n == 0)
             return;
-        c->sent = true;
-        cvg_buf_cleanup(&c->msg);
+        char id[CVG_ID_LEN];
+        cvg_id_new(id);
+        cvg_buf_t b;
+        cvg_buf_init(&b, CVG_MSG_MAX);
+        int rc = cvg_msg_encode_enqueue(id, runs, n, &b);
+        if (rc != 0) {
+            cvg_buf_cleanup(&b);
+            if (n > 1) {
+                limit = 1; /* the estimate was short: one run a message */
+            } else {
+                gw_call_t *big = inflight_take(f, is_call, calls[0]);
+                fail(big, CVG_ETOOBIG, "the run request is over the message limit");
+            }
+            continue;
+        }
+        bool sent = zmq_send(sock, b.data, b.len, ZMQ_DONTWAIT) >= 0;
+        cvg_buf_cleanup(&b);
+        if (!sent)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(calls[i]->batch, id, sizeof(id));
+            calls[i]->pos = i;
+            cvg_enq_run_cleanup(&calls[i]->run); /* sent: the parameters are not needed */
+        }
     }
 }
 
@@ -386,10 +433,16 @@ static void take_replies(inflight_t *f, void *sock)
         cvg_msg_t m;
         int rc = cvg_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &m, NULL);
         zmq_msg_close(&frame);
-        gw_call_t *c =
-            rc == 0 && m.type == CVG_MSG_CTL ? inflight_take(f, has_id, m.u.ctl.id) : NULL;
-        if (c != NULL) /* else a reply past its deadline: dropped */
-            finish(c, 0, m.u.ctl.status, m.u.ctl.body, NULL);
+        if (rc == 0 && m.type == CVG_MSG_ENQUEUED) {
+            const cvg_enqueued_t *q = &m.u.enqueued;
+            gw_call_t *c; /* the calls of a message past their deadline are gone */
+            while ((c = inflight_take(f, in_batch, q->id)) != NULL) {
+                if (c->pos < q->n)
+                    finish(c, 0, &q->results[c->pos], NULL);
+                else
+                    fail(c, CVG_EPROTO, "the scheduler's answer left this run out");
+            }
+        }
         cvg_msg_cleanup(&m);
     }
 }
@@ -401,8 +454,8 @@ static zsock_t *bus_socket(const char *endpoint)
         return NULL;
     zsock_set_immediate(s, 1);
     zsock_set_linger(s, 0);
-    /* bounded: past this many unread requests the peer is not keeping up,
-     * and a call waits unsent (then fails) rather than piling up there */
+    /* bounded: past this many unread messages the scheduler is not keeping
+     * up, and a run waits unsent (then fails) rather than piling up there */
     zsock_set_sndhwm(s, BUS_HWM);
     zsock_set_rcvhwm(s, 0);
     if (zsock_connect(s, "%s", endpoint) != 0)
@@ -413,24 +466,15 @@ static zsock_t *bus_socket(const char *endpoint)
 static void *bus_main(void *arg)
 {
     gw_bus_t *bus = arg;
-    zsock_t *socks[2] = {bus_socket(bus->endpoints[0]), bus_socket(bus->endpoints[1])};
+    zsock_t *sock = bus_socket(bus->endpoints[GW_PEER_SCHEDULER]);
     inflight_t f = {0};
     bool stopping = false;
     while (!stopping) {
-        zmq_pollitem_t items[3] = {{NULL, bus->wake_fd, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[2] = {{NULL, bus->wake_fd, ZMQ_POLLIN, 0}};
         int n = 1;
-        for (gw_peer_t p = GW_PEER_SCHEDULER; p <= GW_PEER_LOGGER; p++) {
-            if (socks[p] == NULL)
-                continue;
-            items[n] = (zmq_pollitem_t){zsock_resolve(socks[p]), 0, ZMQ_POLLIN, 0};
-            for (gw_call_t *c = f.head; c; c = c->next) {
-                if (unsent_to(c, &p)) {
-                    items[n].events |= ZMQ_POLLOUT;
-                    break;
-                }
-            }
-            n++;
-        }
+        if (sock != NULL)
+            items[n++] = (zmq_pollitem_t){zsock_resolve(sock), 0,
+                                          ZMQ_POLLIN | (any_unsent(&f) ? ZMQ_POLLOUT : 0), 0};
         int64_t now = cvg_time_mono_ms();
         long wait = f.next_deadline ? (long)(f.next_deadline - now) : BUS_IDLE_POLL_MS;
         if (zmq_poll(items, n, wait < 0 ? 0 : wait) < 0 && zmq_errno() != EINTR)
@@ -454,18 +498,16 @@ static void *bus_main(void *arg)
             }
             while (ordered) {
                 gw_call_t *next = ordered->next;
-                if (socks[ordered->peer] == NULL)
-                    fail(ordered, CVG_EIO, "cannot connect to the %s", names[ordered->peer]);
+                if (sock == NULL)
+                    fail(ordered, CVG_EIO, "cannot connect to the scheduler");
                 else
                     inflight_add(&f, ordered);
                 ordered = next;
             }
         }
-        for (gw_peer_t p = GW_PEER_SCHEDULER; p <= GW_PEER_LOGGER; p++) {
-            if (socks[p] == NULL)
-                continue;
-            send_waiting(&f, zsock_resolve(socks[p]), p);
-            take_replies(&f, zsock_resolve(socks[p]));
+        if (sock != NULL) {
+            send_waiting(&f, zsock_resolve(sock));
+            take_replies(&f, zsock_resolve(sock));
         }
         end_expired(&f, cvg_time_mono_ms());
     }
@@ -482,8 +524,7 @@ static void *bus_main(void *arg)
     }
     gw_call_t *c;
     while ((c = inflight_take(&f, any, NULL)) != NULL)
-        fail(c, CVG_EIO, "the gateway is stopping; no answer from the %s", names[c->peer]);
-    zsock_destroy(&socks[0]);
-    zsock_destroy(&socks[1]);
+        fail(c, CVG_EIO, "the gateway is stopping; no answer from the scheduler");
+    zsock_destroy(&sock);
     return NULL;
 }

@@ -4,15 +4,17 @@
  * per HTTP thread and peer (sockets never cross threads). A call that times
  * out drops its socket, so a late reply can never answer the next call.
  *
- * Calls that must not hold an HTTP thread while the peer works (queueing a
- * run) go through gw_bus_submit instead: a thread of the bus sends them on
- * sockets of its own and calls back when the reply comes, so many requests
- * wait on the scheduler at once and it can commit them together.
+ * Runs to queue must not hold an HTTP thread while the scheduler works:
+ * they go through gw_bus_enqueue instead. A thread of the bus sends the
+ * runs waiting together in one enqueue message on a socket of its own and
+ * calls back when the answer comes, so many requests wait on the scheduler
+ * at once and it commits them together.
  */
 #ifndef GW_BUS_H
 #define GW_BUS_H
 
 #include "common/err.h"
+#include "common/proto.h"
 
 typedef enum gw_peer { GW_PEER_SCHEDULER = 0, GW_PEER_LOGGER = 1 } gw_peer_t;
 
@@ -37,16 +39,17 @@ void gw_bus_destroy(gw_bus_t **bus);
 int gw_bus_call(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
                 int *status, char **reply, cvg_err_t *err);
 
-/* How a submitted call ended: rc 0 with the peer's status and reply body
- * (NULL when none; valid during the call only), or rc CVG_ETIMEDOUT /
- * CVG_EIO with err. Runs on the bus thread, or on the submitting thread
- * when the call cannot start. */
-typedef void (*gw_bus_done_fn)(void *ctx, int rc, int status, const char *reply,
-                               const cvg_err_t *err);
+/* How a run handed to gw_bus_enqueue ended: rc 0 with the scheduler's
+ * result (valid during the call only), or rc CVG_ETIMEDOUT, CVG_EIO,
+ * CVG_ETOOBIG or CVG_ENOMEM with err. Runs on the bus thread, or on the
+ * submitting thread when the run cannot be sent at all. */
+typedef void (*gw_bus_enqueued_fn)(void *ctx, int rc, const cvg_enq_result_t *res,
+                                   const cvg_err_t *err);
 
-/* Sends op with body to peer without waiting; done(ctx, ...) is called
- * exactly once, within about timeout_ms. */
-void gw_bus_submit(gw_bus_t *bus, gw_peer_t peer, const char *op, const char *body, int timeout_ms,
-                   gw_bus_done_fn done, void *ctx);
+/* Hands run to the scheduler without waiting; takes run->parameters (set
+ * to NULL), copies the rest. done(ctx, ...) is called exactly once, within
+ * about timeout_ms. */
+void gw_bus_enqueue(gw_bus_t *bus, cvg_enq_run_t *run, int timeout_ms, gw_bus_enqueued_fn done,
+                    void *ctx);
 
 #endif

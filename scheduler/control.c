@@ -1,6 +1,7 @@
 /*
  * Control requests from the gateway (DEALER -> scheduler ROUTER): ping for
- * readiness, status for operators, enqueue and cancel for the run API.
+ * readiness, status for operators, cancel for the run API. Runs are
+ * queued by enqueue messages (main.c, enqueue.c).
  */
 #include "scheduler/scheduler.h"
 #include "common/time.h"
@@ -38,7 +39,6 @@ static const struct {
 } ops[] = {
     {"ping", op_ping},
     {"status", op_status},
-    {"enqueue", sch_enqueue},
     {"cancel", sch_cancel},
 };
 

@@ -1,15 +1,13 @@
 /*
- * Queueing runs on request (control op "enqueue", from the gateway's
- * manual-run endpoint): the Idempotency-Key is looked up, the tenant's
- * daily and monthly limits are checked, the queue row is inserted and the
- * usage counters are raised, all in a transaction. Requests that arrive
- * together share one transaction (one commit): a tenant's limits and
- * counters are read once per batch and raised once for all its runs in it.
- * The queue row is the run's record until a worker starts it: the run log
- * gets the run from the worker's first event (or the scheduler's, if it is
- * cancelled or dead first), so accepting a run costs the logger nothing and
- * a burst of requests does not contend with it for the central file. The
- * run reads merge the two (gateway/handlers/run_reads.c).
+ * Queueing runs on request (enqueue messages from the gateway's manual-run
+ * endpoint, several runs each; see docs/protocol.md): the Idempotency-Key is looked up, the
+ * tenant's daily and monthly limits are checked, the queue row is inserted and the usage counters
+ * are raised, all in a transaction. Runs that arrive together share one transaction (one commit): a
+ * tenant's limits and counters are read once per batch and raised once for all its runs in it. The
+ * queue row is the run's record until a worker starts it: the run log gets the run from the
+ * worker's first event (or the scheduler's, if it is cancelled or dead first), so accepting a run
+ * costs the logger nothing and a burst of requests does not contend with it for the central file.
+ * The run reads merge the two (gateway/handlers/run_reads.c).
  */
 #include "scheduler/scheduler.h"
 #include "common/id.h"
@@ -23,12 +21,6 @@
 #include <string.h>
 
 #define Q "tenants.tenant_pipeline_execution_queue"
-
-static const char *str(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
 
 typedef struct existing {
     char run_id[CVG_ID_LEN];
@@ -79,21 +71,21 @@ static int read_limits(cvg_wh_t *wh, const char *tenant, cvg_limits_t *l, cvg_er
     return rc;
 }
 
-/* The reply for a run: queued now or earlier under the same key. */
-static json_t *queued_reply(const char *run_id, const char *state, bool existing)
+/* The result of a run queued now or earlier under the same key. */
+static void queued_result(cvg_enq_result_t *r, const char *run_id, const char *state, bool existing)
 {
-    return json_pack("{s:s, s:s, s:b}", "run_id", run_id, "state", state, "existing", existing);
+    r->status = 0;
+    snprintf(r->run_id, sizeof(r->run_id), "%s", run_id);
+    snprintf(r->state, sizeof(r->state), "%s", state);
+    r->existing = existing;
 }
 
-/* A run queued in this batch, logged once the batch is committed. */
-typedef struct queued {
-    json_t *req;
-    char run_id[CVG_ID_LEN];
-} queued_t;
-
-static json_t *error_reply(const char *code, const char *message)
+static void error_result(cvg_enq_result_t *r, int status, const char *code, const char *reason)
 {
-    return json_pack("{s:s, s:s}", "code", code, "message", message);
+    r->status = status;
+    snprintf(r->code, sizeof(r->code), "%s", code);
+    /* a warehouse error may be longer: cut, not refused */
+    snprintf(r->reason, sizeof(r->reason), "%.*s", (int)sizeof(r->reason) - 1, reason);
 }
 
 /* A tenant's limits and counters, read once per batch; `added` counts the
@@ -167,37 +159,36 @@ static int write_usage(batch_t *b, cvg_err_t *err)
     return 0;
 }
 
+/* The run's parameters: a JSON object text, stored as the gateway wrote it
+ * (compact, keys sorted). */
+static bool parameters_ok(const char *text)
+{
+    json_t *p = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = json_is_object(p);
+    json_decref(p);
+    return ok;
+}
+
 /*
- * One request, inside the batch's transaction. Its only write is the queue
+ * One run, inside the batch's transaction. Its only write is the queue
  * row, one statement, which SQLite applies whole or not at all; the usage
- * counters are raised for the whole batch at the end. *q is filled when a
- * new run was queued. *fatal is set when the transaction itself failed.
+ * counters are raised for the whole batch at the end. Returns true when a
+ * new run was queued; *fatal is set when the transaction itself failed.
  */
-static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *q, int *fatal)
+static bool enqueue_one(batch_t *b, const cvg_enq_run_t *run, cvg_enq_result_t *res, int *fatal)
 {
     sch_t *s = b->s;
-    json_t *req = json_loads(body ? body : "", 0, NULL);
-    const char *tenant = str(req, "tenant_id"), *pipeline = str(req, "pipeline");
-    const char *key = str(req, "idempotency_key");
-    json_t *params = json_object_get(req, "parameters");
-    int64_t priority = json_integer_value(json_object_get(req, "priority"));
-    int64_t max_attempts = json_integer_value(json_object_get(req, "max_attempts"));
-    if (!json_is_object(req) || tenant[0] == '\0' || pipeline[0] == '\0' ||
-        strlen(tenant) > CVG_TENANT_ID_MAX || str(req, "pipeline_id")[0] == '\0' ||
-        !json_is_object(params)) {
-        *status = CVG_EINVAL;
-        json_decref(req);
-        return error_reply("invalid_request",
-                           "enqueue needs tenant_id, pipeline, pipeline_id and parameters");
+    memset(res, 0, sizeof(*res));
+    if (!parameters_ok(run->parameters)) {
+        error_result(res, CVG_EINVAL, "invalid_request", "parameters: not a JSON object");
+        return false;
     }
     cvg_err_t err;
     cvg_err_clear(&err);
-    json_t *out = NULL;
-    char *ptext = NULL;
     existing_t ex = {0};
     int rc = 0;
-    if (key[0] != '\0') {
-        cvg_val_t p[2] = {cvg_v_text(tenant), cvg_v_text(key)};
+    if (run->idempotency_key[0] != '\0') {
+        cvg_val_t p[2] = {cvg_v_text(run->tenant_id), cvg_v_text(run->idempotency_key)};
         rc = cvg_wh_exec(s->wh,
                          "SELECT pipeline_logging_id, state, pipeline FROM " Q
                          " WHERE tenant_id = $1 AND idempotency_key = $2",
@@ -205,32 +196,27 @@ static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && ex.found) {
-        if (strcmp(ex.pipeline, pipeline) != 0) {
-            *status = CVG_EEXIST;
-            out = json_pack("{s:s, s:s, s:s}", "code", "idempotency_key_reused", "message",
-                            "this Idempotency-Key was used for another pipeline", "run_id",
-                            ex.run_id);
+        if (strcmp(ex.pipeline, run->pipeline) != 0) {
+            error_result(res, CVG_EEXIST, "idempotency_key_reused",
+                         "this Idempotency-Key was used for another pipeline");
+            snprintf(res->run_id, sizeof(res->run_id), "%s", ex.run_id);
         } else {
-            *status = 0;
-            out = queued_reply(ex.run_id, ex.state, true);
+            queued_result(res, ex.run_id, ex.state, true);
         }
-        goto out;
+        return false;
     }
-    if (rc != 0) {
-        *fatal = rc;
+    if (rc != 0)
         goto failed;
-    }
-    tenant_usage_t *t = usage_of(b, tenant);
+    tenant_usage_t *t = usage_of(b, run->tenant_id);
     if (t->rc != 0 && t->rc != CVG_ENOTFOUND) {
         /* a failed read may have ended the transaction: fail the batch */
-        *fatal = t->rc;
+        rc = t->rc;
         cvg_err_set(&err, t->rc, "", "%s", t->why);
         goto failed;
     }
     if (t->rc != 0) {
-        *status = t->rc;
-        out = error_reply(t->rc == CVG_ENOTFOUND ? "not_found" : "unavailable", t->why);
-        goto out;
+        error_result(res, t->rc, "not_found", t->why);
+        return false;
     }
     cvg_usage_t now_used = t->usage;
     now_used.run_today += t->added;
@@ -238,77 +224,63 @@ static json_t *enqueue_one(batch_t *b, const char *body, int *status, queued_t *
     char why[200];
     int64_t retry_after = 0;
     if (cvg_quota_exhausted(&now_used, &t->limits, b->now, &retry_after, why, sizeof(why))) {
-        *status = CVG_EFULL;
-        out = json_pack("{s:s, s:s, s:I}", "code", "quota_exceeded", "message", why,
-                        "retry_after_s", (json_int_t)retry_after);
-        goto out;
+        error_result(res, CVG_EFULL, "quota_exceeded", why);
+        res->retry_after_s = retry_after;
+        return false;
     }
-    char queue_id[CVG_ID_LEN];
-    cvg_id_new(q->run_id);
+    char run_id[CVG_ID_LEN], queue_id[CVG_ID_LEN];
+    cvg_id_new(run_id);
     cvg_id_new(queue_id);
-    ptext = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
     cvg_val_t v[12] = {cvg_v_text(queue_id),
-                       cvg_v_text(q->run_id),
-                       cvg_v_text(tenant),
-                       cvg_v_text(pipeline),
-                       cvg_v_text(str(req, "pipeline_id")),
-                       ptext ? cvg_v_text(ptext) : CVG_V_NULL,
-                       cvg_v_text(str(req, "trigger_type")),
-                       cvg_v_text(str(req, "triggered_by")),
-                       CVG_V_INT(priority > 0 ? priority : 5),
-                       CVG_V_INT(max_attempts > 0 ? max_attempts : 3),
-                       key[0] ? cvg_v_text(key) : CVG_V_NULL,
+                       cvg_v_text(run_id),
+                       cvg_v_text(run->tenant_id),
+                       cvg_v_text(run->pipeline),
+                       cvg_v_text(run->pipeline_id),
+                       cvg_v_text(run->parameters),
+                       cvg_v_text(run->trigger_type),
+                       cvg_v_text(run->triggered_by),
+                       CVG_V_INT(run->priority),
+                       CVG_V_INT(run->max_attempts),
+                       run->idempotency_key[0] ? cvg_v_text(run->idempotency_key) : CVG_V_NULL,
                        cvg_v_text(b->now_iso)};
-    rc = ptext == NULL ? cvg_err_set(&err, CVG_ENOMEM, "", "out of memory")
-                       : cvg_wh_exec(s->wh,
-                                     "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, "
-                                     "pipeline, pipeline_id, parameters, trigger_type, "
-                                     "triggered_by, priority, state, attempt, max_attempts, "
-                                     "idempotency_key, cancel_requested, enqueued_at, updated_at) "
-                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
-                                     "$10, $11, 0, $12, $12)",
-                                     v, 12, NULL, NULL, NULL, &err);
+    rc = cvg_wh_exec(s->wh,
+                     "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, "
+                     "pipeline, pipeline_id, parameters, trigger_type, "
+                     "triggered_by, priority, state, attempt, max_attempts, "
+                     "idempotency_key, cancel_requested, enqueued_at, updated_at) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
+                     "$10, $11, 0, $12, $12)",
+                     v, 12, NULL, NULL, NULL, &err);
     if (rc == CVG_EEXIST || rc == CVG_EINVAL || rc == CVG_ENOMEM) {
         /* this row only: the statement changed nothing, the batch goes on */
-        *status = rc;
-        out = error_reply("unavailable", err.message);
-        goto out;
+        error_result(res, rc, "unavailable", err.message);
+        return false;
     }
-    if (rc != 0) {
-        *fatal = rc;
+    if (rc != 0)
         goto failed;
-    }
     t->added++;
-    *status = 0;
-    out = queued_reply(q->run_id, "QUEUED", false);
-    q->req = json_incref(req);
-    goto out;
+    queued_result(res, run_id, "QUEUED", false);
+    return true;
 failed:
-    *status = *fatal;
-    out = error_reply("unavailable", err.message);
-out:
-    free(ptext);
-    json_decref(req);
-    return out;
+    *fatal = rc;
+    error_result(res, rc, "unavailable", err.message);
+    return false;
 }
 
-void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **replies,
-                       int *statuses)
+void sch_enqueue_batch(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
+                       cvg_enq_result_t *results)
 {
-    queued_t *queued = calloc(n, sizeof(*queued));
     batch_t b = {.s = s, .now = cvg_time_now_ms(), .tenants = calloc(n, sizeof(tenant_usage_t))};
     cvg_time_format_iso(b.now, b.now_iso);
     cvg_time_format_date(b.now, b.today);
     cvg_err_t err;
     cvg_err_clear(&err);
-    bool ready = queued != NULL && b.tenants != NULL && sch_queue_check_ready(&s->queue);
-    int rc = ready                                 ? cvg_wh_begin(s->wh, &err)
-             : queued == NULL || b.tenants == NULL ? CVG_ENOMEM
-                                                   : CVG_EBUSY;
+    bool ready = b.tenants != NULL && sch_queue_check_ready(&s->queue);
+    int rc = ready ? cvg_wh_begin(s->wh, &err) : b.tenants == NULL ? CVG_ENOMEM : CVG_EBUSY;
     bool begun = ready && rc == 0;
-    size_t done = 0;
-    for (; rc == 0 && done < n; done++)
-        replies[done] = enqueue_one(&b, bodies[done], &statuses[done], &queued[done], &rc);
+    size_t added = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        added += enqueue_one(&b, runs[i], &results[i], &rc);
     if (rc == 0)
         rc = write_usage(&b, &err);
     /* One commit for the batch: one fsync, however many runs. */
@@ -321,40 +293,24 @@ void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **r
         const char *why = missing ? "the queue table does not exist: bootstrap the system"
                                   : "the queue cannot be written now";
         for (size_t i = 0; i < n; i++) {
-            if (i < done)
-                json_decref(replies[i]);
-            statuses[i] = rc == CVG_ENOMEM ? CVG_ENOMEM : CVG_EBUSY;
-            replies[i] = error_reply(missing ? "not_ready" : "unavailable",
-                                     err.message[0] ? err.message : why);
-            if (queued) {
-                json_decref(queued[i].req);
-                queued[i].req = NULL;
-            }
+            memset(&results[i], 0, sizeof(results[i]));
+            error_result(&results[i], rc == CVG_ENOMEM ? CVG_ENOMEM : CVG_EBUSY,
+                         missing ? "not_ready" : "unavailable", err.message[0] ? err.message : why);
         }
+        added = 0;
     }
-    size_t added = 0;
-    for (size_t i = 0; queued && i < n; i++) {
-        if (queued[i].req == NULL)
+    for (size_t i = 0; i < n && added > 0; i++) {
+        if (results[i].status != 0 || results[i].existing)
             continue;
-        cvg_log_ctx_t lc = {.tenant_id = str(queued[i].req, "tenant_id"),
-                            .pipeline_id = str(queued[i].req, "pipeline_id"),
-                            .run_id = queued[i].run_id};
+        cvg_log_ctx_t lc = {.tenant_id = runs[i]->tenant_id,
+                            .pipeline_id = runs[i]->pipeline_id,
+                            .run_id = results[i].run_id};
         /* one line per run at the acceptance rate: DEBUG ("run dispatched"
          * is the INFO line, at the rate runs are executed) */
-        cvg_debug(&lc, "run queued (%s)", str(queued[i].req, "trigger_type"));
-        json_decref(queued[i].req);
-        added++;
+        cvg_debug(&lc, "run queued (%s)", runs[i]->trigger_type);
     }
-    free(queued);
     free(b.tenants);
     /* a free worker may take one at once */
     if (added > 0)
         sch_dispatch(s);
-}
-
-json_t *sch_enqueue(sch_t *s, const char *body, int *status)
-{
-    json_t *reply = NULL;
-    sch_enqueue_batch(s, 1, &body, &reply, status);
-    return reply;
 }

@@ -35,7 +35,16 @@ static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err
     return rc;
 }
 
-#define CONTROL_BATCH 128 /* control requests read at once */
+#define CONTROL_BATCH    128  /* control messages read at once */
+#define ENQUEUE_RUNS_MAX 1024 /* runs queued in one transaction, at most */
+
+static void send_routed(sch_t *s, zframe_t *identity, const cvg_buf_t *b)
+{
+    zframe_t *id = zframe_dup(identity);
+    zframe_send(&id, s->control, ZFRAME_MORE);
+    zframe_t *f = zframe_new(b->data, b->len);
+    zframe_send(&f, s->control, 0);
+}
 
 static void send_reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req, json_t *body, int status)
 {
@@ -45,61 +54,69 @@ static void send_reply(sch_t *s, zframe_t *identity, const cvg_ctl_t *req, json_
     memcpy(rep.id, req->id, sizeof(rep.id));
     cvg_buf_t b;
     cvg_buf_init(&b, CVG_MSG_MAX);
-    if (cvg_msg_encode_ctl(&rep, &b) == 0) {
-        zframe_t *id = zframe_dup(identity);
-        zframe_send(&id, s->control, ZFRAME_MORE);
-        zframe_t *f = zframe_new(b.data, b.len);
-        zframe_send(&f, s->control, 0);
-    }
+    if (cvg_msg_encode_ctl(&rep, &b) == 0)
+        send_routed(s, identity, &b);
     cvg_buf_cleanup(&b);
     free(text);
 }
 
-/* Reads what is waiting (up to CONTROL_BATCH): the enqueue requests among
- * them share one transaction, the others are answered one by one. */
+/* Answers an enqueue message with the results of its n runs. */
+static void send_enqueued(sch_t *s, zframe_t *identity, const cvg_enqueue_t *req,
+                          cvg_enq_result_t *results)
+{
+    cvg_msg_t m = {.type = CVG_MSG_ENQUEUED};
+    memcpy(m.u.enqueued.id, req->id, sizeof(m.u.enqueued.id));
+    m.u.enqueued.n = req->n;
+    m.u.enqueued.results = results;
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    if (cvg_msg_encode(&m, &b) == 0)
+        send_routed(s, identity, &b);
+    else
+        cvg_warn(NULL, "the results of %zu runs could not be encoded", req->n);
+    cvg_buf_cleanup(&b);
+}
+
+/* Reads what is waiting (up to CONTROL_BATCH messages): the runs of every
+ * enqueue message among them share one transaction, control requests are
+ * answered one by one. */
 static void on_control(sch_t *s)
 {
     static zframe_t *ids[CONTROL_BATCH];
     static cvg_msg_t msgs[CONTROL_BATCH];
-    static json_t *replies[CONTROL_BATCH];
-    static int statuses[CONTROL_BATCH];
-    static const char *bodies[CONTROL_BATCH];
-    static size_t slots[CONTROL_BATCH];
-    size_t n = 0, nq = 0;
+    static const cvg_enq_run_t *runs[ENQUEUE_RUNS_MAX];
+    static cvg_enq_result_t results[ENQUEUE_RUNS_MAX];
+    size_t n = 0, nruns = 0;
     do {
         cvg_err_t err;
         cvg_err_clear(&err);
         int rc = recv_routed(s->control, &ids[n], &msgs[n], &err);
-        if (rc != 0 || msgs[n].type != CVG_MSG_CTL) {
+        cvg_msg_type_t type = msgs[n].type;
+        if (rc != 0 || (type != CVG_MSG_CTL && type != CVG_MSG_ENQUEUE)) {
             if (rc != 0)
                 cvg_warn(NULL, "control message dropped: %s", err.message);
             cvg_msg_cleanup(&msgs[n]);
             zframe_destroy(&ids[n]);
             continue;
         }
-        replies[n] = NULL;
-        if (strcmp(msgs[n].u.ctl.op, "enqueue") == 0) {
-            bodies[nq] = msgs[n].u.ctl.body;
-            slots[nq++] = n;
-        }
+        for (size_t i = 0; type == CVG_MSG_ENQUEUE && i < msgs[n].u.enqueue.n; i++)
+            runs[nruns++] = &msgs[n].u.enqueue.runs[i];
         n++;
-    } while (n < CONTROL_BATCH && (zsock_events(s->control) & ZMQ_POLLIN));
-    if (nq > 0) {
-        static json_t *qreplies[CONTROL_BATCH];
-        static int qstatuses[CONTROL_BATCH];
-        sch_enqueue_batch(s, nq, bodies, qreplies, qstatuses);
-        for (size_t i = 0; i < nq; i++) {
-            replies[slots[i]] = qreplies[i];
-            statuses[slots[i]] = qstatuses[i];
-        }
-    }
+    } while (n < CONTROL_BATCH && nruns + CVG_ENQUEUE_MAX <= ENQUEUE_RUNS_MAX &&
+             (zsock_events(s->control) & ZMQ_POLLIN));
+    if (nruns > 0)
+        sch_enqueue_batch(s, nruns, runs, results);
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        const cvg_ctl_t *req = &msgs[i].u.ctl;
-        if (strcmp(req->op, "enqueue") != 0) {
-            statuses[i] = 0;
-            replies[i] = sch_control_handle(s, req->op, req->body, &statuses[i]);
+        if (msgs[i].type == CVG_MSG_ENQUEUE) {
+            send_enqueued(s, ids[i], &msgs[i].u.enqueue, &results[at]);
+            at += msgs[i].u.enqueue.n;
+        } else {
+            const cvg_ctl_t *req = &msgs[i].u.ctl;
+            int status = 0;
+            json_t *reply = sch_control_handle(s, req->op, req->body, &status);
+            send_reply(s, ids[i], req, reply, status);
         }
-        send_reply(s, ids[i], req, replies[i], statuses[i]);
         cvg_msg_cleanup(&msgs[i]);
         zframe_destroy(&ids[i]);
     }

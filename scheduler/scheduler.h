@@ -40,13 +40,11 @@ typedef struct sch {
  * the reply body (owned by the caller). */
 json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *status);
 
-/* Control op "enqueue": queues a run for a tenant (see enqueue.c). */
-json_t *sch_enqueue(sch_t *s, const char *body, int *status);
-
-/* n enqueue requests in one transaction (one commit); replies[i] and
- * statuses[i] answer bodies[i]. */
-void sch_enqueue_batch(sch_t *s, size_t n, const char *const *bodies, json_t **replies,
-                       int *statuses);
+/* Queues n runs (borrowed) in one transaction, one commit (see
+ * enqueue.c); results[i] (n of them, the caller's) says what became of
+ * runs[i]. */
+void sch_enqueue_batch(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
+                       cvg_enq_result_t *results);
 
 /* Control op "cancel": cancels a queued run, or asks its worker to stop. */
 json_t *sch_cancel(sch_t *s, const char *body, int *status);

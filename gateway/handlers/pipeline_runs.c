@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define POOL_WAIT_MS        2000
-#define IDEMPOTENCY_KEY_MAX 128
+#define IDEMPOTENCY_KEY_MAX (CVG_IDEMPOTENCY_MAX - 1)
 #define MANUAL_PRIORITY     1 /* before scheduled runs */
 #define MAX_ATTEMPTS        3
 
@@ -145,42 +145,38 @@ typedef struct pending {
 } pending_t;
 
 /* The scheduler's answer turned into ours (on the bus thread). */
-static void enqueued(void *ctx, int rc, int status, const char *reply, const cvg_err_t *err)
+static void enqueued(void *ctx, int rc, const cvg_enq_result_t *res, const cvg_err_t *err)
 {
     pending_t *p = ctx;
     gw_resp_t *resp = p->resp;
-    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
-    const char *message = json_string_value(json_object_get(r, "message"));
+    const char *reason = res && res->reason[0] ? res->reason : NULL;
+    int status = res ? res->status : 0;
     if (rc != 0) {
         gw_resp_error(resp, 503, "scheduler_unavailable", NULL,
                       "the scheduler did not answer; try again (%s)", err->message);
     } else if (status == 0) {
-        const char *run_id = json_string_value(json_object_get(r, "run_id"));
-        const char *state = json_string_value(json_object_get(r, "state"));
-        json_t *body =
-            json_pack("{s:s, s:s, s:o, s:s}", "pipeline_logging_id", run_id ? run_id : "", "status",
-                      state ? state : "QUEUED", "status_url",
-                      json_sprintf("/api/v1/pipelines/runs/%s", run_id ? run_id : ""),
-                      "pipeline_id", p->pipeline_id);
-        if (json_is_true(json_object_get(r, "existing")))
+        json_t *body = json_pack("{s:s, s:s, s:o, s:s}", "pipeline_logging_id", res->run_id,
+                                 "status", res->state[0] ? res->state : "QUEUED", "status_url",
+                                 json_sprintf("/api/v1/pipelines/runs/%s", res->run_id),
+                                 "pipeline_id", p->pipeline_id);
+        if (res->existing)
             json_object_set_new(body, "idempotent_replay", json_true());
         gw_resp_json(resp, 202, body);
     } else if (status == CVG_EFULL) {
-        json_int_t after = json_integer_value(json_object_get(r, "retry_after_s"));
+        int64_t after = res->retry_after_s;
         gw_resp_header(resp, "Retry-After", "%lld", (long long)(after > 0 ? after : 60));
         gw_resp_error(resp, 429, "quota_exceeded", NULL, "%s",
-                      message ? message : "run quota exceeded");
+                      reason ? reason : "run quota exceeded");
     } else if (status == CVG_EEXIST) {
         gw_resp_error(resp, 409, "idempotency_key_reused", "Idempotency-Key", "%s",
-                      message ? message : "Idempotency-Key reused");
+                      reason ? reason : "Idempotency-Key reused");
     } else if (status == CVG_ENOTFOUND) {
         gw_resp_error(resp, 403, "no_subscription", NULL, "%s",
-                      message ? message : "the tenant has no subscription");
+                      reason ? reason : "the tenant has no subscription");
     } else {
         gw_resp_error(resp, 503, "unavailable", NULL, "%s",
-                      message ? message : "the run could not be queued; try again");
+                      reason ? reason : "the run could not be queued; try again");
     }
-    json_decref(r);
     gw_req_t *req = p->req;
     free(p);
     gw_req_resume(req);
@@ -191,25 +187,26 @@ static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw
                     json_t *params, const char *key)
 {
     pending_t *p = calloc(1, sizeof(*p));
-    if (p != NULL)
+    cvg_enq_run_t run = {.priority = MANUAL_PRIORITY, .max_attempts = MAX_ATTEMPTS};
+    /* stored as the queue keeps them: compact, keys sorted */
+    run.parameters = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    if (p != NULL && run.parameters != NULL)
         p->resp = gw_req_suspend(req, resp);
     if (p == NULL || p->resp == NULL) {
         free(p);
+        cvg_enq_run_cleanup(&run);
         gw_resp_error(resp, 500, "internal", NULL, "out of memory");
         return;
     }
     p->req = req;
     snprintf(p->pipeline_id, sizeof(p->pipeline_id), "%s", pipe->p.pipeline_id);
-    json_t *msg =
-        json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:i, s:i, s:s?}", "tenant_id", tenant, "pipeline",
-                  pipe->p.path, "pipeline_id", pipe->p.pipeline_id, "parameters", params,
-                  "trigger_type", "manual", "triggered_by", gw_req_actor(req), "priority",
-                  MANUAL_PRIORITY, "max_attempts", MAX_ATTEMPTS, "idempotency_key", key);
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    gw_bus_submit(req->gw->bus, GW_PEER_SCHEDULER, "enqueue", text, req->gw->cfg.rpc_timeout_ms,
-                  enqueued, p);
-    free(text);
+    snprintf(run.tenant_id, sizeof(run.tenant_id), "%s", tenant);
+    snprintf(run.pipeline, sizeof(run.pipeline), "%s", pipe->p.path);
+    snprintf(run.pipeline_id, sizeof(run.pipeline_id), "%s", pipe->p.pipeline_id);
+    snprintf(run.trigger_type, sizeof(run.trigger_type), "manual");
+    snprintf(run.triggered_by, sizeof(run.triggered_by), "%s", gw_req_actor(req));
+    snprintf(run.idempotency_key, sizeof(run.idempotency_key), "%s", key ? key : "");
+    gw_bus_enqueue(req->gw->bus, &run, req->gw->cfg.rpc_timeout_ms, enqueued, p);
 }
 
 void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)

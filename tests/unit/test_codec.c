@@ -356,6 +356,178 @@ static void test_codec_rejects_bad_fields(void)
     CU_ASSERT_STRING_EQUAL(err.field, "kind");
 }
 
+static void fill_run(cvg_enq_run_t *r, int i)
+{
+    snprintf(r->tenant_id, sizeof(r->tenant_id), "tenant_%d", i);
+    STRSET(r->pipeline, "gcp/cost/cost_billing");
+    STRSET(r->pipeline_id, "cost_billing");
+    STRSET(r->trigger_type, "manual");
+    STRSET(r->triggered_by, "key-1");
+    r->priority = 1;
+    r->max_attempts = 3;
+    if (i % 2 == 0)
+        snprintf(r->idempotency_key, sizeof(r->idempotency_key), "key-%d", i);
+    r->parameters = strdup("{\"date\":\"2026-11-03\",\"note\":\"it's; DROP TABLE x\"}");
+}
+
+/* An enqueue message carries its runs in order, by pointer or by array;
+ * its answer the results in the same order. */
+static void test_codec_enqueue_round_trip(void)
+{
+    enum { N = 5 };
+    cvg_enq_run_t runs[N];
+    const cvg_enq_run_t *ptrs[N];
+    memset(runs, 0, sizeof(runs));
+    for (int i = 0; i < N; i++) {
+        fill_run(&runs[i], i);
+        ptrs[i] = &runs[i];
+    }
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    CU_ASSERT_EQUAL_FATAL(cvg_msg_encode_enqueue("batch-1", ptrs, N, &b), 0);
+    cvg_msg_t out;
+    CU_ASSERT_EQUAL_FATAL(cvg_msg_decode(b.data, b.len, &out, NULL), 0);
+    CU_ASSERT_EQUAL(out.type, CVG_MSG_ENQUEUE);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueue.id, "batch-1");
+    CU_ASSERT_EQUAL_FATAL(out.u.enqueue.n, N);
+    for (int i = 0; i < N; i++) {
+        const cvg_enq_run_t *r = &out.u.enqueue.runs[i];
+        CU_ASSERT_STRING_EQUAL(r->tenant_id, runs[i].tenant_id);
+        CU_ASSERT_STRING_EQUAL(r->pipeline, "gcp/cost/cost_billing");
+        CU_ASSERT_STRING_EQUAL(r->pipeline_id, "cost_billing");
+        CU_ASSERT_STRING_EQUAL(r->trigger_type, "manual");
+        CU_ASSERT_STRING_EQUAL(r->triggered_by, "key-1");
+        CU_ASSERT_EQUAL(r->priority, 1);
+        CU_ASSERT_EQUAL(r->max_attempts, 3);
+        CU_ASSERT_STRING_EQUAL(r->idempotency_key, runs[i].idempotency_key);
+        CU_ASSERT_STRING_EQUAL(r->parameters, runs[i].parameters);
+    }
+    cvg_msg_cleanup(&out);
+    cvg_buf_cleanup(&b);
+
+    /* the same runs from an array, through cvg_msg_encode */
+    cvg_msg_t m = {.type = CVG_MSG_ENQUEUE};
+    STRSET(m.u.enqueue.id, "batch-2");
+    m.u.enqueue.n = N;
+    m.u.enqueue.runs = runs;
+    encode(&m, &b);
+    CU_ASSERT_EQUAL_FATAL(cvg_msg_decode(b.data, b.len, &out, NULL), 0);
+    CU_ASSERT_EQUAL(out.u.enqueue.n, N);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueue.runs[N - 1].tenant_id, "tenant_4");
+    cvg_msg_cleanup(&out);
+    cvg_buf_cleanup(&b);
+
+    cvg_enq_result_t results[3] = {
+        {.status = 0, .run_id = "0193c2b0-0000-7000-8000-000000000001", .state = "QUEUED"},
+        {.status = 0,
+         .run_id = "0193c2b0-0000-7000-8000-000000000002",
+         .state = "RUNNING",
+         .existing = true},
+        {.status = CVG_EFULL,
+         .retry_after_s = 3600,
+         .code = "quota_exceeded",
+         .reason = "daily limit of 5 pipeline runs reached"},
+    };
+    cvg_msg_t rep = {.type = CVG_MSG_ENQUEUED};
+    STRSET(rep.u.enqueued.id, "batch-2");
+    rep.u.enqueued.n = 3;
+    rep.u.enqueued.results = results;
+    encode(&rep, &b);
+    CU_ASSERT_EQUAL_FATAL(cvg_msg_decode(b.data, b.len, &out, NULL), 0);
+    CU_ASSERT_EQUAL(out.type, CVG_MSG_ENQUEUED);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueued.id, "batch-2");
+    CU_ASSERT_EQUAL_FATAL(out.u.enqueued.n, 3);
+    CU_ASSERT_EQUAL(out.u.enqueued.results[0].status, 0);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueued.results[0].state, "QUEUED");
+    CU_ASSERT_FALSE(out.u.enqueued.results[0].existing);
+    CU_ASSERT_TRUE(out.u.enqueued.results[1].existing);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueued.results[1].run_id, results[1].run_id);
+    CU_ASSERT_EQUAL(out.u.enqueued.results[2].status, CVG_EFULL);
+    CU_ASSERT_EQUAL(out.u.enqueued.results[2].retry_after_s, 3600);
+    CU_ASSERT_STRING_EQUAL(out.u.enqueued.results[2].code, "quota_exceeded");
+    CU_ASSERT_STRING_EQUAL(out.u.enqueued.results[2].reason, results[2].reason);
+    cvg_msg_cleanup(&out);
+    cvg_buf_cleanup(&b);
+    for (int i = 0; i < N; i++)
+        cvg_enq_run_cleanup(&runs[i]);
+}
+
+/* Too many runs, a run without parameters or a tenant, a priority out of
+ * range: refused by the encoder or the decoder, naming the field. */
+static void test_codec_enqueue_rejects_bad_runs(void)
+{
+    static cvg_enq_run_t runs[CVG_ENQUEUE_MAX + 1];
+    static const cvg_enq_run_t *ptrs[CVG_ENQUEUE_MAX + 1];
+    for (int i = 0; i <= CVG_ENQUEUE_MAX; i++) {
+        fill_run(&runs[i], i);
+        ptrs[i] = &runs[i];
+    }
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    CU_ASSERT_EQUAL(cvg_msg_encode_enqueue("x", ptrs, CVG_ENQUEUE_MAX + 1, &b), CVG_ETOOBIG);
+    CU_ASSERT_EQUAL(b.len, 0);
+    CU_ASSERT_EQUAL(cvg_msg_encode_enqueue("x", ptrs, CVG_ENQUEUE_MAX, &b), 0);
+    cvg_msg_t out;
+    CU_ASSERT_EQUAL(cvg_msg_decode(b.data, b.len, &out, NULL), 0);
+    CU_ASSERT_EQUAL(out.u.enqueue.n, CVG_ENQUEUE_MAX);
+    cvg_msg_cleanup(&out);
+    cvg_buf_cleanup(&b);
+    free(runs[0].parameters);
+    runs[0].parameters = NULL;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    CU_ASSERT_EQUAL(cvg_msg_encode_enqueue("x", ptrs, 1, &b), CVG_ETOOBIG);
+    cvg_buf_cleanup(&b);
+    for (int i = 0; i <= CVG_ENQUEUE_MAX; i++)
+        cvg_enq_run_cleanup(&runs[i]);
+
+    static const struct {
+        const char *key;
+        int value; /* -1: leave the field out */
+        const char *field;
+    } cases[] = {
+        {"priority", 0, "priority"},         {"priority", 101, "priority"},
+        {"max_attempts", 0, "max_attempts"}, {"tenant_id", -1, "tenant_id"},
+        {"parameters", -1, "parameters"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        raw_t r;
+        raw_init(&r);
+        msgpack_pack_map(&r.pk, 4);
+        raw_str(&r, "v");
+        msgpack_pack_int(&r.pk, 1);
+        raw_str(&r, "t");
+        raw_str(&r, "enqueue");
+        raw_str(&r, "id");
+        raw_str(&r, "b");
+        raw_str(&r, "runs");
+        msgpack_pack_array(&r.pk, 1);
+        bool leave_out = cases[i].value == -1;
+        bool is_int =
+            strcmp(cases[i].key, "priority") == 0 || strcmp(cases[i].key, "max_attempts") == 0;
+        msgpack_pack_map(&r.pk, leave_out ? 4 : 5);
+        static const char *const fields[] = {"tenant_id", "pipeline", "pipeline_id", "trigger_type",
+                                             "parameters"};
+        for (size_t f = 0; f < 5; f++) {
+            if (leave_out && strcmp(fields[f], cases[i].key) == 0)
+                continue;
+            if (!leave_out && f == 4 && is_int)
+                continue; /* the int takes the fifth place, parameters go */
+            raw_str(&r, fields[f]);
+            raw_str(&r, f == 4 ? "{}" : "acme");
+        }
+        if (!leave_out && is_int) {
+            raw_str(&r, cases[i].key);
+            msgpack_pack_int(&r.pk, cases[i].value);
+        }
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        CU_ASSERT_NOT_EQUAL(decode_raw(&r, &err), 0);
+        if (strstr(err.field, cases[i].field) == NULL)
+            fprintf(stderr, "case %zu: field '%s', message %s\n", i, err.field, err.message);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.field, cases[i].field));
+    }
+}
+
 /* Random bytes never crash the decoder. */
 static void test_codec_survives_random_input(void)
 {
@@ -430,6 +602,8 @@ static CU_TestInfo tests[] = {
     {"test_codec_survives_random_input", test_codec_survives_random_input},
     {"test_codec_encoder_enforces_field_maxima", test_codec_encoder_enforces_field_maxima},
     {"test_codec_peeks_the_id_of_a_bad_event", test_codec_peeks_the_id_of_a_bad_event},
+    {"test_codec_enqueue_round_trip", test_codec_enqueue_round_trip},
+    {"test_codec_enqueue_rejects_bad_runs", test_codec_enqueue_rejects_bad_runs},
     CU_TEST_INFO_NULL,
 };
 
