@@ -199,6 +199,13 @@ static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, 
             cvg_errlist_add(errs, CVG_EINVAL, path, "%s.default: %s", path, why);
         else
             d->has_default = true;
+    } else if (!d->required && strcmp(name, "date") != 0) {
+        /* a run without it could not resolve {name}: say so now, not at
+         * run time (date defaults to the run's day) */
+        cvg_errlist_add(errs, CVG_EINVAL, path,
+                        "%s: give it a default or make it required (required: true); a run "
+                        "without it could not resolve {%s}",
+                        path, name);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * Runtime parameters a pipeline declares under `parameters:`: a name, a type
- * (date, timestamp, string, int, identifier, enum), required or a default.
+ * (date, timestamp, string, int, identifier, enum), and either required or
+ * a default (only `date` may have neither: it defaults to the run's day).
  * A run accepts only declared parameters, each checked against its type;
  * `date` is always declared (type date, defaulting to the run's date).
  */

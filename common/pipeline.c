@@ -4,6 +4,7 @@
  */
 #include "common/pipeline.h"
 #include "common/fs.h"
+#include "common/psschema.h"
 #include "common/str.h"
 #include "common/vars.h"
 #include "common/yaml.h"
@@ -50,10 +51,6 @@ bool cvg_pipeline_path_valid(const char *path)
 static const char *const root_fields[] = {"pipeline_id", "description", "variables",
                                           "parameters",  "steps",       "schedule",
                                           "tags",        "version",     NULL};
-static const char *const step_fields[] = {
-    "step_id", "name",         "description",         "ps_type", "timeout_minutes",
-    "trigger", "retry_policy", "continue_on_failure", NULL};
-
 static bool listed(const char *const *list, const char *key)
 {
     for (size_t i = 0; list[i]; i++) {
@@ -70,17 +67,6 @@ static const char *root_hint(const char *key)
         return "; pipeline_id and description go at the root, not under a nested pipeline: block";
     if (strcmp(key, "id") == 0 || strcmp(key, "pipeline_name") == 0)
         return "; did you mean pipeline_id?";
-    return "";
-}
-
-static const char *step_hint(const char *key)
-{
-    if (strcmp(key, "id") == 0 || strcmp(key, "step_name") == 0)
-        return "; did you mean step_id?";
-    if (strcmp(key, "type") == 0 || strcmp(key, "processor") == 0)
-        return "; did you mean ps_type?";
-    if (strcmp(key, "timeout") == 0)
-        return "; did you mean timeout_minutes?";
     return "";
 }
 
@@ -187,9 +173,9 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
     json_t *val;
     json_object_foreach((json_t *)s, key, val)
     {
-        if (listed(step_fields, key))
+        if (cvg_psschema_common_field(key))
             continue;
-        const char *hint = step_hint(key);
+        const char *hint = cvg_psschema_step_hint(key);
         if (hint[0] != '\0') {
             snprintf(f, sizeof(f), "%s.%s", path, key);
             cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field%s", f, hint);
@@ -260,15 +246,12 @@ const char *cvg_pipeline_variable(const cvg_pipeline_t *p, const char *name, cha
     return "";
 }
 
-int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
-                           cvg_err_t *err)
+int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
+                       cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
-    cvg_errlist_t local;
-    if (errs == NULL) {
-        errs = &local;
-    }
-    memset(errs, 0, sizeof(*errs));
+    errs->n = 0;
+    errs->dropped = 0;
     snprintf(out->path, sizeof(out->path), "%s", path);
     out->doc = json_incref(doc);
     if (!json_is_object(doc)) {
@@ -330,16 +313,30 @@ done:
             *err = errs->items[0];
             err->code = CVG_EINVAL;
         }
-        cvg_pipeline_cleanup(out);
         return CVG_EINVAL;
     }
     return 0;
 }
 
-int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *out,
-                      cvg_errlist_t *errs, cvg_err_t *err)
+int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
+                           cvg_err_t *err)
 {
-    memset(out, 0, sizeof(*out));
+    cvg_errlist_t *local = NULL;
+    if (errs == NULL && (errs = local = cvg_errlist_new()) == NULL) {
+        memset(out, 0, sizeof(*out));
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    }
+    int rc = cvg_pipeline_parse(doc, path, out, errs, err);
+    if (rc != 0)
+        cvg_pipeline_cleanup(out);
+    free(local);
+    return rc;
+}
+
+int cvg_pipeline_read(const char *config_dir, const char *path, json_t **doc, cvg_errlist_t *errs,
+                      cvg_err_t *err)
+{
+    *doc = NULL;
     if (!cvg_pipeline_path_valid(path))
         return cvg_err_set(err, CVG_EINVAL, "pipeline",
                            "'%s' is not a pipeline path (provider/domain/template)", path);
@@ -348,15 +345,26 @@ int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *
         return cvg_err_set(err, CVG_ETOOBIG, "pipeline", "path too long");
     if (!cvg_fs_exists(file))
         return cvg_err_set(err, CVG_ENOTFOUND, "pipeline", "no pipeline config %s.yml", path);
-    json_t *doc = NULL;
-    int rc = cvg_yaml_load_file(file, &doc, err);
+    int rc = cvg_yaml_load_file(file, doc, err);
     if (rc != 0) {
         if (errs) {
-            memset(errs, 0, sizeof(*errs));
+            errs->n = 0;
+            errs->dropped = 0;
             cvg_errlist_add(errs, rc, "", "%s", err ? err->message : "invalid YAML");
         }
         return rc == CVG_ENOTFOUND ? CVG_EIO : rc;
     }
+    return 0;
+}
+
+int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *out,
+                      cvg_errlist_t *errs, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *doc = NULL;
+    int rc = cvg_pipeline_read(config_dir, path, &doc, errs, err);
+    if (rc != 0)
+        return rc;
     rc = cvg_pipeline_from_json(doc, path, out, errs, err);
     json_decref(doc);
     return rc;

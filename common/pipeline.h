@@ -69,6 +69,18 @@ int cvg_pipeline_load(const char *config_dir, const char *path, cvg_pipeline_t *
 int cvg_pipeline_from_json(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
                            cvg_err_t *err);
 
+/* The YAML document of <config_dir>/<path>.yml (*doc owned by the caller),
+ * with the errors of cvg_pipeline_load. */
+int cvg_pipeline_read(const char *config_dir, const char *path, json_t **doc, cvg_errlist_t *errs,
+                      cvg_err_t *err);
+
+/* As cvg_pipeline_from_json (errs required), but on CVG_EINVAL out keeps
+ * what could be read, so each step's processor fields can be checked too
+ * and every error reported at once (worker/runner.h, wrk_runner_prepare).
+ * The caller calls cvg_pipeline_cleanup whatever the result. */
+int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_errlist_t *errs,
+                       cvg_err_t *err);
+
 void cvg_pipeline_cleanup(cvg_pipeline_t *p);
 
 /* Name of a trigger ("on_success", ...). */

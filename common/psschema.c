@@ -57,6 +57,17 @@ bool cvg_psschema_common_field(const char *name)
     return false;
 }
 
+const char *cvg_psschema_step_hint(const char *name)
+{
+    if (strcmp(name, "id") == 0 || strcmp(name, "step_name") == 0)
+        return "; did you mean step_id?";
+    if (strcmp(name, "type") == 0 || strcmp(name, "processor") == 0)
+        return "; did you mean ps_type?";
+    if (strcmp(name, "timeout") == 0)
+        return "; did you mean timeout_minutes?";
+    return "";
+}
+
 static ftype_t type_of(const json_t *spec)
 {
     const char *t = json_string_value(json_object_get(spec, "type"));
@@ -464,7 +475,9 @@ static void check_object(const json_t *fields, const json_t *hints, const json_t
     json_t *val;
     json_object_foreach((json_t *)v, key, val)
     {
-        if (step_level && cvg_psschema_common_field(key))
+        /* common fields, and the classic slips for them, are the
+         * pipeline's to check (common/pipeline.c) */
+        if (step_level && (cvg_psschema_common_field(key) || cvg_psschema_step_hint(key)[0]))
             continue;
         char p[PATH_MAX_CHARS];
         snprintf(p, sizeof(p), "%s.%s", base, key);

@@ -55,4 +55,8 @@ json_t *cvg_psschema_resolve(const cvg_psschema_t *s, const json_t *step, const 
 /* True for the fields every step has (step_id, ps_type, trigger, ...). */
 bool cvg_psschema_common_field(const char *name);
 
+/* For a step field the originals' users often wrote instead of a common
+ * one ("id", "type", ...): "; did you mean step_id?" and the like; else "". */
+const char *cvg_psschema_step_hint(const char *name);
+
 #endif

@@ -76,14 +76,8 @@ static int load(gw_pipecache_t *c, const char *path, const struct stat *st, entr
     entry_t *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
-    int rc = cvg_pipeline_load(c->cfg->config_dir, path, &e->pipe.p, errs, err);
-    if (rc == 0) {
-        wrk_env_t env = {.cfg = c->cfg, .providers = c->providers};
-        if (wrk_runner_validate_ex(&env, &e->pipe.p, errs, &e->pipe.settings) > 0) {
-            *err = errs->items[0];
-            rc = CVG_EINVAL;
-        }
-    }
+    wrk_env_t env = {.cfg = c->cfg, .providers = c->providers};
+    int rc = wrk_runner_load(&env, path, &e->pipe.p, errs, err, &e->pipe.settings);
     if (rc != 0) {
         entry_free(e);
         return rc;

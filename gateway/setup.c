@@ -15,9 +15,6 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
 {
     memset(out, 0, sizeof(*out));
     cvg_pipeline_t p;
-    int rc = cvg_pipeline_load(gw->cfg.config_dir, path, &p, errs, err);
-    if (rc != 0)
-        return rc;
     wrk_env_t env = {.cfg = &gw->cfg,
                      .emitter = gw->emitter,
                      .worker_id = "gateway",
@@ -27,11 +24,9 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
                      .email_policy = &gw->email_policy,
                      .secret_out = secret_out,
                      .secret_out_size = secret_size};
-    if (wrk_runner_validate(&env, &p, errs) > 0) {
-        *err = errs->items[0];
-        cvg_pipeline_cleanup(&p);
-        return CVG_EINVAL;
-    }
+    int rc = wrk_runner_load(&env, path, &p, errs, err, NULL);
+    if (rc != 0)
+        return rc;
     cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
     if (wh == NULL) {
         cvg_pipeline_cleanup(&p);

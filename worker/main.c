@@ -121,12 +121,8 @@ static void *job_thread(void *arg)
                      .providers = &w->providers,
                      .keys = &w->keys,
                      .meta_wh = w->meta_wh};
-    int rc = errs ? cvg_pipeline_load(w->cfg.config_dir, j->pipeline, &p, errs, &err) : CVG_ENOMEM;
-    if (rc == 0 && wrk_runner_validate(&env, &p, errs) > 0) {
-        err = errs->items[0];
-        rc = CVG_EINVAL;
-        cvg_pipeline_cleanup(&p);
-    }
+    int rc = errs ? wrk_runner_load(&env, j->pipeline, &p, errs, &err, NULL)
+                  : cvg_err_set(&err, CVG_ENOMEM, "", "out of memory");
     if (rc != 0) {
         char msg[1400];
         snprintf(msg, sizeof(msg), "pipeline %s cannot run: %.1000s", j->pipeline, err.message);
@@ -331,8 +327,7 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
         int rc = cvg_yaml_load_file(argv[i], &doc, &err);
         if (rc != 0) {
             cvg_errlist_add(errs, rc, "", "%s", err.message);
-        } else if (cvg_pipeline_from_json(doc, argv[i], &p, errs, &err) == 0) {
-            wrk_runner_validate(&env, &p, errs);
+        } else if (wrk_runner_prepare(&env, doc, argv[i], &p, errs, &err, NULL) == 0) {
             cvg_pipeline_cleanup(&p);
         }
         json_decref(doc);

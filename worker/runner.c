@@ -113,6 +113,8 @@ int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_er
     refcheck_t rc = {env, p, errs, settings};
     for (size_t i = 0; i < p->nsteps; i++) {
         const cvg_step_t *st = &p->steps[i];
+        if (st->config == NULL || st->ps_type[0] == '\0')
+            continue; /* not a mapping, or no ps_type: said when it was read */
         char path[64];
         snprintf(path, sizeof(path), "steps[%zu]", i);
         const proc_def_t *def = wrk_registry_find(st->ps_type);
@@ -141,6 +143,36 @@ int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_er
             def->validate(st->config, path, errs);
     }
     return (int)(errs->n + errs->dropped - before);
+}
+
+int wrk_runner_prepare(const wrk_env_t *env, json_t *doc, const char *path, cvg_pipeline_t *out,
+                       cvg_errlist_t *errs, cvg_err_t *err, cvg_strlist_t *settings)
+{
+    int rc = cvg_pipeline_parse(doc, path, out, errs, err);
+    if (rc == 0 || rc == CVG_EINVAL) {
+        /* the steps too, whatever the root's errors: all of them at once */
+        wrk_runner_validate_ex(env, out, errs, settings);
+        rc = errs->n > 0 ? CVG_EINVAL : 0;
+        if (rc != 0 && err != NULL) {
+            *err = errs->items[0];
+            err->code = CVG_EINVAL;
+        }
+    }
+    if (rc != 0)
+        cvg_pipeline_cleanup(out);
+    return rc;
+}
+
+int wrk_runner_load(const wrk_env_t *env, const char *path, cvg_pipeline_t *out,
+                    cvg_errlist_t *errs, cvg_err_t *err, cvg_strlist_t *settings)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *doc = NULL;
+    int rc = cvg_pipeline_read(env->cfg->config_dir, path, &doc, errs, err);
+    if (rc == 0)
+        rc = wrk_runner_prepare(env, doc, path, out, errs, err, settings);
+    json_decref(doc);
+    return rc;
 }
 
 typedef struct emit_ctx {

@@ -66,6 +66,21 @@ int wrk_runner_validate(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errli
 int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_errlist_t *errs,
                            cvg_strlist_t *settings);
 
+/*
+ * Builds the pipeline from doc (path names it) and checks it whole: the
+ * root, each step's common fields and each step against its processor.
+ * 0, or CVG_EINVAL with every problem in errs (required) and the first in
+ * err; another code when out of memory. settings as in
+ * wrk_runner_validate_ex (may be NULL). out is cleaned up on failure.
+ */
+int wrk_runner_prepare(const wrk_env_t *env, json_t *doc, const char *path, cvg_pipeline_t *out,
+                       cvg_errlist_t *errs, cvg_err_t *err, cvg_strlist_t *settings);
+
+/* The same for the config at path under env->cfg->config_dir; also
+ * CVG_ENOTFOUND when there is none, or the YAML loader's error. */
+int wrk_runner_load(const wrk_env_t *env, const char *path, cvg_pipeline_t *out,
+                    cvg_errlist_t *errs, cvg_err_t *err, cvg_strlist_t *settings);
+
 /* Runs p and fills out (release with wrk_outcome_cleanup). Returns 0 when
  * the run ran to an end (successful or not), or an error when it could not
  * start. */

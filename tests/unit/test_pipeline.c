@@ -3,7 +3,10 @@
  * mistakes, including the originals' classic ones, are all reported at
  * once with exact field paths and hints.
  */
+#include "common/buf.h"
+#include "common/fs.h"
 #include "common/pipeline.h"
+#include "common/providers.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
 #include "worker/runner.h"
@@ -18,17 +21,27 @@ static int check(const char *yaml, cvg_errlist_t *errs)
     memset(errs, 0, sizeof(*errs));
     if (cvg_yaml_load_string(yaml, strlen(yaml), "t.yml", &doc, &err) != 0)
         return -1;
+    /* the path a config takes everywhere: root, steps and processors */
     cvg_pipeline_t p;
-    int rc = cvg_pipeline_from_json(doc, "test/p", &p, errs, &err);
-    json_decref(doc);
-    if (rc == 0) {
-        cvg_config_t cfg = {0};
-        snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
-        wrk_env_t env = {.cfg = &cfg, .setup_allowed = false};
-        wrk_runner_validate(&env, &p, errs);
+    cvg_config_t cfg = {0};
+    snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
+    snprintf(cfg.config_dir, sizeof(cfg.config_dir), "%s/configs", source_dir());
+    cvg_providers_t providers;
+    CU_ASSERT_EQUAL_FATAL(cvg_providers_load(cfg.config_dir, &providers, &err), 0);
+    wrk_env_t env = {.cfg = &cfg, .setup_allowed = false, .providers = &providers};
+    if (wrk_runner_prepare(&env, doc, "test/p", &p, errs, &err, NULL) == 0)
         cvg_pipeline_cleanup(&p);
-    }
+    json_decref(doc);
+    cvg_providers_cleanup(&providers);
     return (int)errs->n;
+}
+
+static size_t count(const cvg_errlist_t *errs, const char *fragment)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < errs->n; i++)
+        n += strstr(errs->items[i].message, fragment) != NULL;
+    return n;
 }
 
 static bool has(const cvg_errlist_t *errs, const char *fragment)
@@ -105,6 +118,56 @@ static void test_pipeline_reports_every_error(void)
     free(errs);
 }
 
+/* The four classic mistakes at once, in a copy of the shipped cost
+ * pipeline: the root's and the processors' errors come together, each
+ * once, with its path and hint. */
+static void test_pipeline_root_and_step_errors_together(void)
+{
+    char file[1024];
+    snprintf(file, sizeof(file), "%s/configs/gcp/cost/cost_billing.yml", source_dir());
+    char *yaml = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_read_file(file, 1 << 20, &yaml, &len, NULL), 0);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 20);
+    /* a nested pipeline: block, then the file with id, dataset_id and
+     * WRITE_APPEND in place of step_id, dataset_type and append */
+    cvg_buf_puts(&b, "pipeline:\n  pipeline_id: x\n");
+    const char *text = yaml;
+    static const struct {
+        const char *from, *to;
+    } edits[] = {{"pipeline_id: gcp_cost_billing\n", ""},
+                 {"  - step_id: load_billing_export", "  - id: load_billing_export"},
+                 {"write_mode: truncate\n      schema_template: gcp_billing_export",
+                  "write_mode: WRITE_APPEND\n      schema_template: gcp_billing_export"},
+                 {"dataset_type: \"{tenant_id}\"\n      table: gcp_cost_billing",
+                  "dataset_id: \"{tenant_id}\"\n      table: gcp_cost_billing"}};
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        const char *at = strstr(text, edits[i].from);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        cvg_buf_append(&b, text, (size_t)(at - text));
+        cvg_buf_puts(&b, edits[i].to);
+        text = at + strlen(edits[i].from);
+    }
+    cvg_buf_puts(&b, text);
+    cvg_errlist_t *errs = cvg_errlist_new();
+    int n = check(cvg_buf_cstr(&b), errs);
+    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT(has(errs, "pipeline: unknown field; pipeline_id and description go at the root"));
+    CU_ASSERT(has(errs, "pipeline_id: field required"));
+    CU_ASSERT(has(errs, "steps[0].step_id: field required"));
+    CU_ASSERT_EQUAL(count(errs, "steps[0].id: unknown field"), 1);
+    CU_ASSERT(has(errs, "steps[0].id: unknown field; did you mean step_id?"));
+    CU_ASSERT(has(errs, "steps[0].destination.write_mode: 'WRITE_APPEND' is not one of append, "
+                        "truncate, write_empty; did you mean append?"));
+    CU_ASSERT(has(errs, "steps[1].destination.dataset_id: unknown field; did you mean "
+                        "dataset_type?"));
+    CU_ASSERT(has(errs, "steps[1].destination.dataset_type: field required"));
+    free(errs);
+    cvg_buf_cleanup(&b);
+    free(yaml);
+}
+
 static void test_pipeline_paths(void)
 {
     CU_ASSERT_TRUE(cvg_pipeline_path_valid("gcp/cost/cost_billing"));
@@ -121,6 +184,7 @@ static CU_TestInfo tests[] = {
     {"test_pipeline_bootstrap_config_is_valid", test_pipeline_bootstrap_config_is_valid},
     {"test_pipeline_classic_mistakes_get_hints", test_pipeline_classic_mistakes_get_hints},
     {"test_pipeline_reports_every_error", test_pipeline_reports_every_error},
+    {"test_pipeline_root_and_step_errors_together", test_pipeline_root_and_step_errors_together},
     {"test_pipeline_paths", test_pipeline_paths},
     CU_TEST_INFO_NULL,
 };

@@ -176,7 +176,7 @@ static void test_psschema_mistakes_and_their_messages(void)
                         "string"));
     /* variables: unknown ones are named, settings and parameters are known */
     snprintf(y, sizeof(y),
-             "pipeline_id: p\ndescription: d\nparameters:\n  region: {type: string}\n"
+             "pipeline_id: p\ndescription: d\nparameters:\n  region: {type: string, required: true}\n"
              "steps:\n  - step_id: s\n    ps_type: file.data_loader\n"
              "    source: {uri: \"{billing_export_uri}\"}\n"
              "    destination: {dataset_type: \"{tenant_id}\", table: \"t_{region}_{nope}\"}\n");
@@ -202,6 +202,7 @@ static void test_psschema_mistakes_and_their_messages(void)
     /* parameters and pipeline variables */
     check("pipeline_id: p\ndescription: d\nparameters:\n  tenant_id: {type: string}\n"
           "  n: {type: int, min: 1, max: 9, default: 12}\n  k: {type: colour}\n"
+          "  since: {type: timestamp}\n"
           "variables:\n  v: \"{undeclared}\"\n"
           "steps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
           "    source: {query: SELECT 1 AS x}\n    destination: {dataset_type: a, table: t}\n",
@@ -209,6 +210,8 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT(has(errs, "parameters.tenant_id: tenant_id is a built-in variable and cannot be a "
                         "parameter"));
     CU_ASSERT(has(errs, "parameters.n.default: must be an integer from 1 to 9"));
+    CU_ASSERT(has(errs, "parameters.since: give it a default or make it required (required: "
+                        "true); a run without it could not resolve {since}"));
     CU_ASSERT(has(errs, "parameters.k.type: unknown type; one of date, timestamp, string, int, "
                         "identifier, enum"));
     CU_ASSERT(has(errs, "variables.v: unknown variable {undeclared}; a variable may use built-ins "
