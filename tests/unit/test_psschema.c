@@ -175,11 +175,12 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT(has(errs, "steps[0].destination.table_config.clustering_fields[1]: expected a "
                         "string"));
     /* variables: unknown ones are named, settings and parameters are known */
-    snprintf(y, sizeof(y),
-             "pipeline_id: p\ndescription: d\nparameters:\n  region: {type: string, required: true}\n"
-             "steps:\n  - step_id: s\n    ps_type: file.data_loader\n"
-             "    source: {uri: \"{billing_export_uri}\"}\n"
-             "    destination: {dataset_type: \"{tenant_id}\", table: \"t_{region}_{nope}\"}\n");
+    snprintf(
+        y, sizeof(y),
+        "pipeline_id: p\ndescription: d\nparameters:\n  region: {type: string, required: true}\n"
+        "steps:\n  - step_id: s\n    ps_type: file.data_loader\n"
+        "    source: {uri: \"{billing_export_uri}\"}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: \"t_{region}_{nope}\"}\n");
     check(y, errs);
     CU_ASSERT_EQUAL(errs->n, 1);
     CU_ASSERT(has(errs, "steps[0].destination.table: unknown variable {nope} (not a built-in, a "
