@@ -95,6 +95,32 @@ static cvg_val_t int_or_null(int64_t v, bool known)
     return known ? CVG_V_INT(v) : CVG_V_NULL;
 }
 
+/*
+ * The scheduler says an attempt's worker was lost (its lease expired: the
+ * run is RETRYING, DEAD, or CANCELLED if a cancel was pending). Its worker
+ * will never end the steps it had started: they end here, FAILED (or
+ * CANCELLED) with the scheduler's reason. Only steps that began before the
+ * scheduler's word, so a later attempt's steps are never touched.
+ */
+static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+{
+    bool lost = strcmp(ev->worker_id, "scheduler") == 0 &&
+                (strcmp(ev->status, "RETRYING") == 0 || strcmp(ev->status, "DEAD") == 0 ||
+                 strcmp(ev->status, "CANCELLED") == 0);
+    if (!lost)
+        return 0;
+    char ts[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(ev->ts_ms, ts);
+    cvg_val_t v[4] = {cvg_v_text(ev->run_id),
+                      cvg_v_text(strcmp(ev->status, "CANCELLED") == 0 ? "CANCELLED" : "FAILED"),
+                      cvg_v_text(ts), str_or_null(ev->error)};
+    return cvg_wh_exec(wh,
+                       "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
+                       "error_message = COALESCE(error_message, $4), updated_at = $3 "
+                       "WHERE pipeline_logging_id = $1 AND status = 'RUNNING' AND created_at <= $3",
+                       v, 4, NULL, NULL, NULL, err);
+}
+
 static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
 {
     char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
@@ -138,6 +164,8 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_er
     int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 18, NULL, NULL, NULL, err);
     free(params);
     free(result);
+    if (rc == 0)
+        rc = close_lost_steps(wh, ev, err);
     return rc;
 }
 

@@ -698,6 +698,96 @@ static void test_pipelines_finished_run_from_memory(void)
     json_decref(run);
 }
 
+/* A worker killed in the middle of a step: the scheduler takes the run back
+ * when its lease lapses and runs it again (attempt 2) on the other worker;
+ * the lost attempt's step does not stay RUNNING but ends FAILED, naming the
+ * lost worker. */
+static void test_pipelines_worker_lost_mid_step(void)
+{
+    char run_id[CVG_ID_LEN], path[256];
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/spin", key_acme, "{}", NULL, run_id),
+                          202);
+    /* RUNNING from the queue first; the worker's id once the run log has it */
+    json_t *run = NULL;
+    int64_t until = cvg_time_mono_ms() + 30000;
+    do {
+        json_decref(run);
+        run = wait_run(run_id, key_acme, "RUNNING", 30000);
+        if (json_is_string(json_object_get(run, "worker_id")))
+            break;
+        cvg_time_sleep_ms(50);
+    } while (cvg_time_mono_ms() < until);
+    const char *worker = json_string_value(json_object_get(run, "worker_id"));
+    const char *dash = worker ? strrchr(worker, '-') : NULL;
+    pid_t pid = dash ? (pid_t)strtol(dash + 1, NULL, 10) : 0;
+    json_decref(run);
+    proc_t *victim = NULL;
+    for (int i = 0; i < c.nprocs; i++) {
+        if (c.procs[i].pid == pid && strncmp(c.procs[i].name, "worker", 6) == 0)
+            victim = &c.procs[i];
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
+    /* the step is under way when its worker dies */
+    snprintf(path, sizeof(path),
+             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
+             "step_id = 'spin' AND status = 'RUNNING'",
+             run_id);
+    until = cvg_time_mono_ms() + 10000;
+    while (wh_query(path) != 1 && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL_FATAL(wh_query(path), 1);
+    kill(victim->pid, SIGKILL);
+    CU_ASSERT_NOT_EQUAL(cluster_wait_exit(&c, victim, 5000), 0);
+    /* a replacement, so the suite keeps two workers */
+    CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-again", "cvg-worker", NULL, NULL));
+    /* attempt 2 runs */
+    until = cvg_time_mono_ms() + 60000;
+    run = NULL;
+    for (;;) {
+        json_decref(run);
+        run = wait_run(run_id, key_acme, "RUNNING", 30000);
+        if (json_integer_value(json_object_get(run, "attempt")) == 2 || cvg_time_mono_ms() > until)
+            break;
+        cvg_time_sleep_ms(100);
+    }
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(run, "attempt")), 2);
+    json_decref(run);
+    /* the lost attempt's step: FAILED with the scheduler's reason */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
+             "step_id = 'spin' AND status = 'FAILED' AND end_time IS NOT NULL AND "
+             "error_message LIKE '%%worker lost%%'",
+             run_id);
+    until = cvg_time_mono_ms() + 10000;
+    while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL(wh_query(sql), 1);
+    /* and the API shows it so: one spin step failed, one running */
+    json_t *b = NULL;
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    CU_ASSERT_EQUAL(call("GET", path, key_acme, NULL, NULL, &b), 200);
+    int failed = 0, running = 0;
+    json_t *steps = json_object_get(b, "steps");
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        json_t *st = json_array_get(steps, i);
+        const char *status = json_string_value(json_object_get(st, "status"));
+        if (strcmp(json_string_value(json_object_get(st, "step_id")), "spin") != 0 || !status)
+            continue;
+        failed += strcmp(status, "FAILED") == 0;
+        running += strcmp(status, "RUNNING") == 0;
+    }
+    CU_ASSERT_EQUAL(failed, 1);
+    CU_ASSERT_EQUAL(running, 1);
+    json_decref(b);
+    /* stop attempt 2 */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
+    CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, NULL, NULL), 202);
+    run = wait_run(run_id, key_acme, NULL, 30000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    json_decref(run);
+}
+
 /* Without a scheduler a run request gets a clear 503 and queues nothing;
  * once the scheduler is back the gateway's bus reaches it again. */
 static void test_pipelines_scheduler_down(void)
@@ -798,6 +888,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_concurrent_requests", test_pipelines_concurrent_requests},
     {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
+    {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
     {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
     {"test_pipelines_gateway_stop_answers_waiting_requests",
      test_pipelines_gateway_stop_answers_waiting_requests},

@@ -202,6 +202,68 @@ static void test_sink_steps_and_dq(void)
     CU_ASSERT_STRING_EQUAL(observed, "0");
 }
 
+/* A lost worker's step is closed by the scheduler's word on the run; a
+ * step of the next attempt, begun after it, is not touched. */
+static void test_sink_lost_worker_closes_its_steps(void)
+{
+    char run[CVG_ID_LEN], lost_step[CVG_ID_LEN], next_step[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev;
+    cvg_err_t err;
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    cvg_id_new(ev.step_log_id);
+    memcpy(lost_step, ev.step_log_id, CVG_ID_LEN);
+    ev.ts_ms = 1795600800000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+
+    run_event(&ev, CVG_EV_RUN_QUEUED, run, "RETRYING");
+    STRSET(ev.worker_id, "scheduler");
+    ev.attempt = 1;
+    ev.ts_ms = 1795600860000;
+    ev.error = strdup("lease expired: worker lost; queued again");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    char status[32], error[128];
+    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "FAILED");
+    row_text("SELECT error_message FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
+             error, sizeof(error));
+    CU_ASSERT_STRING_EQUAL(error, "lease expired: worker lost; queued again");
+    row_text("SELECT end_time FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "2026-11-25T10:01:00.000Z");
+
+    /* the next attempt's step, then the scheduler's word replayed: the
+     * new step stays RUNNING */
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    cvg_id_new(ev.step_log_id);
+    memcpy(next_step, ev.step_log_id, CVG_ID_LEN);
+    ev.ts_ms = 1795600900000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    run_event(&ev, CVG_EV_RUN_QUEUED, run, "RETRYING");
+    STRSET(ev.worker_id, "scheduler");
+    ev.ts_ms = 1795600860000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", next_step,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "RUNNING");
+
+    /* a worker's own run events close nothing */
+    run_event(&ev, CVG_EV_RUN_FINISHED, run, "CANCELLED");
+    ev.ts_ms = 1795600999000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", next_step,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "RUNNING");
+}
+
 static void test_sink_rejects_bad_events(void)
 {
     char run[CVG_ID_LEN];
@@ -328,6 +390,7 @@ static CU_TestInfo tests[] = {
     {"test_sink_run_lifecycle", test_sink_run_lifecycle},
     {"test_sink_out_of_order", test_sink_out_of_order},
     {"test_sink_steps_and_dq", test_sink_steps_and_dq},
+    {"test_sink_lost_worker_closes_its_steps", test_sink_lost_worker_closes_its_steps},
     {"test_sink_rejects_bad_events", test_sink_rejects_bad_events},
     {"test_batch_isolates_a_bad_event", test_batch_isolates_a_bad_event},
     {"test_batch_waits_for_bootstrap", test_batch_waits_for_bootstrap},
