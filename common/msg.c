@@ -146,7 +146,7 @@ static void kv_bool(msgpack_packer *pk, const char *key, bool v)
 
 static void pack_enq_run(msgpack_packer *pk, const cvg_enq_run_t *r)
 {
-    msgpack_pack_map(pk, 9);
+    msgpack_pack_map(pk, 10);
     kv_str(pk, "tenant_id", r->tenant_id);
     kv_str(pk, "pipeline", r->pipeline);
     kv_str(pk, "pipeline_id", r->pipeline_id);
@@ -155,6 +155,7 @@ static void pack_enq_run(msgpack_packer *pk, const cvg_enq_run_t *r)
     kv_int(pk, "priority", r->priority);
     kv_int(pk, "max_attempts", r->max_attempts);
     kv_str(pk, "idempotency_key", r->idempotency_key);
+    kv_bool(pk, "date_given", r->date_given);
     kv_str(pk, "parameters", r->parameters);
 }
 
@@ -727,6 +728,7 @@ static int decode_enq_run(const msgpack_object_map *m, cvg_enq_run_t *r, cvg_err
         (rc = get_int32(m, "max_attempts", 1, 100, &r->max_attempts, err)) ||
         (rc = get_str(m, "idempotency_key", false, r->idempotency_key, sizeof(r->idempotency_key),
                       err)) ||
+        (rc = get_bool(m, "date_given", &r->date_given, err)) ||
         (rc = get_text(m, "parameters", &r->parameters, err)))
         return rc;
     if (r->tenant_id[0] == '\0' || r->pipeline[0] == '\0' || r->pipeline_id[0] == '\0')

@@ -132,6 +132,7 @@ typedef struct cvg_enq_run {
     int priority;                              /* lower first; 1..100 */
     int max_attempts;                          /* 1..100 */
     char idempotency_key[CVG_IDEMPOTENCY_MAX]; /* "" when none */
+    bool date_given;  /* the request named its date (else the day it came) */
     char *parameters; /* owned JSON object text (checked by the scheduler) */
 } cvg_enq_run_t;
 

@@ -26,6 +26,7 @@ typedef struct existing {
     char run_id[CVG_ID_LEN];
     char state[CVG_STATUS_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX];
+    json_t *parameters; /* owned */
     bool found;
 } existing_t;
 
@@ -36,7 +37,26 @@ static int take_existing(void *ud, const cvg_row_t *row)
     snprintf(e->run_id, sizeof(e->run_id), "%.*s", (int)row->vals[0].len, row->vals[0].s);
     snprintf(e->state, sizeof(e->state), "%.*s", (int)row->vals[1].len, row->vals[1].s);
     snprintf(e->pipeline, sizeof(e->pipeline), "%.*s", (int)row->vals[2].len, row->vals[2].s);
+    if (row->vals[3].type == CVG_VAL_TEXT)
+        e->parameters = json_loadb(row->vals[3].s, row->vals[3].len, 0, NULL);
     return 1;
+}
+
+/* A repeated request must ask for what the first asked for: the same
+ * parameters, the date included when this one names it (a request that
+ * leaves its date to the day it came matches whatever day the first had). */
+static bool same_request(const existing_t *ex, const cvg_enq_run_t *run)
+{
+    json_t *now = json_loads(run->parameters, 0, NULL);
+    json_t *then = json_copy(ex->parameters);
+    if (!run->date_given) {
+        json_object_del(now, "date");
+        json_object_del(then, "date");
+    }
+    bool same = now != NULL && then != NULL && json_equal(now, then);
+    json_decref(now);
+    json_decref(then);
+    return same;
 }
 
 typedef struct limits_row {
@@ -190,21 +210,26 @@ static bool enqueue_one(batch_t *b, const cvg_enq_run_t *run, cvg_enq_result_t *
     if (run->idempotency_key[0] != '\0') {
         cvg_val_t p[2] = {cvg_v_text(run->tenant_id), cvg_v_text(run->idempotency_key)};
         rc = cvg_wh_exec(s->wh,
-                         "SELECT pipeline_logging_id, state, pipeline FROM " Q
+                         "SELECT pipeline_logging_id, state, pipeline, parameters FROM " Q
                          " WHERE tenant_id = $1 AND idempotency_key = $2",
                          p, 2, take_existing, &ex, NULL, &err);
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && ex.found) {
-        if (strcmp(ex.pipeline, run->pipeline) != 0) {
-            error_result(res, CVG_EEXIST, "idempotency_key_reused",
-                         "this Idempotency-Key was used for another pipeline");
+        char why[160];
+        snprintf(why, sizeof(why), "this Idempotency-Key was used for %s (run %s)",
+                 strcmp(ex.pipeline, run->pipeline) != 0 ? "another pipeline" : "other parameters",
+                 ex.run_id);
+        if (strcmp(ex.pipeline, run->pipeline) != 0 || !same_request(&ex, run)) {
+            error_result(res, CVG_EEXIST, "idempotency_key_reused", why);
             snprintf(res->run_id, sizeof(res->run_id), "%s", ex.run_id);
         } else {
             queued_result(res, ex.run_id, ex.state, true);
         }
+        json_decref(ex.parameters);
         return false;
     }
+    json_decref(ex.parameters);
     if (rc != 0)
         goto failed;
     tenant_usage_t *t = usage_of(b, run->tenant_id);

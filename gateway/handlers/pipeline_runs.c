@@ -184,7 +184,7 @@ static void enqueued(void *ctx, int rc, const cvg_enq_result_t *res, const cvg_e
 
 /* Hands the run to the scheduler; the answer comes in enqueued(). */
 static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw_pipe_t *pipe,
-                    json_t *params, const char *key)
+                    json_t *params, const char *key, bool date_given)
 {
     pending_t *p = calloc(1, sizeof(*p));
     cvg_enq_run_t run = {.priority = MANUAL_PRIORITY, .max_attempts = MAX_ATTEMPTS};
@@ -206,6 +206,7 @@ static void enqueue(gw_req_t *req, gw_resp_t *resp, const char *tenant, const gw
     snprintf(run.trigger_type, sizeof(run.trigger_type), "manual");
     snprintf(run.triggered_by, sizeof(run.triggered_by), "%s", gw_req_actor(req));
     snprintf(run.idempotency_key, sizeof(run.idempotency_key), "%s", key ? key : "");
+    run.date_given = date_given;
     gw_bus_enqueue(req->gw->bus, &run, req->gw->cfg.rpc_timeout_ms, enqueued, p);
 }
 
@@ -258,7 +259,7 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
         else if (errs->n > 0)
             errors_reply(resp, 400, "missing_setting", errs);
         else
-            enqueue(req, resp, tenant, pipe, params, key);
+            enqueue(req, resp, tenant, pipe, params, key, json_object_get(body, "date") != NULL);
     }
     gw_pipecache_put(req->gw->pipes, pipe);
     json_decref(params);

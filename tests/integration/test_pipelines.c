@@ -274,6 +274,24 @@ static void test_pipelines_idempotency_key(void)
         http_request(&c, "POST", "/api/v1/pipelines/run/acme/test/quality/checks", h, "{}", &b),
         409);
     json_decref(b);
+    /* and for other parameters: another day is another run, not this one */
+    CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/pipelines/run/acme/gcp/cost/cost_billing", h,
+                                 "{\"date\": \"2026-11-05\"}", &b),
+                    409);
+    const char *msg = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    CU_ASSERT_PTR_NOT_NULL(msg ? strstr(msg, "other parameters") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(msg ? strstr(msg, first) : NULL);
+    json_decref(b);
+    /* a request leaving its date to the day matches the first whatever its
+     * date: a client retrying the next day gets the same run */
+    char third[CVG_ID_LEN], fourth[CVG_ID_LEN];
+    const char *k2 = "Idempotency-Key: daily-no-date";
+    CU_ASSERT_EQUAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", k2, third), 202);
+    CU_ASSERT_EQUAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", k2, fourth), 202);
+    CU_ASSERT_STRING_EQUAL(third, fourth);
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM tenants.tenant_pipeline_execution_queue WHERE "
+                             "idempotency_key = 'nightly-2026-11-04'"),
+                    1);
     json_t *run = wait_run(first, key_acme, NULL, 60000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
     json_decref(run);

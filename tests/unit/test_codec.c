@@ -367,6 +367,7 @@ static void fill_run(cvg_enq_run_t *r, int i)
     r->max_attempts = 3;
     if (i % 2 == 0)
         snprintf(r->idempotency_key, sizeof(r->idempotency_key), "key-%d", i);
+    r->date_given = i % 3 == 0;
     r->parameters = strdup("{\"date\":\"2026-11-03\",\"note\":\"it's; DROP TABLE x\"}");
 }
 
@@ -400,6 +401,7 @@ static void test_codec_enqueue_round_trip(void)
         CU_ASSERT_EQUAL(r->priority, 1);
         CU_ASSERT_EQUAL(r->max_attempts, 3);
         CU_ASSERT_STRING_EQUAL(r->idempotency_key, runs[i].idempotency_key);
+        CU_ASSERT_EQUAL(r->date_given, runs[i].date_given);
         CU_ASSERT_STRING_EQUAL(r->parameters, runs[i].parameters);
     }
     cvg_msg_cleanup(&out);
