@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int hexval(char c)
 {
@@ -61,37 +62,108 @@ static bool below(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || (n == 1 && dir[0] == '/'));
 }
 
-static bool inside(const char *resolved, const char *root)
+/* An absolute path with "." and ".." taken out and slashes single, without
+ * touching the file system (so nothing is learnt about what exists). */
+static bool normalize(const char *path, char *out, size_t size)
 {
-    char real[PATH_MAX];
-    if (root[0] == '\0' || realpath(root, real) == NULL)
+    if (path[0] != '/' || size < 2)
         return false;
-    return below(resolved, real);
+    size_t o = 0;
+    out[o++] = '/';
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0)
+            break;
+        if (n == 1 && p[0] == '.') {
+            /* nothing */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (o > 1 && out[o - 1] != '/')
+                o--;
+            if (o > 1)
+                o--; /* the slash before the dropped segment */
+        } else {
+            if (o > 1) {
+                if (o + 1 >= size)
+                    return false;
+                out[o++] = '/';
+            }
+            if (o + n >= size)
+                return false;
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    out[o] = '\0';
+    return true;
 }
 
-int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *uri, char *out,
-                    size_t size, cvg_err_t *err)
+/* True when path (resolved, or only normalized) lies below root, taken
+ * both as written (made absolute) and resolved. */
+static bool inside(const char *path, const char *root)
 {
-    char path[PATH_MAX], resolved[PATH_MAX];
-    int rc = uri_path(uri, path, sizeof(path), err);
-    if (rc != 0)
-        return rc;
-    if (realpath(path, resolved) == NULL) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return cvg_err_set(err, CVG_ENOTFOUND, "uri", "%.200s: no such file", uri);
-        return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: cannot be resolved: %s", uri,
-                           strerror(errno));
+    char real[PATH_MAX], abs[PATH_MAX], norm[PATH_MAX];
+    if (root[0] == '\0')
+        return false;
+    if (realpath(root, real) != NULL && below(path, real))
+        return true;
+    if (root[0] == '/') {
+        snprintf(abs, sizeof(abs), "%s", root);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd)) == NULL)
+            return false;
+        snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, root);
     }
+    return normalize(abs, norm, sizeof(norm)) && below(path, norm);
+}
+
+/* Whether path lies below one of the tenant's roots: the shared import
+ * directories and its own. */
+static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *path, char *own,
+                    size_t own_size)
+{
     bool ok = false;
     char roots[CVG_PATH_MAX];
     snprintf(roots, sizeof(roots), "%s", cfg->shared_import_dirs);
     char *save = NULL;
     for (char *r = strtok_r(roots, ",", &save); r && !ok; r = strtok_r(NULL, ",", &save))
-        ok = inside(resolved, r);
-    char own[CVG_PATH_MAX + 80];
-    snprintf(own, sizeof(own), "%s/%s", cfg->import_dir, tenant_id);
+        ok = inside(path, r);
+    snprintf(own, own_size, "%s/%s", cfg->import_dir, tenant_id);
     if (!ok && tenant_id[0] != '\0' && strchr(tenant_id, '/') == NULL)
-        ok = inside(resolved, own);
+        ok = inside(path, own);
+    return ok;
+}
+
+int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *uri, char *out,
+                    size_t size, cvg_err_t *err)
+{
+    char path[PATH_MAX], norm[PATH_MAX], resolved[PATH_MAX], own[CVG_PATH_MAX + 80];
+    int rc = uri_path(uri, path, sizeof(path), err);
+    if (rc != 0)
+        return rc;
+    /* First by name alone: a path outside the tenant's directories is
+     * refused the same whether or not it exists, so its answer says
+     * nothing about other tenants' files. Then resolved: a symlink out of
+     * them is refused too. */
+    char abs[PATH_MAX], cwd[PATH_MAX];
+    if (path[0] == '/')
+        snprintf(abs, sizeof(abs), "%s", path);
+    else if (getcwd(cwd, sizeof(cwd)) != NULL)
+        snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, path);
+    else
+        return cvg_err_set(err, CVG_EIO, "uri", "cannot resolve %.200s", uri);
+    bool ok = normalize(abs, norm, sizeof(norm)) && allowed(cfg, tenant_id, norm, own, sizeof(own));
+    if (ok && realpath(path, resolved) == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return cvg_err_set(err, CVG_ENOTFOUND, "uri", "%.200s: no such file", uri);
+        return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: cannot be resolved: %s", uri,
+                           strerror(errno));
+    }
+    if (ok)
+        ok = allowed(cfg, tenant_id, resolved, own, sizeof(own));
     if (!ok)
         return cvg_err_set(err, CVG_EINVAL, "uri",
                            "%.200s is outside the directories this tenant may read (%.200s, "

@@ -1,8 +1,10 @@
 /*
  * Which local files a tenant's pipelines may read: below one of
  * CVG_SHARED_IMPORT_DIRS (comma-separated, every tenant), or below
- * CVG_IMPORT_DIR/<tenant_id>/. The path is resolved (symbolic links, ..)
- * before the check, and the resolved path is what gets opened.
+ * CVG_IMPORT_DIR/<tenant_id>/. The path is checked by name first (with .
+ * and .. taken out), so a path outside those directories gets the same
+ * answer whether or not it exists; then resolved (symbolic links) and
+ * checked again, and the resolved path is what gets opened.
  */
 #ifndef CVG_IMPORTPATH_H
 #define CVG_IMPORTPATH_H

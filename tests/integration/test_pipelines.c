@@ -174,6 +174,93 @@ static void set_billing_export(void)
         call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, body, NULL), 200);
 }
 
+/* PUT and GET of a tenant's provider settings (acme's; it keeps the sample
+ * export it had): stored and read back; bad values refused with 422 naming
+ * the setting, and nothing stored; other tenants' keys refused. */
+static void test_pipelines_provider_settings(void)
+{
+    char body[2400];
+    json_t *b = NULL;
+    /* freeco's own import directory, with one file in it */
+    char path[1400];
+    snprintf(path, sizeof(path), "%s/var/imports/freeco", c.dir);
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_mkdir_p(path, 0755, NULL), 0);
+    snprintf(path, sizeof(path), "%s/var/imports/freeco/private.csv", c.dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("a\n1\n", f);
+    fclose(f);
+
+    snprintf(body, sizeof(body),
+             "{\"billing_export_uri\": \"file://%s/configs/samples/gcp_billing_export.csv\", "
+             "\"billing_account_id\": \"0A1B2C-3D4E5F-6A7B8C\"}",
+             c.dir);
+    CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, body, &b),
+                    200);
+    json_decref(b);
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, NULL, &b),
+                    200);
+    char *got = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NOT_NULL(got ? strstr(got, "0A1B2C-3D4E5F-6A7B8C") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(got ? strstr(got, "gcp_billing_export.csv") : NULL);
+    free(got);
+    json_decref(b);
+
+    /* each uri: under the test directory when it starts with '/' */
+    static const struct {
+        const char *uri, *fragment;
+    } bad[] = {
+        {"file:///etc/passwd", "outside the directories"},
+        {"/configs/samples/../../../../../../etc/passwd", "outside the directories"},
+        /* freeco's file, and one freeco does not have: the same answer */
+        {"/var/imports/freeco/private.csv", "outside the directories"},
+        {"/var/imports/freeco/nothing.csv", "outside the directories"},
+        {"http://169.254.169.254/latest/meta-data", "billing_export_uri"},
+        {"gopher://x/y", "billing_export_uri"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[2400];
+        if (bad[i].uri[0] == '/')
+            snprintf(text, sizeof(text), "{\"billing_export_uri\": \"file://%s%s\"}", c.dir,
+                     bad[i].uri);
+        else
+            snprintf(text, sizeof(text), "{\"billing_export_uri\": \"%s\"}", bad[i].uri);
+        long st = call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, text, &b);
+        const json_t *e = json_object_get(b, "error");
+        const char *field = json_string_value(json_object_get(e, "field"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        bool ok = st == 422 && field && strstr(field, "billing_export_uri") && msg &&
+                  strstr(msg, bad[i].fragment);
+        if (!ok)
+            printf("\n  case %zu %s: %ld %s / %s", i, text, st, field ? field : "-",
+                   msg ? msg : "-");
+        CU_ASSERT_TRUE(ok);
+        json_decref(b);
+    }
+    CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL,
+                         "{\"billing_export_uri\": 42}", NULL),
+                    422);
+    CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL,
+                         "{\"billing_account\": \"x\"}", NULL),
+                    422);
+    /* nothing of the refused values was stored */
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, NULL, &b),
+                    200);
+    got = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_PTR_NOT_NULL(got ? strstr(got, "gcp_billing_export.csv") : NULL);
+    CU_ASSERT_PTR_NULL(got ? strstr(got, "passwd") : "x");
+    CU_ASSERT_PTR_NULL(got ? strstr(got, "private") : "x");
+    free(got);
+    json_decref(b);
+    /* another tenant's key reaches neither; no such provider */
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/providers/gcp", key_free, NULL, NULL, NULL),
+                    403);
+    CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_free, NULL, body, NULL),
+                    403);
+    CU_ASSERT_EQUAL(
+        call("PUT", "/api/v1/tenants/acme/providers/oracle", key_acme, NULL, body, NULL), 404);
+}
+
 static void test_pipelines_manual_run_end_to_end(void)
 {
     set_billing_export();
@@ -896,6 +983,7 @@ static void test_pipelines_gateway_stop_answers_waiting_requests(void)
 
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
+    {"test_pipelines_provider_settings", test_pipelines_provider_settings},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
     {"test_pipelines_bad_requests_change_nothing", test_pipelines_bad_requests_change_nothing},
     {"test_pipelines_cancel_queued_and_running", test_pipelines_cancel_queued_and_running},
