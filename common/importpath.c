@@ -63,7 +63,7 @@ static bool below(const char *path, const char *dir)
 }
 
 /* An absolute path with "." and ".." taken out and slashes single, without
- * touching the file system (so nothing is learnt about what exists). */
+ * touching the disk: nothing is learnt about what exists. */
 static bool normalize(const char *path, char *out, size_t size)
 {
     if (path[0] != '/' || size < 2)
