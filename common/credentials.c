@@ -82,7 +82,8 @@ static bool listed(const char *const *list, const char *key)
     return false;
 }
 
-int cvg_cred_check(const char *provider, const json_t *secret, json_t **metadata, cvg_err_t *err)
+int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outbound_t *policy,
+                   json_t **metadata, cvg_err_t *err)
 {
     *metadata = NULL;
     const provider_shape_t *sh = shape_of(provider);
@@ -116,9 +117,22 @@ int cvg_cred_check(const char *provider, const json_t *secret, json_t **metadata
         !cvg_str_starts(json_string_value(json_object_get(secret, "private_key")),
                         "-----BEGIN PRIVATE KEY-----"))
         return cvg_err_set(err, CVG_EINVAL, "private_key", "private_key: not a PEM private key");
-    if (strcmp(provider, "slack") == 0 &&
-        !cvg_str_starts(json_string_value(json_object_get(secret, "webhook_url")), "https://"))
-        return cvg_err_set(err, CVG_EINVAL, "webhook_url", "webhook_url: must be an https URL");
+    if (strcmp(provider, "slack") == 0) {
+        /* the rules the processor's transfer will meet, now rather than at
+         * the first notification (plain http only to allowed hosts) */
+        cvg_err_t why;
+        cvg_err_clear(&why);
+        const char *url = json_string_value(json_object_get(secret, "webhook_url"));
+        if (cvg_outbound_check_url(policy, url, &why) != 0) {
+            /* the reason without the URL itself: it is the secret */
+            bool plain = cvg_str_starts(url, "http://");
+            return cvg_err_set(err, CVG_EINVAL, "webhook_url", "webhook_url: %s",
+                               plain ? "must be an https URL (plain http only to hosts in "
+                                       "CVG_OUTBOUND_ALLOW)"
+                                     : "not a URL a notification may reach (https to a "
+                                       "public host)");
+        }
+    }
     json_t *port = json_object_get(secret, "port");
     if (port && (json_integer_value(port) < 1 || json_integer_value(port) > 65535))
         return cvg_err_set(err, CVG_EINVAL, "port", "port: must be 1..65535");

@@ -11,6 +11,7 @@
 #define CVG_CREDENTIALS_H
 
 #include "common/err.h"
+#include "common/outbound.h"
 #include "common/id.h"
 #include "common/keyring.h"
 #include "common/warehouse.h"
@@ -34,9 +35,11 @@ void cvg_sealed_cleanup(cvg_sealed_t *s);
 bool cvg_cred_provider_ok(const char *provider);
 
 /* Checks the shape of a provider's secret; fills *metadata (new
- * reference) with its non-secret parts. Errors name the field, never a
- * value. */
-int cvg_cred_check(const char *provider, const json_t *secret, json_t **metadata, cvg_err_t *err);
+ * reference) with its non-secret parts. A Slack webhook_url must be one
+ * the outbound policy (may be NULL: https to public hosts only) lets a
+ * processor reach. Errors name the field, never a value. */
+int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outbound_t *policy,
+                   json_t **metadata, cvg_err_t *err);
 
 /* Seals plain (len bytes) for tenant and credential id. */
 int cvg_cred_seal(const cvg_keyring_t *k, const char *tenant, const char *cred_id,

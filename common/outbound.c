@@ -381,17 +381,10 @@ static int check_scheme(cvg_outbound_call_t *call, cvg_err_t *err)
                        s);
 }
 
-int cvg_outbound_prepare(CURL *h, cvg_outbound_call_t *call, const char *url, cvg_err_t *err)
+/* Reads the URL's scheme, host and port into call and applies the rules
+ * that need no connection: the scheme, the allow list, an address literal. */
+static int check_url(cvg_outbound_call_t *call, const char *url, cvg_err_t *err)
 {
-    call->scheme[0] = call->host[0] = call->refused[0] = call->curl_error[0] = '\0';
-    call->port = 0;
-    call->host_allowed = call->cancelled = false;
-    int64_t timeout_ms = 0;
-    if (call->deadline_ms > 0) {
-        timeout_ms = call->deadline_ms - cvg_time_mono_ms();
-        if (timeout_ms <= 0)
-            return cvg_err_set(err, CVG_ETIMEDOUT, "url", "the step's time ran out");
-    }
     CURLU *u = curl_url();
     if (u == NULL)
         return cvg_err_set(err, CVG_ENOMEM, "url", "out of memory");
@@ -415,6 +408,30 @@ int cvg_outbound_prepare(CURL *h, cvg_outbound_call_t *call, const char *url, cv
     int cls = cvg_outbound_classify_text(call->host);
     if (cls >= 0 && !address_ok(call, call->host, (cvg_addr_class_t)cls))
         return cvg_err_set(err, CVG_EINVAL, "url", "%s", call->refused);
+    return 0;
+}
+
+int cvg_outbound_check_url(const cvg_outbound_t *p, const char *url, cvg_err_t *err)
+{
+    static const cvg_outbound_t none;
+    cvg_outbound_call_t call = {.policy = p ? p : &none};
+    return check_url(&call, url, err);
+}
+
+int cvg_outbound_prepare(CURL *h, cvg_outbound_call_t *call, const char *url, cvg_err_t *err)
+{
+    call->scheme[0] = call->host[0] = call->refused[0] = call->curl_error[0] = '\0';
+    call->port = 0;
+    call->host_allowed = call->cancelled = false;
+    int64_t timeout_ms = 0;
+    if (call->deadline_ms > 0) {
+        timeout_ms = call->deadline_ms - cvg_time_mono_ms();
+        if (timeout_ms <= 0)
+            return cvg_err_set(err, CVG_ETIMEDOUT, "url", "the step's time ran out");
+    }
+    int rc = check_url(call, url, err);
+    if (rc != 0)
+        return rc;
 
     bool smtp = strncmp(call->scheme, "smtp", 4) == 0;
     CURLcode c = CURLE_OK;

@@ -63,6 +63,12 @@ int cvg_outbound_from_config(const cvg_config_t *cfg, cvg_outbound_t *out, cvg_e
  * the allow list. Case does not matter. */
 bool cvg_outbound_host_allowed(const cvg_outbound_t *p, const char *host, int port);
 
+/* The checks a transfer to url would meet before connecting (its scheme,
+ * plain http only to allowed hosts, an address literal's class), for a URL
+ * stored now and used later. p may be NULL (nothing allowed). 0, or
+ * CVG_EINVAL saying why. */
+int cvg_outbound_check_url(const cvg_outbound_t *p, const char *url, cvg_err_t *err);
+
 /* The class of an IPv4 or IPv6 socket address. IPv4 embedded in IPv6
  * (::ffff:a.b.c.d, 64:ff9b::/96, 2002::/16, ::a.b.c.d) is classed as the
  * IPv4 address it carries. Anything not AF_INET/AF_INET6 is RESERVED. */

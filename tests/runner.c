@@ -66,6 +66,7 @@ extern const cvg_suite_t suite_tenants;
 extern const cvg_suite_t suite_pipelines;
 extern const cvg_suite_t suite_testsrv;
 extern const cvg_suite_t suite_outbound_it;
+extern const cvg_suite_t suite_notify;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -105,6 +106,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_pipelines,
     &suite_testsrv,
     &suite_outbound_it,
+    &suite_notify,
 };
 // clang-format on
 

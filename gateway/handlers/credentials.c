@@ -68,7 +68,13 @@ void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
     json_t *meta = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
-    if (cvg_cred_check(provider, secret, &meta, &err) != 0) {
+    cvg_outbound_t *policy = malloc(sizeof(*policy));
+    int checked = policy == NULL ? cvg_err_set(&err, CVG_ENOMEM, "", "out of memory")
+                  : cvg_outbound_from_config(&gw->cfg, policy, &err) != 0
+                      ? CVG_ECONFIG
+                      : cvg_cred_check(provider, secret, policy, &meta, &err);
+    free(policy);
+    if (checked != 0) {
         gw_resp_error(resp, 422, "invalid_field", err.field, "%s", err.message);
         goto out;
     }

@@ -6,6 +6,7 @@
  */
 #include "common/credentials.h"
 #include "common/crypto.h"
+#include "common/outbound.h"
 #include "common/keyring.h"
 #include "tests/tests.h"
 
@@ -244,13 +245,15 @@ static void test_crypto_credential_shapes(void)
          "\"e\"}",
          "type"},
         {"slack", "{\"webhook_url\":\"http://hooks.example/x\"}", "webhook_url"},
+        {"slack", "{\"webhook_url\":\"https://169.254.169.254/latest\"}", "webhook_url"},
+        {"slack", "{\"webhook_url\":\"ftp://hooks.example/x\"}", "webhook_url"},
         {"smtp", "{\"host\":\"h\",\"username\":\"u\",\"password\":\"p\",\"port\":70000}", "port"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *doc = json_loads(bad[i].json, 0, NULL), *meta = NULL;
         cvg_err_t err;
         cvg_err_clear(&err);
-        CU_ASSERT_EQUAL(cvg_cred_check(bad[i].provider, doc, &meta, &err), CVG_EINVAL);
+        CU_ASSERT_EQUAL(cvg_cred_check(bad[i].provider, doc, NULL, &meta, &err), CVG_EINVAL);
         CU_ASSERT_STRING_EQUAL(err.field, bad[i].field);
         CU_ASSERT_PTR_NULL(meta);
         json_decref(doc);
@@ -259,7 +262,34 @@ static void test_crypto_credential_shapes(void)
                              "\"wJalrXUtnFEMI\",\"region\":\"eu-west-1\"}",
                              0, NULL),
            *meta = NULL;
-    CU_ASSERT_EQUAL(cvg_cred_check("aws", doc, &meta, NULL), 0);
+    /* a webhook: https to a public host; plain http only to an allowed one,
+     * and the refusal never quotes the URL (it is the secret) */
+    static cvg_outbound_t allow;
+    CU_ASSERT_EQUAL_FATAL(cvg_outbound_parse("127.0.0.1", &allow, NULL), 0);
+    static const struct {
+        const char *url;
+        bool with_policy;
+        int rc;
+    } hooks[] = {
+        {"https://hooks.slack.com/services/T0/B0/SECRETTOKEN", false, 0},
+        {"http://127.0.0.1:9/services/T0/B0/SECRETTOKEN", true, 0},
+        {"http://127.0.0.1:9/services/T0/B0/SECRETTOKEN", false, CVG_EINVAL},
+        {"http://10.0.0.7/services/T0/B0/SECRETTOKEN", true, CVG_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+        char text[300];
+        snprintf(text, sizeof(text), "{\"webhook_url\": \"%s\"}", hooks[i].url);
+        json_t *hook = json_loads(text, 0, NULL), *hmeta = NULL;
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        CU_ASSERT_EQUAL(
+            cvg_cred_check("slack", hook, hooks[i].with_policy ? &allow : NULL, &hmeta, &err),
+            hooks[i].rc);
+        CU_ASSERT_PTR_NULL(strstr(err.message, "SECRETTOKEN"));
+        json_decref(hmeta);
+        json_decref(hook);
+    }
+    CU_ASSERT_EQUAL(cvg_cred_check("aws", doc, NULL, &meta, NULL), 0);
     char *m = json_dumps(meta, JSON_COMPACT);
     CU_ASSERT_PTR_NULL(strstr(m, "wJalr"));
     CU_ASSERT_PTR_NULL(strstr(m, "AKIAABCDEFGHWXYZ"));
