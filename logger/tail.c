@@ -80,6 +80,16 @@ void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
         cvg_buf_printf(&b, "  %s", c0);
         put_clean(&b, ev->status);
         cvg_buf_puts(&b, c1);
+        if (ev->attempt > 1)
+            cvg_buf_printf(&b, "  attempt %d", ev->attempt);
+        if (ev->kind == CVG_EV_STEP_FINISHED && ev->detail) {
+            /* a failed attempt the runner will try again */
+            json_t *d = json_loads(ev->detail, 0, NULL);
+            json_t *again = json_object_get(d, "retry_in_ms");
+            if (json_is_integer(again))
+                cvg_buf_printf(&b, "  retry in %.1f s", (double)json_integer_value(again) / 1000);
+            json_decref(d);
+        }
         break;
     case CVG_EV_DQ_RESULT: {
         /* dq check_daily_cost has_rows  PASSED  row_count 60 ... */
@@ -117,6 +127,8 @@ void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
         cvg_buf_printf(&b, "run  %s", c0);
         put_clean(&b, ev->status);
         cvg_buf_puts(&b, c1);
+        if (ev->attempt > 1)
+            cvg_buf_printf(&b, "  attempt %d", ev->attempt);
     }
     if (ev->end_ms > 0 && ev->start_ms > 0)
         cvg_buf_printf(&b, "  %lld ms", (long long)(ev->end_ms - ev->start_ms));

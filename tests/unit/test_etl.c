@@ -429,6 +429,118 @@ static void test_etl_run_status_variables(void)
     wrk_outcome_cleanup(&out);
 }
 
+/* Sets acme's gcp settings as the API would store them: checked by the
+ * providers' rules first; false when they refuse the value. */
+static bool store_gcp_settings(json_t *settings)
+{
+    cvg_errlist_t *errs = cvg_errlist_new();
+    bool ok = cvg_providers_check(&providers, &cfg, "acme", "gcp", settings, errs) == 0;
+    free(errs);
+    if (!ok)
+        return false;
+    char *text = json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
+    cvg_val_t v[2] = {cvg_v_text("acme"), cvg_v_text(text)};
+    cvg_err_t err;
+    int rc = cvg_wh_exec(wh,
+                         "UPDATE tenants.tenant_provider_configs SET settings = $2 WHERE "
+                         "tenant_id = $1 AND provider = 'gcp'",
+                         v, 2, NULL, NULL, NULL, &err);
+    free(text);
+    CU_ASSERT_EQUAL(rc, 0);
+    return rc == 0;
+}
+
+/* The injection payloads stored as a provider setting: where the setting
+ * is a value it is bound (the row holds the payload, verbatim), where it
+ * is a name the run is refused; no statement changes, no table goes. */
+static void test_etl_injection_payloads_as_settings(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/configs/security/injection_payloads.json", source_dir());
+    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *payloads = json_object_get(doc, "payloads");
+    CU_ASSERT_FATAL(json_array_size(payloads) >= 100);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh, "CREATE TABLE acme.sentinel (x INTEGER)", NULL, 0, NULL, NULL, NULL, &err),
+        0);
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh, "INSERT INTO acme.sentinel VALUES (42)", NULL, 0, NULL, NULL, NULL, &err),
+        0);
+    char uri[1200];
+    snprintf(uri, sizeof(uri), "file://%s/configs/samples/gcp_billing_export.csv", source_dir());
+    const char *as_value =
+        "pipeline_id: p\ndescription: d\nsteps:\n"
+        "  - step_id: s\n    ps_type: gcp.bq_etl\n"
+        "    source: {query: \"SELECT {billing_account_id} AS account, "
+        "'{billing_account_id}' AS quoted\"}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: injected, write_mode: "
+        "truncate}\n";
+    const char *as_name = "pipeline_id: p\ndescription: d\nsteps:\n"
+                          "  - step_id: s\n    ps_type: gcp.bq_etl\n"
+                          "    source: {query: SELECT 1 AS x}\n"
+                          "    destination: {dataset_type: \"{tenant_id}\", table: "
+                          "\"{billing_account_id}\"}\n";
+    /* the tables there are, once the value pipeline has made its own */
+    json_t *benign = json_pack("{s:s, s:s}", "billing_export_uri", uri, "billing_account_id",
+                               "0A1B2C-3D4E5F-6A7B8C");
+    CU_ASSERT_TRUE_FATAL(store_gcp_settings(benign));
+    json_decref(benign);
+    wrk_outcome_t first;
+    run_pipeline(NULL, as_value, NULL, NULL, &first);
+    CU_ASSERT_STRING_EQUAL(first.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&first);
+    static const char tables_sql[] = "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                                     "acme.sqlite_master WHERE type = 'table' ORDER BY name)";
+    char tables_before[2000] = "", tables_after[2000] = "";
+    cvg_wh_query_text(wh, tables_sql, NULL, 0, tables_before, sizeof(tables_before), NULL, &err);
+    size_t stored = 0, refused = 0, bound = 0, refused_as_name = 0;
+    for (size_t i = 0; i < json_array_size(payloads); i++) {
+        const char *payload = json_string_value(json_array_get(payloads, i));
+        json_t *settings =
+            json_pack("{s:s, s:s}", "billing_export_uri", uri, "billing_account_id", payload);
+        bool ok = store_gcp_settings(settings);
+        json_decref(settings);
+        if (!ok) {
+            refused++; /* refused when stored (over 64 characters, control characters) */
+            continue;
+        }
+        stored++;
+        wrk_outcome_t out;
+        run_pipeline(NULL, as_value, NULL, NULL, &out);
+        char got[4200] = "", quoted[4200] = "";
+        cvg_wh_query_text(wh, "SELECT account FROM acme.injected", NULL, 0, got, sizeof(got), NULL,
+                          &err);
+        cvg_wh_query_text(wh, "SELECT quoted FROM acme.injected", NULL, 0, quoted, sizeof(quoted),
+                          NULL, &err);
+        bool same = strcmp(out.status, "SUCCEEDED") == 0 && strcmp(got, payload) == 0 &&
+                    strcmp(quoted, payload) == 0 &&
+                    int_of("SELECT count(*) FROM acme.injected") == 1;
+        if (!same)
+            printf("\n  payload %zu (%s): %s, got '%s' / '%s'", i, payload, out.status, got,
+                   quoted);
+        bound += same;
+        wrk_outcome_cleanup(&out);
+        run_pipeline(NULL, as_name, NULL, NULL, &out);
+        refused_as_name += strcmp(out.status, "FAILED") == 0;
+        wrk_outcome_cleanup(&out);
+    }
+    CU_ASSERT_EQUAL(stored + refused, json_array_size(payloads));
+    CU_ASSERT(stored >= 95); /* 98 of the 103 fit the setting's rules */
+    CU_ASSERT_EQUAL(bound, stored);
+    CU_ASSERT_EQUAL(refused_as_name, stored);
+    /* nothing else changed: the sentinel's row, the same tables */
+    CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.sentinel"), 42);
+    cvg_wh_query_text(wh, tables_sql, NULL, 0, tables_after, sizeof(tables_after), NULL, &err);
+    CU_ASSERT_STRING_EQUAL(tables_after, tables_before);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tables_before, "injected"));
+    /* the setting as it was */
+    json_t *settings = json_pack("{s:s}", "billing_export_uri", uri);
+    CU_ASSERT_TRUE(store_gcp_settings(settings));
+    json_decref(settings);
+    json_decref(doc);
+}
+
 static CU_TestInfo tests[] = {
     {"test_etl_cost_pipeline_on_the_sample", test_etl_cost_pipeline_on_the_sample},
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
@@ -438,6 +550,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},
     {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
     {"test_etl_run_status_variables", test_etl_run_status_variables},
+    {"test_etl_injection_payloads_as_settings", test_etl_injection_payloads_as_settings},
     CU_TEST_INFO_NULL,
 };
 

@@ -44,6 +44,27 @@ static void test_tail_lines(void)
         strstr(line, "dq   check cost_present  FAILED (error)  3 rows have NULL in cost"));
     cvg_event_cleanup(&ev);
 
+    /* retries: a failed attempt says when the next comes, and the next
+     * says which it is; so does a run taken back from a lost worker */
+    event(&ev, CVG_EV_STEP_FINISHED, "FAILED");
+    STRSET(ev.step_id, "announce");
+    ev.attempt = 1;
+    ev.detail = strdup("{\"status\": 500, \"retry_in_ms\": 1194}");
+    lgr_tail_format(&ev, false, line, sizeof(line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "step announce  FAILED  retry in 1.2 s  run=01a2-run"));
+    cvg_event_cleanup(&ev);
+    event(&ev, CVG_EV_STEP_STARTED, "RUNNING");
+    STRSET(ev.step_id, "announce");
+    ev.attempt = 2;
+    lgr_tail_format(&ev, false, line, sizeof(line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "step announce  RUNNING  attempt 2  run=01a2-run"));
+    cvg_event_cleanup(&ev);
+    event(&ev, CVG_EV_RUN_STARTED, "RUNNING");
+    ev.attempt = 2;
+    lgr_tail_format(&ev, false, line, sizeof(line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "run  RUNNING  attempt 2"));
+    cvg_event_cleanup(&ev);
+
     /* a name with an escape sequence is shown, not obeyed */
     event(&ev, CVG_EV_RUN_FINISHED, "FAILED");
     STRSET(ev.tenant_id, "ac\033[2Jme");
