@@ -137,6 +137,9 @@ static const var_t vars[] = {
         "how long an API key lookup is trusted; bounds how late a revocation bites"),
     INT("CVG_RUN_CACHE_MS", run_cache_ms, "5000", 0, 60000, GW,
         "how long a finished run's answer is served from memory (0: always read the warehouse)"),
+    INT("CVG_CONFIG_RECHECK_MS", config_recheck_ms, "1000", 0, 60000, GW,
+        "how long a validated pipeline config is used before its file is looked at again "
+        "(0: on every run request)"),
     INT("CVG_KEY_ROTATION_OVERLAP_S", key_rotation_overlap_s, "3600", 0, 2592000, GW,
         "how long a rotated key keeps working next to its successor"),
 #ifdef CVG_TESTING

@@ -73,6 +73,7 @@ typedef struct cvg_config {
     int signup_per_hour;                     /* CVG_SIGNUP_PER_HOUR */
     int auth_cache_ms;                       /* CVG_AUTH_CACHE_MS */
     int run_cache_ms;                        /* CVG_RUN_CACHE_MS */
+    int config_recheck_ms;                   /* CVG_CONFIG_RECHECK_MS */
     int key_rotation_overlap_s;              /* CVG_KEY_ROTATION_OVERLAP_S */
     char test_fault[64];                     /* CVG_TEST_FAULT (test builds only) */
 } cvg_config_t;

@@ -41,6 +41,7 @@ extern const cvg_suite_t suite_sqlite_stmts;
 extern const cvg_suite_t suite_pipeline;
 extern const cvg_suite_t suite_paramdecl;
 extern const cvg_suite_t suite_importpath;
+extern const cvg_suite_t suite_pipecache;
 extern const cvg_suite_t suite_sink;
 extern const cvg_suite_t suite_routes;
 extern const cvg_suite_t suite_queue;
@@ -81,6 +82,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_pipeline,
     &suite_paramdecl,
     &suite_importpath,
+    &suite_pipecache,
     &suite_sink,
     &suite_routes,
     &suite_queue,

@@ -8,6 +8,7 @@
  * the Idempotency-Key and the daily and monthly limits in one transaction.
  * While the scheduler works the connection is suspended, not the thread.
  */
+#include "common/buf.h"
 #include "common/time.h"
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
@@ -144,6 +145,40 @@ typedef struct pending {
     char pipeline_id[CVG_NAME_MAX];
 } pending_t;
 
+/* The 202 body, written out: this runs on the bus thread once per
+ * accepted run, and a JSON tree for five fields was a fifth of its time.
+ * The run id and state are the scheduler's (a UUID, a state name); the
+ * strings are escaped all the same. */
+static void accepted(gw_resp_t *resp, const cvg_enq_result_t *res, const char *pipeline_id)
+{
+    const char *state = res->state[0] ? res->state : "QUEUED";
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    cvg_buf_puts(&b, "{\"pipeline_logging_id\":");
+    cvg_buf_append_json_str(&b, res->run_id, strlen(res->run_id));
+    cvg_buf_puts(&b, ",\"status\":");
+    cvg_buf_append_json_str(&b, state, strlen(state));
+    cvg_buf_puts(&b, ",\"status_url\":\"/api/v1/pipelines/runs/");
+    /* inside a string already: the id's characters only, no quotes */
+    for (const char *c = res->run_id; *c; c++) {
+        if (*c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))
+            cvg_buf_append(&b, c, 1);
+    }
+    cvg_buf_puts(&b, "\",\"pipeline_id\":");
+    cvg_buf_append_json_str(&b, pipeline_id, strlen(pipeline_id));
+    if (res->existing)
+        cvg_buf_puts(&b, ",\"idempotent_replay\":true");
+    cvg_buf_puts(&b, "}\n");
+    free(resp->body);
+    resp->status = 202;
+    resp->len = b.len;
+    resp->body = cvg_buf_detach(&b);
+    if (resp->body == NULL) {
+        resp->len = 0;
+        gw_resp_error(resp, 500, "internal", NULL, "out of memory");
+    }
+}
+
 /* The scheduler's answer turned into ours (on the bus thread). */
 static void enqueued(void *ctx, int rc, const cvg_enq_result_t *res, const cvg_err_t *err)
 {
@@ -155,13 +190,7 @@ static void enqueued(void *ctx, int rc, const cvg_enq_result_t *res, const cvg_e
         gw_resp_error(resp, 503, "scheduler_unavailable", NULL,
                       "the scheduler did not answer; try again (%s)", err->message);
     } else if (status == 0) {
-        json_t *body = json_pack("{s:s, s:s, s:o, s:s}", "pipeline_logging_id", res->run_id,
-                                 "status", res->state[0] ? res->state : "QUEUED", "status_url",
-                                 json_sprintf("/api/v1/pipelines/runs/%s", res->run_id),
-                                 "pipeline_id", p->pipeline_id);
-        if (res->existing)
-            json_object_set_new(body, "idempotent_replay", json_true());
-        gw_resp_json(resp, 202, body);
+        accepted(resp, res, p->pipeline_id);
     } else if (status == CVG_EFULL) {
         int64_t after = res->retry_after_s;
         gw_resp_header(resp, "Retry-After", "%lld", (long long)(after > 0 ? after : 60));
