@@ -204,7 +204,7 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
             return cvg_err_set(err, CVG_EINVAL, path, "%s: expected an object", path);
         json_object_foreach((json_t *)ix, key, val)
         {
-            if (strcmp(key, "name") && strcmp(key, "columns"))
+            if (strcmp(key, "name") && strcmp(key, "columns") && strcmp(key, "not_null"))
                 return cvg_err_set(err, CVG_EINVAL, path, "%s.%s: unknown field", path, key);
         }
         const char *name = json_string_value(json_object_get(ix, "name"));
@@ -228,6 +228,15 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
         int rc = parse_keys(s, cols, cpath, out->cols, &out->ncols, err);
         if (rc != 0)
             return rc;
+        const json_t *nn = json_object_get(ix, "not_null");
+        if (nn != NULL) {
+            const char *col = json_string_value(nn);
+            int at = col ? cvg_schema_find(s, col) : -1;
+            if (at < 0)
+                return cvg_err_set(err, CVG_EINVAL, path, "%s.not_null: '%s' is not a column", path,
+                                   col ? col : "(not a string)");
+            memcpy(out->not_null, s->cols[at].name, sizeof(out->not_null));
+        }
         memcpy(out->name, name, strlen(name) + 1);
         s->nidx++;
     }

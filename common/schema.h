@@ -10,6 +10,8 @@
  * One key of ours is not BigQuery's: "indexes": [{"name": "run",
  * "columns": ["pipeline_logging_id"]}, ...], the secondary lookups the
  * services make on a table (a run by its id in a queue ordered by state).
+ * An index may add "not_null": "<column>" to leave out the rows where that
+ * column is NULL (a partial index, for lookups that always name a value).
  * Drivers with indexes create them; BigQuery would ignore them.
  */
 #ifndef CVG_SCHEMA_H
@@ -58,6 +60,7 @@ typedef struct cvg_index {
     char name[CVG_SCHEMA_INDEX_NAME];
     size_t ncols;
     char cols[CVG_SCHEMA_INDEX_COLS][CVG_SCHEMA_NAME_MAX];
+    char not_null[CVG_SCHEMA_NAME_MAX]; /* "" or a column whose NULL rows are left out */
 } cvg_index_t;
 
 typedef struct cvg_schema {

@@ -325,7 +325,7 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
 }
 
 int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
-                        const char *const *columns, size_t n, cvg_err_t *err)
+                        const char *const *columns, size_t n, const char *not_null, cvg_err_t *err)
 {
     int rc = check_ident("dataset", dataset, err);
     if (rc == 0)
@@ -337,7 +337,11 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
     if (rc == 0 && (n == 0 || n > CVG_SCHEMA_MAX_KEYS))
         rc = cvg_err_set(err, CVG_EINVAL, "index", "an index has 1 to %d columns",
                          CVG_SCHEMA_MAX_KEYS);
-    return rc ? rc : wh->ops->index_create(wh->impl, dataset, table, suffix, columns, n, err);
+    if (rc == 0 && not_null != NULL && not_null[0] != '\0')
+        rc = check_ident("column", not_null, err);
+    return rc ? rc
+              : wh->ops->index_create(wh->impl, dataset, table, suffix, columns, n,
+                                      not_null && not_null[0] ? not_null : NULL, err);
 }
 
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err)

@@ -170,9 +170,11 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
                            cvg_err_t *err);
 
 /* Makes sure an index named <table>__<suffix> on columns (n of them)
- * exists; a no-op where the warehouse has no indexes. */
+ * exists; a no-op where the warehouse has no indexes. not_null (NULL or
+ * "" for none) names a column whose NULL rows the index leaves out (a
+ * partial index, for a lookup that always names a value). */
 int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
-                        const char *const *columns, size_t n, cvg_err_t *err);
+                        const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);
 
 /* Names of the columns a query returns, without running it. */
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err);

@@ -881,15 +881,18 @@ static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
     return cvg_buf_puts(b, "\n) STRICT");
 }
 
-/* CREATE INDEX IF NOT EXISTS "ds"."table__suffix" ON "table" (cols) */
+/* CREATE INDEX IF NOT EXISTS "ds"."table__suffix" ON "table" (cols)
+ * [WHERE "not_null" IS NOT NULL] */
 static void index_ddl(cvg_buf_t *b, const char *dataset, const char *table, const char *suffix,
-                      const char *const *columns, size_t n)
+                      const char *const *columns, size_t n, const char *not_null)
 {
     cvg_buf_printf(b, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset, table,
                    suffix, table);
     for (size_t i = 0; i < n; i++)
         cvg_buf_printf(b, "%s\"%s\"", i ? ", " : "", columns[i]);
     cvg_buf_puts(b, ")");
+    if (not_null != NULL)
+        cvg_buf_printf(b, " WHERE \"%s\" IS NOT NULL", not_null);
 }
 
 /* The schema's secondary indexes, inside table_create's savepoint. */
@@ -902,7 +905,8 @@ static int create_indexes(sq_t *s, const char *dataset, const cvg_schema_t *sc, 
         for (size_t c = 0; c < ix->ncols; c++)
             cols[c] = ix->cols[c];
         cvg_buf_reset(ddl);
-        index_ddl(ddl, dataset, sc->table, ix->name, cols, ix->ncols);
+        index_ddl(ddl, dataset, sc->table, ix->name, cols, ix->ncols,
+                  ix->not_null[0] ? ix->not_null : NULL);
         int rc = run(s, cvg_buf_cstr(ddl), err);
         if (rc != 0)
             return rc;
@@ -1086,7 +1090,8 @@ static int sq_table_columns(void *impl, const char *dataset, const char *table, 
 }
 
 static int sq_index_create(void *impl, const char *dataset, const char *table, const char *suffix,
-                           const char *const *columns, size_t n, cvg_err_t *err)
+                           const char *const *columns, size_t n, const char *not_null,
+                           cvg_err_t *err)
 {
     sq_t *s = impl;
     drop_stale(s);
@@ -1097,7 +1102,7 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
         return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
-    index_ddl(&ddl, dataset, table, suffix, columns, n);
+    index_ddl(&ddl, dataset, table, suffix, columns, n, not_null);
     s->trusted++; /* the driver's own DDL on checked names */
     rc = ddl.overflow ? cvg_err_set(err, CVG_ETOOBIG, "index", "index definition too long")
                       : run(s, cvg_buf_cstr(&ddl), err);

@@ -59,7 +59,7 @@ static void test_schema_table_resource(void)
     CU_ASSERT_EQUAL_FATAL(
         parse("{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"STRING\"},{\"name\":"
               "\"b\",\"type\":\"STRING\"}]},\"indexes\":[{\"name\":\"by_b\",\"columns\":"
-              "[\"b\"]},{\"name\":\"ba\",\"columns\":[\"B\",\"a\"]}]}",
+              "[\"b\"]},{\"name\":\"ba\",\"columns\":[\"B\",\"a\"],\"not_null\":\"A\"}]}",
               &s, &err),
         0);
     CU_ASSERT_EQUAL(s.nidx, 2);
@@ -68,6 +68,8 @@ static void test_schema_table_resource(void)
     CU_ASSERT_EQUAL(s.idx[1].ncols, 2);
     CU_ASSERT_STRING_EQUAL(s.idx[1].cols[0], "b"); /* the column's own spelling */
     CU_ASSERT_STRING_EQUAL(s.idx[1].cols[1], "a");
+    CU_ASSERT_STRING_EQUAL(s.idx[0].not_null, "");
+    CU_ASSERT_STRING_EQUAL(s.idx[1].not_null, "a");
     cvg_schema_cleanup(&s);
 }
 
@@ -105,6 +107,8 @@ static void test_schema_errors_name_the_field(void)
          "name: expected an identifier"},
         {IDX("[{\"name\":\"x\",\"columns\":[\"a\"],\"unique\":true}]"), "indexes[0]",
          "indexes[0].unique: unknown field"},
+        {IDX("[{\"name\":\"x\",\"columns\":[\"a\"],\"not_null\":\"zz\"}]"), "indexes[0]",
+         "indexes[0].not_null: 'zz' is not a column"},
         {IDX("[{\"name\":\"x\",\"columns\":[\"a\"]},{\"name\":\"x\",\"columns\":[\"a\"]}]"),
          "indexes[1]", "duplicate index 'x'"},
         {IDX("[{\"name\":\"a\",\"columns\":[\"a\"]},{\"name\":\"b\",\"columns\":[\"a\"]},"

@@ -260,7 +260,7 @@ static void test_stmts_central_lookups_use_indexes(void)
         {"tenant_pipeline_execution_queue WHERE pipeline_logging_id = 'r'",
          "tenant_pipeline_execution_queue__run"},
         {"tenant_pipeline_execution_queue WHERE tenant_id = 't' AND idempotency_key = 'k'",
-         "tenant_pipeline_execution_queue__idempotency"},
+         "tenant_pipeline_execution_queue__idempotency_set"},
         {"tenant_pipeline_execution_queue WHERE tenant_id = 't' AND state IN ('RUNNING', "
          "'DISPATCHED')",
          "tenant_pipeline_execution_queue__tenant_state"},

@@ -115,7 +115,7 @@ static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t 
         for (size_t c = 0; c < sc->idx[i].ncols; c++)
             cols[c] = sc->idx[i].cols[c];
         int rc = cvg_wh_index_create(wh, dataset, sc->table, sc->idx[i].name, cols,
-                                     sc->idx[i].ncols, err);
+                                     sc->idx[i].ncols, sc->idx[i].not_null, err);
         if (rc != 0)
             return rc;
     }
