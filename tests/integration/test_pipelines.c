@@ -841,56 +841,55 @@ static void test_pipelines_worker_lost_mid_step(void)
     while (wh_query(path) != 1 && cvg_time_mono_ms() < until)
         cvg_time_sleep_ms(50);
     CU_ASSERT_EQUAL_FATAL(wh_query(path), 1);
+    char lost_step[CVG_ID_LEN] = "";
+    wh_text(&c, "tenants",
+            "SELECT step_log_id FROM tenant_step_logs WHERE pipeline_logging_id = $1 AND "
+            "step_id = 'spin' AND status = 'RUNNING'",
+            run_id, lost_step, sizeof(lost_step));
+    CU_ASSERT_FATAL(cvg_id_valid(lost_step));
     kill(victim->pid, SIGKILL);
     CU_ASSERT_NOT_EQUAL(cluster_wait_exit(&c, victim, 5000), 0);
     /* a replacement, so the suite keeps two workers */
     CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-again", "cvg-worker", NULL, NULL));
-    /* attempt 2 runs */
-    until = cvg_time_mono_ms() + 60000;
-    run = NULL;
-    for (;;) {
-        json_decref(run);
-        run = wait_run(run_id, key_acme, "RUNNING", 30000);
-        if (json_integer_value(json_object_get(run, "attempt")) == 2 || cvg_time_mono_ms() > until)
-            break;
-        cvg_time_sleep_ms(100);
-    }
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(run, "attempt")), 2);
-    json_decref(run);
-    /* the lost attempt's step: FAILED with the scheduler's reason */
+    /* the lost attempt's step ends FAILED with the scheduler's reason */
     char sql[512];
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
-             "step_id = 'spin' AND status = 'FAILED' AND end_time IS NOT NULL AND "
-             "error_message LIKE '%%worker lost%%'",
-             run_id);
-    until = cvg_time_mono_ms() + 10000;
+             "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
+             "status = 'FAILED' AND end_time IS NOT NULL AND error_message LIKE '%%worker lost%%'",
+             lost_step);
+    until = cvg_time_mono_ms() + 60000;
     while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
-        cvg_time_sleep_ms(50);
+        cvg_time_sleep_ms(100);
     CU_ASSERT_EQUAL(wh_query(sql), 1);
-    /* and the API shows it so: one spin step failed, one running */
-    json_t *b = NULL;
+    /* and the run goes on as a later attempt */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
-    CU_ASSERT_EQUAL(call("GET", path, key_acme, NULL, NULL, &b), 200);
-    int failed = 0, running = 0;
-    json_t *steps = json_object_get(b, "steps");
-    for (size_t i = 0; i < json_array_size(steps); i++) {
-        json_t *st = json_array_get(steps, i);
-        const char *status = json_string_value(json_object_get(st, "status"));
-        if (strcmp(json_string_value(json_object_get(st, "step_id")), "spin") != 0 || !status)
-            continue;
-        failed += strcmp(status, "FAILED") == 0;
-        running += strcmp(status, "RUNNING") == 0;
+    json_int_t attempt = 0;
+    until = cvg_time_mono_ms() + 60000;
+    while (attempt < 2 && cvg_time_mono_ms() < until) {
+        json_t *b = NULL;
+        call("GET", path, key_acme, NULL, NULL, &b);
+        attempt = json_integer_value(json_object_get(b, "attempt"));
+        json_decref(b);
+        if (attempt < 2)
+            cvg_time_sleep_ms(100);
     }
-    CU_ASSERT_EQUAL(failed, 1);
-    CU_ASSERT_EQUAL(running, 1);
-    json_decref(b);
-    /* stop attempt 2 */
+    CU_ASSERT(attempt >= 2);
+    /* stopped (or ended, on a machine slow enough to lose that attempt
+     * too): no step of the run is left RUNNING */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
-    CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, NULL, NULL), 202);
-    run = wait_run(run_id, key_acme, NULL, 30000);
-    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    long st = call("POST", path, key_acme, NULL, NULL, NULL);
+    CU_ASSERT(st == 202 || st == 409);
+    run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_TRUE(final_status(status_of(run)));
     json_decref(run);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
+             "status = 'RUNNING'",
+             run_id);
+    until = cvg_time_mono_ms() + 30000;
+    while (wh_query(sql) != 0 && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(100);
+    CU_ASSERT_EQUAL(wh_query(sql), 0);
 }
 
 /* Without a scheduler a run request gets a clear 503 and queues nothing;
