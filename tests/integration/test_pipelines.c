@@ -432,6 +432,50 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
 
+/* A tenant whose trial is over, or who is suspended, gets 402 / 403 on a
+ * run request, and nothing is queued or counted. */
+static void test_pipelines_subscription_standing(void)
+{
+    char key[64];
+    onboard("trialco", "PROFESSIONAL", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    const char *count = "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue WHERE "
+                        "tenant_id = 'trialco'";
+    static const struct {
+        const char *patch, *code;
+        long status;
+    } cases[] = {
+        {"{\"status\": \"TRIAL\", \"trial_end_date\": \"2020-01-31\"}", "trial_expired", 402},
+        {"{\"status\": \"ACTIVE\", \"subscription_end_date\": \"2020-01-31\"}",
+         "subscription_ended", 402},
+        {"{\"status\": \"SUSPENDED\", \"subscription_end_date\": null}", NULL, 403},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL(call("PATCH", "/api/v1/admin/tenants/trialco/subscription", NULL, NULL,
+                             cases[i].patch, NULL),
+                        200);
+        /* the key's cached standing is re-read within CVG_AUTH_CACHE_MS */
+        json_t *b = NULL;
+        long st = 0;
+        int64_t until = cvg_time_mono_ms() + 5000;
+        do {
+            json_decref(b);
+            b = NULL;
+            st = call("POST", "/api/v1/pipelines/run/trialco/test/quality/checks", key, NULL, "{}",
+                      &b);
+            if (st != 202 && st != 200)
+                break;
+            cvg_time_sleep_ms(100);
+        } while (cvg_time_mono_ms() < until);
+        CU_ASSERT_EQUAL(st, cases[i].status);
+        const char *code = json_string_value(json_object_get(json_object_get(b, "error"), "code"));
+        if (cases[i].code)
+            CU_ASSERT_STRING_EQUAL(code ? code : "", cases[i].code);
+        json_decref(b);
+    }
+    CU_ASSERT_EQUAL(wh_query(count), 0);
+}
+
 static void test_pipelines_cancel_queued_and_running(void)
 {
     /* freeco's plan runs one pipeline at a time: the second waits */
@@ -985,6 +1029,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_provider_settings", test_pipelines_provider_settings},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
     {"test_pipelines_bad_requests_change_nothing", test_pipelines_bad_requests_change_nothing},
+    {"test_pipelines_subscription_standing", test_pipelines_subscription_standing},
     {"test_pipelines_cancel_queued_and_running", test_pipelines_cancel_queued_and_running},
     {"test_pipelines_daily_quota", test_pipelines_daily_quota},
     {"test_pipelines_step_time_limit", test_pipelines_step_time_limit},

@@ -429,6 +429,48 @@ static void test_etl_run_status_variables(void)
     wrk_outcome_cleanup(&out);
 }
 
+/* append adds, write_empty refuses a table with rows; a step that may
+ * fail (continue_on_failure) fails alone and the run goes on. */
+static void test_etl_write_modes_and_continue_on_failure(void)
+{
+    const char *yaml =
+        "pipeline_id: modes\ndescription: d\nsteps:\n"
+        "  - step_id: first\n    ps_type: gcp.bq_etl\n    source: {query: SELECT 1 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes, write_mode: append}\n"
+        "  - step_id: second\n    ps_type: gcp.bq_etl\n    source: {query: SELECT 2 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes, write_mode: append}\n"
+        "  - step_id: not_empty\n    ps_type: gcp.bq_etl\n    continue_on_failure: true\n"
+        "    source: {query: SELECT 3 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes, write_mode: write_empty}\n"
+        "  - step_id: empty\n    ps_type: gcp.bq_etl\n    source: {query: SELECT 4 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes_fresh, write_mode: "
+        "write_empty}\n";
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 2, "status"), "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 2, "error"), "write_empty"));
+    if (strstr(step_field(&out, 2, "error"), "write_empty") == NULL)
+        printf("\n  not_empty: %s\n", step_field(&out, 2, "error"));
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 3, "status"), "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), 2);
+    CU_ASSERT_EQUAL(int_of("SELECT sum(x) FROM acme.modes"), 3); /* 1 + 2; the 3 was refused */
+    CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.modes_fresh"), 4);
+    /* the same write_empty step on a run of its own fails the run */
+    const char *alone = "pipeline_id: modes\ndescription: d\nsteps:\n"
+                        "  - step_id: not_empty\n    ps_type: gcp.bq_etl\n"
+                        "    source: {query: SELECT 3 AS x}\n"
+                        "    destination: {dataset_type: \"{tenant_id}\", table: modes, "
+                        "write_mode: write_empty}\n";
+    run_pipeline(NULL, alone, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), 2);
+}
+
 /* Sets acme's gcp settings as the API would store them: checked by the
  * providers' rules first; false when they refuse the value. */
 static bool store_gcp_settings(json_t *settings)
@@ -550,6 +592,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},
     {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
     {"test_etl_run_status_variables", test_etl_run_status_variables},
+    {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
     {"test_etl_injection_payloads_as_settings", test_etl_injection_payloads_as_settings},
     CU_TEST_INFO_NULL,
 };
