@@ -123,7 +123,8 @@ int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outboun
         cvg_err_t why;
         cvg_err_clear(&why);
         const char *url = json_string_value(json_object_get(secret, "webhook_url"));
-        if (cvg_outbound_check_url(policy, url, &why) != 0) {
+        bool web = cvg_str_starts(url, "https://") || cvg_str_starts(url, "http://");
+        if (!web || cvg_outbound_check_url(policy, url, &why) != 0) {
             /* the reason without the URL itself: it is the secret */
             bool plain = cvg_str_starts(url, "http://");
             return cvg_err_set(err, CVG_EINVAL, "webhook_url", "webhook_url: %s",

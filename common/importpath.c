@@ -100,15 +100,18 @@ static bool normalize(const char *path, char *out, size_t size)
     return true;
 }
 
-/* True when path (resolved, or only normalized) lies below root, taken
- * both as written (made absolute) and resolved. */
-static bool inside(const char *path, const char *root)
+/* True when path lies below root. A resolved path is held against the
+ * resolved root only; a path checked by name also against the root as
+ * written (made absolute, . and .. taken out), as a user would write it. */
+static bool inside(const char *path, const char *root, bool by_name)
 {
     char real[PATH_MAX], abs[PATH_MAX], norm[PATH_MAX];
     if (root[0] == '\0')
         return false;
     if (realpath(root, real) != NULL && below(path, real))
         return true;
+    if (!by_name)
+        return false;
     if (root[0] == '/') {
         snprintf(abs, sizeof(abs), "%s", root);
     } else {
@@ -122,18 +125,18 @@ static bool inside(const char *path, const char *root)
 
 /* Whether path lies below one of the tenant's roots: the shared import
  * directories and its own. */
-static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *path, char *own,
-                    size_t own_size)
+static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *path, bool by_name,
+                    char *own, size_t own_size)
 {
     bool ok = false;
     char roots[CVG_PATH_MAX];
     snprintf(roots, sizeof(roots), "%s", cfg->shared_import_dirs);
     char *save = NULL;
     for (char *r = strtok_r(roots, ",", &save); r && !ok; r = strtok_r(NULL, ",", &save))
-        ok = inside(path, r);
+        ok = inside(path, r, by_name);
     snprintf(own, own_size, "%s/%s", cfg->import_dir, tenant_id);
     if (!ok && tenant_id[0] != '\0' && strchr(tenant_id, '/') == NULL)
-        ok = inside(path, own);
+        ok = inside(path, own, by_name);
     return ok;
 }
 
@@ -155,7 +158,8 @@ int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *
         snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, path);
     else
         return cvg_err_set(err, CVG_EIO, "uri", "cannot resolve %.200s", uri);
-    bool ok = normalize(abs, norm, sizeof(norm)) && allowed(cfg, tenant_id, norm, own, sizeof(own));
+    bool ok =
+        normalize(abs, norm, sizeof(norm)) && allowed(cfg, tenant_id, norm, true, own, sizeof(own));
     if (ok && realpath(path, resolved) == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return cvg_err_set(err, CVG_ENOTFOUND, "uri", "%.200s: no such file", uri);
@@ -163,7 +167,7 @@ int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *
                            strerror(errno));
     }
     if (ok)
-        ok = allowed(cfg, tenant_id, resolved, own, sizeof(own));
+        ok = allowed(cfg, tenant_id, resolved, false, own, sizeof(own));
     if (!ok)
         return cvg_err_set(err, CVG_EINVAL, "uri",
                            "%.200s is outside the directories this tenant may read (%.200s, "

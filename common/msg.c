@@ -746,6 +746,8 @@ static int decode_enqueue(const msgpack_object_map *m, cvg_enqueue_t *q, cvg_err
     if ((rc = get_str(m, "id", true, q->id, sizeof(q->id), err)) ||
         (rc = get_batch(m, "runs", &items, &n, err)))
         return rc;
+    if (q->id[0] == '\0')
+        return cvg_err_set(err, CVG_EPROTO, "id", "field id: empty");
     if (n == 0)
         return 0;
     q->runs = calloc(n, sizeof(*q->runs));
@@ -770,6 +772,8 @@ static int decode_enqueued(const msgpack_object_map *m, cvg_enqueued_t *q, cvg_e
     if ((rc = get_str(m, "id", true, q->id, sizeof(q->id), err)) ||
         (rc = get_batch(m, "results", &items, &n, err)))
         return rc;
+    if (q->id[0] == '\0')
+        return cvg_err_set(err, CVG_EPROTO, "id", "field id: empty");
     if (n == 0)
         return 0;
     q->results = calloc(n, sizeof(*q->results));

@@ -23,6 +23,10 @@
 
 #define BUS_IDLE_POLL_MS 1000
 #define BUS_HWM          1000 /* messages queued to the scheduler, at most */
+/* Runs sent and not yet answered, at most: past this the scheduler is not
+ * keeping up, and runs wait unsent (then fail) instead of reaching it
+ * after their callers were told it did not answer. */
+#define BUS_MAX_INFLIGHT 1024
 
 static const char *const names[] = {"scheduler", "logger"};
 
@@ -255,6 +259,7 @@ void gw_bus_enqueue(gw_bus_t *bus, cvg_enq_run_t *run, int timeout_ms, gw_bus_en
 {
     gw_call_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        cvg_enq_run_cleanup(run);
         cvg_err_t err;
         cvg_err_clear(&err);
         cvg_err_set(&err, CVG_ENOMEM, "", "out of memory");
@@ -379,10 +384,13 @@ static void send_waiting(inflight_t *f, void *sock)
 {
     static const cvg_enq_run_t *runs[CVG_ENQUEUE_MAX];
     static gw_call_t *calls[CVG_ENQUEUE_MAX];
-    size_t limit = CVG_ENQUEUE_MAX;
+    size_t limit = CVG_ENQUEUE_MAX, sent = 0;
+    for (const gw_call_t *c = f->head; c; c = c->next)
+        sent += c->batch[0] != '\0';
     for (;;) {
         size_t n = 0, bytes = 0;
-        for (gw_call_t *c = f->head; c && n < limit; c = c->next) {
+        size_t room = sent < BUS_MAX_INFLIGHT ? BUS_MAX_INFLIGHT - sent : 0;
+        for (gw_call_t *c = f->head; c && n < limit && n < room; c = c->next) {
             if (c->batch[0] != '\0')
                 continue;
             size_t need = strlen(c->run.parameters) + RUN_OVERHEAD;
@@ -409,15 +417,16 @@ static void send_waiting(inflight_t *f, void *sock)
             }
             continue;
         }
-        bool sent = zmq_send(sock, b.data, b.len, ZMQ_DONTWAIT) >= 0;
+        bool queued = zmq_send(sock, b.data, b.len, ZMQ_DONTWAIT) >= 0;
         cvg_buf_cleanup(&b);
-        if (!sent)
+        if (!queued)
             return;
         for (size_t i = 0; i < n; i++) {
             memcpy(calls[i]->batch, id, sizeof(id));
             calls[i]->pos = i;
             cvg_enq_run_cleanup(&calls[i]->run); /* sent: the parameters are not needed */
         }
+        sent += n;
     }
 }
 

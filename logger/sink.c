@@ -99,8 +99,11 @@ static cvg_val_t int_or_null(int64_t v, bool known)
  * The scheduler says an attempt's worker was lost (its lease expired: the
  * run is RETRYING, DEAD, or CANCELLED if a cancel was pending). Its worker
  * will never end the steps it had started: they end here, FAILED (or
- * CANCELLED) with the scheduler's reason. Only steps that began before the
- * scheduler's word, so a later attempt's steps are never touched.
+ * CANCELLED) with the scheduler's reason, and at a finished state's rank,
+ * so a late RUNNING from a worker that was only hung cannot reopen them
+ * (its own end, should it come, still applies). Only steps that began
+ * before the scheduler's word: the next attempt is queued at least the
+ * retry delay (5 s) later, which covers the clocks of other hosts.
  */
 static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
 {
@@ -116,7 +119,8 @@ static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
                       cvg_v_text(ts), str_or_null(ev->error)};
     return cvg_wh_exec(wh,
                        "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
-                       "error_message = COALESCE(error_message, $4), updated_at = $3 "
+                       "error_message = COALESCE(error_message, $4), updated_at = $3, "
+                       "state_seq = attempt * 16 + 8 "
                        "WHERE pipeline_logging_id = $1 AND status = 'RUNNING' AND created_at <= $3",
                        v, 4, NULL, NULL, NULL, err);
 }

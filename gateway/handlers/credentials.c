@@ -68,11 +68,16 @@ void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
     json_t *meta = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
-    cvg_outbound_t *policy = malloc(sizeof(*policy));
-    int checked = policy == NULL ? cvg_err_set(&err, CVG_ENOMEM, "", "out of memory")
-                  : cvg_outbound_from_config(&gw->cfg, policy, &err) != 0
-                      ? CVG_ECONFIG
-                      : cvg_cred_check(provider, secret, policy, &meta, &err);
+    /* the outbound policy, for a webhook's URL */
+    cvg_outbound_t *policy = NULL;
+    if (strcmp(provider, "slack") == 0 && ((policy = malloc(sizeof(*policy))) == NULL ||
+                                           cvg_outbound_from_config(&gw->cfg, policy, &err) != 0)) {
+        gw_resp_error(resp, 500, "internal", NULL, "the outbound policy cannot be read: %s",
+                      policy ? err.message : "out of memory");
+        free(policy);
+        goto out;
+    }
+    int checked = cvg_cred_check(provider, secret, policy, &meta, &err);
     free(policy);
     if (checked != 0) {
         gw_resp_error(resp, 422, "invalid_field", err.field, "%s", err.message);

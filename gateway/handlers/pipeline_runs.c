@@ -169,14 +169,17 @@ static void accepted(gw_resp_t *resp, const cvg_enq_result_t *res, const char *p
     if (res->existing)
         cvg_buf_puts(&b, ",\"idempotent_replay\":true");
     cvg_buf_puts(&b, "}\n");
+    /* a refused append refuses every later one: one check for all */
+    char *body = b.overflow ? NULL : cvg_buf_detach(&b);
+    cvg_buf_cleanup(&b);
+    if (body == NULL) {
+        gw_resp_error(resp, 500, "internal", NULL, "out of memory");
+        return;
+    }
     free(resp->body);
     resp->status = 202;
-    resp->len = b.len;
-    resp->body = cvg_buf_detach(&b);
-    if (resp->body == NULL) {
-        resp->len = 0;
-        gw_resp_error(resp, 500, "internal", NULL, "out of memory");
-    }
+    resp->len = strlen(body);
+    resp->body = body;
 }
 
 /* The scheduler's answer turned into ours (on the bus thread). */

@@ -489,7 +489,7 @@ static void test_codec_enqueue_rejects_bad_runs(void)
     } cases[] = {
         {"priority", 0, "priority"},         {"priority", 101, "priority"},
         {"max_attempts", 0, "max_attempts"}, {"tenant_id", -1, "tenant_id"},
-        {"parameters", -1, "parameters"},
+        {"parameters", -1, "parameters"},    {"id", 0, "id"}, /* an empty correlation id */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         raw_t r;
@@ -500,7 +500,7 @@ static void test_codec_enqueue_rejects_bad_runs(void)
         raw_str(&r, "t");
         raw_str(&r, "enqueue");
         raw_str(&r, "id");
-        raw_str(&r, "b");
+        raw_str(&r, strcmp(cases[i].key, "id") == 0 ? "" : "b");
         raw_str(&r, "runs");
         msgpack_pack_array(&r.pk, 1);
         bool leave_out = cases[i].value == -1;

@@ -275,6 +275,9 @@ static void test_crypto_credential_shapes(void)
         {"http://127.0.0.1:9/services/T0/B0/SECRETTOKEN", true, 0},
         {"http://127.0.0.1:9/services/T0/B0/SECRETTOKEN", false, CVG_EINVAL},
         {"http://10.0.0.7/services/T0/B0/SECRETTOKEN", true, CVG_EINVAL},
+        /* a mail URL the outbound rules would let through is no webhook */
+        {"smtps://mail.example.com/SECRETTOKEN", false, CVG_EINVAL},
+        {"smtp://127.0.0.1/SECRETTOKEN", true, CVG_EINVAL},
     };
     for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
         char text[300];

@@ -106,6 +106,28 @@ static void test_importpath_allowed_and_refused(void)
         CU_ASSERT_EQUAL(rc, cases[i].rc);
         CU_ASSERT_PTR_NOT_NULL(strstr(why, cases[i].why));
     }
+    /* a shared root written through a symbolic link and "..": the root is
+     * where it resolves to, not where its spelling points */
+    static const char *const more[] = {"a", "x", "x/y", "x/b", "a/b"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, more[i]);
+        CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+    }
+    put("x/b/ok.csv");
+    put("a/b/secret.csv");
+    snprintf(link, sizeof(link), "%s/a/link", dir);
+    snprintf(target, sizeof(target), "%s/x/y", dir);
+    CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
+    cvg_config_t tricky = cfg;
+    snprintf(tricky.shared_import_dirs, sizeof(tricky.shared_import_dirs), "%s/a/link/../b", dir);
+    char got[PATH_MAX], uri2[PATH_MAX];
+    cvg_err_t e2;
+    snprintf(uri2, sizeof(uri2), "file://%s/x/b/ok.csv", dir);
+    CU_ASSERT_EQUAL(cvg_import_path(&tricky, "acme", uri2, got, sizeof(got), &e2), 0);
+    snprintf(uri2, sizeof(uri2), "file://%s/a/b/secret.csv", dir);
+    CU_ASSERT_EQUAL(cvg_import_path(&tricky, "acme", uri2, got, sizeof(got), &e2), CVG_EINVAL);
+
     /* another tenant reads its own, not acme's */
     char out[PATH_MAX], uri[PATH_MAX];
     cvg_err_t err;

@@ -236,6 +236,17 @@ static void test_sink_lost_worker_closes_its_steps(void)
              status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "2026-11-25T10:01:00.000Z");
 
+    /* a late RUNNING from the lost worker (hung, not dead) does not reopen it */
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    memcpy(ev.step_log_id, lost_step, CVG_ID_LEN);
+    ev.ts_ms = 1795600870000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
+             status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "FAILED");
+
     /* the next attempt's step, then the scheduler's word replayed: the
      * new step stays RUNNING */
     run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
