@@ -10,11 +10,15 @@
 cvg_errlist_t *cvg_errlist_new(void)
 {
     cvg_errlist_t *l = malloc(sizeof(*l));
-    if (l != NULL) {
-        l->n = 0;
-        l->dropped = 0;
-    }
+    if (l != NULL)
+        cvg_errlist_reset(l);
     return l;
+}
+
+void cvg_errlist_reset(cvg_errlist_t *l)
+{
+    l->n = 0;
+    l->dropped = 0;
 }
 
 void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)

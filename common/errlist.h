@@ -22,6 +22,9 @@ typedef struct cvg_errlist {
  * does not clear the whole list (64 KiB) to report nothing. */
 cvg_errlist_t *cvg_errlist_new(void);
 
+/* Empties l (the entries are left as they are, past the count). */
+void cvg_errlist_reset(cvg_errlist_t *l);
+
 /* Appends an error (field path + message); l may be NULL. */
 void cvg_errlist_add(cvg_errlist_t *l, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -100,27 +100,31 @@ static bool normalize(const char *path, char *out, size_t size)
     return true;
 }
 
+/* path made absolute (from the working directory) and normalized, by
+ * name only. False when it does not fit. */
+static bool by_name_path(const char *path, char *out, size_t size)
+{
+    char abs[PATH_MAX], cwd[PATH_MAX];
+    if (path[0] == '/')
+        snprintf(abs, sizeof(abs), "%s", path);
+    else if (getcwd(cwd, sizeof(cwd)) != NULL)
+        snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, path);
+    else
+        return false;
+    return normalize(abs, out, size);
+}
+
 /* True when path lies below root. A resolved path is held against the
  * resolved root only; a path checked by name also against the root as
  * written (made absolute, . and .. taken out), as a user would write it. */
 static bool inside(const char *path, const char *root, bool by_name)
 {
-    char real[PATH_MAX], abs[PATH_MAX], norm[PATH_MAX];
+    char real[PATH_MAX], norm[PATH_MAX];
     if (root[0] == '\0')
         return false;
     if (realpath(root, real) != NULL && below(path, real))
         return true;
-    if (!by_name)
-        return false;
-    if (root[0] == '/') {
-        snprintf(abs, sizeof(abs), "%s", root);
-    } else {
-        char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof(cwd)) == NULL)
-            return false;
-        snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, root);
-    }
-    return normalize(abs, norm, sizeof(norm)) && below(path, norm);
+    return by_name && by_name_path(root, norm, sizeof(norm)) && below(path, norm);
 }
 
 /* Whether path lies below one of the tenant's roots: the shared import
@@ -143,7 +147,7 @@ static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *
 int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *uri, char *out,
                     size_t size, cvg_err_t *err)
 {
-    char path[PATH_MAX], norm[PATH_MAX], resolved[PATH_MAX], own[CVG_PATH_MAX + 80];
+    char path[PATH_MAX], norm[PATH_MAX], resolved[PATH_MAX], own[CVG_PATH_MAX + 80] = "";
     int rc = uri_path(uri, path, sizeof(path), err);
     if (rc != 0)
         return rc;
@@ -151,15 +155,8 @@ int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *
      * refused the same whether or not it exists, so its answer says
      * nothing about other tenants' files. Then resolved: a symlink out of
      * them is refused too. */
-    char abs[PATH_MAX], cwd[PATH_MAX];
-    if (path[0] == '/')
-        snprintf(abs, sizeof(abs), "%s", path);
-    else if (getcwd(cwd, sizeof(cwd)) != NULL)
-        snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, path);
-    else
-        return cvg_err_set(err, CVG_EIO, "uri", "cannot resolve %.200s", uri);
-    bool ok =
-        normalize(abs, norm, sizeof(norm)) && allowed(cfg, tenant_id, norm, true, own, sizeof(own));
+    bool ok = by_name_path(path, norm, sizeof(norm)) &&
+              allowed(cfg, tenant_id, norm, true, own, sizeof(own));
     if (ok && realpath(path, resolved) == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return cvg_err_set(err, CVG_ENOTFOUND, "uri", "%.200s: no such file", uri);

@@ -250,8 +250,7 @@ int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_e
                        cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
-    errs->n = 0;
-    errs->dropped = 0;
+    cvg_errlist_reset(errs);
     snprintf(out->path, sizeof(out->path), "%s", path);
     out->doc = json_incref(doc);
     if (!json_is_object(doc)) {
@@ -348,8 +347,7 @@ int cvg_pipeline_read(const char *config_dir, const char *path, json_t **doc, cv
     int rc = cvg_yaml_load_file(file, doc, err);
     if (rc != 0) {
         if (errs) {
-            errs->n = 0;
-            errs->dropped = 0;
+            cvg_errlist_reset(errs);
             cvg_errlist_add(errs, rc, "", "%s", err ? err->message : "invalid YAML");
         }
         return rc == CVG_ENOTFOUND ? CVG_EIO : rc;

@@ -92,6 +92,34 @@ static int load(gw_pipecache_t *c, const char *path, const struct stat *st, entr
     return 0;
 }
 
+/* The entry for path (the lock held), or NULL. */
+static entry_t *find(const gw_pipecache_t *c, const char *path, size_t *at)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->items[i]->path, path) == 0) {
+            *at = i;
+            return c->items[i];
+        }
+    }
+    return NULL;
+}
+
+/* Drops the entry at i (the lock held); handles out keep it alive. */
+static void drop(gw_pipecache_t *c, size_t i)
+{
+    entry_t *gone = c->items[i];
+    c->items[i] = c->items[--c->n];
+    unref(gone);
+}
+
+/* A handle on e for the caller (the lock held). */
+static const gw_pipe_t *hand_out(gw_pipecache_t *c, entry_t *e)
+{
+    e->refs++;
+    e->used = ++c->tick;
+    return &e->pipe;
+}
+
 int gw_pipecache_get(gw_pipecache_t *c, const char *path, const gw_pipe_t **out,
                      cvg_errlist_t *errs, cvg_err_t *err)
 {
@@ -101,72 +129,53 @@ int gw_pipecache_get(gw_pipecache_t *c, const char *path, const gw_pipe_t **out,
     /* A config looked at within CVG_CONFIG_RECHECK_MS is used as it is: a
      * stat() per request was a tenth of a run request's time. */
     int64_t now = cvg_time_mono_ms();
+    size_t at = 0;
     pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->n; i++) {
-        entry_t *e = c->items[i];
-        if (strcmp(e->path, path) == 0 && now - e->checked_ms < c->cfg->config_recheck_ms) {
-            e->refs++;
-            e->used = ++c->tick;
-            *out = &e->pipe;
-            pthread_mutex_unlock(&c->lock);
-            return 0;
-        }
-    }
+    entry_t *e = find(c, path, &at);
+    if (e != NULL && now - e->checked_ms < c->cfg->config_recheck_ms)
+        *out = hand_out(c, e);
     pthread_mutex_unlock(&c->lock);
+    if (*out != NULL)
+        return 0;
     char file[4096];
     snprintf(file, sizeof(file), "%s/%s.yml", c->cfg->config_dir, path);
     struct stat st;
     if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
         return cvg_err_set(err, CVG_ENOTFOUND, "pipeline", "no pipeline %.100s", path);
     pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->n; i++) {
-        entry_t *e = c->items[i];
-        if (strcmp(e->path, path) != 0)
-            continue;
-        if (same_file(&e->st, &st)) {
-            e->refs++;
-            e->used = ++c->tick;
-            e->checked_ms = now;
-            *out = &e->pipe;
-            pthread_mutex_unlock(&c->lock);
-            return 0;
-        }
-        /* the file changed: drop the old entry */
-        c->items[i] = c->items[--c->n];
-        unref(e);
-        break;
+    if ((e = find(c, path, &at)) != NULL && same_file(&e->st, &st)) {
+        e->checked_ms = now;
+        *out = hand_out(c, e);
+    } else if (e != NULL) {
+        drop(c, at); /* the file changed */
     }
     pthread_mutex_unlock(&c->lock);
+    if (*out != NULL)
+        return 0;
     entry_t *fresh = NULL;
     int rc = load(c, path, &st, &fresh, errs, err);
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->n; i++) {
-        entry_t *e = c->items[i];
-        if (strcmp(e->path, path) == 0 && same_file(&e->st, &st)) {
-            /* another request loaded it meanwhile */
-            e->refs++;
-            *out = &e->pipe;
-            pthread_mutex_unlock(&c->lock);
-            unref(fresh);
-            return 0;
-        }
+    if ((e = find(c, path, &at)) != NULL && same_file(&e->st, &st)) {
+        /* another request loaded it meanwhile */
+        *out = hand_out(c, e);
+        pthread_mutex_unlock(&c->lock);
+        unref(fresh);
+        return 0;
     }
+    if (e != NULL)
+        drop(c, at); /* loaded meanwhile from another version of the file */
     if (c->n == CACHE_MAX) {
         size_t old = 0;
         for (size_t i = 1; i < c->n; i++) {
             if (c->items[i]->used < c->items[old]->used)
                 old = i;
         }
-        entry_t *gone = c->items[old];
-        c->items[old] = c->items[--c->n];
-        unref(gone);
+        drop(c, old);
     }
-    fresh->used = ++c->tick;
-    fresh->refs++; /* the caller's handle */
     c->items[c->n++] = fresh;
-    *out = &fresh->pipe;
+    *out = hand_out(c, fresh);
     pthread_mutex_unlock(&c->lock);
     return 0;
 }

@@ -322,7 +322,7 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
         json_t *doc = NULL;
         cvg_err_t err;
         cvg_err_clear(&err);
-        memset(errs, 0, sizeof(*errs));
+        cvg_errlist_reset(errs);
         cvg_pipeline_t p;
         int rc = cvg_yaml_load_file(argv[i], &doc, &err);
         if (rc != 0) {

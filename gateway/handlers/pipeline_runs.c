@@ -147,8 +147,8 @@ typedef struct pending {
 
 /* The 202 body, written out: this runs on the bus thread once per
  * accepted run, and a JSON tree for five fields was a fifth of its time.
- * The run id and state are the scheduler's (a UUID, a state name); the
- * strings are escaped all the same. */
+ * Every string is escaped, though the run id and state are the
+ * scheduler's own (a UUID, a state name). */
 static void accepted(gw_resp_t *resp, const cvg_enq_result_t *res, const char *pipeline_id)
 {
     const char *state = res->state[0] ? res->state : "QUEUED";
@@ -158,13 +158,11 @@ static void accepted(gw_resp_t *resp, const cvg_enq_result_t *res, const char *p
     cvg_buf_append_json_str(&b, res->run_id, strlen(res->run_id));
     cvg_buf_puts(&b, ",\"status\":");
     cvg_buf_append_json_str(&b, state, strlen(state));
-    cvg_buf_puts(&b, ",\"status_url\":\"/api/v1/pipelines/runs/");
-    /* inside a string already: the id's characters only, no quotes */
-    for (const char *c = res->run_id; *c; c++) {
-        if (*c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))
-            cvg_buf_append(&b, c, 1);
-    }
-    cvg_buf_puts(&b, "\",\"pipeline_id\":");
+    char url[64 + CVG_ID_LEN];
+    snprintf(url, sizeof(url), "/api/v1/pipelines/runs/%s", res->run_id);
+    cvg_buf_puts(&b, ",\"status_url\":");
+    cvg_buf_append_json_str(&b, url, strlen(url));
+    cvg_buf_puts(&b, ",\"pipeline_id\":");
     cvg_buf_append_json_str(&b, pipeline_id, strlen(pipeline_id));
     if (res->existing)
         cvg_buf_puts(&b, ",\"idempotent_replay\":true");

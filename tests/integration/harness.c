@@ -372,6 +372,18 @@ static size_t collect(void *data, size_t size, size_t n, void *ud)
     return cvg_buf_append(ud, data, size * n) == 0 ? size * n : 0;
 }
 
+const json_t *run_step(const json_t *run, const char *step_id)
+{
+    const json_t *steps = json_object_get(run, "steps");
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        const json_t *step = json_array_get(steps, i);
+        const char *id = json_string_value(json_object_get(step, "step_id"));
+        if (id && strcmp(id, step_id) == 0)
+            return step;
+    }
+    return NULL;
+}
+
 long http_request(const cluster_t *c, const char *method, const char *path,
                   const char *const *headers, const char *body, json_t **json)
 {

@@ -89,6 +89,11 @@ int cluster_destroy(cluster_t *c);
 /* The process named name, or NULL. */
 proc_t *cluster_proc(cluster_t *c, const char *name);
 
+/* The first row of a run's "steps" (as GET /api/v1/pipelines/runs/{id}
+ * answers) with this step_id, i.e. its first attempt; NULL when none.
+ * Borrowed from run. */
+const json_t *run_step(const json_t *run, const char *step_id);
+
 /* One HTTP request. headers: NULL-terminated "Name: value" strings.
  * Returns the status (0 on transport failure); *json gets the parsed body
  * when it is JSON (json_decref it). */

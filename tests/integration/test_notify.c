@@ -150,18 +150,6 @@ static json_t *ended(const char *run_id, const char *last_step)
     }
 }
 
-/* The step's first row (its first attempt). */
-static json_t *step(const json_t *run, const char *step_id)
-{
-    json_t *steps = json_object_get(run, "steps");
-    for (size_t i = 0; i < json_array_size(steps); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(steps, i), "step_id"));
-        if (id && strcmp(id, step_id) == 0)
-            return json_array_get(steps, i);
-    }
-    return NULL;
-}
-
 static const char *str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -175,9 +163,9 @@ static void test_notify_on_failure_email(void)
     CU_ASSERT_EQUAL_FATAL(run("test/notify/failing", run_id), 202);
     json_t *r = ended(run_id, "notify");
     CU_ASSERT_STRING_EQUAL(str(r, "status"), "FAILED");
-    CU_ASSERT_STRING_EQUAL(str(step(r, "check"), "status"), "FAILED");
-    CU_ASSERT_STRING_EQUAL(str(step(r, "skipped_on_failure"), "status"), "SKIPPED");
-    CU_ASSERT_STRING_EQUAL(str(step(r, "notify"), "status"), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(str(run_step(r, "check"), "status"), "FAILED");
+    CU_ASSERT_STRING_EQUAL(str(run_step(r, "skipped_on_failure"), "status"), "SKIPPED");
+    CU_ASSERT_STRING_EQUAL(str(run_step(r, "notify"), "status"), "SUCCEEDED");
     json_decref(r);
     /* the message as the SMTP server took it */
     CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "smtp", before + 1, 10000));
@@ -254,7 +242,7 @@ static void test_notify_hung_webhook_times_out(void)
     json_t *r = ended(run_id, "announce");
     int64_t took = cvg_time_mono_ms() - t0;
     CU_ASSERT_STRING_EQUAL(str(r, "status"), "TIMED_OUT");
-    CU_ASSERT_STRING_EQUAL(str(step(r, "announce"), "status"), "TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(str(run_step(r, "announce"), "status"), "TIMED_OUT");
     /* ended by the limit, long before the webhook would have answered */
     CU_ASSERT(took < 30000);
     json_decref(r);

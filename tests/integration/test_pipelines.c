@@ -139,17 +139,6 @@ static const char *status_of(const json_t *run)
     return s ? s : "";
 }
 
-static const json_t *step_named(const json_t *run, const char *step_id)
-{
-    json_t *steps = json_object_get(run, "steps");
-    for (size_t i = 0; i < json_array_size(steps); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(steps, i), "step_id"));
-        if (id && strcmp(id, step_id) == 0)
-            return json_array_get(steps, i);
-    }
-    return NULL;
-}
-
 /* A query through the warehouse driver (views are virtual tables). */
 static long long wh_query(const char *sql)
 {
@@ -278,10 +267,10 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(
         json_string_value(json_object_get(json_object_get(run, "parameters"), "date")),
         "2026-11-03");
-    const json_t *load = step_named(run, "load_billing_export");
+    const json_t *load = run_step(run, "load_billing_export");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(load, "status")), "SUCCEEDED");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "rows_processed")), 3153);
-    const json_t *daily = step_named(run, "daily_cost");
+    const json_t *daily = run_step(run, "daily_cost");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(daily, "status")), "SUCCEEDED");
     long long rows = json_integer_value(json_object_get(daily, "rows_processed"));
     CU_ASSERT(rows > 10);
@@ -532,13 +521,13 @@ static void test_pipelines_cancel_queued_and_running(void)
      * declared cancelled by the scheduler before it reports its step */
     for (int i = 0;
          i < 200 &&
-         !final_status(json_string_value(json_object_get(step_named(run, "spin"), "status")));
+         !final_status(json_string_value(json_object_get(run_step(run, "spin"), "status")));
          i++) {
         json_decref(run);
         cvg_time_sleep_ms(100);
         run = wait_run(running, key_free, NULL, 1000);
     }
-    const char *spin = json_string_value(json_object_get(step_named(run, "spin"), "status"));
+    const char *spin = json_string_value(json_object_get(run_step(run, "spin"), "status"));
     if (spin == NULL || strcmp(spin, "CANCELLED") != 0) {
         char *d = json_dumps(json_object_get(run, "steps"), JSON_COMPACT);
         printf("\n  steps: %.1500s\n", d ? d : "");
@@ -594,10 +583,10 @@ static void test_pipelines_step_time_limit(void)
                           202);
     json_t *run = wait_run(run_id, key_acme, NULL, 30000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "TIMED_OUT");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(step_named(run, "spin"), "status")),
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(run_step(run, "spin"), "status")),
                            "TIMED_OUT");
     CU_ASSERT_STRING_EQUAL(
-        json_string_value(json_object_get(step_named(run, "note_failure"), "status")), "SUCCEEDED");
+        json_string_value(json_object_get(run_step(run, "note_failure"), "status")), "SUCCEEDED");
     json_decref(run);
     CU_ASSERT(wh_query("SELECT count(*) FROM acme.failures") >= 1);
 }
@@ -812,7 +801,7 @@ static void test_pipelines_backlog_drains(void)
         json_t *run = wait_run(ids[i], key_acme, NULL, 60000);
         /* ran to its end: the pipeline's error-severity check fails it */
         CU_ASSERT_STRING_EQUAL(status_of(run), "FAILED");
-        CU_ASSERT_PTR_NOT_NULL(step_named(run, "check"));
+        CU_ASSERT_PTR_NOT_NULL(run_step(run, "check"));
         json_decref(run);
     }
 }

@@ -157,6 +157,16 @@ static void raw_str(raw_t *r, const char *s)
     msgpack_pack_str_body(&r->pk, s, strlen(s));
 }
 
+/* A message map of fields + 2 entries opened with version 1 and type. */
+static void raw_header(raw_t *r, uint32_t fields, const char *type)
+{
+    msgpack_pack_map(&r->pk, fields + 2);
+    raw_str(r, "v");
+    msgpack_pack_int(&r->pk, 1);
+    raw_str(r, "t");
+    raw_str(r, type);
+}
+
 static int decode_raw(raw_t *r, cvg_err_t *err)
 {
     cvg_msg_t out;
@@ -248,11 +258,7 @@ static void test_codec_rejects_oversized(void)
     /* A field over its own maximum. */
     raw_t r;
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 4);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "job");
+    raw_header(&r, 2, "job");
     raw_str(&r, "run_id");
     raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
     raw_str(&r, "tenant_id");
@@ -266,11 +272,7 @@ static void test_codec_rejects_oversized(void)
 
     /* More parameters than allowed. */
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 6);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "job");
+    raw_header(&r, 4, "job");
     raw_str(&r, "run_id");
     raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
     raw_str(&r, "tenant_id");
@@ -308,11 +310,7 @@ static void test_codec_rejects_bad_fields(void)
     cvg_err_t err;
     /* Wrong type for a field. */
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 4);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "job");
+    raw_header(&r, 2, "job");
     raw_str(&r, "run_id");
     msgpack_pack_int(&r.pk, 5);
     raw_str(&r, "tenant_id");
@@ -322,11 +320,7 @@ static void test_codec_rejects_bad_fields(void)
 
     /* A NUL inside a string. */
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 3);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "ctl");
+    raw_header(&r, 1, "ctl");
     raw_str(&r, "id");
     msgpack_pack_str(&r.pk, 3);
     msgpack_pack_str_body(&r.pk, "a\0b", 3);
@@ -334,18 +328,10 @@ static void test_codec_rejects_bad_fields(void)
 
     /* Unknown type and unknown event kind. */
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 2);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "bogus");
+    raw_header(&r, 0, "bogus");
     CU_ASSERT_EQUAL(decode_raw(&r, &err), CVG_EPROTO);
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 5);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "event");
+    raw_header(&r, 3, "event");
     raw_str(&r, "id");
     raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
     raw_str(&r, "kind");
@@ -494,11 +480,7 @@ static void test_codec_enqueue_rejects_bad_runs(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         raw_t r;
         raw_init(&r);
-        msgpack_pack_map(&r.pk, 4);
-        raw_str(&r, "v");
-        msgpack_pack_int(&r.pk, 1);
-        raw_str(&r, "t");
-        raw_str(&r, "enqueue");
+        raw_header(&r, 2, "enqueue");
         raw_str(&r, "id");
         raw_str(&r, strcmp(cases[i].key, "id") == 0 ? "" : "b");
         raw_str(&r, "runs");
@@ -571,11 +553,7 @@ static void test_codec_peeks_the_id_of_a_bad_event(void)
 {
     raw_t r;
     raw_init(&r);
-    msgpack_pack_map(&r.pk, 5);
-    raw_str(&r, "v");
-    msgpack_pack_int(&r.pk, 1);
-    raw_str(&r, "t");
-    raw_str(&r, "event");
+    raw_header(&r, 3, "event");
     raw_str(&r, "id");
     raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
     raw_str(&r, "kind");

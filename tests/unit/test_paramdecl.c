@@ -15,8 +15,7 @@ static cvg_paramdecl_t *decls(const char *json, size_t *n, cvg_errlist_t *errs, 
     *doc = json_loads(json, 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(*doc);
     cvg_paramdecl_t *d = NULL;
-    errs->n = 0;
-    errs->dropped = 0;
+    cvg_errlist_reset(errs);
     CU_ASSERT_EQUAL_FATAL(cvg_paramdecls_parse(*doc, &d, n, errs), 0);
     return d;
 }

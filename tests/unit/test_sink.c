@@ -202,32 +202,48 @@ static void test_sink_steps_and_dq(void)
     CU_ASSERT_STRING_EQUAL(observed, "0");
 }
 
-/* A lost worker's step is closed by the scheduler's word on the run; a
- * step of the next attempt, begun after it, is not touched. */
-static void test_sink_lost_worker_closes_its_steps(void)
+/* A "load" step starting at ts: a new step row when step_log_id is "" (its
+ * id written there), else another event of that step. */
+static void start_step(const char *run, char step_log_id[CVG_ID_LEN], int64_t ts)
 {
-    char run[CVG_ID_LEN], lost_step[CVG_ID_LEN], next_step[CVG_ID_LEN];
-    cvg_id_new(run);
     cvg_event_t ev;
     cvg_err_t err;
     run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
     STRSET(ev.step_id, "load");
-    cvg_id_new(ev.step_log_id);
-    memcpy(lost_step, ev.step_log_id, CVG_ID_LEN);
-    ev.ts_ms = 1795600800000;
+    if (step_log_id[0] == '\0')
+        cvg_id_new(step_log_id);
+    memcpy(ev.step_log_id, step_log_id, CVG_ID_LEN);
+    ev.ts_ms = ts;
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
     cvg_event_cleanup(&ev);
+}
 
+/* The scheduler's word that the run's worker was lost, at ts. */
+static void worker_lost(const char *run, int64_t ts, const char *error)
+{
+    cvg_event_t ev;
+    cvg_err_t err;
     run_event(&ev, CVG_EV_RUN_QUEUED, run, "RETRYING");
     STRSET(ev.worker_id, "scheduler");
     ev.attempt = 1;
-    ev.ts_ms = 1795600860000;
-    ev.error = strdup("lease expired: worker lost; queued again");
+    ev.ts_ms = ts;
+    ev.error = error ? strdup(error) : NULL;
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
     cvg_event_cleanup(&ev);
+}
+
+#define STEP_STATUS "SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1"
+
+/* A lost worker's step is closed by the scheduler's word on the run; a
+ * step of the next attempt, begun after it, is not touched. */
+static void test_sink_lost_worker_closes_its_steps(void)
+{
+    char run[CVG_ID_LEN], lost_step[CVG_ID_LEN] = "", next_step[CVG_ID_LEN] = "";
+    cvg_id_new(run);
+    start_step(run, lost_step, 1795600800000);
+    worker_lost(run, 1795600860000, "lease expired: worker lost; queued again");
     char status[32], error[128];
-    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
-             status, sizeof(status));
+    row_text(STEP_STATUS, lost_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "FAILED");
     row_text("SELECT error_message FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
              error, sizeof(error));
@@ -237,41 +253,25 @@ static void test_sink_lost_worker_closes_its_steps(void)
     CU_ASSERT_STRING_EQUAL(status, "2026-11-25T10:01:00.000Z");
 
     /* a late RUNNING from the lost worker (hung, not dead) does not reopen it */
-    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
-    STRSET(ev.step_id, "load");
-    memcpy(ev.step_log_id, lost_step, CVG_ID_LEN);
-    ev.ts_ms = 1795600870000;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
-    cvg_event_cleanup(&ev);
-    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", lost_step,
-             status, sizeof(status));
+    start_step(run, lost_step, 1795600870000);
+    row_text(STEP_STATUS, lost_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "FAILED");
 
     /* the next attempt's step, then the scheduler's word replayed: the
      * new step stays RUNNING */
-    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
-    STRSET(ev.step_id, "load");
-    cvg_id_new(ev.step_log_id);
-    memcpy(next_step, ev.step_log_id, CVG_ID_LEN);
-    ev.ts_ms = 1795600900000;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
-    cvg_event_cleanup(&ev);
-    run_event(&ev, CVG_EV_RUN_QUEUED, run, "RETRYING");
-    STRSET(ev.worker_id, "scheduler");
-    ev.ts_ms = 1795600860000;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
-    cvg_event_cleanup(&ev);
-    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", next_step,
-             status, sizeof(status));
+    start_step(run, next_step, 1795600900000);
+    worker_lost(run, 1795600860000, NULL);
+    row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "RUNNING");
 
     /* a worker's own run events close nothing */
+    cvg_event_t ev;
+    cvg_err_t err;
     run_event(&ev, CVG_EV_RUN_FINISHED, run, "CANCELLED");
     ev.ts_ms = 1795600999000;
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
     cvg_event_cleanup(&ev);
-    row_text("SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1", next_step,
-             status, sizeof(status));
+    row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "RUNNING");
 }
 
