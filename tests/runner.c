@@ -44,6 +44,7 @@ extern const cvg_suite_t suite_importpath;
 extern const cvg_suite_t suite_pipecache;
 extern const cvg_suite_t suite_sink;
 extern const cvg_suite_t suite_routes;
+extern const cvg_suite_t suite_bus;
 extern const cvg_suite_t suite_queue;
 extern const cvg_suite_t suite_log;
 extern const cvg_suite_t suite_apikey;
@@ -85,6 +86,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_pipecache,
     &suite_sink,
     &suite_routes,
+    &suite_bus,
     &suite_queue,
     &suite_log,
     &suite_apikey,
