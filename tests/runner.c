@@ -38,6 +38,7 @@ extern const cvg_suite_t suite_yaml;
 extern const cvg_suite_t suite_schema;
 extern const cvg_suite_t suite_sqlite;
 extern const cvg_suite_t suite_sqlite_stmts;
+extern const cvg_suite_t suite_sqlite_walbuf;
 extern const cvg_suite_t suite_pipeline;
 extern const cvg_suite_t suite_paramdecl;
 extern const cvg_suite_t suite_importpath;
@@ -80,6 +81,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_schema,
     &suite_sqlite,
     &suite_sqlite_stmts,
+    &suite_sqlite_walbuf,
     &suite_pipeline,
     &suite_paramdecl,
     &suite_importpath,

@@ -14,6 +14,7 @@
 #include "common/warehouse/driver.h"
 #include "common/warehouse/sqlite_stmts.h"
 #include "common/warehouse/sqlite_view.h"
+#include "common/warehouse/sqlite_walbuf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -355,7 +356,9 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
         return rc;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(":memory:", &s->db, flags, NULL) != SQLITE_OK) {
+    /* datasets are attached through the connection's VFS: the one that
+     * writes a commit's WAL frames at once (NULL: SQLite's own) */
+    if (sqlite3_open_v2(":memory:", &s->db, flags, cvg_sqlite_walbuf_vfs()) != SQLITE_OK) {
         rc = cvg_err_set(err, CVG_EDB, "WAREHOUSE_URL", "sqlite: %s",
                          s->db ? sqlite3_errmsg(s->db) : "cannot open");
         sqlite3_close(s->db);
