@@ -243,6 +243,37 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
     return 0;
 }
 
+/* "retired_indexes": ["idempotency"]: identifiers, none a current index. */
+static int parse_retired(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
+{
+    if (!json_is_array(list))
+        return cvg_err_set(err, CVG_EINVAL, "retired_indexes",
+                           "retired_indexes: expected an array of index names");
+    if (json_array_size(list) > CVG_SCHEMA_MAX_INDEXES)
+        return cvg_err_set(err, CVG_EINVAL, "retired_indexes", "retired_indexes: more than %d",
+                           CVG_SCHEMA_MAX_INDEXES);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *name = json_string_value(json_array_get(list, i));
+        char path[64];
+        snprintf(path, sizeof(path), "retired_indexes[%zu]", i);
+        if (name == NULL || !cvg_ident_valid(name, CVG_SCHEMA_INDEX_NAME - 1))
+            return cvg_err_set(err, CVG_EINVAL, path,
+                               "%s: expected an identifier of at most %d characters", path,
+                               CVG_SCHEMA_INDEX_NAME - 1);
+        for (size_t j = 0; j < s->nidx; j++) {
+            if (strcmp(s->idx[j].name, name) == 0)
+                return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is one of the indexes", path,
+                                   name);
+        }
+        for (size_t j = 0; j < s->nretired; j++) {
+            if (strcmp(s->retired[j], name) == 0)
+                return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is listed twice", path, name);
+        }
+        memcpy(s->retired[s->nretired++], name, strlen(name) + 1);
+    }
+    return 0;
+}
+
 int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
@@ -250,7 +281,7 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         return cvg_err_set(err, CVG_EINVAL, "table", "'%s' is not a valid table name", table);
     memcpy(out->table, table, strlen(table) + 1);
     const json_t *fields = doc;
-    const json_t *pk = NULL, *clust = NULL, *indexes = NULL;
+    const json_t *pk = NULL, *clust = NULL, *indexes = NULL, *retired = NULL;
     if (json_is_object(doc)) {
         const char *key;
         json_t *val;
@@ -259,7 +290,7 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
             if (strcmp(key, "schema") && strcmp(key, "description") &&
                 strcmp(key, "tableConstraints") && strcmp(key, "clustering") &&
                 strcmp(key, "timePartitioning") && strcmp(key, "tableReference") &&
-                strcmp(key, "indexes"))
+                strcmp(key, "indexes") && strcmp(key, "retired_indexes"))
                 return cvg_err_set(err, CVG_EINVAL, key, "%s: unknown table key", key);
         }
         fields = json_object_get(json_object_get(doc, "schema"), "fields");
@@ -274,6 +305,7 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
             json_object_get(json_object_get(doc, "tableConstraints"), "primaryKey"), "columns");
         clust = json_object_get(json_object_get(doc, "clustering"), "fields");
         indexes = json_object_get(doc, "indexes");
+        retired = json_object_get(doc, "retired_indexes");
     }
     size_t n = json_is_array(fields) ? json_array_size(fields) : 0;
     out->cols = calloc(n ? n : 1, sizeof(*out->cols));
@@ -289,6 +321,8 @@ int cvg_schema_parse(const json_t *doc, const char *table, cvg_schema_t *out, cv
         rc = parse_keys(out, clust, "clustering.fields", out->clustering, &out->nclust, err);
     if (rc == 0 && indexes != NULL)
         rc = parse_indexes(out, indexes, err);
+    if (rc == 0 && retired != NULL)
+        rc = parse_retired(out, retired, err);
     if (rc != 0)
         cvg_schema_cleanup(out);
     return rc;

@@ -74,6 +74,10 @@ typedef struct cvg_schema {
     char clustering[CVG_SCHEMA_MAX_KEYS][CVG_SCHEMA_NAME_MAX];
     size_t nidx;
     cvg_index_t idx[CVG_SCHEMA_MAX_INDEXES];
+    /* "retired_indexes": names of indexes the table had once and must not
+     * keep (bootstrap drops them from existing tables) */
+    size_t nretired;
+    char retired[CVG_SCHEMA_MAX_INDEXES][CVG_SCHEMA_INDEX_NAME];
 } cvg_schema_t;
 
 /* Parses a schema document for table `table`. On error err names the field

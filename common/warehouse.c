@@ -344,6 +344,18 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
                                       not_null && not_null[0] ? not_null : NULL, err);
 }
 
+int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
+                      bool *dropped, cvg_err_t *err)
+{
+    *dropped = false;
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    if (rc == 0)
+        rc = check_ident("index", suffix, err);
+    return rc ? rc : wh->ops->index_drop(wh->impl, dataset, table, suffix, dropped, err);
+}
+
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err)
 {
     return wh->ops->query_columns(wh->impl, sql, out, err);

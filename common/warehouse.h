@@ -176,6 +176,11 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
 int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
                         const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);
 
+/* Drops the index <table>__<suffix> if it exists; *dropped says whether it
+ * did. */
+int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
+                      bool *dropped, cvg_err_t *err);
+
 /* Names of the columns a query returns, without running it. */
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err);
 

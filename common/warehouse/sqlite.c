@@ -1069,16 +1069,23 @@ static int sq_table_create_as(void *impl, const char *dataset, const char *table
     return rc;
 }
 
+/* An existing dataset this connection may use, attached. */
+static int reach(sq_t *s, const char *dataset, cvg_err_t *err)
+{
+    drop_stale(s);
+    int rc = attach(s, dataset, false, err);
+    if (rc == 0 && !allowed(s, dataset))
+        rc = cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
+    return rc;
+}
+
 static int sq_table_columns(void *impl, const char *dataset, const char *table, cvg_strlist_t *out,
                             cvg_err_t *err)
 {
     sq_t *s = impl;
-    drop_stale(s);
-    int rc = attach(s, dataset, false, err);
+    int rc = reach(s, dataset, err);
     if (rc != 0)
         return rc;
-    if (!allowed(s, dataset))
-        return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
     /* The driver's own pragma, on names already checked as identifiers. */
     char sql[400];
     snprintf(sql, sizeof(sql), "SELECT name FROM \"%s\".pragma_table_info('%s') ORDER BY cid",
@@ -1097,12 +1104,9 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
                            cvg_err_t *err)
 {
     sq_t *s = impl;
-    drop_stale(s);
-    int rc = attach(s, dataset, false, err);
+    int rc = reach(s, dataset, err);
     if (rc != 0)
         return rc;
-    if (!allowed(s, dataset))
-        return cvg_err_set(err, CVG_EINVAL, "dataset", "dataset %s is not available here", dataset);
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
     index_ddl(&ddl, dataset, table, suffix, columns, n, not_null);
@@ -1112,6 +1116,39 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
     s->trusted--;
     cvg_buf_cleanup(&ddl);
     return rc;
+}
+
+static int sq_index_drop(void *impl, const char *dataset, const char *table, const char *suffix,
+                         bool *dropped, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    int rc = reach(s, dataset, err);
+    if (rc != 0)
+        return rc;
+    char name[2 * CVG_SCHEMA_NAME_MAX + 2];
+    snprintf(name, sizeof(name), "%s__%s", table, suffix);
+    char sql[3 * CVG_SCHEMA_NAME_MAX + 128];
+    snprintf(sql, sizeof(sql),
+             "SELECT 1 FROM \"%s\".sqlite_master WHERE type = 'index' AND name = ?1", dataset);
+    sqlite3_stmt *st = NULL;
+    s->trusted++; /* the driver's own catalog read and DDL on checked names */
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *dropped = rc == SQLITE_ROW;
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    int r = rc == SQLITE_OK ? 0 : map_error(s, rc, sql, err);
+    sqlite3_finalize(st);
+    if (r == 0 && *dropped) {
+        snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\".\"%s\"", dataset, name);
+        r = run(s, sql, err);
+        if (r != 0)
+            *dropped = false;
+    }
+    s->trusted--;
+    return r;
 }
 
 static int sq_query_columns(void *impl, const char *sql, cvg_strlist_t *out, cvg_err_t *err)
@@ -1153,5 +1190,6 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .table_columns = sq_table_columns,
     .query_columns = sq_query_columns,
     .index_create = sq_index_create,
+    .index_drop = sq_index_drop,
     .ident_quote = '"',
 };

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -328,6 +329,43 @@ static void test_cluster_bootstrap_again_creates_nothing(void)
     json_decref(body);
 }
 
+/* An installation from before the queue's idempotency index became
+ * partial has the old full one: bootstrap drops it and says so, once. */
+static void test_cluster_bootstrap_drops_retired_index(void)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/tenants.db", c.warehouse_dir);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "CREATE INDEX tenant_pipeline_execution_queue__idempotency ON "
+                                 "tenant_pipeline_execution_queue (tenant_id, idempotency_key)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    const char *count = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?";
+    const char *old = "tenant_pipeline_execution_queue__idempotency";
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, old), 1);
+    const char *headers[] = {key_header, NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    json_t *retired = json_object_get(body, "indexes_retired");
+    CU_ASSERT_EQUAL(json_array_size(retired), 1);
+    const char *name = json_string_value(json_array_get(retired, 0));
+    CU_ASSERT_STRING_EQUAL(name ? name : "", old);
+    json_decref(body);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, old), 0);
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants", count, "tenant_pipeline_execution_queue__idempotency_set"), 1);
+    body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "indexes_retired")), 0);
+    json_decref(body);
+}
+
 static void test_cluster_bootstrap_run_is_logged(void)
 {
     CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
@@ -513,6 +551,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_big_headers_and_slow_clients", test_cluster_big_headers_and_slow_clients},
     {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
     {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
+    {"test_cluster_bootstrap_drops_retired_index", test_cluster_bootstrap_drops_retired_index},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},

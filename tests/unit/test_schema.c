@@ -70,6 +70,16 @@ static void test_schema_table_resource(void)
     CU_ASSERT_STRING_EQUAL(s.idx[1].cols[1], "a");
     CU_ASSERT_STRING_EQUAL(s.idx[0].not_null, "");
     CU_ASSERT_STRING_EQUAL(s.idx[1].not_null, "a");
+    CU_ASSERT_EQUAL(s.nretired, 0);
+    cvg_schema_cleanup(&s);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"STRING\"}]},"
+                                "\"indexes\":[{\"name\":\"a_set\",\"columns\":[\"a\"]}],"
+                                "\"retired_indexes\":[\"a_all\",\"old\"]}",
+                                &s, &err),
+                          0);
+    CU_ASSERT_EQUAL(s.nretired, 2);
+    CU_ASSERT_STRING_EQUAL(s.retired[0], "a_all");
+    CU_ASSERT_STRING_EQUAL(s.retired[1], "old");
     cvg_schema_cleanup(&s);
 }
 
@@ -116,6 +126,15 @@ static void test_schema_errors_name_the_field(void)
              "{\"name\":\"e\",\"columns\":[\"a\"]}]"),
          "indexes", "more than 4"},
 #undef IDX
+#define RET(list)                                                                             \
+    "{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"STRING\"}]},\"indexes\":[{\"name\":" \
+    "\"x\",\"columns\":[\"a\"]}],\"retired_indexes\":" list "}"
+        {RET("\"x\""), "retired_indexes", "expected an array of index names"},
+        {RET("[1]"), "retired_indexes[0]", "expected an identifier"},
+        {RET("[\"a;b\"]"), "retired_indexes[0]", "expected an identifier"},
+        {RET("[\"x\"]"), "retired_indexes[0]", "'x' is one of the indexes"},
+        {RET("[\"y\",\"y\"]"), "retired_indexes[1]", "'y' is listed twice"},
+#undef RET
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cvg_schema_t s;

@@ -494,6 +494,32 @@ static void test_sqlite_table_from_a_query(void)
     cvg_wh_close(&wh);
 }
 
+static void test_sqlite_index_dropped_once(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "ix", &err), 0);
+    make_table(wh, "ix", "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
+    const char *cols[] = {"n"};
+    CU_ASSERT_EQUAL(cvg_wh_index_create(wh, "ix", "t", "by_n", cols, 1, NULL, &err), 0);
+    int rc = 0;
+    const char *count = "SELECT count(*) FROM ix.sqlite_schema WHERE name = 't__by_n'";
+    CU_ASSERT_EQUAL(count_in(wh, count, &rc, &err), 1);
+    CU_ASSERT_EQUAL(rc, 0);
+    bool dropped = false;
+    CU_ASSERT_EQUAL(cvg_wh_index_drop(wh, "ix", "t", "by_n", &dropped, &err), 0);
+    CU_ASSERT_TRUE(dropped);
+    CU_ASSERT_EQUAL(count_in(wh, count, &rc, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_index_drop(wh, "ix", "t", "by_n", &dropped, &err), 0);
+    CU_ASSERT_FALSE(dropped); /* gone already: nothing to do */
+    CU_ASSERT_EQUAL(cvg_wh_index_drop(wh, "ix", "t", "x\"; DROP TABLE t; --", &dropped, &err),
+                    CVG_EINVAL);
+    CU_ASSERT_FALSE(dropped);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM ix.t", &rc, &err), 0); /* t still there */
+    CU_ASSERT_EQUAL(rc, 0);
+    cvg_wh_close(&wh);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sqlite_datasets", test_sqlite_datasets},
     {"test_sqlite_central_tables_from_schema_files", test_sqlite_central_tables_from_schema_files},
@@ -510,6 +536,7 @@ static CU_TestInfo tests[] = {
     {"test_sqlite_statements_stop_at_deadline_or_cancel",
      test_sqlite_statements_stop_at_deadline_or_cancel},
     {"test_sqlite_table_from_a_query", test_sqlite_table_from_a_query},
+    {"test_sqlite_index_dropped_once", test_sqlite_index_dropped_once},
     CU_TEST_INFO_NULL,
 };
 

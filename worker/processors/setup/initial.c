@@ -107,9 +107,19 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
     return rc;
 }
 
-/* Creates the schema's secondary indexes that an existing table lacks. */
-static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, cvg_err_t *err)
+/* Creates the schema's secondary indexes that an existing table lacks and
+ * drops those it retired (each dropped named in `retired`). */
+static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc,
+                          json_t *retired, cvg_err_t *err)
 {
+    for (size_t i = 0; i < sc->nretired; i++) {
+        bool dropped = false;
+        int rc = cvg_wh_index_drop(wh, dataset, sc->table, sc->retired[i], &dropped, err);
+        if (rc != 0)
+            return rc;
+        if (dropped)
+            json_array_append_new(retired, json_sprintf("%s__%s", sc->table, sc->retired[i]));
+    }
     for (size_t i = 0; i < sc->nidx; i++) {
         const char *cols[CVG_SCHEMA_INDEX_COLS];
         for (size_t c = 0; c < sc->idx[i].ncols; c++)
@@ -143,6 +153,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     cvg_schema_t *schemas = NULL;
     size_t nschemas = 0;
     json_t *created = json_array(), *existing = json_array(), *recreated = json_array();
+    json_t *retired = json_array();
     bool dataset_created = false;
     cvg_err_t err;
     cvg_err_clear(&err);
@@ -188,7 +199,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
             goto db_error;
         if (texists && !force_tables) {
             /* an index added to the schema since the table was made */
-            if ((rc = ensure_indexes(ctx->wh, dataset, &schemas[i], &err)) != 0)
+            if ((rc = ensure_indexes(ctx->wh, dataset, &schemas[i], retired, &err)) != 0)
                 goto db_error;
             json_array_append_new(existing, json_string(table));
             continue;
@@ -206,9 +217,10 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         json_array_append_new(texists ? recreated : created, json_string(table));
     }
     res->rows = 0;
-    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:i}", "dataset", dataset, "dataset_created",
-                            dataset_created, "tables_created", created, "tables_existing", existing,
-                            "tables_recreated", recreated, "total_tables", (int)nschemas);
+    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:i}", "dataset", dataset,
+                            "dataset_created", dataset_created, "tables_created", created,
+                            "tables_existing", existing, "tables_recreated", recreated,
+                            "indexes_retired", retired, "total_tables", (int)nschemas);
     goto out;
 db_error:
     proc_fail(res, rc, "%s", err.message);
@@ -221,6 +233,7 @@ out:
     json_decref(created);
     json_decref(existing);
     json_decref(recreated);
+    json_decref(retired);
     return rc;
 }
 
