@@ -795,7 +795,11 @@ static int decode_enqueued(const msgpack_object_map *m, cvg_enqueued_t *q, cvg_e
     return 0;
 }
 
-int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN])
+/* What a message that does not decode still says: that it is a map of
+ * type `type` with a valid id and, when `list` is given, an array under
+ * that key of at most CVG_ENQUEUE_MAX items (*n of them). */
+static int peek(const void *data, size_t len, const char *type, char id[CVG_ID_LEN],
+                const char *list, size_t *n)
 {
     id[0] = '\0';
     if (len == 0 || len > CVG_MSG_MAX || scan(data, len, NULL) != 0)
@@ -806,16 +810,33 @@ int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN])
     int rc = CVG_EPROTO;
     if (msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_MAP) {
-        char type[16];
+        char t[16];
         const msgpack_object_map *map = &up.data.via.map;
-        if (get_str(map, "t", true, type, sizeof(type), NULL) == 0 && strcmp(type, "event") == 0 &&
-            get_str(map, "id", true, id, CVG_ID_LEN, NULL) == 0 && cvg_id_valid(id))
+        const msgpack_object *items = list ? field(map, list) : NULL;
+        if (get_str(map, "t", true, t, sizeof(t), NULL) == 0 && strcmp(t, type) == 0 &&
+            get_str(map, "id", true, id, CVG_ID_LEN, NULL) == 0 && cvg_id_valid(id) &&
+            (list == NULL || (items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
+                              items->via.array.size <= CVG_ENQUEUE_MAX))) {
+            if (list != NULL)
+                *n = items->via.array.size;
             rc = 0;
+        }
     }
     msgpack_unpacked_destroy(&up);
     if (rc != 0)
         id[0] = '\0';
     return rc;
+}
+
+int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN])
+{
+    return peek(data, len, "event", id, NULL, NULL);
+}
+
+int cvg_msg_peek_enqueue(const void *data, size_t len, char id[CVG_ID_LEN], size_t *n)
+{
+    *n = 0;
+    return peek(data, len, "enqueue", id, "runs", n);
 }
 
 int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err)

@@ -39,4 +39,11 @@ int cvg_msg_decode(const void *data, size_t len, cvg_msg_t *out, cvg_err_t *err)
  * sender resending). 0 or CVG_EPROTO. */
 int cvg_msg_peek_event_id(const void *data, size_t len, char id[CVG_ID_LEN]);
 
+/* For a message that does not decode: when it is still an enqueue map with
+ * a valid id and a runs array (of at most CVG_ENQUEUE_MAX), copies the id
+ * and sets *n to the number of runs, so the scheduler can answer each run
+ * with the error instead of leaving its caller to time out. 0 or
+ * CVG_EPROTO. */
+int cvg_msg_peek_enqueue(const void *data, size_t len, char id[CVG_ID_LEN], size_t *n);
+
 #endif

@@ -19,18 +19,32 @@
 #define TICK_MS             250
 #define EMITTER_MAX_PENDING 10000
 
-/* Reads [identity][payload] from a ROUTER and decodes the payload. */
-static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err_t *err)
+/* An enqueue message that did not decode but says whom to answer. */
+typedef struct refused {
+    char id[CVG_ID_LEN]; /* "" when not even that could be read */
+    size_t n;            /* its runs */
+} refused_t;
+
+/* Reads [identity][payload] from a ROUTER and decodes the payload; when
+ * that fails and refused is given, peeks for an enqueue message's id. */
+static int recv_routed(zsock_t *sock, zframe_t **identity, cvg_msg_t *m, cvg_err_t *err,
+                       refused_t *refused)
 {
     zmsg_t *msg = zmsg_recv(sock);
     *identity = NULL;
     memset(m, 0, sizeof(*m));
+    if (refused)
+        memset(refused, 0, sizeof(*refused));
     if (msg == NULL)
         return CVG_EIO;
     *identity = zmsg_pop(msg);
     zframe_t *payload = zmsg_last(msg);
     int rc = payload ? cvg_msg_decode(zframe_data(payload), zframe_size(payload), m, err)
                      : cvg_err_set(err, CVG_EPROTO, "", "message without payload");
+    if (rc != 0 && payload && refused &&
+        cvg_msg_peek_enqueue(zframe_data(payload), zframe_size(payload), refused->id,
+                             &refused->n) != 0)
+        refused->id[0] = '\0';
     zmsg_destroy(&msg);
     return rc;
 }
@@ -77,6 +91,25 @@ static void send_enqueued(sch_t *s, zframe_t *identity, const cvg_enqueue_t *req
     cvg_buf_cleanup(&b);
 }
 
+/* Answers each run of an enqueue message that could not be read with why,
+ * rather than leaving its callers to time out. */
+static void answer_refused(sch_t *s, zframe_t *identity, const refused_t *r, const cvg_err_t *why)
+{
+    cvg_enq_result_t *results = calloc(r->n ? r->n : 1, sizeof(*results));
+    if (results == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        results[i].status = CVG_EPROTO;
+        snprintf(results[i].code, sizeof(results[i].code), "invalid_request");
+        snprintf(results[i].reason, sizeof(results[i].reason),
+                 "the scheduler could not read the run request: %.150s", why->message);
+    }
+    cvg_enqueue_t req = {.n = r->n};
+    memcpy(req.id, r->id, sizeof(req.id));
+    send_enqueued(s, identity, &req, results);
+    free(results);
+}
+
 /* Reads what is waiting (up to CONTROL_BATCH messages): the runs of every
  * enqueue message among them share one transaction, control requests are
  * answered one by one. */
@@ -90,11 +123,14 @@ static void on_control(sch_t *s)
     do {
         cvg_err_t err;
         cvg_err_clear(&err);
-        int rc = recv_routed(s->control, &ids[n], &msgs[n], &err);
+        refused_t refused;
+        int rc = recv_routed(s->control, &ids[n], &msgs[n], &err, &refused);
         cvg_msg_type_t type = msgs[n].type;
         if (rc != 0 || (type != CVG_MSG_CTL && type != CVG_MSG_ENQUEUE)) {
             if (rc != 0)
                 cvg_warn(NULL, "control message dropped: %s", err.message);
+            if (rc != 0 && refused.id[0] != '\0' && ids[n] != NULL)
+                answer_refused(s, ids[n], &refused, &err);
             cvg_msg_cleanup(&msgs[n]);
             zframe_destroy(&ids[n]);
             continue;
@@ -128,7 +164,7 @@ static void on_worker(sch_t *s)
     cvg_msg_t m;
     cvg_err_t err;
     cvg_err_clear(&err);
-    int rc = recv_routed(s->workers_in, &identity, &m, &err);
+    int rc = recv_routed(s->workers_in, &identity, &m, &err, NULL);
     if (rc != 0) {
         zframe_destroy(&identity);
         cvg_warn(NULL, "worker message dropped: %s", err.message);

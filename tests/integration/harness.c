@@ -122,6 +122,7 @@ int cluster_prepare(cluster_t *c, bool without_key)
     int ports[5];
     for (int i = 0; i < 5; i++)
         ports[i] = harness_free_port();
+    c->control_port = ports[0];
     FILE *f = fopen(c->env_file, "w");
     if (f == NULL)
         return -1;

@@ -5,13 +5,17 @@
  * through the scheduler and a worker, events kept across a logger restart,
  * and a clean SIGTERM. The tests run in order and share the cluster.
  */
+#include "common/buf.h"
 #include "common/central.h"
 #include "common/id.h"
+#include "common/msg.h"
 #include "common/time.h"
 #include "tests/integration/harness.h"
 #include "tests/tests.h"
 
 #include <arpa/inet.h>
+#include <czmq.h>
+#include <msgpack.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -366,6 +370,63 @@ static void test_cluster_bootstrap_drops_retired_index(void)
     json_decref(body);
 }
 
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* An enqueue message the scheduler cannot read (its runs lack their
+ * required fields) is answered at once, each run with why, rather than
+ * left for its caller to time out. */
+static void test_cluster_unreadable_enqueue_answered(void)
+{
+    static const char id[] = "0193c2b0-0000-7000-8000-0000000000e1";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pack_str(&pk, "v");
+    msgpack_pack_int(&pk, CVG_PROTO_VERSION);
+    pack_str(&pk, "t");
+    pack_str(&pk, "enqueue");
+    pack_str(&pk, "id");
+    pack_str(&pk, id);
+    pack_str(&pk, "runs");
+    msgpack_pack_array(&pk, 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_map(&pk, 1);
+        pack_str(&pk, "tenant_id");
+        pack_str(&pk, "acme");
+    }
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), ">tcp://127.0.0.1:%d", c.control_port);
+    zsock_t *dealer = zsock_new_dealer(endpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dealer);
+    zframe_t *f = zframe_new(sb.data, sb.size);
+    CU_ASSERT_EQUAL(zframe_send(&f, dealer, 0), 0);
+    msgpack_sbuffer_destroy(&sb);
+    zpoller_t *p = zpoller_new(dealer, NULL);
+    bool answered = zpoller_wait(p, 5000) == dealer;
+    zpoller_destroy(&p);
+    CU_ASSERT_TRUE_FATAL(answered);
+    zframe_t *reply = zframe_recv(dealer);
+    cvg_msg_t m;
+    CU_ASSERT_EQUAL(cvg_msg_decode(zframe_data(reply), zframe_size(reply), &m, NULL), 0);
+    CU_ASSERT_EQUAL(m.type, CVG_MSG_ENQUEUED);
+    CU_ASSERT_STRING_EQUAL(m.u.enqueued.id, id);
+    CU_ASSERT_EQUAL_FATAL(m.u.enqueued.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(m.u.enqueued.results[i].status, CVG_EPROTO);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(m.u.enqueued.results[i].reason, "could not read the run request"));
+    }
+    cvg_msg_cleanup(&m);
+    zframe_destroy(&reply);
+    zsock_destroy(&dealer);
+}
+
 static void test_cluster_bootstrap_run_is_logged(void)
 {
     CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
@@ -552,6 +613,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
     {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
     {"test_cluster_bootstrap_drops_retired_index", test_cluster_bootstrap_drops_retired_index},
+    {"test_cluster_unreadable_enqueue_answered", test_cluster_unreadable_enqueue_answered},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},

@@ -570,6 +570,55 @@ static void test_codec_peeks_the_id_of_a_bad_event(void)
     msgpack_sbuffer_destroy(&r.sb);
 }
 
+/* An enqueue message the scheduler cannot read still names whom to answer
+ * and how many runs it carried; anything else names nothing. */
+static void test_codec_peeks_a_bad_enqueue(void)
+{
+    static const char id[] = "0193c2b0-0000-7000-8000-000000000002";
+    raw_t r;
+    raw_init(&r);
+    raw_header(&r, 2, "enqueue");
+    raw_str(&r, "id");
+    raw_str(&r, id);
+    raw_str(&r, "runs");
+    msgpack_pack_array(&r.pk, 3);
+    for (int i = 0; i < 3; i++) { /* runs without their required fields */
+        msgpack_pack_map(&r.pk, 1);
+        raw_str(&r, "tenant_id");
+        raw_str(&r, "acme");
+    }
+    cvg_msg_t out;
+    CU_ASSERT_NOT_EQUAL(cvg_msg_decode(r.sb.data, r.sb.size, &out, NULL), 0);
+    cvg_msg_cleanup(&out);
+    char got[CVG_ID_LEN];
+    size_t n = 99;
+    CU_ASSERT_EQUAL(cvg_msg_peek_enqueue(r.sb.data, r.sb.size, got, &n), 0);
+    CU_ASSERT_STRING_EQUAL(got, id);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_NOT_EQUAL(cvg_msg_peek_enqueue(r.sb.data, r.sb.size - 1, got, &n), 0);
+    CU_ASSERT_STRING_EQUAL(got, "");
+    CU_ASSERT_NOT_EQUAL(cvg_msg_peek_event_id(r.sb.data, r.sb.size, got), 0); /* not an event */
+    msgpack_sbuffer_destroy(&r.sb);
+
+    raw_init(&r); /* runs not an array */
+    raw_header(&r, 2, "enqueue");
+    raw_str(&r, "id");
+    raw_str(&r, id);
+    raw_str(&r, "runs");
+    raw_str(&r, "three");
+    CU_ASSERT_NOT_EQUAL(cvg_msg_peek_enqueue(r.sb.data, r.sb.size, got, &n), 0);
+    msgpack_sbuffer_destroy(&r.sb);
+
+    raw_init(&r); /* an id that is not one */
+    raw_header(&r, 2, "enqueue");
+    raw_str(&r, "id");
+    raw_str(&r, "b");
+    raw_str(&r, "runs");
+    msgpack_pack_array(&r.pk, 0);
+    CU_ASSERT_NOT_EQUAL(cvg_msg_peek_enqueue(r.sb.data, r.sb.size, got, &n), 0);
+    msgpack_sbuffer_destroy(&r.sb);
+}
+
 static CU_TestInfo tests[] = {
     {"test_codec_job_round_trip", test_codec_job_round_trip},
     {"test_codec_event_round_trip", test_codec_event_round_trip},
@@ -584,6 +633,7 @@ static CU_TestInfo tests[] = {
     {"test_codec_peeks_the_id_of_a_bad_event", test_codec_peeks_the_id_of_a_bad_event},
     {"test_codec_enqueue_round_trip", test_codec_enqueue_round_trip},
     {"test_codec_enqueue_rejects_bad_runs", test_codec_enqueue_rejects_bad_runs},
+    {"test_codec_peeks_a_bad_enqueue", test_codec_peeks_a_bad_enqueue},
     CU_TEST_INFO_NULL,
 };
 
