@@ -186,6 +186,15 @@ static int parse_keys(const cvg_schema_t *s, const json_t *list, const char *pat
     return 0;
 }
 
+/* Index names the drivers and the loaders use for indexes of their own:
+ * the clustering index (<table>__cluster) and the destination's
+ * partition and clustering indexes. */
+static bool reserved_index(const char *name)
+{
+    return strcasecmp(name, "cluster") == 0 || strcasecmp(name, "clustering") == 0 ||
+           strcasecmp(name, "partition") == 0;
+}
+
 /* "indexes": [{"name": "run", "columns": ["pipeline_logging_id"]}, ...] */
 static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
 {
@@ -212,8 +221,10 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
             return cvg_err_set(err, CVG_EINVAL, path,
                                "%s.name: expected an identifier of at most %d characters", path,
                                CVG_SCHEMA_INDEX_NAME - 1);
+        if (reserved_index(name))
+            return cvg_err_set(err, CVG_EINVAL, path, "%s.name: '%s' is reserved", path, name);
         for (size_t j = 0; j < s->nidx; j++) {
-            if (strcmp(s->idx[j].name, name) == 0)
+            if (strcasecmp(s->idx[j].name, name) == 0)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s.name: duplicate index '%s'", path,
                                    name);
         }
@@ -260,13 +271,15 @@ static int parse_retired(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
             return cvg_err_set(err, CVG_EINVAL, path,
                                "%s: expected an identifier of at most %d characters", path,
                                CVG_SCHEMA_INDEX_NAME - 1);
+        if (reserved_index(name))
+            return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is reserved", path, name);
         for (size_t j = 0; j < s->nidx; j++) {
-            if (strcmp(s->idx[j].name, name) == 0)
+            if (strcasecmp(s->idx[j].name, name) == 0)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is one of the indexes", path,
                                    name);
         }
         for (size_t j = 0; j < s->nretired; j++) {
-            if (strcmp(s->retired[j], name) == 0)
+            if (strcasecmp(s->retired[j], name) == 0)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is listed twice", path, name);
         }
         memcpy(s->retired[s->nretired++], name, strlen(name) + 1);

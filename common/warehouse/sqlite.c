@@ -1129,7 +1129,8 @@ static int sq_index_drop(void *impl, const char *dataset, const char *table, con
     snprintf(name, sizeof(name), "%s__%s", table, suffix);
     char sql[3 * CVG_SCHEMA_NAME_MAX + 128];
     snprintf(sql, sizeof(sql),
-             "SELECT 1 FROM \"%s\".sqlite_master WHERE type = 'index' AND name = ?1", dataset);
+             "SELECT 1 FROM \"%s\".sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+             dataset);
     sqlite3_stmt *st = NULL;
     s->trusted++; /* the driver's own catalog read and DDL on checked names */
     rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);

@@ -1,18 +1,22 @@
 /*
  * The WAL write-gathering VFS (see sqlite_walbuf.h). Each open WAL file has
- * a buffer holding the bytes [off, off + len) not yet written; a write that
- * continues the buffer is appended, any other write first empties it. A
- * write failing when the buffer is emptied is reported by the call that
- * emptied it (a sync, a read, ...), which SQLite treats as the I/O error it
- * is. Files with unwritten bytes are on a process-wide list, so that a
- * barrier or lock on the shared memory of any database first empties those
- * the calling thread wrote.
+ * a buffer (allocated on its first write) holding the bytes [off, off + len)
+ * not yet written; a write that continues the buffer is appended, any other
+ * write first empties it. A WAL file is linked to the database file it
+ * belongs to (sqlite3_database_file_object), and a lock, barrier or map of
+ * that database's shared memory empties it first: that is where SQLite
+ * makes frames visible to other connections (the WAL index), whatever the
+ * synchronous mode; and the write of a commit's last frame writes the
+ * buffer out, so a refused write fails the commit. A failed write keeps
+ * the bytes: the next attempt writes them again, so an error is never lost
+ * between a buffered write and the commit.
  */
 #include "common/warehouse/sqlite_walbuf.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,101 +27,52 @@
 typedef struct wb_file {
     sqlite3_file base; /* pMethods: &io */
     sqlite3_file *real;
-    char *buf; /* WAL files only; NULL: every call passes straight through */
+    bool is_wal;
+    char *buf; /* WAL files: NULL until the first write */
     size_t len;
     sqlite3_int64 off;
-    /* while len > 0: on the dirty list, with the thread that wrote last */
-    struct wb_file *next_dirty;
-    bool dirty;
-    pthread_t owner;
+    sqlite3_int64 commit_page_at; /* where the page of a commit frame goes, 0 */
+    struct wb_file *wal;          /* a database file: its open WAL file, if any */
+    struct wb_file *db;           /* a WAL file: its database file */
 } wb_file_t;
 
 static sqlite3_vfs *base_vfs;
 static sqlite3_vfs wb_vfs;
-static pthread_mutex_t dirty_lock = PTHREAD_MUTEX_INITIALIZER;
-static wb_file_t *dirty_files;
-static int ndirty; /* read without the lock first: 0 means nothing to do */
+static uint64_t writes_taken, writes_made; /* of WAL files, process-wide */
 
-static void mark_dirty(wb_file_t *f)
-{
-    pthread_t self = pthread_self();
-    if (f->dirty && pthread_equal(f->owner, self))
-        return;
-    pthread_mutex_lock(&dirty_lock);
-    f->owner = self;
-    if (!f->dirty) {
-        f->dirty = true;
-        f->next_dirty = dirty_files;
-        dirty_files = f;
-        __atomic_add_fetch(&ndirty, 1, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&dirty_lock);
-}
-
-static void mark_clean(wb_file_t *f)
-{
-    if (!f->dirty)
-        return;
-    pthread_mutex_lock(&dirty_lock);
-    for (wb_file_t **p = &dirty_files; *p; p = &(*p)->next_dirty) {
-        if (*p == f) {
-            *p = f->next_dirty;
-            break;
-        }
-    }
-    f->dirty = false;
-    f->next_dirty = NULL;
-    __atomic_sub_fetch(&ndirty, 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&dirty_lock);
-}
-
-/* Writes the buffered bytes, in pieces the default VFS takes whole (its
- * write of one call is cut to 17 bits of length: a multiple of 128 KiB
- * would write nothing and read as a full disk). The buffer is emptied even
- * on failure: SQLite rewrites what it needs after an I/O error (the
- * transaction fails). */
-static int flush(wb_file_t *f)
+/* Hands n bytes to the default VFS in pieces it takes whole (its write of
+ * one call is cut to 17 bits of length: a multiple of 128 KiB would write
+ * nothing and read as a full disk). */
+static int write_through(wb_file_t *f, const char *data, size_t n, sqlite3_int64 off)
 {
     int rc = SQLITE_OK;
-    for (size_t done = 0; rc == SQLITE_OK && done < f->len;) {
-        size_t n = f->len - done < WRITE_MAX ? f->len - done : WRITE_MAX;
-        rc =
-            f->real->pMethods->xWrite(f->real, f->buf + done, (int)n, f->off + (sqlite3_int64)done);
-        done += n;
+    for (size_t done = 0; rc == SQLITE_OK && done < n;) {
+        size_t piece = n - done < WRITE_MAX ? n - done : WRITE_MAX;
+        if (f->is_wal)
+            __atomic_add_fetch(&writes_made, 1, __ATOMIC_RELAXED);
+        rc = f->real->pMethods->xWrite(f->real, data + done, (int)piece, off + (sqlite3_int64)done);
+        done += piece;
     }
-    f->len = 0;
-    mark_clean(f);
     return rc;
 }
 
-/*
- * Before the shared memory of any database is locked or fenced: the WAL
- * files this thread has unwritten bytes in are written. That is where
- * SQLite makes frames visible to other connections (the WAL index), and it
- * does so in the same call, on the same thread, as it wrote them; with
- * synchronous=FULL the commit's sync has written them already, this covers
- * any other mode. Files of other threads are theirs to write (a connection
- * is used by one thread at a time).
- */
-static void flush_own(void)
+/* Writes the buffered bytes; on failure they stay buffered. */
+static int flush(wb_file_t *f)
 {
-    if (__atomic_load_n(&ndirty, __ATOMIC_ACQUIRE) == 0)
-        return;
-    pthread_t self = pthread_self();
-    for (;;) {
-        wb_file_t *mine = NULL;
-        pthread_mutex_lock(&dirty_lock);
-        for (wb_file_t *f = dirty_files; f; f = f->next_dirty) {
-            if (pthread_equal(f->owner, self)) {
-                mine = f;
-                break;
-            }
-        }
-        pthread_mutex_unlock(&dirty_lock);
-        if (mine == NULL)
-            return;
-        flush(mine); /* an error shows again at the commit's own sync */
-    }
+    if (f->len == 0)
+        return SQLITE_OK;
+    int rc = write_through(f, f->buf, f->len, f->off);
+    if (rc == SQLITE_OK)
+        f->len = 0;
+    return rc;
+}
+
+/* A database file's WAL, written before its shared memory is touched. An
+ * error here shows again at the write or sync that retries it. */
+static void flush_wal_of(wb_file_t *db)
+{
+    if (db->wal != NULL)
+        flush(db->wal);
 }
 
 /* ---- what a WAL file's buffer changes (other files have none) ----------- */
@@ -127,6 +82,10 @@ static int wal_close(sqlite3_file *file)
     wb_file_t *f = (wb_file_t *)file;
     int rc = flush(f);
     int rc2 = f->real->pMethods->xClose(f->real);
+    if (f->db != NULL && f->db->wal == f)
+        f->db->wal = NULL;
+    if (f->wal != NULL && f->wal->db == f) /* a database closed before its WAL */
+        f->wal->db = NULL;
     free(f->buf);
     f->buf = NULL;
     return rc != SQLITE_OK ? rc : rc2;
@@ -139,27 +98,51 @@ static int wal_read(sqlite3_file *file, void *out, int n, sqlite3_int64 off)
     return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, out, n, off);
 }
 
-static int wal_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 off)
+/* Takes a write into the buffer (emptying it first unless the write
+ * continues it). */
+static int take(wb_file_t *f, const void *data, size_t n, sqlite3_int64 off)
 {
-    wb_file_t *f = (wb_file_t *)file;
-    if (f->buf == NULL)
-        return f->real->pMethods->xWrite(f->real, data, n, off);
-    if (f->len > 0 && off == f->off + (sqlite3_int64)f->len && f->len + (size_t)n <= WALBUF_SIZE) {
-        memcpy(f->buf + f->len, data, (size_t)n);
-        f->len += (size_t)n;
-        mark_dirty(f); /* a no-op unless another thread wrote the rest */
+    if (f->len > 0 && off == f->off + (sqlite3_int64)f->len && f->len + n <= WALBUF_SIZE) {
+        memcpy(f->buf + f->len, data, n);
+        f->len += n;
         return SQLITE_OK;
     }
     int rc = flush(f);
     if (rc != SQLITE_OK)
         return rc;
-    if ((size_t)n > WRITE_MAX) /* SQLite's own writes are a page or less */
-        return f->real->pMethods->xWrite(f->real, data, n, off);
-    memcpy(f->buf, data, (size_t)n);
-    f->len = (size_t)n;
+    if (n > WRITE_MAX) /* SQLite's own writes are a page or less */
+        return write_through(f, data, n, off);
+    if (f->buf == NULL && (f->buf = malloc(WALBUF_SIZE)) == NULL)
+        return write_through(f, data, n, off);
+    memcpy(f->buf, data, n);
+    f->len = n;
     f->off = off;
-    mark_dirty(f);
     return SQLITE_OK;
+}
+
+/*
+ * A frame's 24-byte header names, for the last frame of a transaction, the
+ * database size after it (bytes 4-7, zero otherwise). The page that
+ * follows such a header completes the commit: the buffer is written then,
+ * in that write, so a refused write fails the commit as it would without
+ * the buffer, whatever the synchronous mode and before SQLite updates the
+ * WAL index.
+ */
+static bool commit_header(const unsigned char *h, size_t n, sqlite3_int64 off)
+{
+    return n == 24 && off >= 32 && (h[4] | h[5] | h[6] | h[7]) != 0;
+}
+
+static int wal_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 off)
+{
+    wb_file_t *f = (wb_file_t *)file;
+    if (!f->is_wal)
+        return write_through(f, data, (size_t)n, off);
+    __atomic_add_fetch(&writes_taken, 1, __ATOMIC_RELAXED);
+    bool completes = f->commit_page_at != 0 && off == f->commit_page_at;
+    f->commit_page_at = commit_header(data, (size_t)n, off) ? off + 24 : 0;
+    int rc = take(f, data, (size_t)n, off);
+    return rc == SQLITE_OK && completes ? flush(f) : rc;
 }
 
 static int wal_truncate(sqlite3_file *file, sqlite3_int64 size)
@@ -225,21 +208,21 @@ static int f_device_characteristics(sqlite3_file *file)
 static int f_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **out)
 {
     wb_file_t *f = (wb_file_t *)file;
-    flush_own();
+    flush_wal_of(f);
     return f->real->pMethods->xShmMap(f->real, page, size, extend, out);
 }
 
 static int f_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 {
     wb_file_t *f = (wb_file_t *)file;
-    flush_own();
+    flush_wal_of(f);
     return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
 static void f_shm_barrier(sqlite3_file *file)
 {
     wb_file_t *f = (wb_file_t *)file;
-    flush_own();
+    flush_wal_of(f);
     f->real->pMethods->xShmBarrier(f->real);
 }
 
@@ -283,6 +266,10 @@ static const sqlite3_io_methods io = {
     .xUnfetch = f_unfetch,
 };
 
+/* The same without shared memory or memory maps (filled in at
+ * registration). */
+static sqlite3_io_methods io_v1;
+
 static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags,
                    int *out_flags)
 {
@@ -290,18 +277,28 @@ static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, 
     wb_file_t *f = (wb_file_t *)file;
     memset(f, 0, sizeof(*f));
     f->real = (sqlite3_file *)(f + 1);
-    bool wal = (flags & SQLITE_OPEN_WAL) != 0;
-    if (wal && (f->buf = malloc(WALBUF_SIZE)) == NULL)
-        return SQLITE_NOMEM;
     int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
     if (rc != SQLITE_OK) {
         if (f->real->pMethods != NULL)
             f->real->pMethods->xClose(f->real);
-        free(f->buf);
-        f->buf = NULL;
         return rc; /* pMethods left NULL: SQLite will not call our xClose */
     }
-    f->base.pMethods = &io;
+    /* A database file of the default VFS here has shared memory and
+     * memory maps (method table version 3); a file without them (a WAL or
+     * journal, or another system's database) gets a version 1 table, so
+     * SQLite never calls what it lacks. */
+    const sqlite3_io_methods *m = f->real->pMethods;
+    bool full = m->iVersion >= 3 && m->xShmMap != NULL && m->xFetch != NULL;
+    if ((flags & SQLITE_OPEN_WAL) && name != NULL) {
+        /* a WAL file has no shared memory of its own: its database's */
+        wb_file_t *db = (wb_file_t *)sqlite3_database_file_object(name);
+        if (db != NULL && db->base.pMethods == &io) {
+            f->is_wal = true;
+            f->db = db;
+            db->wal = f;
+        }
+    }
+    f->base.pMethods = full ? &io : &io_v1;
     return SQLITE_OK;
 }
 
@@ -379,6 +376,14 @@ static int wb_current_time_int64(sqlite3_vfs *v, sqlite3_int64 *out)
 
 static void register_once(void)
 {
+    io_v1 = io;
+    io_v1.iVersion = 1;
+    io_v1.xShmMap = NULL;
+    io_v1.xShmLock = NULL;
+    io_v1.xShmBarrier = NULL;
+    io_v1.xShmUnmap = NULL;
+    io_v1.xFetch = NULL;
+    io_v1.xUnfetch = NULL;
     base_vfs = sqlite3_vfs_find(NULL);
     if (base_vfs == NULL || base_vfs->iVersion < 2 || base_vfs->xCurrentTimeInt64 == NULL)
         return;
@@ -410,4 +415,10 @@ const char *cvg_sqlite_walbuf_vfs(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_once);
     return base_vfs ? WALBUF_VFS : NULL;
+}
+
+void cvg_sqlite_walbuf_counts(uint64_t *taken, uint64_t *made)
+{
+    *taken = __atomic_load_n(&writes_taken, __ATOMIC_RELAXED);
+    *made = __atomic_load_n(&writes_made, __ATOMIC_RELAXED);
 }

@@ -257,7 +257,7 @@ static void test_bus_times_out_once(void)
     gw_bus_t *bus = bus_up(&router);
     slot_t *slots;
     ends_t *e = ends_new(1, &slots);
-    submit(bus, 0, 200, &slots[0]);
+    submit(bus, 0, 1500, &slots[0]); /* long enough to be sent under valgrind */
     got_t g;
     CU_ASSERT_FATAL(receive(router, 5000, &g));
     CU_ASSERT(wait_ended(e, 1, 5000)); /* nobody answers */

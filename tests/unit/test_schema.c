@@ -121,6 +121,8 @@ static void test_schema_errors_name_the_field(void)
          "indexes[0].not_null: 'zz' is not a column"},
         {IDX("[{\"name\":\"x\",\"columns\":[\"a\"]},{\"name\":\"x\",\"columns\":[\"a\"]}]"),
          "indexes[1]", "duplicate index 'x'"},
+        {IDX("[{\"name\":\"partition\",\"columns\":[\"a\"]}]"), "indexes[0]",
+         "'partition' is reserved"},
         {IDX("[{\"name\":\"a\",\"columns\":[\"a\"]},{\"name\":\"b\",\"columns\":[\"a\"]},"
              "{\"name\":\"c\",\"columns\":[\"a\"]},{\"name\":\"d\",\"columns\":[\"a\"]},"
              "{\"name\":\"e\",\"columns\":[\"a\"]}]"),
@@ -133,7 +135,8 @@ static void test_schema_errors_name_the_field(void)
         {RET("[1]"), "retired_indexes[0]", "expected an identifier"},
         {RET("[\"a;b\"]"), "retired_indexes[0]", "expected an identifier"},
         {RET("[\"x\"]"), "retired_indexes[0]", "'x' is one of the indexes"},
-        {RET("[\"y\",\"y\"]"), "retired_indexes[1]", "'y' is listed twice"},
+        {RET("[\"y\",\"Y\"]"), "retired_indexes[1]", "'Y' is listed twice"},
+        {RET("[\"cluster\"]"), "retired_indexes[0]", "'cluster' is reserved"},
 #undef RET
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -107,19 +107,12 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
     return rc;
 }
 
-/* Creates the schema's secondary indexes that an existing table lacks and
- * drops those it retired (each dropped named in `retired`). */
+/* Creates the schema's secondary indexes that an existing table lacks,
+ * then drops those it retired (each dropped named in `retired`): a
+ * replacement exists before what it replaces goes. */
 static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc,
                           json_t *retired, cvg_err_t *err)
 {
-    for (size_t i = 0; i < sc->nretired; i++) {
-        bool dropped = false;
-        int rc = cvg_wh_index_drop(wh, dataset, sc->table, sc->retired[i], &dropped, err);
-        if (rc != 0)
-            return rc;
-        if (dropped)
-            json_array_append_new(retired, json_sprintf("%s__%s", sc->table, sc->retired[i]));
-    }
     for (size_t i = 0; i < sc->nidx; i++) {
         const char *cols[CVG_SCHEMA_INDEX_COLS];
         for (size_t c = 0; c < sc->idx[i].ncols; c++)
@@ -128,6 +121,14 @@ static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t 
                                      sc->idx[i].ncols, sc->idx[i].not_null, err);
         if (rc != 0)
             return rc;
+    }
+    for (size_t i = 0; i < sc->nretired; i++) {
+        bool dropped = false;
+        int rc = cvg_wh_index_drop(wh, dataset, sc->table, sc->retired[i], &dropped, err);
+        if (rc != 0)
+            return rc;
+        if (dropped)
+            json_array_append_new(retired, json_sprintf("%s__%s", sc->table, sc->retired[i]));
     }
     return 0;
 }
