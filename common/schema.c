@@ -195,6 +195,19 @@ static bool reserved_index(const char *name)
            strcasecmp(name, "partition") == 0;
 }
 
+/* An index name at `label` (what the error names; err->field is path): an
+ * identifier that fits, and not one of the reserved names. */
+static int check_index_name(const char *name, const char *label, const char *path, cvg_err_t *err)
+{
+    if (name == NULL || !cvg_ident_valid(name, CVG_SCHEMA_INDEX_NAME - 1))
+        return cvg_err_set(err, CVG_EINVAL, path,
+                           "%s: expected an identifier of at most %d characters", label,
+                           CVG_SCHEMA_INDEX_NAME - 1);
+    if (reserved_index(name))
+        return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is reserved", label, name);
+    return 0;
+}
+
 /* "indexes": [{"name": "run", "columns": ["pipeline_logging_id"]}, ...] */
 static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
 {
@@ -217,12 +230,11 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s.%s: unknown field", path, key);
         }
         const char *name = json_string_value(json_object_get(ix, "name"));
-        if (name == NULL || !cvg_ident_valid(name, CVG_SCHEMA_INDEX_NAME - 1))
-            return cvg_err_set(err, CVG_EINVAL, path,
-                               "%s.name: expected an identifier of at most %d characters", path,
-                               CVG_SCHEMA_INDEX_NAME - 1);
-        if (reserved_index(name))
-            return cvg_err_set(err, CVG_EINVAL, path, "%s.name: '%s' is reserved", path, name);
+        char label[80];
+        snprintf(label, sizeof(label), "%s.name", path);
+        int rc = check_index_name(name, label, path, err);
+        if (rc != 0)
+            return rc;
         for (size_t j = 0; j < s->nidx; j++) {
             if (strcasecmp(s->idx[j].name, name) == 0)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s.name: duplicate index '%s'", path,
@@ -236,7 +248,7 @@ static int parse_indexes(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
             return cvg_err_set(err, CVG_EINVAL, cpath, "%s: expected 1 to %d column names", cpath,
                                CVG_SCHEMA_INDEX_COLS);
         cvg_index_t *out = &s->idx[s->nidx];
-        int rc = parse_keys(s, cols, cpath, out->cols, &out->ncols, err);
+        rc = parse_keys(s, cols, cpath, out->cols, &out->ncols, err);
         if (rc != 0)
             return rc;
         const json_t *nn = json_object_get(ix, "not_null");
@@ -267,12 +279,9 @@ static int parse_retired(cvg_schema_t *s, const json_t *list, cvg_err_t *err)
         const char *name = json_string_value(json_array_get(list, i));
         char path[64];
         snprintf(path, sizeof(path), "retired_indexes[%zu]", i);
-        if (name == NULL || !cvg_ident_valid(name, CVG_SCHEMA_INDEX_NAME - 1))
-            return cvg_err_set(err, CVG_EINVAL, path,
-                               "%s: expected an identifier of at most %d characters", path,
-                               CVG_SCHEMA_INDEX_NAME - 1);
-        if (reserved_index(name))
-            return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is reserved", path, name);
+        int rc = check_index_name(name, path, path, err);
+        if (rc != 0)
+            return rc;
         for (size_t j = 0; j < s->nidx; j++) {
             if (strcasecmp(s->idx[j].name, name) == 0)
                 return cvg_err_set(err, CVG_EINVAL, path, "%s: '%s' is one of the indexes", path,

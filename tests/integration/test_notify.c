@@ -19,9 +19,6 @@ static int smtp_port, hook_port;
 static char admin_header[128], key_header[128];
 static const char *const json_ct = "Content-Type: application/json";
 
-#define SMTP_USER     "cvg"
-#define SMTP_PASSWORD "s3cret"
-
 static long call(const char *method, const char *path, bool admin, const char *body, json_t **out)
 {
     const char *h[] = {admin ? admin_header : key_header, json_ct, NULL};
@@ -39,7 +36,7 @@ static int setup(void)
 {
     if (cluster_prepare(&c, false) != 0)
         return failed("cluster_prepare");
-    const char *smtp_args[] = {"--auth", SMTP_USER ":" SMTP_PASSWORD, NULL};
+    const char *smtp_args[] = {"--auth", TESTSRV_SMTP_USER ":" TESTSRV_SMTP_PASSWORD, NULL};
     if (!testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
         !testsrv_start(&c, "webhook", NULL, &hook_port))
         return failed("test servers");
@@ -74,13 +71,8 @@ static int setup(void)
         return failed("onboarding");
     /* the tenant's SMTP and Slack credentials, and where alerts go */
     char smtp[400], slack[300];
-    snprintf(smtp, sizeof(smtp),
-             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
-             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
-             "<alerts@convergence.test>\", \"tls\": false}",
-             smtp_port);
-    snprintf(slack, sizeof(slack),
-             "{\"webhook_url\": \"http://127.0.0.1:%d/services/T000/B000/XXXX\"}", hook_port);
+    testsrv_smtp_credential(smtp_port, smtp, sizeof(smtp));
+    testsrv_slack_credential(hook_port, slack, sizeof(slack));
     static const struct {
         const char *path;
         const char *body;
@@ -171,7 +163,7 @@ static void test_notify_on_failure_email(void)
     CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "smtp", before + 1, 10000));
     json_t *m = testsrv_received(&c, "smtp", before);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_STRING_EQUAL(str(m, "auth_user"), SMTP_USER);
+    CU_ASSERT_STRING_EQUAL(str(m, "auth_user"), TESTSRV_SMTP_USER);
     CU_ASSERT_STRING_EQUAL(str(m, "mail_from"), "alerts@convergence.test");
     json_t *rcpt = json_object_get(m, "rcpt_tos");
     CU_ASSERT_EQUAL(json_array_size(rcpt), 1);

@@ -28,9 +28,6 @@ static cvg_providers_t providers;
 static cvg_keyring_t keys;
 static cvg_wh_t *wh, *meta_wh;
 
-#define SMTP_USER     "cvg"
-#define SMTP_PASSWORD "s3cret"
-
 /* The CSV seeded into the bucket: 3 rows. */
 static const char billing_csv[] = "usage_date,service,cost\n"
                                   "2026-11-01,compute,12.50\n"
@@ -132,7 +129,7 @@ static int setup(void)
     snprintf(seed4, sizeof(seed4), "exports/2026-11/big.csv=%s", big);
     const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1, "--seed", seed2,
                              "--seed",   seed3,         "--seed", seed4, NULL};
-    const char *smtp_args[] = {"--auth", SMTP_USER ":" SMTP_PASSWORD, NULL};
+    const char *smtp_args[] = {"--auth", TESTSRV_SMTP_USER ":" TESTSRV_SMTP_PASSWORD, NULL};
     if (!testsrv_start(&c, "s3", s3_args, &s3_port) ||
         !testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
         !testsrv_start(&c, "webhook", NULL, &hook_port))
@@ -156,13 +153,8 @@ static int setup(void)
         cvg_wh_dataset_create(wh, "acme", &err) != 0)
         return 1;
     char smtp[300], slack[300], aws[300];
-    snprintf(smtp, sizeof(smtp),
-             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
-             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
-             "<alerts@convergence.test>\", \"tls\": false}",
-             smtp_port);
-    snprintf(slack, sizeof(slack),
-             "{\"webhook_url\": \"http://127.0.0.1:%d/services/T000/B000/XXXX\"}", hook_port);
+    testsrv_smtp_credential(smtp_port, smtp, sizeof(smtp));
+    testsrv_slack_credential(hook_port, slack, sizeof(slack));
     snprintf(aws, sizeof(aws),
              "{\"s3_endpoint\": \"http://127.0.0.1:%d\", \"aws_region\": "
              "\"eu-west-1\"}",
@@ -276,7 +268,7 @@ static void test_outbound_email_on_failure_delivered(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "mail_from")),
                            "alerts@convergence.test");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "auth_user")), SMTP_USER);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "auth_user")), TESTSRV_SMTP_USER);
     json_t *rcpt = json_object_get(m, "rcpt_tos");
     CU_ASSERT_EQUAL(json_array_size(rcpt), 3);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(rcpt, 0)), "ops@example.test");
@@ -369,8 +361,9 @@ static void test_outbound_email_needs_the_allow_list(void)
     /* Allowed, but the credential asks for TLS, which this server lacks. */
     char smtp[300];
     snprintf(smtp, sizeof(smtp),
-             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
-             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"alerts@convergence.test\"}",
+             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" TESTSRV_SMTP_USER
+             "\", \"password\": \"" TESTSRV_SMTP_PASSWORD
+             "\", \"from\": \"alerts@convergence.test\"}",
              smtp_port);
     CU_ASSERT_EQUAL_FATAL(store_credential("smtp", smtp), 0);
     run_yaml(mail_with_retries, &out);
@@ -385,11 +378,7 @@ static void test_outbound_email_needs_the_allow_list(void)
                             "CVG_OUTBOUND_ALLOW)"));
     wrk_outcome_cleanup(&out);
     snprintf(cfg.outbound_allow, sizeof(cfg.outbound_allow), "127.0.0.1");
-    snprintf(smtp, sizeof(smtp),
-             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" SMTP_USER
-             "\", \"password\": \"" SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
-             "<alerts@convergence.test>\", \"tls\": false}",
-             smtp_port);
+    testsrv_smtp_credential(smtp_port, smtp, sizeof(smtp));
     CU_ASSERT_EQUAL(store_credential("smtp", smtp), 0);
     CU_ASSERT_EQUAL(testsrv_count(&c, "smtp"), before);
 }

@@ -192,3 +192,17 @@ long testsrv_s3(int port, const char *method, const char *path, const char *cons
     curl_easy_cleanup(h);
     return status;
 }
+
+void testsrv_smtp_credential(int port, char *out, size_t size)
+{
+    snprintf(out, size,
+             "{\"host\": \"127.0.0.1\", \"port\": %d, \"username\": \"" TESTSRV_SMTP_USER
+             "\", \"password\": \"" TESTSRV_SMTP_PASSWORD "\", \"from\": \"Convergence Alerts "
+             "<alerts@convergence.test>\", \"tls\": false}",
+             port);
+}
+
+void testsrv_slack_credential(int port, char *out, size_t size)
+{
+    snprintf(out, size, "{\"webhook_url\": \"http://127.0.0.1:%d/services/T000/B000/XXXX\"}", port);
+}

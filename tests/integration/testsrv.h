@@ -17,6 +17,18 @@
 #define TESTSRV_S3_KEY    "S3RVER"
 #define TESTSRV_S3_SECRET "S3RVER"
 
+/* The login the smtp server is started with (--auth user:password). */
+#define TESTSRV_SMTP_USER     "cvg"
+#define TESTSRV_SMTP_PASSWORD "s3cret"
+
+/* A tenant's smtp credential (JSON) for the smtp server on port: that
+ * login, plain (no TLS), from "Convergence Alerts <alerts@convergence.test>". */
+void testsrv_smtp_credential(int port, char *out, size_t size);
+
+/* A tenant's slack credential (JSON): a webhook URL on the webhook server
+ * on port. */
+void testsrv_slack_credential(int port, char *out, size_t size);
+
 /* Starts server name with extra launcher arguments (NULL-terminated, may be
  * NULL; see the launcher's header), waits for its ready line (30 s at most,
  * less when it exits first) and sets *port_out. NULL, with its log on
