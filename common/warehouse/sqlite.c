@@ -1129,27 +1129,22 @@ static int sq_index_drop(void *impl, const char *dataset, const char *table, con
     snprintf(name, sizeof(name), "%s__%s", table, suffix);
     char sql[3 * CVG_SCHEMA_NAME_MAX + 128];
     snprintf(sql, sizeof(sql),
-             "SELECT 1 FROM \"%s\".sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+             "SELECT count(*) FROM \"%s\".sqlite_schema WHERE type = 'index' "
+             "AND name = $1 COLLATE NOCASE",
              dataset);
-    sqlite3_stmt *st = NULL;
-    s->trusted++; /* the driver's own catalog read and DDL on checked names */
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        *dropped = rc == SQLITE_ROW;
-        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    int r = rc == SQLITE_OK ? 0 : map_error(s, rc, sql, err);
-    sqlite3_finalize(st);
-    if (r == 0 && *dropped) {
-        snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\".\"%s\"", dataset, name);
-        r = run(s, sql, err);
-        if (r != 0)
-            *dropped = false;
-    }
+    cvg_val_t p = cvg_v_text(name);
+    int64_t n = 0;
+    rc = sq_exec(s, sql, &p, 1, first_int, &n, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    if (rc != 0 || n == 0)
+        return rc;
+    snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\".\"%s\"", dataset, name);
+    s->trusted++; /* the driver's own DDL on checked names */
+    rc = run(s, sql, err);
     s->trusted--;
-    return r;
+    *dropped = rc == 0;
+    return rc;
 }
 
 static int sq_query_columns(void *impl, const char *sql, cvg_strlist_t *out, cvg_err_t *err)
