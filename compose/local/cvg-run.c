@@ -2,9 +2,9 @@
  * cvg-run: the local supervisor behind `make run`. Starts the logger, the
  * scheduler, WORKERS workers and the gateway on this host (their logs go to
  * var/log/), restarts a process that dies with exponential backoff and says
- * so, waits until the gateway is ready, bootstraps the system if needed,
- * prints where everything is, then follows the event stream in the
- * foreground. Ctrl-C stops the cluster in order: gateway, workers,
+ * so, waits until the gateway is ready, bootstraps the system (or brings
+ * it up to date), prints where everything is, then follows the event stream
+ * in the foreground. Ctrl-C stops the cluster in order: gateway, workers,
  * scheduler, logger (last, so the final events are committed).
  * In containers the orchestrator supervises instead (compose/).
  */
@@ -417,15 +417,32 @@ static void banner(const run_t *r, const char *bootstrap_note, const char *demo_
     fprintf(stderr, "\nFollowing the event stream (Ctrl-C stops the cluster):\n\n");
 }
 
-static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *note, size_t size)
+/* Names of a string array as "a, b" into out. */
+static void join_names(const json_t *names, char *out, size_t size)
+{
+    size_t i, len = 0;
+    json_t *name;
+    out[0] = '\0';
+    json_array_foreach(names, i, name)
+    {
+        int n = snprintf(out + len, size - len, "%s%s", i ? ", " : "", json_string_value(name));
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+/* Bootstraps an empty warehouse, and brings an existing one up to date
+ * (bootstrap is idempotent: it creates what is missing, adds indexes the
+ * schemas gained and drops the ones they retired), so an upgraded build
+ * started with `make run` needs no manual step. */
+static int bootstrap(run_t *r, json_t *ready, const char *key, char *note, size_t size)
 {
     json_t *wh = json_object_get(json_object_get(ready, "checks"), "warehouse");
-    if (json_is_true(json_object_get(wh, "bootstrapped"))) {
-        snprintf(note, size, "already done (central dataset `tenants` present)");
-        return 0;
-    }
+    bool present = json_is_true(json_object_get(wh, "bootstrapped"));
     if (!r->bootstrap) {
-        snprintf(note, size, "not done yet (--no-bootstrap)");
+        snprintf(note, size, "%s (--no-bootstrap)",
+                 present ? "central dataset present, not brought up to date" : "not done yet");
         return 0;
     }
     cvg_buf_t b;
@@ -433,9 +450,17 @@ static int bootstrap_if_needed(run_t *r, json_t *ready, const char *key, char *n
     long status = http(r, "POST", "/api/v1/admin/bootstrap", key, NULL, &b);
     json_t *reply = json_loads(cvg_buf_cstr(&b), 0, NULL);
     int rc = 0;
-    if (status == 200) {
-        snprintf(note, size, "done: %zu central tables created",
-                 json_array_size(json_object_get(reply, "tables_created")));
+    size_t created = json_array_size(json_object_get(reply, "tables_created"));
+    size_t existing = json_array_size(json_object_get(reply, "tables_existing"));
+    json_t *retired = json_object_get(reply, "indexes_retired");
+    if (status == 200 && existing == 0) {
+        snprintf(note, size, "done: %zu central tables created", created);
+    } else if (status == 200) {
+        char names[160];
+        join_names(retired, names, sizeof(names));
+        snprintf(note, size, "up to date: %zu central tables present, %zu created; %s%s", existing,
+                 created, json_array_size(retired) ? "indexes retired: " : "",
+                 json_array_size(retired) ? names : "no index retired");
     } else {
         say("bootstrap failed (HTTP %ld): %s", status, cvg_buf_cstr(&b));
         snprintf(note, size, "FAILED (HTTP %ld), see above", status);
@@ -518,7 +543,8 @@ static const char USAGE[] =
     "Options of cvg-run itself:\n"
     "  --bin-dir DIR    where the cvg-* binaries are (default: build)\n"
     "  --no-tail        do not follow the event stream (for scripts)\n"
-    "  --no-bootstrap   do not bootstrap an empty warehouse (nor add the demo tenant)\n"
+    "  --no-bootstrap   do not bootstrap the warehouse or bring it up to date (nor add the\n"
+    "                   demo tenant)\n"
     "  --no-demo        do not onboard the demo tenant";
 
 int main(int argc, char **argv)
@@ -597,7 +623,7 @@ int main(int argc, char **argv)
     r.ready = true;
     char note[256];
     char demo[1400] = "not added (--no-demo)";
-    if (bootstrap_if_needed(&r, ready, key, note, sizeof(note)) != 0)
+    if (bootstrap(&r, ready, key, note, sizeof(note)) != 0)
         rc = EX_SOFTWARE;
     else if (r.bootstrap && r.demo)
         demo_tenant(&r, key, demo, sizeof(demo));

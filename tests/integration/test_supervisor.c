@@ -3,7 +3,7 @@
  * it makes one (mode 0600), starts the cluster, bootstraps it, onboards
  * the demo tenant (its key kept with mode 0600) and prints where things are; it restarts a process
  * that dies and says so; SIGINT (Ctrl-C) stops everything with exit code 0 and leaves no process
- * behind.
+ * behind; started again on the same warehouse, it brings it up to date.
  */
 #include "common/fs.h"
 #include "common/time.h"
@@ -165,11 +165,51 @@ static void test_supervisor_ctrl_c_stops_everything(void)
     free(log);
 }
 
+/* A second start on the same warehouse, as after an upgrade: the index an
+ * older build made (the queue's full idempotency index, since retired) is
+ * dropped without a manual bootstrap, and the rest is left as it was. */
+static void test_supervisor_restart_brings_the_warehouse_up_to_date(void)
+{
+    static const char old_index[] = "tenant_pipeline_execution_queue__idempotency";
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "CREATE INDEX \"%s\" ON tenant_pipeline_execution_queue (tenant_id, "
+             "idempotency_key)",
+             old_index);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants", sql, NULL), 0);
+    const char *index_count =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = $1";
+    CU_ASSERT_EQUAL_FATAL(wh_int(&c, "tenants", index_count, old_index), 1);
+    long long tenants = wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL);
+    CU_ASSERT_EQUAL(tenants, 1);
+
+    const char *args[] = {"--bin-dir", bin_dir(), "--no-tail", NULL};
+    const char *env[] = {"WORKERS=1", NULL};
+    proc_t *again = cluster_spawn(&c, "cvg-run-again", "cvg-run", args, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_TRUE_FATAL(cluster_wait_log(&c, "cvg-run-again", "Convergence is running", 30000));
+    char expected[200];
+    snprintf(expected, sizeof(expected),
+             "Bootstrap    up to date: 12 central tables present, 0 created; indexes retired: %s",
+             old_index);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run-again", expected, 100));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", index_count, old_index), 0);
+    /* the partial index that replaced it is there, and the demo tenant is
+     * the one of the first start */
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants", index_count, "tenant_pipeline_execution_queue__idempotency_set"), 1);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL), tenants);
+    kill(again->pid, SIGINT);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, again, 30000), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"test_supervisor_starts_and_bootstraps", test_supervisor_starts_and_bootstraps},
     {"test_supervisor_onboards_the_demo_tenant", test_supervisor_onboards_the_demo_tenant},
     {"test_supervisor_restarts_a_dead_worker", test_supervisor_restarts_a_dead_worker},
     {"test_supervisor_ctrl_c_stops_everything", test_supervisor_ctrl_c_stops_everything},
+    {"test_supervisor_restart_brings_the_warehouse_up_to_date",
+     test_supervisor_restart_brings_the_warehouse_up_to_date},
     CU_TEST_INFO_NULL,
 };
 
