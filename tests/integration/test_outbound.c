@@ -640,6 +640,21 @@ static void test_outbound_s3_objects_loaded(void)
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_EQUAL(count_rows("s3_billing"), 3);
     wrk_outcome_cleanup(&out);
+    /* temporary credentials: the session token is sent and signed (the
+     * store refuses an x-amz-* header left out of the signature) */
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                                  "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET
+                                                  "\", \"session_token\": \"tok-123\"}"),
+                          0);
+    run_s3("exports/{month}/billing.csv", "s3_billing", NULL, 0, &out);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  with a session token: %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(store_credential("aws",
+                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
+                    0);
 }
 
 static void test_outbound_s3_missing_object(void)
@@ -680,6 +695,17 @@ static void test_outbound_s3_access_denied(void)
                             "InvalidAccessKeyId"));
     CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
     CU_ASSERT_PTR_NULL(strstr(step_str(&out, 0, "error"), "wrong")); /* no secret */
+    wrk_outcome_cleanup(&out);
+    /* the right key with a wrong secret: the store checks the signature */
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
+                                                  "\", \"secret_access_key\": \"wrong\"}"),
+                          0);
+    run_s3("exports/{month}/billing.csv", "s3_denied", NULL, 2, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "s3://cvg-billing/exports/2026-11/billing.csv: access denied (403 "
+                            "SignatureDoesNotMatch"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(store_credential("aws",
                                      "{\"access_key_id\": \"" TESTSRV_S3_KEY

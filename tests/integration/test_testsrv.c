@@ -1,7 +1,8 @@
 /*
  * The test servers of testsrv.h, driven with libcurl as the processors
  * will: an object put into s3rver with SigV4 comes back byte for byte and
- * is listed; a mail sent over SMTP is recorded with its envelope, subject
+ * is listed, and a request S3 would refuse (wrong signature, key or payload
+ * hash) is refused; a mail sent over SMTP is recorded with its envelope, subject
  * and body, AUTH is enforced when asked, and a rejection reaches the
  * client; a webhook POST is recorded and the receiver answers 500, 429 or
  * slowly when told to; each server stops on SIGTERM with exit code 0.
@@ -89,30 +90,73 @@ static void test_s3_put_get_list(void)
     http_reply_free(&r);
 }
 
-/* The same request with another access key: s3rver knows only S3RVER. */
-static void test_s3_unknown_access_key(void)
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static size_t keep(void *data, size_t size, size_t n, void *ud)
 {
-    char url[200];
+    return cvg_buf_append(ud, data, size * n) == 0 ? size * n : 0;
+}
+
+/* The seeded object, GET signed by libcurl as userpwd ("id:secret") with
+ * this payload hash; the answer's body into body. */
+static long s3_get_as(const char *userpwd, const char *payload_sha, cvg_buf_t *body)
+{
+    char url[200], sha[120];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/cvg-test/billing/2024/seed.csv", s3_port);
-    struct curl_slist *hl =
-        curl_slist_append(NULL, "x-amz-content-sha256: "
-                                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    snprintf(sha, sizeof(sha), "x-amz-content-sha256: %s", payload_sha);
+    struct curl_slist *hl = curl_slist_append(NULL, sha);
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
-    curl_easy_setopt(h, CURLOPT_USERPWD, "AKIAOTHER:secret");
+    curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fwrite);
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     long status = 0;
-    CU_ASSERT_EQUAL(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    CU_ASSERT_EQUAL(status, 403);
-    fclose(sink);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
+    return status;
+}
+
+/* What S3 refuses, the store refuses too (s3rver alone checks no
+ * signature): an unknown access key, the right key with a wrong secret, a
+ * payload hash that is not the body's. The right secret gets the object. */
+static void test_s3_refuses_what_s3_refuses(void)
+{
+    static const struct {
+        const char *userpwd, *sha;
+        long status;
+        const char *code;
+    } cases[] = {
+        {"AKIAOTHER:secret", EMPTY_SHA256, 403, "<Code>InvalidAccessKeyId</Code>"},
+        {TESTSRV_S3_KEY ":wrong", EMPTY_SHA256, 403, "<Code>SignatureDoesNotMatch</Code>"},
+        {TESTSRV_S3_KEY ":" TESTSRV_S3_SECRET,
+         "0000000000000000000000000000000000000000000000000000000000000000", 400,
+         "<Code>XAmzContentSHA256Mismatch</Code>"},
+        {TESTSRV_S3_KEY ":" TESTSRV_S3_SECRET, EMPTY_SHA256, 200, seed_csv},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cvg_buf_t body;
+        cvg_buf_init(&body, 1 << 16);
+        CU_ASSERT_EQUAL(s3_get_as(cases[i].userpwd, cases[i].sha, &body), cases[i].status);
+        CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&body), cases[i].code));
+        cvg_buf_cleanup(&body);
+    }
+}
+
+/* The store's signature check agrees with AWS's published signatures. */
+static void test_s3_signature_check_matches_aws(void)
+{
+    char script[1200];
+    snprintf(script, sizeof(script), "%s/tests/servers/s3.js", source_dir());
+    char *argv[] = {"node", script, "--selftest", NULL};
+    proc_t *p = cluster_spawn_argv(&c, "s3-selftest", argv, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 20000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "s3-selftest", "sigv4 selftest ok", 100));
 }
 
 typedef struct {
@@ -288,7 +332,8 @@ static void test_servers_stop_cleanly(void)
 
 static CU_TestInfo tests[] = {
     {"test_s3_put_get_list", test_s3_put_get_list},
-    {"test_s3_unknown_access_key", test_s3_unknown_access_key},
+    {"test_s3_refuses_what_s3_refuses", test_s3_refuses_what_s3_refuses},
+    {"test_s3_signature_check_matches_aws", test_s3_signature_check_matches_aws},
     {"test_smtp_records_each_message", test_smtp_records_each_message},
     {"test_smtp_auth_when_asked", test_smtp_auth_when_asked},
     {"test_webhook_records_and_answers", test_webhook_records_and_answers},

@@ -14,14 +14,30 @@
  * prints "ready 127.0.0.1:PORT". SIGTERM stops it with exit code 0.
  *
  * s3rver takes requests signed with access key S3RVER (secret S3RVER) and
- * unsigned ones; it does not check signatures, and a SigV4 request needs an
- * x-amz-content-sha256 header. Paths are path-style: /BUCKET/KEY.
+ * unsigned ones, but it does not check signatures: this script puts a front
+ * on PORT that checks each signed request as S3 does (sigv4.js: signature,
+ * scope, clock skew, signed x-amz-* headers, payload hash) and answers a
+ * wrong one with S3's error (403 SignatureDoesNotMatch, ...), then passes
+ * the rest to s3rver on a port of its own. Paths are path-style:
+ * /BUCKET/KEY.
+ *
+ *   s3.js --selftest   checks sigv4.js against AWS's published signatures
  */
 'use strict';
 
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
+const sigv4 = require('./sigv4.js');
+
+const SECRETS = { S3RVER: 'S3RVER' };
+
+if (process.argv[2] === '--selftest') {
+  const failures = sigv4.selftest();
+  for (const f of failures) console.error(`s3.js: sigv4 selftest: ${f}`);
+  console.log(failures.length ? 'sigv4 selftest FAILED' : 'sigv4 selftest ok');
+  process.exit(failures.length ? 1 : 0);
+}
 
 const tools = process.env.CVG_TESTTOOLS || path.join(__dirname, '..', '..', 'build', 'testtools');
 let S3rver;
@@ -90,15 +106,54 @@ function put(addr, key, file) {
 
 const server = new S3rver({
   address: '127.0.0.1',
-  port: Number(port),
+  port: 0,
   directory: dir,
   silent: !verbose,
   configureBuckets: buckets.map((name) => ({ name })),
 });
 
+const xml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/* The front: checks the signature, then hands the request to s3rver. */
+function front(store) {
+  return http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const refused = sigv4.verifyS3(req, body, SECRETS, Date.now());
+      if (refused) {
+        if (verbose) console.error(`s3.js: ${req.method} ${req.url}: ${refused.code}: ${refused.message}`);
+        const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refused.code}</Code>`
+          + `<Message>${xml(refused.message)}</Message></Error>`;
+        res.writeHead(refused.status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      const inner = http.request({ host: store.address, port: store.port, method: req.method,
+        path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      });
+      inner.on('error', (err) => {
+        res.writeHead(502, { 'Content-Type': 'text/plain' });
+        res.end(`s3.js: the store did not answer: ${err.message}`);
+      });
+      inner.end(body);
+    });
+  });
+}
+
+let frontServer = null;
+
 server.run().then(async (addr) => {
   for (const [key, file] of seeds) await put(addr, key, file);
-  console.log(`ready 127.0.0.1:${addr.port}`);
+  frontServer = front(addr);
+  await new Promise((resolve, reject) => {
+    frontServer.once('error', reject);
+    frontServer.listen(Number(port), '127.0.0.1', resolve);
+  });
+  console.log(`ready 127.0.0.1:${frontServer.address().port}`);
 }).catch((err) => {
   console.error(`s3.js: ${err.stack || err}`);
   process.exit(1);
@@ -106,9 +161,10 @@ server.run().then(async (addr) => {
 
 const stop = () => {
   /* Keep-alive connections would hold close() up on Node 18. */
-  if (server.httpServer && server.httpServer.closeAllConnections) {
-    server.httpServer.closeAllConnections();
+  for (const s of [server.httpServer, frontServer]) {
+    if (s && s.closeAllConnections) s.closeAllConnections();
   }
+  if (frontServer) frontServer.close();
   server.close().finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
