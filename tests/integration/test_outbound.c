@@ -763,6 +763,19 @@ static void test_outbound_s3_transient_failures(void)
     CU_ASSERT_PTR_NOT_NULL(json_object_get(h, "x-amz-date"));
     json_decref(req);
 
+    /* dot segments in a key are part of its name: sent as they are */
+    CU_ASSERT_EQUAL_FATAL(
+        testsrv_set_reply(&c, "webhook", "[{\"status\": 200, \"body\": \"a,b\\n1,2\\n\"}]"), 0);
+    run_s3("../other-bucket/./{month}.csv", "s3_dots", endpoint, 0, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(testsrv_set_reply(&c, "webhook", NULL), 0);
+    CU_ASSERT_TRUE_FATAL(testsrv_wait_count(&c, "webhook", before + 3, 5000));
+    req = testsrv_received(&c, "webhook", before + 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(req, "path")),
+                           "/cvg-billing/../other-bucket/./2026-11.csv");
+    json_decref(req);
+
     /* nobody listening: retried, then failed */
     snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", harness_free_port());
     run_s3("exports/{month}/billing.csv", "s3_retried", endpoint, 1, &out);

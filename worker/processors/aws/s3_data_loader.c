@@ -346,6 +346,10 @@ static int set_auth(CURL *h, const s3_object_t *o, const json_t *cred, struct cu
     curl_easy_setopt(h, CURLOPT_PASSWORD, secret);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    /* A key is a name, not a path: "a/../b.csv" is its own object, so the
+     * URL's dot segments are sent (and signed) as they are, never resolved
+     * to another key or, path-style, another bucket. */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     return 0;
 }
 
