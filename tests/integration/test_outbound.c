@@ -160,8 +160,7 @@ static int setup(void)
              "\"eu-west-1\"}",
              s3_port);
     return store_credential("smtp", smtp) != 0 || store_credential("slack", slack) != 0 ||
-           store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                   "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}") != 0 ||
+           store_credential("aws", TESTSRV_S3_CREDENTIAL) != 0 ||
            store_settings("notify",
                           "{\"alert_email\": \"ops@example.test, "
                           "finance@example.test\", \"slack_channel\": \"#finops\"}") != 0 ||
@@ -642,19 +641,13 @@ static void test_outbound_s3_objects_loaded(void)
     wrk_outcome_cleanup(&out);
     /* temporary credentials: the session token is sent and signed (the
      * store refuses an x-amz-* header left out of the signature) */
-    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                                  "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET
-                                                  "\", \"session_token\": \"tok-123\"}"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", TESTSRV_S3_CREDENTIAL_TOKEN), 0);
     run_s3("exports/{month}/billing.csv", "s3_billing", NULL, 0, &out);
     if (strcmp(out.status, "SUCCEEDED") != 0)
         printf("\n  with a session token: %s\n", out.error);
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     wrk_outcome_cleanup(&out);
-    CU_ASSERT_EQUAL(store_credential("aws",
-                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
-                    0);
+    CU_ASSERT_EQUAL(store_credential("aws", TESTSRV_S3_CREDENTIAL), 0);
 }
 
 static void test_outbound_s3_missing_object(void)
@@ -707,20 +700,14 @@ static void test_outbound_s3_access_denied(void)
                             "SignatureDoesNotMatch"));
     CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
     wrk_outcome_cleanup(&out);
-    CU_ASSERT_EQUAL(store_credential("aws",
-                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
-                    0);
+    CU_ASSERT_EQUAL(store_credential("aws", TESTSRV_S3_CREDENTIAL), 0);
 }
 
 /* 5xx answers and connection failures are retried: a store stood in for
  * by the webhook receiver, which also shows what was sent. */
 static void test_outbound_s3_transient_failures(void)
 {
-    CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                                  "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET
-                                                  "\", \"session_token\": \"tok-123\"}"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", TESTSRV_S3_CREDENTIAL_TOKEN), 0);
     int before = testsrv_count(&c, "webhook");
     CU_ASSERT_EQUAL(
         testsrv_set_reply(&c, "webhook",
@@ -784,10 +771,7 @@ static void test_outbound_s3_transient_failures(void)
     CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"), "127.0.0.1:"));
     CU_ASSERT_EQUAL(count_rows("s3_retried"), 1); /* the old rows stay */
     wrk_outcome_cleanup(&out);
-    CU_ASSERT_EQUAL(store_credential("aws",
-                                     "{\"access_key_id\": \"" TESTSRV_S3_KEY
-                                     "\", \"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"),
-                    0);
+    CU_ASSERT_EQUAL(store_credential("aws", TESTSRV_S3_CREDENTIAL), 0);
 }
 
 static void test_outbound_s3_policy(void)

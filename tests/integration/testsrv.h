@@ -16,6 +16,15 @@
 /* The access key id and secret s3rver accepts. */
 #define TESTSRV_S3_KEY    "S3RVER"
 #define TESTSRV_S3_SECRET "S3RVER"
+/* A tenant's aws credential with them, and the same with a session token
+ * (temporary credentials). */
+#define TESTSRV_S3_CREDENTIAL                      \
+    "{\"access_key_id\": \"" TESTSRV_S3_KEY "\", " \
+    "\"secret_access_key\": \"" TESTSRV_S3_SECRET "\"}"
+#define TESTSRV_S3_CREDENTIAL_TOKEN                      \
+    "{\"access_key_id\": \"" TESTSRV_S3_KEY "\", "       \
+    "\"secret_access_key\": \"" TESTSRV_S3_SECRET "\", " \
+    "\"session_token\": \"tok-123\"}"
 
 /* The login the smtp server is started with (--auth user:password). */
 #define TESTSRV_SMTP_USER     "cvg"
