@@ -623,9 +623,10 @@ int main(int argc, char **argv)
     r.ready = true;
     char note[256];
     char demo[1400] = "not added (--no-demo)";
-    if (bootstrap(&r, ready, key, note, sizeof(note)) != 0)
+    if (bootstrap(&r, ready, key, note, sizeof(note)) != 0) {
         rc = EX_SOFTWARE;
-    else if (r.bootstrap && r.demo)
+        snprintf(demo, sizeof(demo), "not checked (the bootstrap failed)");
+    } else if (r.bootstrap && r.demo)
         demo_tenant(&r, key, demo, sizeof(demo));
     else if (!r.bootstrap)
         snprintf(demo, sizeof(demo), "not added (--no-bootstrap)");
