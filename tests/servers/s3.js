@@ -118,6 +118,7 @@ const xml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, 
 function front(store) {
   return http.createServer((req, res) => {
     const chunks = [];
+    req.on('error', () => res.destroy());
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
