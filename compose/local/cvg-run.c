@@ -2,7 +2,7 @@
  * cvg-run: the local supervisor behind `make run`. Starts the logger, the
  * scheduler, WORKERS workers and the gateway on this host (their logs go to
  * var/log/), restarts a process that dies with exponential backoff and says
- * so, waits until the gateway is ready, bootstraps the system (or brings
+ * so, waits until the gateway is ready, bootstraps the warehouse (or brings
  * it up to date), prints where everything is, then follows the event stream
  * in the foreground. Ctrl-C stops the cluster in order: gateway, workers,
  * scheduler, logger (last, so the final events are committed).
