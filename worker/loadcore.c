@@ -50,6 +50,7 @@ typedef struct loader {
     json_t *held;        /* rows of the batch, kept alive for their strings */
     cvg_buf_t sql;
     int64_t loaded, read, bad;
+    int64_t skipped; /* rows of other partitions than the one replaced */
     json_t *samples;
     cvg_err_t err;
 } loader_t;
@@ -91,6 +92,13 @@ static int plan_columns(loader_t *l, const char *const *file_cols, size_t nfile,
     cvg_strlist_cleanup(&table);
     if (rc != 0)
         return rc;
+    bool placed = l->d->partition[0] == '\0';
+    for (size_t j = 0; j < l->cols.n && !placed; j++)
+        placed = strcmp(l->cols.items[j], l->d->partition_field) == 0;
+    if (!placed)
+        return proc_fail(res, CVG_EINVAL,
+                         "the file has no column %s, by which its rows go to partition %s",
+                         l->d->partition_field, l->d->partition);
     /* required columns the file lacks can only be bad rows: say it once */
     for (size_t i = 0; l->d->has_schema && i < l->d->schema.ncols; i++) {
         const cvg_column_t *c = &l->d->schema.cols[i];
@@ -251,8 +259,32 @@ static int flush(loader_t *l, proc_result_t *res)
     return 0;
 }
 
+/* A load that replaces one partition takes that partition's rows only: the
+ * ones whose partitioning field starts with its value, as the rows it
+ * deleted. False (the row skipped, or bad without such a value) for the
+ * others. */
+static bool in_partition(loader_t *l, const json_t *row, unsigned long line)
+{
+    if (l->d->partition[0] == '\0')
+        return true;
+    const char *v = json_string_value(json_object_get(row, l->d->partition_field));
+    if (v == NULL || v[0] == '\0') {
+        bad_row(l, "line %lu: no value in %s, the partitioning field", line, l->d->partition_field);
+        return false;
+    }
+    if (strncmp(v, l->d->partition, strlen(l->d->partition)) != 0) {
+        l->skipped++;
+        return false;
+    }
+    return true;
+}
+
 static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *res)
 {
+    if (!in_partition(l, row, line)) {
+        json_decref(row);
+        return 0;
+    }
     cvg_val_t *slot = &l->vals[l->batch_rows * l->cols.n];
     for (size_t c = 0; c < l->cols.n; c++) {
         if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line)) {
@@ -285,8 +317,9 @@ static bool over_threshold(const loader_t *l, const wrk_load_opts_t *o)
 {
     if (l->bad == 0)
         return false;
-    if (o->max_bad_percent >= 0 && l->read > 0)
-        return 100.0 * (double)l->bad / (double)l->read > o->max_bad_percent;
+    int64_t considered = l->read - l->skipped;
+    if (o->max_bad_percent >= 0 && considered > 0)
+        return 100.0 * (double)l->bad / (double)considered > o->max_bad_percent;
     return l->bad > o->max_bad_rows;
 }
 
@@ -381,11 +414,15 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
     }
     if (rc == 0)
         rc = flush(&l, res);
-    if (rc == 0 && over_threshold(&l, o))
-        rc = proc_fail(res, CVG_EINVAL, "%lld of %lld rows are bad (limit %s): %s",
-                       (long long)l.bad, (long long)l.read,
+    if (rc == 0 && over_threshold(&l, o)) {
+        char of[96] = "";
+        if (d->partition[0])
+            snprintf(of, sizeof(of), " of partition %s", d->partition);
+        rc = proc_fail(res, CVG_EINVAL, "%lld of %lld rows%s are bad (limit %s): %s",
+                       (long long)l.bad, (long long)(l.read - l.skipped), of,
                        o->max_bad_percent >= 0 ? "max_bad_percent" : "max_bad_rows",
                        json_string_value(json_array_get(l.samples, 0)));
+    }
     if (rc == 0)
         rc = cvg_wh_commit(ctx->wh, &l.err) == 0
                  ? 0
@@ -399,6 +436,8 @@ out:
     json_object_set_new(detail, "rows_read", json_integer(l.read));
     json_object_set_new(detail, "rows_loaded", json_integer(l.loaded));
     json_object_set_new(detail, "bad_rows", json_integer(l.bad));
+    if (d->partition[0])
+        json_object_set_new(detail, "rows_skipped", json_integer(l.skipped));
     json_object_set_new(detail, "bad_row_samples", l.samples);
     json_decref(l.held);
     cvg_strlist_cleanup(&l.owned);

@@ -159,9 +159,13 @@ static void test_etl_cost_pipeline_on_the_sample(void)
     if (strcmp(out.status, "SUCCEEDED") != 0)
         printf("\n  %s\n", out.error);
     CU_ASSERT_STRING_EQUAL_FATAL(out.status, "SUCCEEDED");
-    /* the whole export is staged; the day is summed */
-    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_billing_export"), 3153);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_loaded")), 3153);
+    /* the export is read whole, the day's rows staged and summed */
+    json_t *load = step_result(&out, 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "rows_read")), 3153);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "rows_loaded")), 106);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "rows_skipped")), 3153 - 106);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(load, "bad_rows")), 0);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_billing_export"), 106);
     CU_ASSERT_EQUAL(int_of("SELECT sum(source_rows) FROM acme.gcp_cost_billing WHERE usage_date = "
                            "'2026-11-03'"),
                     106);
@@ -183,10 +187,18 @@ static void test_etl_cost_pipeline_on_the_sample(void)
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 1), "rows_replaced")),
                     rows);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")),
+                    106);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_billing_export"), 106);
     wrk_outcome_cleanup(&out);
     run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-17", NULL, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_EQUAL(int_of("SELECT count(DISTINCT usage_date) FROM acme.gcp_cost_billing"), 2);
+    /* the other day's staged rows stay: runs of two days do not clash */
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_billing_export WHERE "
+                           "substr(usage_start_time, 1, 10) = '2026-11-03'"),
+                    106);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")), 0);
     CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.6f', sum(cost)) FROM acme.gcp_cost_billing "
                                    "WHERE usage_date = '2026-11-17'"),
                            579.977790, 0.000001);
@@ -285,6 +297,77 @@ static void test_etl_bad_rows_and_threshold(void)
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend"), 2);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "bad_rows")), 4);
+    wrk_outcome_cleanup(&out);
+}
+
+/* A loader step that replaces one day of acme.spend_days (schema spend,
+ * written by the test before) from file, with a bad-row limit. */
+static void run_partition_load(const char *file, const char *day, const char *limit,
+                               wrk_outcome_t *out)
+{
+    char y[2048];
+    snprintf(y, sizeof(y),
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n    %s\n"
+             "    source:\n      uri: file://%s/imports/acme/%s\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: spend_days\n"
+             "      write_mode: truncate\n      partition: \"%s\"\n"
+             "      schema_template: spend\n"
+             "      table_config: {time_partitioning: {field: day, type: DAY}}\n",
+             limit, dir, file, day);
+    run_pipeline(NULL, y, NULL, NULL, out);
+}
+
+/* Loading into one partition takes that partition's rows: the others are
+ * skipped, not bad (even when they would not convert), and do not count
+ * toward the bad-row share; a row without a partition value is bad. */
+static void test_etl_partition_load(void)
+{
+    write_file("days.csv", "day,service,cost,billable\n2026-11-01,vm,1,true\n"
+                           "2026-11-02,vm,2,true\n2026-11-02,disk,3,false\n,vm,4,true\n"
+                           "2026-11-03,vm,x,true\n2026-11-02,gpu,zz,true\n");
+    wrk_outcome_t out;
+    run_partition_load("days.csv", "2026-11-02", "max_bad_rows: 2", &out);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    json_t *r = step_result(&out, 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_read")), 6);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_skipped")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "bad_rows")), 2);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(json_object_get(r, "bad_row_samples"), 0)),
+        "line 5: no value in day, the partitioning field");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 2);
+    wrk_outcome_cleanup(&out);
+    /* another day of the same file adds to the table; the same day again
+     * replaces its rows */
+    run_partition_load("days.csv", "2026-11-01", "max_bad_rows: 2", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_loaded")), 1);
+    wrk_outcome_cleanup(&out);
+    run_partition_load("days.csv", "2026-11-02", "max_bad_rows: 2", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")), 2);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 3);
+    wrk_outcome_cleanup(&out);
+    /* the share is of the partition's rows: 2 bad of 4 is over 40 % (of
+     * all 6 rows read it would not be); nothing changes */
+    run_partition_load("days.csv", "2026-11-02", "max_bad_percent: 40", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(step_field(&out, 0, "error"), "2 of 4 rows of partition 2026-11-02 are bad"));
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 3);
+    wrk_outcome_cleanup(&out);
+    /* a file without the partitioning column cannot be placed */
+    write_file("nodays.csv", "service,cost\nvm,1\n");
+    run_partition_load("nodays.csv", "2026-11-02", "max_bad_rows: 0", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(
+        step_field(&out, 0, "error"),
+        "the file has no column day, by which its rows go to partition 2026-11-02");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 3);
     wrk_outcome_cleanup(&out);
 }
 
@@ -587,6 +670,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_cost_pipeline_on_the_sample", test_etl_cost_pipeline_on_the_sample},
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
     {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
+    {"test_etl_partition_load", test_etl_partition_load},
     {"test_etl_files_outside_the_tenant_dirs", test_etl_files_outside_the_tenant_dirs},
     {"test_etl_run_confined_to_its_dataset", test_etl_run_confined_to_its_dataset},
     {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},
