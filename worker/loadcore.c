@@ -267,9 +267,12 @@ static bool in_partition(loader_t *l, const json_t *row, unsigned long line)
 {
     if (l->d->partition[0] == '\0')
         return true;
-    const char *v = json_string_value(json_object_get(row, l->d->partition_field));
+    const json_t *field = json_object_get(row, l->d->partition_field);
+    const char *v = json_string_value(field);
     if (v == NULL || v[0] == '\0') {
-        bad_row(l, "line %lu: no value in %s, the partitioning field", line, l->d->partition_field);
+        bool none = field == NULL || json_is_null(field) || v != NULL;
+        bad_row(l, "line %lu: %s in %s, the partitioning field", line,
+                none ? "no value" : "not a date or time", l->d->partition_field);
         return false;
     }
     if (strncmp(v, l->d->partition, strlen(l->d->partition)) != 0) {

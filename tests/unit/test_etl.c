@@ -369,6 +369,17 @@ static void test_etl_partition_load(void)
         "the file has no column day, by which its rows go to partition 2026-11-02");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 3);
     wrk_outcome_cleanup(&out);
+    /* JSON Lines: a partitioning value that is not text is bad */
+    write_file("days.jsonl", "{\"day\": \"2026-11-02\", \"service\": \"vm\", \"cost\": 5}\n"
+                             "{\"day\": 20261102, \"service\": \"vm\", \"cost\": 6}\n");
+    run_partition_load("days.jsonl", "2026-11-02", "max_bad_rows: 1", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+                               json_object_get(step_result(&out, 0), "bad_row_samples"), 0)),
+                           "line 2: not a date or time in day, the partitioning field");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days WHERE day = '2026-11-02'"), 1);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 2);
+    wrk_outcome_cleanup(&out);
 }
 
 static void test_etl_files_outside_the_tenant_dirs(void)
