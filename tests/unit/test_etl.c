@@ -227,6 +227,51 @@ static void test_etl_truncate_keeps_old_rows_on_failure(void)
     wrk_outcome_cleanup(&out);
 }
 
+/* A query step that replaces partition 2026-11-02 of acme.part_days. */
+static void run_partition_query(const char *query, wrk_outcome_t *out)
+{
+    char y[2048];
+    snprintf(y, sizeof(y),
+             "pipeline_id: q\ndescription: d\nsteps:\n"
+             "  - step_id: q\n    ps_type: gcp.bq_etl\n"
+             "    source:\n      query: \"%s\"\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: part_days\n"
+             "      write_mode: truncate\n      partition: \"2026-11-02\"\n"
+             "      table_config: {time_partitioning: {field: day, type: DAY}}\n",
+             query);
+    run_pipeline(NULL, y, NULL, NULL, out);
+}
+
+/* A query that replaces a partition must return that partition's rows
+ * only, as BigQuery requires: rows of another day would be written again
+ * by every re-run. Refused, and nothing changes. */
+static void test_etl_partition_query_keeps_to_its_partition(void)
+{
+    wrk_outcome_t out;
+    run_partition_query("SELECT '2026-11-02' AS day, 2.0 AS cost", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
+    wrk_outcome_cleanup(&out);
+    run_partition_query("SELECT '2026-11-01' AS day, 1.0 AS cost UNION ALL SELECT "
+                        "'2026-11-02T10:00:00Z', 3.0 UNION ALL SELECT NULL, 4.0",
+                        &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "the query returned 2 of its 3 rows outside partition 2026-11-02 (by "
+                           "day): a partition replace writes that partition's rows only; nothing "
+                           "was changed");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.1f', cost) FROM acme.part_days"), 2.0, 1e-9);
+    wrk_outcome_cleanup(&out);
+    run_partition_query("SELECT 5.0 AS cost", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "the query has no column day, by which its rows go to partition "
+                           "2026-11-02");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
+    wrk_outcome_cleanup(&out);
+}
+
 static void write_file(const char *name, const char *text)
 {
     char path[1024];
@@ -682,6 +727,8 @@ static CU_TestInfo tests[] = {
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
     {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
     {"test_etl_partition_load", test_etl_partition_load},
+    {"test_etl_partition_query_keeps_to_its_partition",
+     test_etl_partition_query_keeps_to_its_partition},
     {"test_etl_files_outside_the_tenant_dirs", test_etl_files_outside_the_tenant_dirs},
     {"test_etl_run_confined_to_its_dataset", test_etl_run_confined_to_its_dataset},
     {"test_etl_timeout_and_cancel", test_etl_timeout_and_cancel},

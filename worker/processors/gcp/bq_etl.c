@@ -39,6 +39,13 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
                            cols.items[i], d->dataset, d->table);
         cvg_buf_printf(&sql, "%s%c%s%c", i ? ", " : "", qc, cols.items[i], qc);
     }
+    bool placed = d->partition[0] == '\0';
+    for (size_t i = 0; i < cols.n && !placed; i++)
+        placed = strcmp(cols.items[i], d->partition_field) == 0;
+    if (rc == 0 && !placed)
+        rc = proc_fail(res, CVG_EINVAL,
+                       "the query has no column %s, by which its rows go to partition %s",
+                       d->partition_field, d->partition);
     cvg_buf_printf(&sql, ") SELECT * FROM (%s)", cvg_buf_cstr(&q->text));
     if (rc == 0 && sql.overflow)
         rc = proc_fail(res, CVG_ETOOBIG, "the query is too long");
@@ -52,6 +59,35 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
     cvg_strlist_cleanup(&cols);
     cvg_strlist_cleanup(&table);
     return rc;
+}
+
+/* A partition replace takes that partition's rows only (as BigQuery
+ * refuses rows of other partitions for a partition decorator): the
+ * partition was emptied in this transaction, so it now holds exactly the
+ * rows written unless some of them fell outside it. */
+static int check_partition(const proc_ctx_t *ctx, const wrk_dest_t *d, int64_t written,
+                           proc_result_t *res)
+{
+    if (d->partition[0] == '\0')
+        return 0;
+    char qc = cvg_wh_ident_quote(ctx->wh), sql[700];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM %c%s%c.%c%s%c WHERE substr(%c%s%c, 1, %zu) = $1", qc, d->dataset,
+             qc, qc, d->table, qc, qc, d->partition_field, qc, strlen(d->partition));
+    cvg_val_t p = cvg_v_text(d->partition);
+    int64_t inside = 0;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_wh_query_int(ctx->wh, sql, &p, 1, &inside, NULL, &err);
+    if (rc != 0)
+        return proc_fail(res, rc, "%.900s", err.message);
+    if (inside != written)
+        return proc_fail(res, CVG_EINVAL,
+                         "the query returned %lld of its %lld rows outside partition %s (by %s): a "
+                         "partition replace writes that partition's rows only; nothing was changed",
+                         (long long)(written - inside), (long long)written, d->partition,
+                         d->partition_field);
+    return 0;
 }
 
 static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
@@ -82,6 +118,8 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
         if (rc == 0)
             rc = insert_select(ctx, &d, &q, &rows, res);
+        if (rc == 0)
+            rc = check_partition(ctx, &d, rows, res);
         if (rc == 0 && cvg_wh_commit(ctx->wh, &err) != 0)
             rc = proc_fail(res, CVG_EDB, "commit: %.900s", err.message);
         if (rc != 0)
