@@ -138,8 +138,10 @@ static void test_pipeline_root_and_step_errors_together(void)
         const char *from, *to;
     } edits[] = {{"pipeline_id: gcp_cost_billing\n", ""},
                  {"  - step_id: load_billing_export", "  - id: load_billing_export"},
-                 {"write_mode: truncate\n      schema_template: gcp_billing_export",
-                  "write_mode: WRITE_APPEND\n      schema_template: gcp_billing_export"},
+                 {"write_mode: truncate\n      partition: \"{date}\"\n      schema_template: "
+                  "gcp_billing_export",
+                  "write_mode: WRITE_APPEND\n      partition: \"{date}\"\n      schema_template: "
+                  "gcp_billing_export"},
                  {"dataset_type: \"{tenant_id}\"\n      table: gcp_cost_billing",
                   "dataset_id: \"{tenant_id}\"\n      table: gcp_cost_billing"}};
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
