@@ -51,6 +51,7 @@ typedef struct loader {
     cvg_buf_t sql;
     int64_t loaded, read, bad;
     int64_t skipped; /* rows of other partitions than the one replaced */
+    int part_col;    /* the partitioning column's position in cols, or -1 */
     json_t *samples;
     cvg_err_t err;
 } loader_t;
@@ -92,13 +93,6 @@ static int plan_columns(loader_t *l, const char *const *file_cols, size_t nfile,
     cvg_strlist_cleanup(&table);
     if (rc != 0)
         return rc;
-    bool placed = l->d->partition[0] == '\0';
-    for (size_t j = 0; j < l->cols.n && !placed; j++)
-        placed = strcmp(l->cols.items[j], l->d->partition_field) == 0;
-    if (!placed)
-        return proc_fail(res, CVG_EINVAL,
-                         "the file has no column %s, by which its rows go to partition %s",
-                         l->d->partition_field, l->d->partition);
     /* required columns the file lacks can only be bad rows: say it once */
     for (size_t i = 0; l->d->has_schema && i < l->d->schema.ncols; i++) {
         const cvg_column_t *c = &l->d->schema.cols[i];
@@ -120,7 +114,10 @@ static int plan_columns(loader_t *l, const char *const *file_cols, size_t nfile,
     l->vals = calloc(l->batch_max * (n ? n : 1), sizeof(*l->vals));
     if (l->types == NULL || l->required == NULL || l->vals == NULL)
         return proc_fail(res, CVG_ENOMEM, "out of memory");
+    l->part_col = -1;
     for (size_t i = 0; i < n; i++) {
+        if (l->d->partition[0] && strcmp(l->cols.items[i], l->d->partition_field) == 0)
+            l->part_col = (int)i;
         l->types[i] = wrk_dest_column_type(l->d, l->cols.items[i]);
         int k = l->d->has_schema ? cvg_schema_find(&l->d->schema, l->cols.items[i]) : -1;
         l->required[i] = k >= 0 && l->d->schema.cols[k].mode == CVG_MODE_REQUIRED;
@@ -201,8 +198,16 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
                     l->types[i] == CVG_COL_DATE ? "date YYYY-MM-DD" : "timestamp");
             return false;
         }
-        *out = cvg_v_text(s == num ? keep(l, strdup(s)) : s);
-        return true;
+        if (l->types[i] == CVG_COL_DATE) {
+            *out = cvg_v_text(s == num ? keep(l, strdup(s)) : s);
+            return true;
+        }
+        /* stored as every timestamp of the system: UTC, milliseconds, so
+         * its text sorts as it reads and a partition is a prefix of it */
+        char iso[CVG_TIME_ISO_LEN];
+        cvg_time_format_iso(ms, iso);
+        *out = cvg_v_text(keep(l, strdup(iso)));
+        return out->s != NULL;
     }
     case CVG_COL_JSON:
     case CVG_COL_RECORD: {
@@ -259,23 +264,29 @@ static int flush(loader_t *l, proc_result_t *res)
     return 0;
 }
 
-/* A load that replaces one partition takes that partition's rows only: the
- * ones whose partitioning field starts with its value, as the rows it
- * deleted. False (the row skipped, or bad without such a value) for the
- * others. */
-static bool in_partition(loader_t *l, const json_t *row, unsigned long line)
+/*
+ * A load that replaces one partition takes that partition's rows only: the
+ * ones whose partitioning value, converted as its column is (a TIMESTAMP
+ * to UTC text), starts with the partition's value, which are the rows the
+ * replace deleted. The value is converted first, into its slot: a row
+ * whose value is missing or cannot be is bad (its partition is unknown);
+ * a row of another partition is skipped before its other values are
+ * looked at. False when the row is not to be loaded.
+ */
+static bool in_partition(loader_t *l, const json_t *row, cvg_val_t *slot, unsigned long line)
 {
-    if (l->d->partition[0] == '\0')
+    if (l->part_col < 0)
         return true;
-    const json_t *field = json_object_get(row, l->d->partition_field);
-    const char *v = json_string_value(field);
-    if (v == NULL || v[0] == '\0') {
-        bool none = field == NULL || json_is_null(field) || v != NULL;
+    size_t c = (size_t)l->part_col;
+    if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line))
+        return false;
+    if (slot[c].type != CVG_VAL_TEXT || slot[c].len == 0) {
         bad_row(l, "line %lu: %s in %s, the partitioning field", line,
-                none ? "no value" : "not a date or time", l->d->partition_field);
+                slot[c].type == CVG_VAL_NULL ? "no value" : "not a date or time", l->cols.items[c]);
         return false;
     }
-    if (strncmp(v, l->d->partition, strlen(l->d->partition)) != 0) {
+    size_t n = strlen(l->d->partition);
+    if (slot[c].len < n || memcmp(slot[c].s, l->d->partition, n) != 0) {
         l->skipped++;
         return false;
     }
@@ -284,12 +295,14 @@ static bool in_partition(loader_t *l, const json_t *row, unsigned long line)
 
 static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *res)
 {
-    if (!in_partition(l, row, line)) {
+    cvg_val_t *slot = &l->vals[l->batch_rows * l->cols.n];
+    if (!in_partition(l, row, slot, line)) {
         json_decref(row);
         return 0;
     }
-    cvg_val_t *slot = &l->vals[l->batch_rows * l->cols.n];
     for (size_t c = 0; c < l->cols.n; c++) {
+        if ((int)c == l->part_col)
+            continue;
         if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line)) {
             json_decref(row);
             return 0;
@@ -336,6 +349,29 @@ static int interrupted(const proc_ctx_t *ctx, proc_result_t *res)
     return 0;
 }
 
+/* Before anything is created or changed: a partition's rows are placed by
+ * a column the file must have, and a table made from the file's columns
+ * needs the one time_partitioning names. */
+static int check_partition_column(const wrk_dest_t *d, const cvg_strlist_t *names,
+                                  proc_result_t *res)
+{
+    if (d->partition_field[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < names->n; i++) {
+        if (strcmp(names->items[i], d->partition_field) == 0)
+            return 0;
+    }
+    if (d->partition[0])
+        return proc_fail(res, CVG_EINVAL,
+                         "the file has no column %s, by which its rows go to partition %s",
+                         d->partition_field, d->partition);
+    if (!d->has_schema)
+        return proc_fail(res, CVG_EINVAL,
+                         "the file has no column %s, which table_config.time_partitioning names",
+                         d->partition_field);
+    return 0;
+}
+
 int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk_load_opts_t *o,
                   json_t *detail, proc_result_t *res)
 {
@@ -379,7 +415,9 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
         rc = 0; /* an empty file into no table: nothing to do */
         goto out;
     }
-    rc = wrk_dest_ensure(ctx, d, &names, NULL, NULL, 0, detail, res);
+    rc = check_partition_column(d, &names, res);
+    if (rc == 0)
+        rc = wrk_dest_ensure(ctx, d, &names, NULL, NULL, 0, detail, res);
     if (rc == 0)
         rc = plan_columns(&l, (const char *const *)names.items, names.n, res);
     cvg_strlist_cleanup(&names);

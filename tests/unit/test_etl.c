@@ -227,18 +227,18 @@ static void test_etl_truncate_keeps_old_rows_on_failure(void)
     wrk_outcome_cleanup(&out);
 }
 
-/* A query step that replaces partition 2026-11-02 of acme.part_days. */
-static void run_partition_query(const char *query, wrk_outcome_t *out)
+/* A query step that replaces partition 2026-11-02 of acme.<table>. */
+static void run_partition_query(const char *table, const char *query, wrk_outcome_t *out)
 {
     char y[2048];
     snprintf(y, sizeof(y),
              "pipeline_id: q\ndescription: d\nsteps:\n"
              "  - step_id: q\n    ps_type: gcp.bq_etl\n"
              "    source:\n      query: \"%s\"\n"
-             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: part_days\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: %s\n"
              "      write_mode: truncate\n      partition: \"2026-11-02\"\n"
              "      table_config: {time_partitioning: {field: day, type: DAY}}\n",
-             query);
+             query, table);
     run_pipeline(NULL, y, NULL, NULL, out);
 }
 
@@ -248,27 +248,40 @@ static void run_partition_query(const char *query, wrk_outcome_t *out)
 static void test_etl_partition_query_keeps_to_its_partition(void)
 {
     wrk_outcome_t out;
-    run_partition_query("SELECT '2026-11-02' AS day, 2.0 AS cost", &out);
+    run_partition_query("part_days", "SELECT '2026-11-02' AS day, 2.0 AS cost", &out);
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
     wrk_outcome_cleanup(&out);
-    run_partition_query("SELECT '2026-11-01' AS day, 1.0 AS cost UNION ALL SELECT "
+    run_partition_query("part_days",
+                        "SELECT '2026-11-01' AS day, 1.0 AS cost UNION ALL SELECT "
                         "'2026-11-02T10:00:00Z', 3.0 UNION ALL SELECT NULL, 4.0",
                         &out);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
                            "the query returned 2 of its 3 rows outside partition 2026-11-02 (by "
-                           "day): a partition replace writes that partition's rows only; nothing "
-                           "was changed");
+                           "day, compared as text: a time as ISO 8601 UTC, e.g. "
+                           "strftime('%Y-%m-%dT%H:%M:%fZ', ...)): a partition replace writes that "
+                           "partition's rows only; nothing was changed");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
     CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.1f', cost) FROM acme.part_days"), 2.0, 1e-9);
     wrk_outcome_cleanup(&out);
-    run_partition_query("SELECT 5.0 AS cost", &out);
+    run_partition_query("part_days", "SELECT 5.0 AS cost", &out);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
                            "the query has no column day, by which its rows go to partition "
                            "2026-11-02");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days"), 1);
+    wrk_outcome_cleanup(&out);
+    /* nor is a table made from such a query's columns */
+    run_partition_query("part_new", "SELECT 5.0 AS cost", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "the query has no column day, by which its rows go to partition "
+                           "2026-11-02");
+    bool exists = true;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "part_new", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
     wrk_outcome_cleanup(&out);
 }
 
@@ -383,7 +396,7 @@ static void test_etl_partition_load(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "bad_rows")), 2);
     CU_ASSERT_STRING_EQUAL(
         json_string_value(json_array_get(json_object_get(r, "bad_row_samples"), 0)),
-        "line 5: no value in day, the partitioning field");
+        "line 5: column day is required but empty");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 2);
     wrk_outcome_cleanup(&out);
     /* another day of the same file adds to the table; the same day again
@@ -414,17 +427,65 @@ static void test_etl_partition_load(void)
         "the file has no column day, by which its rows go to partition 2026-11-02");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 3);
     wrk_outcome_cleanup(&out);
-    /* JSON Lines: a partitioning value that is not text is bad */
+    /* JSON Lines: a partitioning value that is not a date is bad */
     write_file("days.jsonl", "{\"day\": \"2026-11-02\", \"service\": \"vm\", \"cost\": 5}\n"
                              "{\"day\": 20261102, \"service\": \"vm\", \"cost\": 6}\n");
     run_partition_load("days.jsonl", "2026-11-02", "max_bad_rows: 1", &out);
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
                                json_object_get(step_result(&out, 0), "bad_row_samples"), 0)),
-                           "line 2: not a date or time in day, the partitioning field");
+                           "line 2: column day: '20261102' is not a date YYYY-MM-DD");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days WHERE day = '2026-11-02'"), 1);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spend_days"), 2);
     wrk_outcome_cleanup(&out);
+}
+
+/* An hour's partition of a TIMESTAMP column: the time decides, whatever
+ * the text (a space for T, an offset), and the rows are stored as UTC
+ * text, so the replace of the next run finds them. */
+static void test_etl_partition_load_by_utc_time(void)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/file/data_loader/schemas/events.json", cfg.templates_dir);
+    const char *schema = "[{\"name\":\"at\",\"type\":\"TIMESTAMP\"},"
+                         "{\"name\":\"n\",\"type\":\"INT64\"}]";
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, schema, strlen(schema), 0644, &err), 0);
+    write_file("events.csv", "at,n\n2026-11-02 10:15:00,1\n2026-11-02T10:59:59.999Z,2\n"
+                             "2026-11-02T11:30:00+01:00,3\n2026-11-02T10:30:00-01:00,4\n,5\n"
+                             "11/02/2026,6\n");
+    char y[2048];
+    snprintf(y, sizeof(y),
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n    max_bad_rows: 2\n"
+             "    source:\n      uri: file://%s/imports/acme/events.csv\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: events\n"
+             "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
+             "      schema_template: events\n"
+             "      table_config: {time_partitioning: {field: at, type: HOUR}}\n",
+             dir);
+    for (int round = 0; round < 2; round++) {
+        wrk_outcome_t out;
+        run_pipeline(NULL, y, NULL, NULL, &out);
+        CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+        json_t *r = step_result(&out, 0);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), 3);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_skipped")), 1);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_replaced")), round ? 3 : 0);
+        json_t *samples = json_object_get(r, "bad_row_samples");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 0)),
+                               "line 6: no value in at, the partitioning field");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 1)),
+                               "line 7: column at: '11/02/2026' is not a timestamp");
+        wrk_outcome_cleanup(&out);
+    }
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.events"), 3);
+    char text[128] = "";
+    cvg_wh_query_text(wh,
+                      "SELECT group_concat(at, ' ') FROM (SELECT at FROM acme.events ORDER BY n)",
+                      NULL, 0, text, sizeof(text), NULL, &err);
+    CU_ASSERT_STRING_EQUAL(text, "2026-11-02T10:15:00.000Z 2026-11-02T10:59:59.999Z "
+                                 "2026-11-02T10:30:00.000Z");
 }
 
 static void test_etl_files_outside_the_tenant_dirs(void)
@@ -727,6 +788,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
     {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
     {"test_etl_partition_load", test_etl_partition_load},
+    {"test_etl_partition_load_by_utc_time", test_etl_partition_load_by_utc_time},
     {"test_etl_partition_query_keeps_to_its_partition",
      test_etl_partition_query_keeps_to_its_partition},
     {"test_etl_files_outside_the_tenant_dirs", test_etl_files_outside_the_tenant_dirs},

@@ -39,13 +39,6 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
                            cols.items[i], d->dataset, d->table);
         cvg_buf_printf(&sql, "%s%c%s%c", i ? ", " : "", qc, cols.items[i], qc);
     }
-    bool placed = d->partition[0] == '\0';
-    for (size_t i = 0; i < cols.n && !placed; i++)
-        placed = strcmp(cols.items[i], d->partition_field) == 0;
-    if (rc == 0 && !placed)
-        rc = proc_fail(res, CVG_EINVAL,
-                       "the query has no column %s, by which its rows go to partition %s",
-                       d->partition_field, d->partition);
     cvg_buf_printf(&sql, ") SELECT * FROM (%s)", cvg_buf_cstr(&q->text));
     if (rc == 0 && sql.overflow)
         rc = proc_fail(res, CVG_ETOOBIG, "the query is too long");
@@ -59,6 +52,37 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
     cvg_strlist_cleanup(&cols);
     cvg_strlist_cleanup(&table);
     return rc;
+}
+
+/* Before the table is made from the query's columns or indexed: the
+ * column time_partitioning names must be one of them (it places a
+ * partition's rows), unless the table has a schema of its own. */
+static int check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_sql_t *q,
+                                  proc_result_t *res)
+{
+    if (d->partition_field[0] == '\0' || (d->has_schema && d->partition[0] == '\0'))
+        return 0;
+    cvg_strlist_t cols = {0};
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q->text), &cols, &err);
+    if (rc != 0) {
+        cvg_strlist_cleanup(&cols);
+        return proc_fail(res, rc, "%.900s", err.message);
+    }
+    bool found = false;
+    for (size_t i = 0; i < cols.n && !found; i++)
+        found = strcmp(cols.items[i], d->partition_field) == 0;
+    cvg_strlist_cleanup(&cols);
+    if (found)
+        return 0;
+    if (d->partition[0])
+        return proc_fail(res, CVG_EINVAL,
+                         "the query has no column %s, by which its rows go to partition %s",
+                         d->partition_field, d->partition);
+    return proc_fail(res, CVG_EINVAL,
+                     "the query has no column %s, which table_config.time_partitioning names",
+                     d->partition_field);
 }
 
 /* A partition replace takes that partition's rows only (as BigQuery
@@ -83,8 +107,10 @@ static int check_partition(const proc_ctx_t *ctx, const wrk_dest_t *d, int64_t w
         return proc_fail(res, rc, "%.900s", err.message);
     if (inside != written)
         return proc_fail(res, CVG_EINVAL,
-                         "the query returned %lld of its %lld rows outside partition %s (by %s): a "
-                         "partition replace writes that partition's rows only; nothing was changed",
+                         "the query returned %lld of its %lld rows outside partition %s (by %s, "
+                         "compared as text: a time as ISO 8601 UTC, e.g. "
+                         "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', ...)): a partition replace writes "
+                         "that partition's rows only; nothing was changed",
                          (long long)(written - inside), (long long)written, d->partition,
                          d->partition_field);
     return 0;
@@ -106,8 +132,10 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         return rc;
     }
     res->detail = json_pack("{s:s}", "table", d.table);
-    rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
-                         res);
+    rc = check_partition_column(ctx, &d, &q, res);
+    if (rc == 0)
+        rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
+                             res);
     int64_t rows = 0;
     if (rc == 0) {
         rc = cvg_wh_begin(ctx->wh, &err);
