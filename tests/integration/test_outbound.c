@@ -127,8 +127,10 @@ static int setup(void)
     /* a key that needs escaping in the URL */
     snprintf(seed3, sizeof(seed3), "exports/2026 11/bill+ing (1).csv=%s", csv);
     snprintf(seed4, sizeof(seed4), "exports/2026-11/big.csv=%s", big);
-    const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1, "--seed", seed2,
-                             "--seed",   seed3,         "--seed", seed4, NULL};
+    /* the store is in eu-west-1, the tenant's aws_region below */
+    const char *s3_args[] = {"--bucket", "cvg-billing", "--seed", seed1,    "--seed",
+                             seed2,      "--seed",      seed3,    "--seed", seed4,
+                             "--region", "eu-west-1",   NULL};
     const char *smtp_args[] = {"--auth", TESTSRV_SMTP_USER ":" TESTSRV_SMTP_PASSWORD, NULL};
     if (!testsrv_start(&c, "s3", s3_args, &s3_port) ||
         !testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
@@ -688,6 +690,19 @@ static void test_outbound_s3_access_denied(void)
                             "InvalidAccessKeyId"));
     CU_ASSERT_PTR_NULL(json_object_get(step_of(&out, 0), "attempts"));
     CU_ASSERT_PTR_NULL(strstr(step_str(&out, 0, "error"), "wrong")); /* no secret */
+    wrk_outcome_cleanup(&out);
+    /* a step that names another region signs for it, and the store refuses */
+    CU_ASSERT_EQUAL_FATAL(store_credential("aws", TESTSRV_S3_CREDENTIAL), 0);
+    run_yaml("pipeline_id: s3_load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: aws.s3_data_loader\n"
+             "    source: {s3_bucket: cvg-billing, s3_key: exports/2026-11/billing.csv, region: "
+             "us-east-2}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: s3_denied}\n",
+             &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_TRUE(contains(step_str(&out, 0, "error"),
+                            "AuthorizationHeaderMalformed: the region 'us-east-2' is wrong; "
+                            "expecting 'eu-west-1'"));
     wrk_outcome_cleanup(&out);
     /* the right key with a wrong secret: the store checks the signature */
     CU_ASSERT_EQUAL_FATAL(store_credential("aws", "{\"access_key_id\": \"" TESTSRV_S3_KEY

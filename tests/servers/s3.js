@@ -5,7 +5,7 @@
  * build/testtools (or $CVG_TESTTOOLS).
  *
  *   s3.js PORT DATADIR [--bucket NAME]... [--seed KEY=FILE]... [--seed-dir DIR]
- *         [--verbose]
+ *         [--region NAME] [--verbose]
  *
  * Listens on 127.0.0.1:PORT (0: a free port of its choosing) and keeps the
  * objects under DATADIR in s3rver's own layout. It creates each bucket
@@ -16,10 +16,13 @@
  * s3rver takes requests signed with access key S3RVER (secret S3RVER) and
  * unsigned ones, but it does not check signatures: this script puts a front
  * on PORT that checks each signed request as S3 does (sigv4.js: signature,
- * scope, clock skew, signed x-amz-* headers, payload hash) and answers a
- * wrong one with S3's error (403 SignatureDoesNotMatch, ...), then passes
- * the rest to s3rver on a port of its own. Paths are path-style:
- * /BUCKET/KEY.
+ * scope, the store's region when --region names it, clock skew, signed
+ * x-amz-* and Content-Type headers, payload hash) and answers a wrong one
+ * with S3's error (403 SignatureDoesNotMatch, ...), then passes the rest to
+ * s3rver on a port of its own. Paths are path-style: /BUCKET/KEY. s3rver
+ * resolves dot segments in a path itself ("/b/x/../y" reads "y"), which S3
+ * does not: a test of how keys are sent reads what the client sent, not
+ * what s3rver stored.
  *
  *   s3.js --selftest   checks sigv4.js against AWS's published signatures
  */
@@ -50,12 +53,13 @@ try {
 
 const [port, dir, ...rest] = process.argv.slice(2);
 if (port === undefined || dir === undefined) {
-  console.error('usage: s3.js PORT DATADIR [--bucket NAME]... [--seed KEY=FILE]... [--seed-dir DIR]');
+  console.error('usage: s3.js PORT DATADIR [--bucket NAME]... [--seed KEY=FILE]... [--seed-dir DIR] [--region NAME]');
   process.exit(2);
 }
 const buckets = [];
 const seeds = []; // [key, file]
 let verbose = false;
+let region;
 for (let i = 0; i < rest.length; i++) {
   const opt = rest[i];
   if (opt === '--bucket') {
@@ -77,6 +81,8 @@ for (let i = 0; i < rest.length; i++) {
       }
     };
     walk(root);
+  } else if (opt === '--region') {
+    region = rest[++i];
   } else if (opt === '--verbose') {
     verbose = true;
   } else {
@@ -122,7 +128,7 @@ function front(store) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const refused = sigv4.verifyS3(req, body, SECRETS, Date.now());
+      const refused = sigv4.verifyS3(req, body, SECRETS, Date.now(), region);
       if (refused) {
         if (verbose) console.error(`s3.js: ${req.method} ${req.url}: ${refused.code}: ${refused.message}`);
         const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refused.code}</Code>`
@@ -137,9 +143,15 @@ function front(store) {
         answer.pipe(res);
       });
       inner.on('error', (err) => {
+        if (res.headersSent) { /* cut off mid-answer: so is the client */
+          res.destroy();
+          return;
+        }
         res.writeHead(502, { 'Content-Type': 'text/plain' });
         res.end(`s3.js: the store did not answer: ${err.message}`);
       });
+      /* a client gone before the answer ends takes its inner request along */
+      res.on('close', () => { if (!res.writableFinished) inner.destroy(); });
       inner.end(body);
     });
   });

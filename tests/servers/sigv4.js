@@ -99,11 +99,12 @@ const refuse = (status, code, message) => ({ status, code, message });
 
 /*
  * Checks a request to S3 as S3 does. req: { method, url, headers }, body:
- * a Buffer, secrets: { accessKeyId: secret }. Returns null when the request
- * is unsigned (left to the store) or correctly signed, otherwise
- * { status, code, message } to answer with.
+ * a Buffer, secrets: { accessKeyId: secret }, region: the store's (any
+ * when not given). Returns null when the request is unsigned (left to the
+ * store) or correctly signed, otherwise { status, code, message } to answer
+ * with.
  */
-function verifyS3(req, body, secrets, nowMs) {
+function verifyS3(req, body, secrets, nowMs, region) {
   const header = req.headers.authorization;
   if (header === undefined) return null;
   const auth = parseAuthorization(header);
@@ -112,6 +113,10 @@ function verifyS3(req, body, secrets, nowMs) {
   }
   if (!Object.prototype.hasOwnProperty.call(secrets, auth.keyId)) {
     return refuse(403, 'InvalidAccessKeyId', `unknown access key id ${auth.keyId}`);
+  }
+  if (region !== undefined && auth.scope.region !== region) {
+    return refuse(400, 'AuthorizationHeaderMalformed',
+      `the region '${auth.scope.region}' is wrong; expecting '${region}'`);
   }
   if (auth.scope.service !== 's3') {
     return refuse(400, 'AuthorizationHeaderMalformed', `the scope's service is ${auth.scope.service}, not s3`);
@@ -126,7 +131,8 @@ function verifyS3(req, body, secrets, nowMs) {
   if (Math.abs(t - nowMs) > MAX_SKEW_MS) {
     return refuse(403, 'RequestTimeTooSkewed', `x-amz-date ${amzDate} is more than 15 minutes off`);
   }
-  for (const name of ['host', ...Object.keys(req.headers).filter((h) => h.startsWith('x-amz-'))]) {
+  const mustSign = Object.keys(req.headers).filter((h) => h.startsWith('x-amz-') || h === 'content-type');
+  for (const name of ['host', ...mustSign]) {
     if (!auth.signed.includes(name)) {
       return refuse(403, 'AccessDenied', `header ${name} must be signed (SignedHeaders: ${auth.signed.join(';')})`);
     }
@@ -149,8 +155,10 @@ function verifyS3(req, body, secrets, nowMs) {
 }
 
 /* AWS's test-suite requests "get-vanilla" and
- * "get-vanilla-query-order-key-case" with their published signatures.
- * Returns the failures (empty when every one matches). */
+ * "get-vanilla-query-order-key-case", and the S3 documentation's GET Object
+ * (with Range) and list (?max-keys=2&prefix=J) examples through verifyS3,
+ * with their published signatures. Returns the failures (empty when every
+ * one matches). */
 function selftest() {
   const secret = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
   const scope = { date: '20150830', region: 'us-east-1', service: 'service' };
@@ -164,6 +172,21 @@ function selftest() {
     const canonical = canonicalRequest({ method: 'GET', url, headers }, ['host', 'x-amz-date'], sha256(''));
     const got = signature(canonical, secret, scope, headers['x-amz-date']);
     if (got !== published) failures.push(`GET ${url}: ${got}, published ${published}`);
+  }
+  const s3secrets = { AKIAIOSFODNN7EXAMPLE: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+  const s3examples = [
+    ['/test.txt', { range: 'bytes=0-9' }, 'host;range;x-amz-content-sha256;x-amz-date',
+      'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41'],
+    ['/?max-keys=2&prefix=J', {}, 'host;x-amz-content-sha256;x-amz-date',
+      '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7'],
+  ];
+  for (const [url, extra, signed, published] of s3examples) {
+    const req = { method: 'GET', url, headers: { host: 'examplebucket.s3.amazonaws.com',
+      'x-amz-date': '20130524T000000Z', 'x-amz-content-sha256': sha256(''), ...extra,
+      authorization: `${ALGORITHM} Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, `
+        + `SignedHeaders=${signed}, Signature=${published}` } };
+    const refused = verifyS3(req, Buffer.alloc(0), s3secrets, Date.UTC(2013, 4, 24), 'us-east-1');
+    if (refused) failures.push(`S3 GET ${url}: ${refused.code}: ${refused.message.split('\n')[0]}`);
   }
   return failures;
 }
