@@ -425,9 +425,13 @@ static void join_names(const json_t *names, char *out, size_t size)
     out[0] = '\0';
     json_array_foreach(names, i, name)
     {
-        int n = snprintf(out + len, size - len, "%s%s", i ? ", " : "", json_string_value(name));
-        if (n < 0 || (size_t)n >= size - len)
+        const char *text = json_string_value(name);
+        int n = snprintf(out + len, size - len, "%s%s", i ? ", " : "", text ? text : "?");
+        if (n < 0 || (size_t)n >= size - len) {
+            /* cut before a name, and says so */
+            snprintf(out + len, size - len, "%s...", i ? ", " : "");
             break;
+        }
         len += (size_t)n;
     }
 }
@@ -461,6 +465,14 @@ static int bootstrap(run_t *r, json_t *ready, const char *key, char *note, size_
         snprintf(note, size, "up to date: %zu central tables present, %zu created; %s%s", existing,
                  created, json_array_size(retired) ? "indexes retired: " : "",
                  json_array_size(retired) ? names : "no index retired");
+    } else if (present) {
+        /* the cluster runs on the tables it has: say so, go on */
+        say("warning: bringing the warehouse up to date failed (HTTP %ld): %s", status,
+            cvg_buf_cstr(&b));
+        snprintf(note, size,
+                 "central dataset present; bringing it up to date FAILED (HTTP %ld), "
+                 "see above",
+                 status);
     } else {
         say("bootstrap failed (HTTP %ld): %s", status, cvg_buf_cstr(&b));
         snprintf(note, size, "FAILED (HTTP %ld), see above", status);
