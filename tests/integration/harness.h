@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define HARNESS_MAX_PROCS 16
+#define HARNESS_MAX_PROCS 32
 
 typedef struct proc {
     char name[32];

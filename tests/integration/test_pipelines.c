@@ -626,10 +626,11 @@ static void test_pipelines_data_quality_failure(void)
              "pipeline_logging_id = '%s'",
              run_id);
     const char *qargs[] = {"query", query, NULL};
-    proc_t *q = cluster_spawn(&c, "query", "cvg-worker", qargs, NULL);
+    /* its own log: the end-to-end test's query printed to "query" */
+    proc_t *q = cluster_spawn(&c, "query-dq", "cvg-worker", qargs, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, q, 20000), 0);
-    CU_ASSERT_TRUE(cluster_wait_log(&c, "query", "{\"steps\":3}", 100));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "query-dq", "{\"steps\":2}", 100));
 }
 
 /* Writes a broken pipeline into the config copy. */
