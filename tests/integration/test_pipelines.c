@@ -275,9 +275,10 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(daily, "status")), "SUCCEEDED");
     long long rows = json_integer_value(json_object_get(daily, "rows_processed"));
     CU_ASSERT(rows > 10);
-    /* the day's checks all passed, each one reported */
+    /* the staged day's check and the day's checks all passed, each one
+     * reported */
     json_t *dq = json_object_get(run, "dq_results");
-    CU_ASSERT_EQUAL(json_array_size(dq), 5);
+    CU_ASSERT_EQUAL(json_array_size(dq), 6);
     for (size_t i = 0; i < json_array_size(dq); i++)
         CU_ASSERT_TRUE(json_is_true(json_object_get(json_array_get(dq, i), "passed")));
     json_decref(run);
@@ -290,7 +291,7 @@ static void test_pipelines_manual_run_end_to_end(void)
              "SELECT count(*) FROM acme.tenant_comprehensive_view WHERE pipeline_logging_id = "
              "'%s' AND step_status = 'SUCCEEDED'",
              run_id);
-    CU_ASSERT_EQUAL(wh_query(sql), 3);
+    CU_ASSERT_EQUAL(wh_query(sql), 4);
     /* the operator's query command reads the same view */
     char query[300];
     snprintf(query, sizeof(query),
@@ -301,7 +302,7 @@ static void test_pipelines_manual_run_end_to_end(void)
     proc_t *q = cluster_spawn(&c, "query", "cvg-worker", qargs, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, q, 20000), 0);
-    CU_ASSERT_TRUE(cluster_wait_log(&c, "query", "{\"steps\":3}", 100));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "query", "{\"steps\":4}", 100));
     /* and in the tenant's list of runs */
     CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?pipeline_id=gcp_cost_billing&limit=5",
                          key_acme, NULL, NULL, &b),

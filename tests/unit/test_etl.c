@@ -178,14 +178,14 @@ static void test_etl_cost_pipeline_on_the_sample(void)
     long long rows = int_of("SELECT count(*) FROM acme.gcp_cost_billing");
     CU_ASSERT(rows > 10);
     /* the table_config became indexes, and says so */
-    CU_ASSERT_PTR_NOT_NULL(json_object_get(step_result(&out, 1), "table_config"));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(step_result(&out, 2), "table_config"));
     wrk_outcome_cleanup(&out);
 
     /* the same day again replaces it; another day adds to it */
     run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-03", NULL, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 1), "rows_replaced")),
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 2), "rows_replaced")),
                     rows);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")),
                     106);
@@ -203,6 +203,52 @@ static void test_etl_cost_pipeline_on_the_sample(void)
                                    "WHERE usage_date = '2026-11-17'"),
                            579.977790, 0.000001);
     wrk_outcome_cleanup(&out);
+}
+
+static int set_billing_export(const char *uri)
+{
+    char settings[1200];
+    snprintf(settings, sizeof(settings), "{\"billing_export_uri\": \"%s\"}", uri);
+    cvg_val_t v = cvg_v_text(settings);
+    cvg_err_t err;
+    return cvg_wh_exec(wh,
+                       "UPDATE tenants.tenant_provider_configs SET settings = $1 WHERE tenant_id = "
+                       "'acme' AND provider = 'gcp'",
+                       &v, 1, NULL, NULL, NULL, &err);
+}
+
+/* An export without the day (another month's file): the run stops at the
+ * staged-day check and the day's costs stay as they were, not emptied. */
+static void test_etl_cost_pipeline_keeps_a_day_missing_from_the_export(void)
+{
+    long long before = int_of("SELECT count(*) FROM acme.gcp_cost_billing WHERE usage_date = "
+                              "'2026-11-03'");
+    CU_ASSERT(before > 10);
+    char file[1024];
+    snprintf(file, sizeof(file), "%s/imports/acme/december.csv", dir);
+    char *sample = NULL;
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/configs/samples/gcp_billing_export.csv", source_dir());
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_read_file(path, 1 << 24, &sample, NULL, NULL), 0);
+    sample[strcspn(sample, "\n") + 1] = '\0'; /* the header line only */
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(file, sample, strlen(sample), 0600, &err), 0);
+    free(sample);
+    char uri[1100];
+    snprintf(uri, sizeof(uri), "file://%s", file);
+    CU_ASSERT_EQUAL_FATAL(set_billing_export(uri), 0);
+    wrk_outcome_t out;
+    run_pipeline("gcp/cost/cost_billing", NULL, "2026-11-03", NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "step_id"), "check_staged_day");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 2, "status"), "SKIPPED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.gcp_cost_billing WHERE usage_date = "
+                           "'2026-11-03'"),
+                    before);
+    wrk_outcome_cleanup(&out);
+    snprintf(uri, sizeof(uri), "file://%s/configs/samples/gcp_billing_export.csv", source_dir());
+    CU_ASSERT_EQUAL(set_billing_export(uri), 0);
 }
 
 static void test_etl_truncate_keeps_old_rows_on_failure(void)
@@ -785,6 +831,8 @@ static void test_etl_injection_payloads_as_settings(void)
 
 static CU_TestInfo tests[] = {
     {"test_etl_cost_pipeline_on_the_sample", test_etl_cost_pipeline_on_the_sample},
+    {"test_etl_cost_pipeline_keeps_a_day_missing_from_the_export",
+     test_etl_cost_pipeline_keeps_a_day_missing_from_the_export},
     {"test_etl_truncate_keeps_old_rows_on_failure", test_etl_truncate_keeps_old_rows_on_failure},
     {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
     {"test_etl_partition_load", test_etl_partition_load},

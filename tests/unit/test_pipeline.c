@@ -162,9 +162,9 @@ static void test_pipeline_root_and_step_errors_together(void)
     CU_ASSERT(has(errs, "steps[0].id: unknown field; did you mean step_id?"));
     CU_ASSERT(has(errs, "steps[0].destination.write_mode: 'WRITE_APPEND' is not one of append, "
                         "truncate, write_empty; did you mean append?"));
-    CU_ASSERT(has(errs, "steps[1].destination.dataset_id: unknown field; did you mean "
+    CU_ASSERT(has(errs, "steps[2].destination.dataset_id: unknown field; did you mean "
                         "dataset_type?"));
-    CU_ASSERT(has(errs, "steps[1].destination.dataset_type: field required"));
+    CU_ASSERT(has(errs, "steps[2].destination.dataset_type: field required"));
     free(errs);
     cvg_buf_cleanup(&b);
     free(yaml);
