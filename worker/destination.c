@@ -123,9 +123,21 @@ int wrk_dest_parse(const proc_ctx_t *ctx, const char *ps_type, const json_t *des
     }
     snprintf(d->schema_template, sizeof(d->schema_template), "%s",
              text(destination, "schema_template"));
-    if (d->schema_template[0] != '\0')
-        return load_template(ctx, ps_type, d, res);
-    return 0;
+    if (d->schema_template[0] == '\0')
+        return 0;
+    int rc = load_template(ctx, ps_type, d, res);
+    /* an hour is part of a timestamp, not of a date (BigQuery refuses it too) */
+    const char *type = tp ? text(tp, "type") : "DAY";
+    if (rc == 0 && d->partition_field[0] && strcmp(type, "HOUR") == 0 &&
+        wrk_dest_column_type(d, d->partition_field) == CVG_COL_DATE) {
+        /* a failed parse leaves nothing to clean up */
+        wrk_dest_cleanup(d);
+        return proc_fail(res, CVG_EINVAL,
+                         "table_config.time_partitioning: HOUR partitions need a TIMESTAMP "
+                         "column; %s is a DATE",
+                         d->partition_field);
+    }
+    return rc;
 }
 
 void wrk_dest_cleanup(wrk_dest_t *d)

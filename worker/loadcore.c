@@ -18,6 +18,9 @@
 #define BATCH_VALUES_MAX 999
 #define BATCH_ROWS_MAX   200
 #define SAMPLES_MAX      10
+/* 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z */
+#define TIMESTAMP_MIN_MS (-62135596800000LL)
+#define TIMESTAMP_MAX_MS (253402300799999LL)
 
 void wrk_rows_opts_from(const json_t *source, cvg_rows_opts_t *o)
 {
@@ -203,7 +206,13 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
             return true;
         }
         /* stored as every timestamp of the system: UTC, milliseconds, so
-         * its text sorts as it reads and a partition is a prefix of it */
+         * its text sorts as it reads and a partition is a prefix of it;
+         * years 0001 to 9999 only, as BigQuery and the text form allow */
+        if (ms < TIMESTAMP_MIN_MS || ms > TIMESTAMP_MAX_MS) {
+            bad_row(l, "line %lu: column %s: '%.60s' is outside the years 0001 to 9999", line, col,
+                    s);
+            return false;
+        }
         char iso[CVG_TIME_ISO_LEN];
         cvg_time_format_iso(ms, iso);
         *out = cvg_v_text(keep(l, strdup(iso)));
@@ -281,8 +290,9 @@ static bool in_partition(loader_t *l, const json_t *row, cvg_val_t *slot, unsign
     if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line))
         return false;
     if (slot[c].type != CVG_VAL_TEXT || slot[c].len == 0) {
+        bool none = slot[c].type == CVG_VAL_NULL || slot[c].type == CVG_VAL_TEXT;
         bad_row(l, "line %lu: %s in %s, the partitioning field", line,
-                slot[c].type == CVG_VAL_NULL ? "no value" : "not a date or time", l->cols.items[c]);
+                none ? "no value" : "not a date or time", l->cols.items[c]);
         return false;
     }
     size_t n = strlen(l->d->partition);
@@ -293,20 +303,27 @@ static bool in_partition(loader_t *l, const json_t *row, cvg_val_t *slot, unsign
     return true;
 }
 
+/* A row not loaded (skipped or bad) gives back the text made for it, so a
+ * file of other partitions' rows costs no memory however long it is. */
+static int drop_row(loader_t *l, json_t *row, size_t owned_mark)
+{
+    while (l->owned.n > owned_mark)
+        free(l->owned.items[--l->owned.n]);
+    json_decref(row);
+    return 0;
+}
+
 static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *res)
 {
     cvg_val_t *slot = &l->vals[l->batch_rows * l->cols.n];
-    if (!in_partition(l, row, slot, line)) {
-        json_decref(row);
-        return 0;
-    }
+    size_t mark = l->owned.n;
+    if (!in_partition(l, row, slot, line))
+        return drop_row(l, row, mark);
     for (size_t c = 0; c < l->cols.n; c++) {
         if ((int)c == l->part_col)
             continue;
-        if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line)) {
-            json_decref(row);
-            return 0;
-        }
+        if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line))
+            return drop_row(l, row, mark);
     }
     if (json_is_object(row) && json_object_size(row) > l->cols.n) {
         const char *key;
@@ -318,8 +335,7 @@ static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *
                 known = strcmp(l->cols.items[c], key) == 0;
             if (!known) {
                 bad_row(l, "line %lu: field '%.60s' is not a column of %s", line, key, l->d->table);
-                json_decref(row);
-                return 0;
+                return drop_row(l, row, mark);
             }
         }
     }
@@ -350,10 +366,11 @@ static int interrupted(const proc_ctx_t *ctx, proc_result_t *res)
 }
 
 /* Before anything is created or changed: a partition's rows are placed by
- * a column the file must have, and a table made from the file's columns
- * needs the one time_partitioning names. */
-static int check_partition_column(const wrk_dest_t *d, const cvg_strlist_t *names,
-                                  proc_result_t *res)
+ * a column the file must have, and a table about to be made from the
+ * file's columns needs the one time_partitioning names (an existing table
+ * that has it takes the file's rows with NULL there). */
+static int check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
+                                  const cvg_strlist_t *names, proc_result_t *res)
 {
     if (d->partition_field[0] == '\0')
         return 0;
@@ -365,7 +382,12 @@ static int check_partition_column(const wrk_dest_t *d, const cvg_strlist_t *name
         return proc_fail(res, CVG_EINVAL,
                          "the file has no column %s, by which its rows go to partition %s",
                          d->partition_field, d->partition);
-    if (!d->has_schema)
+    bool exists = true;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (!d->has_schema && cvg_wh_table_exists(ctx->wh, d->dataset, d->table, &exists, &err) != 0)
+        return proc_fail(res, err.code, "%s.%s: %.900s", d->dataset, d->table, err.message);
+    if (!exists)
         return proc_fail(res, CVG_EINVAL,
                          "the file has no column %s, which table_config.time_partitioning names",
                          d->partition_field);
@@ -375,7 +397,8 @@ static int check_partition_column(const wrk_dest_t *d, const cvg_strlist_t *name
 int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk_load_opts_t *o,
                   json_t *detail, proc_result_t *res)
 {
-    loader_t l = {.ctx = ctx, .d = d, .samples = json_array(), .held = json_array()};
+    loader_t l = {
+        .ctx = ctx, .d = d, .samples = json_array(), .held = json_array(), .part_col = -1};
     cvg_buf_init(&l.sql, 8 * 1024 * 1024);
     cvg_err_clear(&l.err);
     json_t *first = NULL;
@@ -415,7 +438,7 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
         rc = 0; /* an empty file into no table: nothing to do */
         goto out;
     }
-    rc = check_partition_column(d, &names, res);
+    rc = check_partition_column(ctx, d, &names, res);
     if (rc == 0)
         rc = wrk_dest_ensure(ctx, d, &names, NULL, NULL, 0, detail, res);
     if (rc == 0)

@@ -329,6 +329,18 @@ static void test_etl_partition_query_keeps_to_its_partition(void)
     CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "part_new", &exists, &err), 0);
     CU_ASSERT_FALSE(exists);
     wrk_outcome_cleanup(&out);
+    /* appended (no partition) to the existing table, which has the column:
+     * the row takes NULL there */
+    run_pipeline(NULL,
+                 "pipeline_id: q\ndescription: d\nsteps:\n"
+                 "  - step_id: q\n    ps_type: gcp.bq_etl\n"
+                 "    source: {query: \"SELECT 7.0 AS cost\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: part_days, table_config: "
+                 "{time_partitioning: {field: day}}}\n",
+                 NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.part_days WHERE day IS NULL"), 1);
+    wrk_outcome_cleanup(&out);
 }
 
 static void write_file(const char *name, const char *text)
@@ -499,11 +511,11 @@ static void test_etl_partition_load_by_utc_time(void)
     CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, schema, strlen(schema), 0644, &err), 0);
     write_file("events.csv", "at,n\n2026-11-02 10:15:00,1\n2026-11-02T10:59:59.999Z,2\n"
                              "2026-11-02T11:30:00+01:00,3\n2026-11-02T10:30:00-01:00,4\n,5\n"
-                             "11/02/2026,6\n");
+                             "11/02/2026,6\n9999-12-31T23:30:00-05:00,7\n");
     char y[2048];
     snprintf(y, sizeof(y),
              "pipeline_id: load\ndescription: d\nsteps:\n"
-             "  - step_id: load\n    ps_type: file.data_loader\n    max_bad_rows: 2\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n    max_bad_rows: 3\n"
              "    source:\n      uri: file://%s/imports/acme/events.csv\n"
              "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: events\n"
              "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
@@ -523,6 +535,10 @@ static void test_etl_partition_load_by_utc_time(void)
                                "line 6: no value in at, the partitioning field");
         CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 1)),
                                "line 7: column at: '11/02/2026' is not a timestamp");
+        /* past year 9999 in UTC: not stored as some other year */
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 2)),
+                               "line 8: column at: '9999-12-31T23:30:00-05:00' is outside the "
+                               "years 0001 to 9999");
         wrk_outcome_cleanup(&out);
     }
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.events"), 3);
@@ -532,6 +548,70 @@ static void test_etl_partition_load_by_utc_time(void)
                       NULL, 0, text, sizeof(text), NULL, &err);
     CU_ASSERT_STRING_EQUAL(text, "2026-11-02T10:15:00.000Z 2026-11-02T10:59:59.999Z "
                                  "2026-11-02T10:30:00.000Z");
+}
+
+/* file appended to acme.<table>, partitioned by field, which the file
+ * does not have. */
+static void load_without_partition_column(const char *file, const char *table, const char *field,
+                                          wrk_outcome_t *out)
+{
+    char y[2048];
+    snprintf(y, sizeof(y),
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n"
+             "    source:\n      uri: file://%s/imports/acme/%s\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: %s\n"
+             "      table_config: {time_partitioning: {field: %s, type: DAY}}\n",
+             dir, file, table, field);
+    run_pipeline(NULL, y, NULL, NULL, out);
+}
+
+/* What a partitioning setting needs, checked before anything is made: an
+ * HOUR partition needs a TIMESTAMP; a table made from a file's columns
+ * needs the partitioning one; an existing table that has it takes a file
+ * without it (NULL there). Runs after the events test, which makes the
+ * table. */
+static void test_etl_partitioning_needs(void)
+{
+    char y[2048];
+    wrk_outcome_t out;
+    snprintf(y, sizeof(y),
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n"
+             "    source:\n      uri: file://%s/imports/acme/days.csv\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: spend_hours\n"
+             "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
+             "      schema_template: spend\n"
+             "      table_config: {time_partitioning: {field: day, type: HOUR}}\n",
+             dir);
+    run_pipeline(NULL, y, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "table_config.time_partitioning: HOUR partitions need a TIMESTAMP "
+                           "column; day is a DATE");
+    wrk_outcome_cleanup(&out);
+
+    write_file("nodays.csv", "service,cost\nvm,1\n");
+    load_without_partition_column("nodays.csv", "made_from_file", "day", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "the file has no column day, which table_config.time_partitioning "
+                           "names");
+    bool exists = true;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "made_from_file", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+    wrk_outcome_cleanup(&out);
+    /* a file without at appended to events, which has the (nullable) column */
+    write_file("noat.csv", "n\n8\n");
+    long long before = int_of("SELECT count(*) FROM acme.events");
+    load_without_partition_column("noat.csv", "events", "at", &out);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.events"), before + 1);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.events WHERE at IS NULL"), 1);
+    wrk_outcome_cleanup(&out);
 }
 
 static void test_etl_files_outside_the_tenant_dirs(void)
@@ -837,6 +917,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_bad_rows_and_threshold", test_etl_bad_rows_and_threshold},
     {"test_etl_partition_load", test_etl_partition_load},
     {"test_etl_partition_load_by_utc_time", test_etl_partition_load_by_utc_time},
+    {"test_etl_partitioning_needs", test_etl_partitioning_needs},
     {"test_etl_partition_query_keeps_to_its_partition",
      test_etl_partition_query_keeps_to_its_partition},
     {"test_etl_files_outside_the_tenant_dirs", test_etl_files_outside_the_tenant_dirs},

@@ -55,16 +55,22 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
 }
 
 /* Before the table is made from the query's columns or indexed: the
- * column time_partitioning names must be one of them (it places a
- * partition's rows), unless the table has a schema of its own. */
+ * column time_partitioning names must be one of them when it places a
+ * partition's rows, or when the table is about to be made from them. */
 static int check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_sql_t *q,
                                   proc_result_t *res)
 {
     if (d->partition_field[0] == '\0' || (d->has_schema && d->partition[0] == '\0'))
         return 0;
-    cvg_strlist_t cols = {0};
     cvg_err_t err;
     cvg_err_clear(&err);
+    bool exists = false;
+    if (d->partition[0] == '\0' &&
+        cvg_wh_table_exists(ctx->wh, d->dataset, d->table, &exists, &err) != 0)
+        return proc_fail(res, err.code, "%s.%s: %.900s", d->dataset, d->table, err.message);
+    if (exists)
+        return 0; /* its rows take NULL there, as an append would */
+    cvg_strlist_t cols = {0};
     int rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q->text), &cols, &err);
     if (rc != 0) {
         cvg_strlist_cleanup(&cols);
