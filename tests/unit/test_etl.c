@@ -273,6 +273,18 @@ static void test_etl_truncate_keeps_old_rows_on_failure(void)
     wrk_outcome_cleanup(&out);
 }
 
+/* The step failed with this error before acme.<table> was made. */
+static void assert_refused_before_table(const wrk_outcome_t *out, const char *table,
+                                        const char *error)
+{
+    CU_ASSERT_STRING_EQUAL(out->status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(out, 0, "error"), error);
+    bool exists = true;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", table, &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+}
+
 /* A query step that replaces partition 2026-11-02 of acme.<table>. */
 static void run_partition_query(const char *table, const char *query, wrk_outcome_t *out)
 {
@@ -320,14 +332,9 @@ static void test_etl_partition_query_keeps_to_its_partition(void)
     wrk_outcome_cleanup(&out);
     /* nor is a table made from such a query's columns */
     run_partition_query("part_new", "SELECT 5.0 AS cost", &out);
-    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
-    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
-                           "the query has no column day, by which its rows go to partition "
-                           "2026-11-02");
-    bool exists = true;
-    cvg_err_t err;
-    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "part_new", &exists, &err), 0);
-    CU_ASSERT_FALSE(exists);
+    assert_refused_before_table(&out, "part_new",
+                                "the query has no column day, by which its rows go to partition "
+                                "2026-11-02");
     wrk_outcome_cleanup(&out);
     /* appended (no partition) to the existing table, which has the column:
      * the row takes NULL there */
@@ -363,6 +370,22 @@ static char *loader_yaml(const char *file, int max_bad)
              "      write_mode: truncate\n      schema_template: spend\n",
              max_bad, dir, file);
     return y;
+}
+
+/* A file.data_loader step of file into acme.<table>, with more step
+ * fields (one line, e.g. "max_bad_rows: 2") and destination lines (each
+ * indented 6 spaces and ended by a newline). */
+static void run_load(const char *file, const char *table, const char *step_more,
+                     const char *dest_more, wrk_outcome_t *out)
+{
+    char y[2048];
+    snprintf(y, sizeof(y),
+             "pipeline_id: load\ndescription: d\nsteps:\n"
+             "  - step_id: load\n    ps_type: file.data_loader\n    %s\n"
+             "    source:\n      uri: file://%s/imports/acme/%s\n"
+             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: %s\n%s",
+             step_more, dir, file, table, dest_more);
+    run_pipeline(NULL, y, NULL, NULL, out);
 }
 
 static void test_etl_bad_rows_and_threshold(void)
@@ -421,17 +444,12 @@ static void test_etl_bad_rows_and_threshold(void)
 static void run_partition_load(const char *file, const char *day, const char *limit,
                                wrk_outcome_t *out)
 {
-    char y[2048];
-    snprintf(y, sizeof(y),
-             "pipeline_id: load\ndescription: d\nsteps:\n"
-             "  - step_id: load\n    ps_type: file.data_loader\n    %s\n"
-             "    source:\n      uri: file://%s/imports/acme/%s\n"
-             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: spend_days\n"
-             "      write_mode: truncate\n      partition: \"%s\"\n"
-             "      schema_template: spend\n"
+    char dest[300];
+    snprintf(dest, sizeof(dest),
+             "      write_mode: truncate\n      partition: \"%s\"\n      schema_template: spend\n"
              "      table_config: {time_partitioning: {field: day, type: DAY}}\n",
-             limit, dir, file, day);
-    run_pipeline(NULL, y, NULL, NULL, out);
+             day);
+    run_load(file, "spend_days", limit, dest, out);
 }
 
 /* Loading into one partition takes that partition's rows: the others are
@@ -512,19 +530,13 @@ static void test_etl_partition_load_by_utc_time(void)
     write_file("events.csv", "at,n\n2026-11-02 10:15:00,1\n2026-11-02T10:59:59.999Z,2\n"
                              "2026-11-02T11:30:00+01:00,3\n2026-11-02T10:30:00-01:00,4\n,5\n"
                              "11/02/2026,6\n9999-12-31T23:30:00-05:00,7\n");
-    char y[2048];
-    snprintf(y, sizeof(y),
-             "pipeline_id: load\ndescription: d\nsteps:\n"
-             "  - step_id: load\n    ps_type: file.data_loader\n    max_bad_rows: 3\n"
-             "    source:\n      uri: file://%s/imports/acme/events.csv\n"
-             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: events\n"
-             "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
-             "      schema_template: events\n"
-             "      table_config: {time_partitioning: {field: at, type: HOUR}}\n",
-             dir);
     for (int round = 0; round < 2; round++) {
         wrk_outcome_t out;
-        run_pipeline(NULL, y, NULL, NULL, &out);
+        run_load("events.csv", "events", "max_bad_rows: 3",
+                 "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
+                 "      schema_template: events\n"
+                 "      table_config: {time_partitioning: {field: at, type: HOUR}}\n",
+                 &out);
         CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
         json_t *r = step_result(&out, 0);
         CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), 3);
@@ -555,15 +567,10 @@ static void test_etl_partition_load_by_utc_time(void)
 static void load_without_partition_column(const char *file, const char *table, const char *field,
                                           wrk_outcome_t *out)
 {
-    char y[2048];
-    snprintf(y, sizeof(y),
-             "pipeline_id: load\ndescription: d\nsteps:\n"
-             "  - step_id: load\n    ps_type: file.data_loader\n"
-             "    source:\n      uri: file://%s/imports/acme/%s\n"
-             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: %s\n"
-             "      table_config: {time_partitioning: {field: %s, type: DAY}}\n",
-             dir, file, table, field);
-    run_pipeline(NULL, y, NULL, NULL, out);
+    char dest[200];
+    snprintf(dest, sizeof(dest),
+             "      table_config: {time_partitioning: {field: %s, type: DAY}}\n", field);
+    run_load(file, table, "", dest, out);
 }
 
 /* What a partitioning setting needs, checked before anything is made: an
@@ -573,18 +580,12 @@ static void load_without_partition_column(const char *file, const char *table, c
  * table. */
 static void test_etl_partitioning_needs(void)
 {
-    char y[2048];
     wrk_outcome_t out;
-    snprintf(y, sizeof(y),
-             "pipeline_id: load\ndescription: d\nsteps:\n"
-             "  - step_id: load\n    ps_type: file.data_loader\n"
-             "    source:\n      uri: file://%s/imports/acme/days.csv\n"
-             "    destination:\n      dataset_type: \"{tenant_id}\"\n      table: spend_hours\n"
+    run_load("days.csv", "spend_hours", "",
              "      write_mode: truncate\n      partition: \"2026-11-02T10\"\n"
              "      schema_template: spend\n"
              "      table_config: {time_partitioning: {field: day, type: HOUR}}\n",
-             dir);
-    run_pipeline(NULL, y, NULL, NULL, &out);
+             &out);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
                            "table_config.time_partitioning: HOUR partitions need a TIMESTAMP "
@@ -593,14 +594,9 @@ static void test_etl_partitioning_needs(void)
 
     write_file("nodays.csv", "service,cost\nvm,1\n");
     load_without_partition_column("nodays.csv", "made_from_file", "day", &out);
-    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
-    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
-                           "the file has no column day, which table_config.time_partitioning "
-                           "names");
-    bool exists = true;
-    cvg_err_t err;
-    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "made_from_file", &exists, &err), 0);
-    CU_ASSERT_FALSE(exists);
+    assert_refused_before_table(
+        &out, "made_from_file",
+        "the file has no column day, which table_config.time_partitioning names");
     wrk_outcome_cleanup(&out);
     /* a file without at appended to events, which has the (nullable) column */
     write_file("noat.csv", "n\n8\n");
