@@ -4,6 +4,7 @@
  * csv.c and mapped onto the header, JSONL lines are parsed by jansson.
  */
 #include "common/rows.h"
+#include "common/utf8.h"
 #include "common/buf.h"
 #include "common/csv.h"
 #include "common/gz.h"
@@ -268,49 +269,6 @@ static int fill(cvg_rows_t *r, cvg_err_t *err)
 
 /* ---- text checks ---------------------------------------------------- */
 
-/* True when s (n bytes) is well-formed UTF-8: shortest forms only, no
- * surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = u[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        unsigned long cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-            min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((u[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (u[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += more + 1;
-    }
-    return true;
-}
-
 /* ---- CSV ------------------------------------------------------------ */
 
 /* The next CSV record: CVG_CSV_RECORD, CVG_CSV_BAD, CSV_END or a CVG_E*. */
@@ -361,7 +319,7 @@ static int read_header(cvg_rows_t *r, cvg_err_t *err)
         const char *name = cvg_csv_field(r->csv, i, &len, NULL);
         if (len == 0) {
             rc = cvg_err_set(err, CVG_EINVAL, "", "header column %zu has no name", i + 1);
-        } else if (strlen(name) != len || !utf8_valid(name, len)) {
+        } else if (strlen(name) != len || !cvg_utf8_valid(name, len)) {
             rc = cvg_err_set(err, CVG_EINVAL, "", "header column %zu is not valid UTF-8", i + 1);
         } else if (json_object_get(seen, name) != NULL) {
             rc = cvg_err_set(err, CVG_EINVAL, name, "header column %zu '%s' repeats column %lld",
@@ -403,7 +361,7 @@ static int csv_row(cvg_rows_t *r, json_t **row, cvg_err_t *err)
         json_t *value;
         if (len == 0 && !quoted) {
             value = json_null();
-        } else if (!utf8_valid(text, len)) {
+        } else if (!cvg_utf8_valid(text, len)) {
             json_decref(obj);
             cvg_err_set(err, CVG_EINVAL, r->columns[i], "line %lu: column '%s' is not valid UTF-8",
                         r->row_line, r->columns[i]);

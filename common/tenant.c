@@ -2,6 +2,7 @@
  * Tenant identity checks (see tenant.h).
  */
 #include "common/tenant.h"
+#include "common/utf8.h"
 #include "common/yaml.h"
 
 #include <stdint.h>
@@ -12,6 +13,7 @@
 static const char *const reserved_ids[] = {
     "tenants", "system",     "main",  "temp",   "information_schema",
     "public",  "pg_catalog", "admin", "default"};
+static const char *const reserved_prefixes[] = {"sqlite_", "pg_"};
 
 void cvg_tenant_echo(const char *s, char *out, size_t size)
 {
@@ -43,11 +45,24 @@ int cvg_tenant_id_check(const char *id, char *why, size_t size)
             return CVG_EINVAL;
         }
     }
+    /* it names the tenant's dataset, which is a warehouse identifier */
+    if (id[0] >= '0' && id[0] <= '9') {
+        snprintf(why, size, "Tenant ID '%s' must not start with a digit", echo);
+        return CVG_EINVAL;
+    }
     char ds[CVG_DATASET_MAX];
     cvg_tenant_dataset(id, ds);
     for (size_t i = 0; i < sizeof(reserved_ids) / sizeof(reserved_ids[0]); i++) {
         if (strcmp(ds, reserved_ids[i]) == 0) {
             snprintf(why, size, "Tenant ID '%s' is reserved", echo);
+            return CVG_EINVAL;
+        }
+    }
+    /* the warehouses' own names: SQLite's objects, PostgreSQL's schemas */
+    for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(reserved_prefixes[0]); i++) {
+        if (strncmp(ds, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0) {
+            snprintf(why, size, "Tenant ID '%s' is reserved (no tenant ID starts with %s)", echo,
+                     reserved_prefixes[i]);
             return CVG_EINVAL;
         }
     }
@@ -163,40 +178,6 @@ int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char 
     return 0;
 }
 
-/* Decodes one UTF-8 sequence at s; returns its length or 0 when invalid. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t min;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2;
-        *cp = s[0] & 0x1f;
-        min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3;
-        *cp = s[0] & 0x0f;
-        min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4;
-        *cp = s[0] & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 static bool control(uint32_t cp)
 {
     return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
@@ -215,8 +196,8 @@ int cvg_company_name_check(const char *name, char *out, size_t out_size, char *w
     size_t chars = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_next((const unsigned char *)name + i, &cp);
-        if (len == 0 || i + len > n) {
+        size_t len = cvg_utf8_next((const unsigned char *)name + i, n - i, &cp);
+        if (len == 0) {
             snprintf(why, size, "Company name is not valid UTF-8");
             return CVG_EINVAL;
         }

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "common/utf8.h"
 #include "gateway/auth.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,8 @@ void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* a message may quote what the client sent, or be cut mid character */
+    cvg_utf8_clean(msg);
     json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
     if (field && field[0])
         json_object_set_new(e, "field", json_string(field));

@@ -30,6 +30,7 @@
 /* Every suite, one per line: unit suites first, then the real cluster. */
 // clang-format off
 extern const cvg_suite_t suite_buf;
+extern const cvg_suite_t suite_utf8;
 extern const cvg_suite_t suite_codec;
 extern const cvg_suite_t suite_config;
 extern const cvg_suite_t suite_id_time;
@@ -73,6 +74,7 @@ extern const cvg_suite_t suite_notify;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
+    &suite_utf8,
     &suite_codec,
     &suite_config,
     &suite_id_time,

@@ -964,6 +964,31 @@ static void test_tenants_keys_in_url_refused(void)
     json_decref(b);
 }
 
+/* Bytes that are not UTF-8 in a path (%FF%FE) are answered like any
+ * unknown name, with a JSON error that quotes them as '?', never a 500
+ * without a body. */
+static void test_tenants_paths_not_utf8(void)
+{
+    static const struct {
+        const char *method, *path;
+        long status;
+    } cases[] = {
+        {"GET", "/api/v1/tenants/%FF%FE", 404},
+        {"GET", "/api/v1/tenants/%FF%FE/providers/gcp", 404},
+        {"GET", "/api/v1/pipelines/runs/%FF%FE", 404},
+    };
+    const char *h[] = {admin_header, NULL};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *b = NULL;
+        long st = http_request(&c, cases[i].method, cases[i].path, h, NULL, &b);
+        if (st != cases[i].status)
+            printf("\n  %s %s: %ld\n", cases[i].method, cases[i].path, st);
+        CU_ASSERT_EQUAL(st, cases[i].status);
+        CU_ASSERT(code_of(b)[0] != '\0'); /* a JSON error, with its code */
+        json_decref(b);
+    }
+}
+
 static void test_tenants_self_signup(void)
 {
     /* Off by default: onboarding without the admin key is refused. */
@@ -1021,6 +1046,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_credentials", test_tenants_credentials},
     {"test_tenants_master_key_rotation", test_tenants_master_key_rotation},
     {"test_tenants_keys_in_url_refused", test_tenants_keys_in_url_refused},
+    {"test_tenants_paths_not_utf8", test_tenants_paths_not_utf8},
     {"test_tenants_self_signup", test_tenants_self_signup},
     CU_TEST_INFO_NULL,
 };
