@@ -2,6 +2,7 @@
  * Local files a tenant may read (see importpath.h).
  */
 #include "common/importpath.h"
+#include "common/str.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,17 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The path of a file:///... URI, percent-decoded. */
 static int uri_path(const char *uri, char *out, size_t size, cvg_err_t *err)
@@ -39,7 +29,7 @@ static int uri_path(const char *uri, char *out, size_t size, cvg_err_t *err)
     for (; *p; p++) {
         char c = *p;
         if (c == '%') {
-            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+            int hi = cvg_hex_digit(p[1]), lo = hi >= 0 ? cvg_hex_digit(p[2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: bad percent-escape", uri);
             c = (char)(hi * 16 + lo);

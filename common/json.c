@@ -3,6 +3,8 @@
  */
 #include "common/json.h"
 
+#include <string.h>
+
 #include <stdbool.h>
 
 int cvg_json_depth(const char *data, size_t len)
@@ -33,6 +35,12 @@ int cvg_json_depth(const char *data, size_t len)
 int cvg_json_parse(const char *data, size_t len, int max_depth, json_t **out, cvg_err_t *err)
 {
     *out = NULL;
+    /* JSON text has no NUL byte; the parser would stop at one after a
+     * number and take the rest as ended */
+    const char *nul = memchr(data, '\0', len);
+    if (nul != NULL)
+        return cvg_err_set(err, CVG_EINVAL, "", "malformed JSON: a NUL byte at offset %zu",
+                           (size_t)(nul - data));
     if (cvg_json_depth(data, len) > max_depth)
         return cvg_err_set(err, CVG_ETOOBIG, "", "JSON nested deeper than %d levels", max_depth);
     json_error_t jerr;

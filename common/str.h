@@ -27,4 +27,7 @@ bool cvg_str_starts(const char *s, const char *prefix);
 /* True when s ends with suffix. */
 bool cvg_str_ends(const char *s, const char *suffix);
 
+/* The value of a hex digit (either case), or -1. */
+int cvg_hex_digit(char c);
+
 #endif

@@ -310,6 +310,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Percent-decoding of the path and the query, as libmicrohttpd's own but
+ * for %00, which stays as it is: a decoded NUL would end the C string
+ * there, and /tenants/demo%00xyz would be read as /tenants/demo. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t r = 0, w = 0;
+    while (s[r] != '\0') {
+        int hi = s[r] == '%' ? cvg_hex_digit(s[r + 1]) : -1;
+        int lo = hi >= 0 ? cvg_hex_digit(s[r + 2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            s[w++] = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            s[w++] = s[r++];
+        }
+    }
+    s[w] = '\0';
+    return w;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -338,7 +360,8 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
         (unsigned)gw->cfg.api_threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)gw->cfg.api_request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, gw, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, gw, MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
+        NULL, MHD_OPTION_END);
     if (gw->daemon == NULL)
         return cvg_err_set(err, CVG_EIO, "API_PORT", "cannot listen on %s:%d (in use?)",
                            gw->cfg.api_host, gw->cfg.api_port);

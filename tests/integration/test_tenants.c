@@ -966,16 +966,23 @@ static void test_tenants_keys_in_url_refused(void)
 
 /* Bytes that are not UTF-8 in a path (%FF%FE) are answered like any
  * unknown name, with a JSON error that quotes them as '?', never a 500
- * without a body. */
-static void test_tenants_paths_not_utf8(void)
+ * without a body; a %00 in a path names nothing (it does not end the path
+ * there). */
+static void test_tenants_odd_bytes_in_requests(void)
 {
-    static const struct {
+    char own[300], creds[300];
+    snprintf(own, sizeof(own), "/api/v1/tenants/%s%%00xyz", tenant_field(0, "tenant_id"));
+    snprintf(creds, sizeof(creds), "/api/v1/tenants/%s/credentials/%%00",
+             tenant_field(0, "tenant_id"));
+    const struct {
         const char *method, *path;
         long status;
     } cases[] = {
         {"GET", "/api/v1/tenants/%FF%FE", 404},
         {"GET", "/api/v1/tenants/%FF%FE/providers/gcp", 404},
         {"GET", "/api/v1/pipelines/runs/%FF%FE", 404},
+        {"GET", own, 404},
+        {"GET", creds, 404},
     };
     const char *h[] = {admin_header, NULL};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1046,7 +1053,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_credentials", test_tenants_credentials},
     {"test_tenants_master_key_rotation", test_tenants_master_key_rotation},
     {"test_tenants_keys_in_url_refused", test_tenants_keys_in_url_refused},
-    {"test_tenants_paths_not_utf8", test_tenants_paths_not_utf8},
+    {"test_tenants_odd_bytes_in_requests", test_tenants_odd_bytes_in_requests},
     {"test_tenants_self_signup", test_tenants_self_signup},
     CU_TEST_INFO_NULL,
 };

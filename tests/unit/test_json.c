@@ -37,6 +37,14 @@ static void test_json_rejects_malformed_and_duplicates(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "malformed JSON"));
         CU_ASSERT_PTR_NULL(doc);
     }
+    /* a NUL byte, which jansson takes as the end after a number */
+    static const char nul[] = "{\"overlap_seconds\": 10\0}";
+    json_t *doc = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    CU_ASSERT_EQUAL(cvg_json_parse(nul, sizeof(nul) - 1, 8, &doc, &err), CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "malformed JSON: a NUL byte at offset 22");
+    CU_ASSERT_PTR_NULL(doc);
 }
 
 static CU_TestInfo tests[] = {
