@@ -92,7 +92,9 @@ void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
     if (tenant_known(req, resp, wh, tenant)) {
         int rc = cvg_cred_store(wh, &gw->keys, tenant, provider, NULL, secret, meta,
                                 gw_req_actor(req), cred_id, &err);
-        if (rc != 0)
+        if (rc == CVG_ETOOBIG)
+            gw_resp_error(resp, 413, "payload_too_large", NULL, "%s", err.message);
+        else if (rc != 0)
             gw_resp_error(resp, rc == CVG_ENOTFOUND ? 503 : 500, "unavailable", NULL,
                           "the credential was not stored: %s", cvg_strerror(rc));
         else

@@ -9,6 +9,7 @@
  * While the scheduler works the connection is suspended, not the thread.
  */
 #include "common/buf.h"
+#include "common/id.h"
 #include "common/time.h"
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
@@ -300,6 +301,10 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
 void gw_pipelines_run_cancel(gw_req_t *req, gw_resp_t *resp)
 {
     const char *run_id = gw_req_param(req, "run_id");
+    if (!cvg_id_valid(run_id)) { /* as GET of the run: no run has such an id */
+        gw_resp_error(resp, 404, "not_found", "run_id", "no run %.64s", run_id);
+        return;
+    }
     json_t *msg = json_pack("{s:s, s:s?}", "run_id", run_id, "tenant_id",
                             req->principal == GW_TENANT_KEY ? req->key.tenant_id : NULL);
     char *text = json_dumps(msg, JSON_COMPACT);

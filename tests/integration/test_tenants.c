@@ -891,6 +891,20 @@ static void test_tenants_credentials(void)
     free(dump);
     json_decref(b);
     b = NULL;
+    /* a secret over the size a credential may have: 413, nothing stored */
+    size_t big_len = 100 * 1024;
+    char *big = malloc(big_len + 200);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    int at = snprintf(big, 200,
+                      "{\"access_key_id\": \"AKIAIOSFODNN7EXAMPLE\", "
+                      "\"secret_access_key\": \"");
+    memset(big + at, 'a', big_len);
+    snprintf(big + at + big_len, 200 - (size_t)at, "\"}");
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a, big, &b), 413);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "payload_too_large");
+    free(big);
+    json_decref(b);
+    b = NULL;
     CU_ASSERT_EQUAL_FATAL(with_key("PUT", path, key_a, good, &b), 200);
     dump = json_dumps(b, JSON_COMPACT);
     CU_ASSERT_PTR_NULL(strstr(dump, secret));
@@ -983,6 +997,7 @@ static void test_tenants_odd_bytes_in_requests(void)
         {"GET", "/api/v1/pipelines/runs/%FF%FE", 404},
         {"GET", own, 404},
         {"GET", creds, 404},
+        {"POST", "/api/v1/pipelines/runs/%FF%FE/cancel", 404},
     };
     const char *h[] = {admin_header, NULL};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
