@@ -6,6 +6,7 @@
  * caught, because only the second answer is ever connected to.
  */
 #include "common/outbound.h"
+#include "common/str.h"
 #include "common/time.h"
 
 #include <arpa/inet.h>
@@ -404,8 +405,11 @@ static int check_url(cvg_outbound_call_t *call, const char *url, cvg_err_t *err)
     call->host_allowed = cvg_outbound_host_allowed(call->policy, call->host, call->port);
     if ((rc = check_scheme(call, err)) != 0)
         return rc;
-    /* An address written in the URL is refused before anything is tried. */
+    /* An address written in the URL is refused before anything is tried,
+     * and so are the names that always mean this machine (RFC 6761). */
     int cls = cvg_outbound_classify_text(call->host);
+    if (cls < 0 && (strcmp(call->host, "localhost") == 0 || cvg_str_ends(call->host, ".localhost")))
+        cls = CVG_ADDR_LOOPBACK;
     if (cls >= 0 && !address_ok(call, call->host, (cvg_addr_class_t)cls))
         return cvg_err_set(err, CVG_EINVAL, "url", "%s", call->refused);
     return 0;

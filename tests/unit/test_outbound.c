@@ -228,6 +228,15 @@ static void test_outbound_scheme_and_literal_rules(void)
         {"", "https://[fd12::1]/", false, CVG_EINVAL, "unique-local"},
         {"", "https://[::ffff:169.254.169.254]/", false, CVG_EINVAL, "link-local/metadata"},
         {"", "https://[ff02::1]/", false, CVG_EINVAL, "multicast"},
+        /* the names that always mean this machine (RFC 6761), in any case,
+         * with a port or the root's dot */
+        {"", "https://localhost/", false, CVG_EINVAL,
+         "refused: localhost is a loopback address (not in CVG_OUTBOUND_ALLOW)"},
+        {"", "https://LOCALHOST:8443/x", false, CVG_EINVAL, "loopback"},
+        {"", "https://localhost./", false, CVG_EINVAL, "loopback"},
+        {"", "https://foo.localhost/", false, CVG_EINVAL, "foo.localhost is a loopback"},
+        {"", "https://notlocalhost.example.com/", false, 0, NULL},
+        {"localhost:8443", "https://localhost:8443/", false, 0, NULL},
         {"", "https://8.8.8.8/", false, 0, NULL},
         {"", "https://[2001:4860:4860::8888]/", false, 0, NULL},
         /* allowed hosts may be anything */
