@@ -2,6 +2,7 @@
  * Tenant credentials, encrypted at rest (see credentials.h).
  */
 #include "common/credentials.h"
+#include "common/utf8.h"
 #include "common/crypto.h"
 #include "common/proto.h"
 #include "common/str.h"
@@ -52,6 +53,10 @@ static const char *const smtp_pub[] = {"host", "port", "username", "from", NULL}
 static const char *const slack_req[] = {"webhook_url", NULL};
 static const char *const slack_opt[] = {"channel", NULL};
 static const char *const slack_pub[] = {"channel", NULL};
+
+/* Secret values, checked for type only (a PEM key has newlines). */
+static const char *const opaque[] = {"private_key",   "secret_access_key", "session_token",
+                                     "client_secret", "password",          NULL};
 
 static const provider_shape_t shapes[] = {
     {"gcp", gcp_req, gcp_opt, gcp_pub},         {"aws", aws_req, aws_opt, aws_pub},
@@ -133,6 +138,16 @@ int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outboun
                                      : "not a URL a notification may reach (https to a "
                                        "public host)");
         }
+    }
+    /* names, ids, hosts and addresses (some shown back as metadata, some
+     * sent in protocol headers) are one plain line of text; the secrets
+     * themselves are taken as they are */
+    json_object_foreach((json_t *)secret, key, val)
+    {
+        const char *v = json_string_value(val);
+        if (v != NULL && !listed(opaque, key) && !cvg_utf8_plain(v))
+            return cvg_err_set(err, CVG_EINVAL, key,
+                               "%s: contains control characters or is not UTF-8", key);
     }
     json_t *port = json_object_get(secret, "port");
     if (port && (json_integer_value(port) < 1 || json_integer_value(port) > 65535))

@@ -178,13 +178,6 @@ int cvg_email_domain_check(const cvg_email_policy_t *p, const char *email, char 
     return 0;
 }
 
-static bool control(uint32_t cp)
-{
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
-           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
-           cp == 0x200f || cp == 0xfeff;
-}
-
 int cvg_company_name_check(const char *name, char *out, size_t out_size, char *why, size_t size)
 {
     out[0] = '\0';
@@ -201,7 +194,7 @@ int cvg_company_name_check(const char *name, char *out, size_t out_size, char *w
             snprintf(why, size, "Company name is not valid UTF-8");
             return CVG_EINVAL;
         }
-        if (control(cp)) {
+        if (cvg_utf8_control(cp)) {
             snprintf(why, size, "Company name contains control characters");
             return CVG_EINVAL;
         }

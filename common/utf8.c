@@ -53,6 +53,27 @@ bool cvg_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+bool cvg_utf8_control(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+           cp == 0x200f || cp == 0xfeff;
+}
+
+bool cvg_utf8_plain(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    uint32_t cp;
+    for (size_t i = 0; i < n;) {
+        size_t len = cvg_utf8_next(u + i, n - i, &cp);
+        if (len == 0 || cvg_utf8_control(cp))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 void cvg_utf8_clean(char *s)
 {
     unsigned char *u = (unsigned char *)s;

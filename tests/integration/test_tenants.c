@@ -905,6 +905,24 @@ static void test_tenants_credentials(void)
     free(big);
     json_decref(b);
     b = NULL;
+    /* a region with a line break (or any control or bidi character) is
+     * refused: it is shown back and goes into request headers */
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a,
+                             "{\"access_key_id\": \"AKIAIOSFODNN7EXAMPLE\", "
+                             "\"secret_access_key\": \"x\", \"region\": \"eu-west-1\\r\\nX: y\"}",
+                             &b),
+                    422);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
+                           "region");
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a,
+                             "{\"access_key_id\": \"AKIA\u202eELPMAXE\", "
+                             "\"secret_access_key\": \"x\"}",
+                             &b),
+                    422);
+    json_decref(b);
+    b = NULL;
     CU_ASSERT_EQUAL_FATAL(with_key("PUT", path, key_a, good, &b), 200);
     dump = json_dumps(b, JSON_COMPACT);
     CU_ASSERT_PTR_NULL(strstr(dump, secret));
