@@ -5,6 +5,7 @@
  * min/max/items/fields/did_you_mean/schemes/max_length/min_items/max_items.
  */
 #include "common/psschema.h"
+#include "common/utf8.h"
 #include "common/buf.h"
 #include "common/str.h"
 #include "common/yaml.h"
@@ -394,6 +395,11 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
     }
     if ((t == FT_STRING || t == FT_IDENT || t == FT_URI) && strpbrk(s, "\r\n")) {
         cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: must be a single line", p);
+        return;
+    }
+    if ((t == FT_STRING || t == FT_IDENT || t == FT_URI) && !cvg_utf8_plain(s)) {
+        cvg_errlist_add(c->errs, CVG_EINVAL, p,
+                        "%s: contains control or bidi characters, or is not UTF-8", p);
         return;
     }
     cvg_vars_walk(s, on_ref, c);
