@@ -37,7 +37,9 @@ int cvg_fs_mkdir_p(const char *dir, mode_t mode, cvg_err_t *err)
 int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_err_t *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until it is known to be a regular file: opening a FIFO
+     * would otherwise wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cvg_err_set(err, errno == ENOENT ? CVG_ENOTFOUND : CVG_EIO, path,
                            "cannot open %s: %s", path, strerror(errno));
@@ -46,6 +48,9 @@ int cvg_fs_read_file(const char *path, size_t max, char **out, size_t *len, cvg_
         close(fd);
         return cvg_err_set(err, CVG_EIO, path, "%s is not a regular file", path);
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if ((size_t)st.st_size > max) {
         close(fd);
         return cvg_err_set(err, CVG_ETOOBIG, path, "%s is %lld bytes, over the %zu byte limit",

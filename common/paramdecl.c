@@ -71,7 +71,9 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
         return 0;
     case CVG_PT_ENUM:
         for (size_t i = 0; i < json_array_size(d->values); i++) {
-            if (strcmp(json_string_value(json_array_get(d->values, i)), value) == 0)
+            /* values that are not strings were reported when declared */
+            const char *v = json_string_value(json_array_get(d->values, i));
+            if (v != NULL && strcmp(v, value) == 0)
                 return 0;
         }
         snprintf(why, size, "must be one of the declared values");

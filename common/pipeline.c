@@ -300,8 +300,10 @@ int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_e
                     strcmp(out->steps[i].step_id, out->steps[j].step_id) == 0) {
                     char f[64];
                     snprintf(f, sizeof(f), "steps[%zu].step_id", i);
-                    cvg_errlist_add(errs, CVG_EINVAL, f, "%s: duplicate step_id '%s'", f,
-                                    out->steps[i].step_id);
+                    cvg_errlist_add(errs, CVG_EINVAL, f,
+                                    "%s: duplicate step_id '%s' (steps[%zu] has it)", f,
+                                    out->steps[i].step_id, j);
+                    break; /* once per step, naming the first that has it */
                 }
             }
         }

@@ -460,12 +460,14 @@ static void check_number(const json_t *spec, ftype_t t, const json_t *v, checker
     double x = json_number_value(v);
     const json_t *mn = json_object_get(spec, "min"), *mx = json_object_get(spec, "max");
     if ((mn && x < json_number_value(mn)) || (mx && x > json_number_value(mx))) {
-        char lo[32] = "-", hi[32] = "-";
-        if (mn)
-            snprintf(lo, sizeof(lo), "%g", json_number_value(mn));
-        if (mx)
-            snprintf(hi, sizeof(hi), "%g", json_number_value(mx));
-        cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be from %s to %s", c->path, lo, hi);
+        double lo = json_number_value(mn), hi = json_number_value(mx);
+        if (mn && mx)
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be from %g to %g", c->path, lo,
+                            hi);
+        else if (mn)
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at least %g", c->path, lo);
+        else
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at most %g", c->path, hi);
     }
 }
 

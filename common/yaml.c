@@ -259,6 +259,23 @@ static int on_event(loader_t *l, yaml_event_t *ev, bool *done, int *docs)
     }
 }
 
+/* Line and column (from 0) of a byte offset: libyaml gives only the
+ * offset for an encoding error (a byte that is not UTF-8, a control
+ * character), with its mark left at the start. */
+static void position_of(const char *data, size_t len, size_t offset, size_t *line, size_t *col)
+{
+    *line = 0;
+    *col = 0;
+    for (size_t i = 0; i < offset && i < len; i++) {
+        if (data[i] == '\n') {
+            (*line)++;
+            *col = 0;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
 int cvg_yaml_load_string(const char *data, size_t len, const char *name, json_t **out,
                          cvg_err_t *err)
 {
@@ -277,8 +294,10 @@ int cvg_yaml_load_string(const char *data, size_t len, const char *name, json_t 
     while (!done && rc == 0) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
-            rc = cvg_err_set(err, CVG_EINVAL, "", "%s:%zu:%zu: %s", name,
-                             parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+            size_t line = parser.problem_mark.line, col = parser.problem_mark.column;
+            if (parser.error == YAML_READER_ERROR)
+                position_of(data, len, parser.problem_offset, &line, &col);
+            rc = cvg_err_set(err, CVG_EINVAL, "", "%s:%zu:%zu: %s", name, line + 1, col + 1,
                              parser.problem ? parser.problem : "invalid YAML");
             break;
         }

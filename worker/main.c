@@ -336,8 +336,16 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
             continue;
         }
         bad++;
-        for (size_t e = 0; e < errs->n; e++)
-            printf("%s: %s\n", argv[i], errs->items[e].message);
+        size_t named = strlen(argv[i]);
+        for (size_t e = 0; e < errs->n; e++) {
+            /* the loader's messages name the file already (FILE:LINE:COL) */
+            const char *m = errs->items[e].message;
+            bool has_name = strncmp(m, argv[i], named) == 0 && (m[named] == ':' || m[named] == ' ');
+            if (has_name)
+                printf("%s\n", m);
+            else
+                printf("%s: %s\n", argv[i], m);
+        }
         if (errs->dropped)
             printf("%s: ... and %zu more errors\n", argv[i], errs->dropped);
     }

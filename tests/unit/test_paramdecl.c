@@ -115,6 +115,9 @@ static void test_paramdecl_bad_declarations(void)
          "parameters.x.default: must be an integer from 1 to 5"},
         {"{\"x\": {\"type\": \"enum\", \"required\": true}}",
          "parameters.x.values: a list of strings is required"},
+        /* values that are not strings, and a default checked against them */
+        {"{\"x\": {\"type\": \"enum\", \"values\": [1, null, [], {}], \"default\": \"x\"}}",
+         "parameters.x.default: must be one of the declared values"},
         {"{\"x\": {\"type\": \"string\", \"values\": [\"a\"], \"default\": \"a\"}}",
          "parameters.x.values: only for type enum"},
         {"{\"x\": {\"type\": \"string\", \"min\": 1, \"default\": \"a\"}}",

@@ -107,8 +107,17 @@ static void test_pipeline_reports_every_error(void)
     CU_ASSERT(n >= 4);
     CU_ASSERT(has(errs, "steps[0].trigger: must be one of on_success, on_failure, always"));
     CU_ASSERT(has(errs, "steps[0].timeout_minutes: must be a number of minutes from 0.01 to 1440"));
-    CU_ASSERT(has(errs, "steps[1].step_id: duplicate step_id 'a'"));
+    CU_ASSERT(has(errs, "steps[1].step_id: duplicate step_id 'a' (steps[0] has it)"));
     CU_ASSERT(has(errs, "steps[1].retry_policy.max_retries: must be an integer from 0 to 10"));
+    /* three steps of one id: one error for each step after the first */
+    cvg_errlist_t *dup = calloc(1, sizeof(*dup));
+    check("pipeline_id: p\ndescription: d\nsteps:\n"
+          "  - {step_id: a, ps_type: setup.initial}\n  - {step_id: a, ps_type: setup.initial}\n"
+          "  - {step_id: a, ps_type: setup.initial}\n",
+          dup);
+    CU_ASSERT_EQUAL(count(dup, "duplicate step_id"), 2);
+    CU_ASSERT(has(dup, "steps[2].step_id: duplicate step_id 'a' (steps[0] has it)"));
+    free(dup);
     check("pipeline_id: p\ndescription: d\nsteps: []\n", errs);
     CU_ASSERT(has(errs, "steps: expected a non-empty list"));
     check("pipeline_id: p\ndescription: d\nsteps:\n  - step_id: a\n    ps_type: no.such\n", errs);

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static json_t *load(const char *text, int *rc, cvg_err_t *err)
 {
@@ -148,6 +149,33 @@ static void test_yaml_refuses_big_file_before_reading(void)
     tmpdir_remove(&dir);
 }
 
+/* A byte that is not UTF-8 is reported where it is, not at 1:1. */
+static void test_yaml_encoding_error_position(void)
+{
+    static const char text[] = "a: 1\nb:\n  c: \"x\xff\"\n";
+    json_t *doc = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_yaml_load_string(text, sizeof(text) - 1, "t.yml", &doc, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "t.yml:3:8: "));
+    CU_ASSERT_PTR_NULL(doc);
+}
+
+/* A FIFO (or anything but a regular file) is refused at once, not waited
+ * on for a writer. */
+static void test_yaml_refuses_a_fifo_without_waiting(void)
+{
+    char *dir = tmpdir_new("yaml");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/pipe.yml", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    json_t *doc = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_yaml_load_file(path, &doc, &err), CVG_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is not a regular file"));
+    CU_ASSERT_PTR_NULL(doc);
+    tmpdir_remove(&dir);
+}
+
 static void test_fs_reads_a_file_of_exactly_the_limit(void)
 {
     char *dir = tmpdir_new("fs");
@@ -178,6 +206,8 @@ static CU_TestInfo tests[] = {
     {"test_yaml_refuses_duplicates_documents_and_size",
      test_yaml_refuses_duplicates_documents_and_size},
     {"test_yaml_refuses_big_file_before_reading", test_yaml_refuses_big_file_before_reading},
+    {"test_yaml_refuses_a_fifo_without_waiting", test_yaml_refuses_a_fifo_without_waiting},
+    {"test_yaml_encoding_error_position", test_yaml_encoding_error_position},
     {"test_fs_reads_a_file_of_exactly_the_limit", test_fs_reads_a_file_of_exactly_the_limit},
     CU_TEST_INFO_NULL,
 };
