@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/id.h"
 #include "common/time.h"
+#include "common/utf8.h"
 #include "gateway/gateway.h"
 #include "gateway/keycache.h"
 #include "gateway/whpool.h"
@@ -121,9 +122,12 @@ void gw_admin_keys_issue(gw_req_t *req, gw_resp_t *resp)
         expires = cvg_time_now_ms() + json_integer_value(days) * 86400000LL;
     }
     if (desc != NULL &&
-        (!json_is_string(desc) || json_string_length(desc) > CVG_KEY_DESCRIPTION_MAX)) {
+        (!json_is_string(desc) || json_string_length(desc) > CVG_KEY_DESCRIPTION_MAX ||
+         !cvg_utf8_plain(json_string_value(desc)))) {
         gw_resp_error(resp, 422, "invalid_field", "description",
-                      "description: a string of at most %d characters", CVG_KEY_DESCRIPTION_MAX);
+                      "description: one line of text of at most %d characters, without control "
+                      "or bidi characters",
+                      CVG_KEY_DESCRIPTION_MAX);
         goto out;
     }
     if ((wh = acquire(req, resp)) == NULL)

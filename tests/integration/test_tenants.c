@@ -166,6 +166,13 @@ static void test_originals_05_generate_tenant_api_key(void)
     snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
     CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, NULL), 200);
     json_decref(b);
+    /* a description with a line break is refused, and makes no key */
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\", \"description\": \"ci\\nX: y\"}",
+             tenant_field(0, "tenant_id"));
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/admin/api-keys", body, &b), 422);
+    CU_ASSERT_PTR_NULL(json_object_get(b, "api_key"));
+    json_decref(b);
 }
 
 static void test_originals_06_invalid_admin_key_rejected(void)
