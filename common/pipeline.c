@@ -86,6 +86,29 @@ static void check_string(const json_t *v, const char *path, bool required, char 
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: longer than %zu characters", path, size - 1);
 }
 
+/* The fields kept for scheduling have no meaning yet, but a shape: a
+ * schedule is a cron text or a mapping, tags a list of short strings, a
+ * version a string or an integer. */
+static void check_reserved(const json_t *doc, cvg_errlist_t *errs)
+{
+    const json_t *v = json_object_get(doc, "schedule");
+    if (v && !json_is_string(v) && !json_is_object(v))
+        cvg_errlist_add(errs, CVG_EINVAL, "schedule",
+                        "schedule: expected a cron text or a mapping");
+    v = json_object_get(doc, "tags");
+    bool tags_ok = v == NULL || (json_is_array(v) && json_array_size(v) <= 50);
+    for (size_t i = 0; tags_ok && v && i < json_array_size(v); i++) {
+        const char *t = json_string_value(json_array_get(v, i));
+        tags_ok = t != NULL && t[0] != '\0' && strlen(t) <= 64;
+    }
+    if (!tags_ok)
+        cvg_errlist_add(errs, CVG_EINVAL, "tags",
+                        "tags: expected a list of at most 50 strings of 1 to 64 characters");
+    v = json_object_get(doc, "version");
+    if (v && !json_is_string(v) && !json_is_integer(v))
+        cvg_errlist_add(errs, CVG_EINVAL, "version", "version: expected a string or an integer");
+}
+
 static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_t *errs)
 {
     char path[64], f[128];
@@ -103,6 +126,9 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
                         step->step_id);
     snprintf(f, sizeof(f), "%s.name", path);
     check_string(json_object_get(s, "name"), f, false, step->name, sizeof(step->name), errs);
+    const json_t *desc = json_object_get(s, "description");
+    if (desc != NULL && !json_is_string(desc))
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s.description: expected a string", path);
     snprintf(f, sizeof(f), "%s.ps_type", path);
     check_string(json_object_get(s, "ps_type"), f, true, step->ps_type, sizeof(step->ps_type),
                  errs);
@@ -271,6 +297,7 @@ int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_e
                         "pipeline_id: '%s' must be letters, digits and _", out->pipeline_id);
     check_string(json_object_get(doc, "description"), "description", true, out->description,
                  sizeof(out->description), errs);
+    check_reserved(doc, errs);
     snprintf(out->provider, sizeof(out->provider), "%.*s", (int)strcspn(path, "/"), path);
     if (cvg_paramdecls_parse(json_object_get(doc, "parameters"), &out->params, &out->nparams,
                              errs) == CVG_ENOMEM) {

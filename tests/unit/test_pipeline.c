@@ -118,6 +118,16 @@ static void test_pipeline_reports_every_error(void)
     CU_ASSERT_EQUAL(count(dup, "duplicate step_id"), 2);
     CU_ASSERT(has(dup, "steps[2].step_id: duplicate step_id 'a' (steps[0] has it)"));
     free(dup);
+    /* the fields kept for scheduling, and a step's description, have a shape */
+    cvg_errlist_t *shape = calloc(1, sizeof(*shape));
+    check("pipeline_id: p\ndescription: d\nschedule: [[1]]\ntags: [a, [b]]\nversion: {}\n"
+          "steps:\n  - {step_id: a, ps_type: setup.initial, description: [x]}\n",
+          shape);
+    CU_ASSERT(has(shape, "schedule: expected a cron text or a mapping"));
+    CU_ASSERT(has(shape, "tags: expected a list of at most 50 strings"));
+    CU_ASSERT(has(shape, "version: expected a string or an integer"));
+    CU_ASSERT(has(shape, "steps[0].description: expected a string"));
+    free(shape);
     check("pipeline_id: p\ndescription: d\nsteps: []\n", errs);
     CU_ASSERT(has(errs, "steps: expected a non-empty list"));
     check("pipeline_id: p\ndescription: d\nsteps:\n  - step_id: a\n    ps_type: no.such\n", errs);
