@@ -95,34 +95,72 @@ static cvg_val_t int_or_null(int64_t v, bool known)
     return known ? CVG_V_INT(v) : CVG_V_NULL;
 }
 
+static bool run_over(const char *status)
+{
+    return strcmp(status, "SUCCEEDED") == 0 || strcmp(status, "FAILED") == 0 ||
+           strcmp(status, "TIMED_OUT") == 0 || strcmp(status, "CANCELLED") == 0 ||
+           strcmp(status, "DEAD") == 0;
+}
+
 /*
- * The scheduler says an attempt's worker was lost (its lease expired: the
- * run is RETRYING, DEAD, or CANCELLED if a cancel was pending). Its worker
- * will never end the steps it had started: they end here, FAILED (or
- * CANCELLED) with the scheduler's reason, and at a finished state's rank,
- * so a late RUNNING from a worker that was only hung cannot reopen them
- * (its own end, should it come, still applies). Only steps that began
- * before the scheduler's word: the next attempt is queued at least the
- * retry delay (5 s) later, which covers the clocks of other hosts.
+ * Steps whose worker will never end them. The scheduler says an attempt's
+ * worker was lost (its lease expired: the run is RETRYING, DEAD, or
+ * CANCELLED if a cancel was pending); or the run is over, by anyone's word,
+ * and a step of it is still RUNNING (a lost attempt's step reported late,
+ * by a worker that was slow rather than dead). They end here, FAILED (or
+ * CANCELLED) with the reason, and at a finished state's rank, so a late
+ * RUNNING cannot reopen them (a step's own end, should it come, still
+ * applies). For RETRYING only the steps that began before the scheduler's
+ * word: the next attempt is queued at least the retry delay (5 s) later,
+ * which covers the clocks of other hosts; once the run is over no attempt
+ * is left to tell apart.
  */
 static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
 {
-    bool lost = strcmp(ev->worker_id, "scheduler") == 0 &&
-                (strcmp(ev->status, "RETRYING") == 0 || strcmp(ev->status, "DEAD") == 0 ||
-                 strcmp(ev->status, "CANCELLED") == 0);
-    if (!lost)
+    bool retrying = strcmp(ev->worker_id, "scheduler") == 0 && strcmp(ev->status, "RETRYING") == 0;
+    if (!retrying && !run_over(ev->status))
         return 0;
-    char ts[CVG_TIME_ISO_LEN];
+    char ts[CVG_TIME_ISO_LEN], why[160];
     cvg_time_format_iso(ev->ts_ms, ts);
+    snprintf(why, sizeof(why), "the run ended (%s) before this step's end was logged", ev->status);
+    /* the scheduler's reason when it gave one, else what happened */
+    bool scheduler = strcmp(ev->worker_id, "scheduler") == 0;
+    const char *reason = scheduler && ev->error ? ev->error : retrying ? NULL : why;
     cvg_val_t v[4] = {cvg_v_text(ev->run_id),
                       cvg_v_text(strcmp(ev->status, "CANCELLED") == 0 ? "CANCELLED" : "FAILED"),
-                      cvg_v_text(ts), str_or_null(ev->error)};
+                      cvg_v_text(ts), str_or_null(reason)};
     return cvg_wh_exec(wh,
-                       "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
-                       "error_message = COALESCE(error_message, $4), updated_at = $3, "
-                       "state_seq = attempt * 16 + 8 "
-                       "WHERE pipeline_logging_id = $1 AND status = 'RUNNING' AND created_at <= $3",
+                       retrying ? "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
+                                  "error_message = COALESCE(error_message, $4), updated_at = $3, "
+                                  "state_seq = attempt * 16 + 8 WHERE pipeline_logging_id = $1 "
+                                  "AND status = 'RUNNING' AND created_at <= $3"
+                                : "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
+                                  "error_message = COALESCE(error_message, $4), updated_at = $3, "
+                                  "state_seq = attempt * 16 + 8 WHERE pipeline_logging_id = $1 "
+                                  "AND status = 'RUNNING'",
                        v, 4, NULL, NULL, NULL, err);
+}
+
+/* A step reported RUNNING after its run is over (the lost attempt of a
+ * slow worker): it ends at once, as close_lost_steps would have ended it. */
+static int close_if_run_over(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+{
+    char ts[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(ev->ts_ms, ts);
+    cvg_val_t v[3] = {cvg_v_text(ev->step_log_id), cvg_v_text(ts), cvg_v_text(ev->run_id)};
+#define RUN_STATUS \
+    "(SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $3)"
+    int rc = cvg_wh_exec(
+        wh,
+        "UPDATE tenants.tenant_step_logs SET status = CASE " RUN_STATUS
+        " WHEN 'CANCELLED' THEN 'CANCELLED' ELSE 'FAILED' END, end_time = $2, "
+        "error_message = COALESCE(error_message, 'the run had ended (' || " RUN_STATUS
+        " || ') when this step was reported running'), updated_at = $2, "
+        "state_seq = attempt * 16 + 8 WHERE step_log_id = $1 AND status = 'RUNNING' AND " RUN_STATUS
+        " IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'DEAD')",
+        v, 3, NULL, NULL, NULL, err);
+#undef RUN_STATUS
+    return rc;
 }
 
 static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
@@ -202,7 +240,10 @@ static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
         str_or_null(ev->detail),
         cvg_v_text(ts),
     };
-    return cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, NULL, err);
+    int rc = cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, NULL, err);
+    if (rc == 0 && !finished)
+        rc = close_if_run_over(wh, ev, err);
+    return rc;
 }
 
 static const char *dstr(json_t *detail, const char *key)

@@ -235,7 +235,8 @@ static void worker_lost(const char *run, int64_t ts, const char *error)
 #define STEP_STATUS "SELECT status FROM tenants.tenant_step_logs WHERE step_log_id = $1"
 
 /* A lost worker's step is closed by the scheduler's word on the run; a
- * step of the next attempt, begun after it, is not touched. */
+ * step of the next attempt, begun after it, is not touched until the run
+ * is over. */
 static void test_sink_lost_worker_closes_its_steps(void)
 {
     char run[CVG_ID_LEN], lost_step[CVG_ID_LEN] = "", next_step[CVG_ID_LEN] = "";
@@ -264,7 +265,8 @@ static void test_sink_lost_worker_closes_its_steps(void)
     row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "RUNNING");
 
-    /* a worker's own run events close nothing */
+    /* the run over, by anyone's word: no step of it is left RUNNING (a
+     * lost attempt's step reported late would otherwise stay so) */
     cvg_event_t ev;
     cvg_err_t err;
     run_event(&ev, CVG_EV_RUN_FINISHED, run, "CANCELLED");
@@ -272,7 +274,27 @@ static void test_sink_lost_worker_closes_its_steps(void)
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
     cvg_event_cleanup(&ev);
     row_text(STEP_STATUS, next_step, status, sizeof(status));
-    CU_ASSERT_STRING_EQUAL(status, "RUNNING");
+    CU_ASSERT_STRING_EQUAL(status, "CANCELLED");
+    row_text("SELECT error_message FROM tenants.tenant_step_logs WHERE step_log_id = $1", next_step,
+             error, sizeof(error));
+    CU_ASSERT_STRING_EQUAL(error, "the run ended (CANCELLED) before this step's end was logged");
+
+    /* a step reported RUNNING after that (a slow worker's lost attempt)
+     * ends at once */
+    char late_step[CVG_ID_LEN] = "";
+    start_step(run, late_step, 1795600950000);
+    row_text(STEP_STATUS, late_step, status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "CANCELLED");
+
+    /* a step's own end, should it come, still applies */
+    run_event(&ev, CVG_EV_STEP_FINISHED, run, "SUCCEEDED");
+    STRSET(ev.step_id, "load");
+    memcpy(ev.step_log_id, next_step, CVG_ID_LEN);
+    ev.ts_ms = 1795601000000;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    cvg_event_cleanup(&ev);
+    row_text(STEP_STATUS, next_step, status, sizeof(status));
+    CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
 }
 
 static void test_sink_rejects_bad_events(void)
