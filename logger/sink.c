@@ -45,7 +45,9 @@ static const char *const STEP_UPSERT =
     "end_time = COALESCE(excluded.end_time, tenant_step_logs.end_time), "
     "duration_ms = COALESCE(excluded.duration_ms, tenant_step_logs.duration_ms), "
     "rows_processed = COALESCE(excluded.rows_processed, tenant_step_logs.rows_processed), "
-    "error_message = COALESCE(excluded.error_message, tenant_step_logs.error_message), "
+    "error_message = CASE WHEN excluded.status IN ('SUCCEEDED', 'SKIPPED') THEN "
+    "excluded.error_message ELSE COALESCE(excluded.error_message, tenant_step_logs.error_message) "
+    "END, "
     "metadata = COALESCE(excluded.metadata, tenant_step_logs.metadata), "
     "updated_at = excluded.updated_at "
     "WHERE excluded.state_seq >= tenant_step_logs.state_seq";

@@ -295,6 +295,11 @@ static void test_sink_lost_worker_closes_its_steps(void)
     cvg_event_cleanup(&ev);
     row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
+    /* and a step that succeeded carries no error */
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = $1 "
+                            "AND error_message IS NULL",
+                            next_step),
+                    1);
 }
 
 static void test_sink_rejects_bad_events(void)
