@@ -239,6 +239,35 @@ int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlis
     return 0;
 }
 
+int wrk_dest_check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
+                                    const cvg_strlist_t *columns, const char *what,
+                                    proc_result_t *res)
+{
+    if (d->partition_field[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < columns->n; i++) {
+        if (strcmp(columns->items[i], d->partition_field) == 0)
+            return 0;
+    }
+    if (d->partition[0])
+        return proc_fail(res, CVG_EINVAL,
+                         "the %s has no column %s, by which its rows go to "
+                         "partition %s",
+                         what, d->partition_field, d->partition);
+    if (d->has_schema)
+        return 0;
+    bool exists = true;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_wh_table_exists(ctx->wh, d->dataset, d->table, &exists, &err) != 0)
+        return proc_fail(res, err.code, "%s.%s: %.900s", d->dataset, d->table, err.message);
+    if (!exists)
+        return proc_fail(res, CVG_EINVAL,
+                         "the %s has no column %s, which table_config.time_partitioning names",
+                         what, d->partition_field);
+    return 0;
+}
+
 int wrk_dest_prepare_write(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail,
                            proc_result_t *res)
 {

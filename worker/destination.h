@@ -52,6 +52,15 @@ int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlis
                     const char *select_sql, const cvg_val_t *params, size_t nparams, json_t *detail,
                     proc_result_t *res);
 
+/* Before anything is created or changed, given the columns the source
+ * (what: "file", "query") brings: a partition's rows are placed by the
+ * column time_partitioning names, which they must have; and a table about
+ * to be made from those columns needs it too (an existing table that has
+ * it, or one from a template, takes the rows with NULL there). */
+int wrk_dest_check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
+                                    const cvg_strlist_t *columns, const char *what,
+                                    proc_result_t *res);
+
 /* Inside the caller's transaction, before rows go in: truncate (all rows
  * or the partition's), or refuse a non-empty table for write_empty. */
 int wrk_dest_prepare_write(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail,

@@ -365,35 +365,6 @@ static int interrupted(const proc_ctx_t *ctx, proc_result_t *res)
     return 0;
 }
 
-/* Before anything is created or changed: a partition's rows are placed by
- * a column the file must have, and a table about to be made from the
- * file's columns needs the one time_partitioning names (an existing table
- * that has it takes the file's rows with NULL there). */
-static int check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
-                                  const cvg_strlist_t *names, proc_result_t *res)
-{
-    if (d->partition_field[0] == '\0')
-        return 0;
-    for (size_t i = 0; i < names->n; i++) {
-        if (strcmp(names->items[i], d->partition_field) == 0)
-            return 0;
-    }
-    if (d->partition[0])
-        return proc_fail(res, CVG_EINVAL,
-                         "the file has no column %s, by which its rows go to partition %s",
-                         d->partition_field, d->partition);
-    bool exists = true;
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    if (!d->has_schema && cvg_wh_table_exists(ctx->wh, d->dataset, d->table, &exists, &err) != 0)
-        return proc_fail(res, err.code, "%s.%s: %.900s", d->dataset, d->table, err.message);
-    if (!exists)
-        return proc_fail(res, CVG_EINVAL,
-                         "the file has no column %s, which table_config.time_partitioning names",
-                         d->partition_field);
-    return 0;
-}
-
 int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk_load_opts_t *o,
                   json_t *detail, proc_result_t *res)
 {
@@ -438,7 +409,7 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
         rc = 0; /* an empty file into no table: nothing to do */
         goto out;
     }
-    rc = check_partition_column(ctx, d, &names, res);
+    rc = wrk_dest_check_partition_column(ctx, d, &names, "file", res);
     if (rc == 0)
         rc = wrk_dest_ensure(ctx, d, &names, NULL, NULL, 0, detail, res);
     if (rc == 0)

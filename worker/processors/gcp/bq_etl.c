@@ -11,18 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* INSERT INTO dest (the query's columns) SELECT * FROM (query). */
+/* INSERT INTO dest (the query's columns, cols) SELECT * FROM (query). */
 static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_sql_t *q,
-                         int64_t *rows, proc_result_t *res)
+                         const cvg_strlist_t *cols, int64_t *rows, proc_result_t *res)
 {
     cvg_err_t err;
     cvg_err_clear(&err);
-    cvg_strlist_t cols = {0}, table = {0};
-    int rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q->text), &cols, &err);
-    if (rc == 0)
-        rc = cvg_wh_table_columns(ctx->wh, d->dataset, d->table, &table, &err);
+    cvg_strlist_t table = {0};
+    int rc = cvg_wh_table_columns(ctx->wh, d->dataset, d->table, &table, &err);
     if (rc != 0) {
-        cvg_strlist_cleanup(&cols);
         cvg_strlist_cleanup(&table);
         return proc_fail(res, rc, "%.900s", err.message);
     }
@@ -30,14 +27,14 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
     cvg_buf_t sql;
     cvg_buf_init(&sql, 2 * CVG_SQL_MAX_BYTES);
     cvg_buf_printf(&sql, "INSERT INTO %c%s%c.%c%s%c (", qc, d->dataset, qc, qc, d->table, qc);
-    for (size_t i = 0; rc == 0 && i < cols.n; i++) {
+    for (size_t i = 0; rc == 0 && i < cols->n; i++) {
         bool known = false;
         for (size_t j = 0; j < table.n && !known; j++)
-            known = strcmp(table.items[j], cols.items[i]) == 0;
-        if (!known || !cvg_wh_ident_ok(cols.items[i]))
+            known = strcmp(table.items[j], cols->items[i]) == 0;
+        if (!known || !cvg_wh_ident_ok(cols->items[i]))
             rc = proc_fail(res, CVG_EINVAL, "the query's column '%.100s' is not a column of %s.%s",
-                           cols.items[i], d->dataset, d->table);
-        cvg_buf_printf(&sql, "%s%c%s%c", i ? ", " : "", qc, cols.items[i], qc);
+                           cols->items[i], d->dataset, d->table);
+        cvg_buf_printf(&sql, "%s%c%s%c", i ? ", " : "", qc, cols->items[i], qc);
     }
     cvg_buf_printf(&sql, ") SELECT * FROM (%s)", cvg_buf_cstr(&q->text));
     if (rc == 0 && sql.overflow)
@@ -49,46 +46,8 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
             proc_fail(res, rc, "%.900s", err.message);
     }
     cvg_buf_cleanup(&sql);
-    cvg_strlist_cleanup(&cols);
     cvg_strlist_cleanup(&table);
     return rc;
-}
-
-/* Before the table is made from the query's columns or indexed: the
- * column time_partitioning names must be one of them when it places a
- * partition's rows, or when the table is about to be made from them. */
-static int check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_sql_t *q,
-                                  proc_result_t *res)
-{
-    if (d->partition_field[0] == '\0' || (d->has_schema && d->partition[0] == '\0'))
-        return 0;
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    bool exists = false;
-    if (d->partition[0] == '\0' &&
-        cvg_wh_table_exists(ctx->wh, d->dataset, d->table, &exists, &err) != 0)
-        return proc_fail(res, err.code, "%s.%s: %.900s", d->dataset, d->table, err.message);
-    if (exists)
-        return 0; /* its rows take NULL there, as an append would */
-    cvg_strlist_t cols = {0};
-    int rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q->text), &cols, &err);
-    if (rc != 0) {
-        cvg_strlist_cleanup(&cols);
-        return proc_fail(res, rc, "%.900s", err.message);
-    }
-    bool found = false;
-    for (size_t i = 0; i < cols.n && !found; i++)
-        found = strcmp(cols.items[i], d->partition_field) == 0;
-    cvg_strlist_cleanup(&cols);
-    if (found)
-        return 0;
-    if (d->partition[0])
-        return proc_fail(res, CVG_EINVAL,
-                         "the query has no column %s, by which its rows go to partition %s",
-                         d->partition_field, d->partition);
-    return proc_fail(res, CVG_EINVAL,
-                     "the query has no column %s, which table_config.time_partitioning names",
-                     d->partition_field);
 }
 
 /* A partition replace takes that partition's rows only (as BigQuery
@@ -138,7 +97,13 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         return rc;
     }
     res->detail = json_pack("{s:s}", "table", d.table);
-    rc = check_partition_column(ctx, &d, &q, res);
+    /* the query's columns, read once: checked, then written */
+    cvg_strlist_t cols = {0};
+    rc = cvg_wh_query_columns(ctx->wh, cvg_buf_cstr(&q.text), &cols, &err);
+    if (rc != 0)
+        proc_fail(res, rc, "%.900s", err.message);
+    if (rc == 0)
+        rc = wrk_dest_check_partition_column(ctx, &d, &cols, "query", res);
     if (rc == 0)
         rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
                              res);
@@ -151,7 +116,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     if (rc == 0) {
         rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
         if (rc == 0)
-            rc = insert_select(ctx, &d, &q, &rows, res);
+            rc = insert_select(ctx, &d, &q, &cols, &rows, res);
         if (rc == 0)
             rc = check_partition(ctx, &d, rows, res);
         if (rc == 0 && cvg_wh_commit(ctx->wh, &err) != 0)
@@ -163,6 +128,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         res->rows = rows;
         json_object_set_new(res->detail, "rows_written", json_integer(rows));
     }
+    cvg_strlist_cleanup(&cols);
     wrk_dest_cleanup(&d);
     cvg_sql_cleanup(&q);
     return rc;
