@@ -97,13 +97,6 @@ static cvg_val_t int_or_null(int64_t v, bool known)
     return known ? CVG_V_INT(v) : CVG_V_NULL;
 }
 
-static bool run_over(const char *status)
-{
-    return strcmp(status, "SUCCEEDED") == 0 || strcmp(status, "FAILED") == 0 ||
-           strcmp(status, "TIMED_OUT") == 0 || strcmp(status, "CANCELLED") == 0 ||
-           strcmp(status, "DEAD") == 0;
-}
-
 /*
  * Steps whose worker will never end them. The scheduler says an attempt's
  * worker was lost (its lease expired: the run is RETRYING, DEAD, or
@@ -119,28 +112,25 @@ static bool run_over(const char *status)
  */
 static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
 {
-    bool retrying = strcmp(ev->worker_id, "scheduler") == 0 && strcmp(ev->status, "RETRYING") == 0;
-    if (!retrying && !run_over(ev->status))
+    bool scheduler = strcmp(ev->worker_id, "scheduler") == 0;
+    bool retrying = scheduler && strcmp(ev->status, "RETRYING") == 0;
+    bool over = lgr_state_rank(ev->status) >= 8; /* a run's finished states */
+    if (!retrying && !over)
         return 0;
     char ts[CVG_TIME_ISO_LEN], why[160];
     cvg_time_format_iso(ev->ts_ms, ts);
     snprintf(why, sizeof(why), "the run ended (%s) before this step's end was logged", ev->status);
     /* the scheduler's reason when it gave one, else what happened */
-    bool scheduler = strcmp(ev->worker_id, "scheduler") == 0;
     const char *reason = scheduler && ev->error ? ev->error : retrying ? NULL : why;
-    cvg_val_t v[4] = {cvg_v_text(ev->run_id),
+    cvg_val_t v[5] = {cvg_v_text(ev->run_id),
                       cvg_v_text(strcmp(ev->status, "CANCELLED") == 0 ? "CANCELLED" : "FAILED"),
-                      cvg_v_text(ts), str_or_null(reason)};
+                      cvg_v_text(ts), str_or_null(reason), CVG_V_INT(retrying)};
     return cvg_wh_exec(wh,
-                       retrying ? "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
-                                  "error_message = COALESCE(error_message, $4), updated_at = $3, "
-                                  "state_seq = attempt * 16 + 8 WHERE pipeline_logging_id = $1 "
-                                  "AND status = 'RUNNING' AND created_at <= $3"
-                                : "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
-                                  "error_message = COALESCE(error_message, $4), updated_at = $3, "
-                                  "state_seq = attempt * 16 + 8 WHERE pipeline_logging_id = $1 "
-                                  "AND status = 'RUNNING'",
-                       v, 4, NULL, NULL, NULL, err);
+                       "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
+                       "error_message = COALESCE(error_message, $4), updated_at = $3, "
+                       "state_seq = attempt * 16 + 8 WHERE pipeline_logging_id = $1 "
+                       "AND status = 'RUNNING' AND ($5 = 0 OR created_at <= $3)",
+                       v, 5, NULL, NULL, NULL, err);
 }
 
 /* A step reported RUNNING after its run is over (the lost attempt of a

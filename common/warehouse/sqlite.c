@@ -803,6 +803,23 @@ static int first_int(void *ud, const cvg_row_t *row)
     return 1;
 }
 
+/* Whether the attached dataset's catalog has an object matching `where`
+ * (the driver's own condition, with $1 bound to name). */
+static int in_catalog(sq_t *s, const char *dataset, const char *where, const char *name,
+                      bool *found, cvg_err_t *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\".sqlite_schema WHERE %s", dataset,
+             where);
+    cvg_val_t p = cvg_v_text(name);
+    int64_t n = 0;
+    int rc = sq_exec(s, sql, &p, 1, first_int, &n, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    *found = rc == 0 && n > 0;
+    return rc;
+}
+
 static int sq_table_exists(void *impl, const char *dataset, const char *table, bool *out,
                            cvg_err_t *err)
 {
@@ -816,18 +833,7 @@ static int sq_table_exists(void *impl, const char *dataset, const char *table, b
     }
     if (rc != 0)
         return rc;
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM \"%s\".sqlite_schema WHERE type IN ('table', 'view') "
-             "AND name = $1",
-             dataset);
-    cvg_val_t p = cvg_v_text(table);
-    int64_t n = 0;
-    rc = sq_exec(s, sql, &p, 1, first_int, &n, NULL, err);
-    if (rc == 1)
-        rc = 0;
-    *out = n > 0;
-    return rc;
+    return in_catalog(s, dataset, "type IN ('table', 'view') AND name = $1", table, out, err);
 }
 
 static const char *sqlite_type(const cvg_column_t *c)
@@ -1127,18 +1133,11 @@ static int sq_index_drop(void *impl, const char *dataset, const char *table, con
         return rc;
     char name[2 * CVG_SCHEMA_NAME_MAX + 2];
     snprintf(name, sizeof(name), "%s__%s", table, suffix);
-    char sql[3 * CVG_SCHEMA_NAME_MAX + 128];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM \"%s\".sqlite_schema WHERE type = 'index' "
-             "AND name = $1 COLLATE NOCASE",
-             dataset);
-    cvg_val_t p = cvg_v_text(name);
-    int64_t n = 0;
-    rc = sq_exec(s, sql, &p, 1, first_int, &n, NULL, err);
-    if (rc == 1)
-        rc = 0;
-    if (rc != 0 || n == 0)
+    bool found = false;
+    rc = in_catalog(s, dataset, "type = 'index' AND name = $1 COLLATE NOCASE", name, &found, err);
+    if (rc != 0 || !found)
         return rc;
+    char sql[3 * CVG_SCHEMA_NAME_MAX + 128];
     snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\".\"%s\"", dataset, name);
     s->trusted++; /* the driver's own DDL on checked names */
     rc = run(s, sql, err);
