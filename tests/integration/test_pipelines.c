@@ -873,7 +873,9 @@ static void test_pipelines_worker_lost_mid_step(void)
              "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
              "step_id = 'spin' AND status = 'RUNNING'",
              run_id);
-    until = cvg_time_mono_ms() + 10000;
+    /* as long as the other waits here: under valgrind a slow worker may
+     * lose its first lease and start the step again in a later attempt */
+    until = cvg_time_mono_ms() + 30000;
     while (wh_query(path) != 1 && cvg_time_mono_ms() < until)
         cvg_time_sleep_ms(50);
     CU_ASSERT_EQUAL_FATAL(wh_query(path), 1);
