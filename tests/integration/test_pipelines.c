@@ -839,6 +839,24 @@ static void test_pipelines_finished_run_from_memory(void)
     json_decref(run);
 }
 
+/* The pid of the worker the run log names for run_id while it is RUNNING
+ * (worker ids end in "-<pid>"), or 0. */
+static pid_t running_worker(const char *run_id)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    json_t *b = NULL;
+    pid_t pid = 0;
+    if (call("GET", path, key_acme, NULL, NULL, &b) == 200 &&
+        strcmp(status_of(b), "RUNNING") == 0) {
+        const char *worker = json_string_value(json_object_get(b, "worker_id"));
+        const char *dash = worker ? strrchr(worker, '-') : NULL;
+        pid = dash ? (pid_t)strtol(dash + 1, NULL, 10) : 0;
+    }
+    json_decref(b);
+    return pid;
+}
+
 /* A worker killed in the middle of a step: the scheduler takes the run back
  * when its lease lapses and runs it again (attempt 2) on the other worker;
  * the lost attempt's step does not stay RUNNING but ends FAILED, naming the
@@ -848,49 +866,40 @@ static void test_pipelines_worker_lost_mid_step(void)
     char run_id[CVG_ID_LEN], path[256];
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/spin", key_acme, "{}", NULL, run_id),
                           202);
-    /* RUNNING from the queue first; the worker's id once the run log has it */
-    json_t *run = NULL;
-    int64_t until = cvg_time_mono_ms() + 30000;
-    do {
-        json_decref(run);
-        run = wait_run(run_id, key_acme, "RUNNING", 30000);
-        if (json_is_string(json_object_get(run, "worker_id")))
-            break;
-        cvg_time_sleep_ms(50);
-    } while (cvg_time_mono_ms() < until);
-    const char *worker = json_string_value(json_object_get(run, "worker_id"));
-    const char *dash = worker ? strrchr(worker, '-') : NULL;
-    pid_t pid = dash ? (pid_t)strtol(dash + 1, NULL, 10) : 0;
-    json_decref(run);
+    /* The victim is the worker running the step now: its id is read from
+     * the run before and after the step's RUNNING row is found, and taken
+     * only when both reads agree (under valgrind a slow worker may lose its
+     * lease and the run move to the other worker meanwhile). */
+    const char *latest = "SELECT step_log_id FROM tenant_step_logs WHERE pipeline_logging_id = "
+                         "$1 AND step_id = 'spin' AND status = 'RUNNING' ORDER BY created_at "
+                         "DESC LIMIT 1";
+    char sql[512], lost_step[CVG_ID_LEN] = "";
+    pid_t pid = 0;
+    int64_t until = cvg_time_mono_ms() + 60000;
+    while (pid == 0 && cvg_time_mono_ms() < until) {
+        pid_t before = running_worker(run_id), after = 0;
+        lost_step[0] = '\0';
+        if (before > 0)
+            wh_text(&c, "tenants", latest, run_id, lost_step, sizeof(lost_step));
+        if (cvg_id_valid(lost_step))
+            after = running_worker(run_id);
+        if (after > 0 && after == before)
+            pid = after;
+        else
+            cvg_time_sleep_ms(50);
+    }
     proc_t *victim = NULL;
     for (int i = 0; i < c.nprocs; i++) {
-        if (c.procs[i].pid == pid && strncmp(c.procs[i].name, "worker", 6) == 0)
+        if (pid > 0 && c.procs[i].pid == pid && strncmp(c.procs[i].name, "worker", 6) == 0)
             victim = &c.procs[i];
     }
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
-    /* the step is under way when its worker dies */
-    snprintf(path, sizeof(path),
-             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
-             "step_id = 'spin' AND status = 'RUNNING'",
-             run_id);
-    /* as long as the other waits here: under valgrind a slow worker may
-     * lose its first lease and start the step again in a later attempt */
-    until = cvg_time_mono_ms() + 30000;
-    while (wh_query(path) != 1 && cvg_time_mono_ms() < until)
-        cvg_time_sleep_ms(50);
-    CU_ASSERT_EQUAL_FATAL(wh_query(path), 1);
-    char lost_step[CVG_ID_LEN] = "";
-    wh_text(&c, "tenants",
-            "SELECT step_log_id FROM tenant_step_logs WHERE pipeline_logging_id = $1 AND "
-            "step_id = 'spin' AND status = 'RUNNING'",
-            run_id, lost_step, sizeof(lost_step));
     CU_ASSERT_FATAL(cvg_id_valid(lost_step));
     kill(victim->pid, SIGKILL);
     CU_ASSERT_NOT_EQUAL(cluster_wait_exit(&c, victim, 5000), 0);
     /* a replacement, so the suite keeps two workers */
     CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-again", "cvg-worker", NULL, NULL));
     /* the lost attempt's step ends FAILED with the scheduler's reason */
-    char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
              "status = 'FAILED' AND end_time IS NOT NULL AND error_message LIKE '%%worker lost%%'",
@@ -917,7 +926,7 @@ static void test_pipelines_worker_lost_mid_step(void)
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
     long st = call("POST", path, key_acme, NULL, NULL, NULL);
     CU_ASSERT(st == 202 || st == 409);
-    run = wait_run(run_id, key_acme, NULL, 60000);
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
     CU_ASSERT_TRUE(final_status(status_of(run)));
     json_decref(run);
     snprintf(sql, sizeof(sql),
