@@ -165,21 +165,27 @@ out:
 }
 
 /* The HTTP status for failed checks: invalid input first, then conflicts,
- * then the system. */
-static int checks_status(json_t *result, const char **code)
+ * then the system; *field is the request field the first failed check of
+ * that kind judged (or NULL). */
+static int checks_status(json_t *result, const char **code, const char **field)
 {
-    bool invalid = false, conflict = false;
+    static const char *const kinds[] = {"invalid", "conflict", "system"};
     json_t *checks = json_object_get(result, "checks");
-    for (size_t i = 0; i < json_array_size(checks); i++) {
-        json_t *c = json_array_get(checks, i);
-        if (json_is_true(json_object_get(c, "passed")) || !json_object_get(c, "error"))
-            continue;
-        const char *kind = json_string_value(json_object_get(c, "kind"));
-        invalid |= kind && strcmp(kind, "invalid") == 0;
-        conflict |= kind && strcmp(kind, "conflict") == 0;
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 0; i < json_array_size(checks); i++) {
+            json_t *c = json_array_get(checks, i);
+            const char *kind = json_string_value(json_object_get(c, "kind"));
+            if (json_is_true(json_object_get(c, "passed")) || !json_object_get(c, "error") ||
+                kind == NULL || strcmp(kind, kinds[k]) != 0)
+                continue;
+            *field = json_string_value(json_object_get(c, "field"));
+            *code = k == 0 ? "invalid_request" : k == 1 ? "conflict" : "system_not_ready";
+            return k == 0 ? 422 : k == 1 ? 409 : 503;
+        }
     }
-    *code = invalid ? "invalid_request" : conflict ? "conflict" : "system_not_ready";
-    return invalid ? 422 : conflict ? 409 : 503;
+    *field = NULL;
+    *code = "system_not_ready";
+    return 503;
 }
 
 void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
@@ -231,10 +237,10 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 500, "onboarding_failed", NULL, "onboarding did not run: %s",
                       outcome.error[0] ? outcome.error : outcome.status);
     } else {
-        const char *code = NULL;
-        int status = checks_status(checks, &code);
-        json_t *e = json_pack("{s:s, s:s}", "code", code, "message",
-                              "Validation failed. Fix errors before onboarding.");
+        const char *code = NULL, *field = NULL;
+        int status = checks_status(checks, &code, &field);
+        json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message",
+                              "Validation failed. Fix errors before onboarding.", "field", field);
         json_t *errors = json_object_get(checks, "errors");
         gw_resp_json(resp, status,
                      json_pack("{s:o, s:s, s:s?, s:O, s:O, s:o}", "error", e, "status", "failed",

@@ -113,24 +113,26 @@ int tenant_checks_run(const proc_ctx_t *ctx, tenant_request_t *req,
 {
     static const struct {
         const char *name;
+        const char *field;
         check_kind_t kind;
     } defs[TENANT_CHECKS] = {
-        {"tenant_id_format", CHECK_INVALID},
-        {"company_name", CHECK_INVALID},
-        {"admin_email_format", CHECK_INVALID},
-        {"admin_email_domain", CHECK_INVALID},
-        {"plan_name", CHECK_INVALID},
-        {"system_bootstrapped", CHECK_SYSTEM},
-        {"tenant_id_available", CHECK_CONFLICT},
-        {"dataset_available", CHECK_CONFLICT},
-        {"no_conflicting_records", CHECK_CONFLICT},
-        {"warehouse_create_dataset", CHECK_SYSTEM},
-        {"warehouse_create_table", CHECK_SYSTEM},
-        {"warehouse_create_view", CHECK_SYSTEM},
+        {"tenant_id_format", "tenant_id", CHECK_INVALID},
+        {"company_name", "company_name", CHECK_INVALID},
+        {"admin_email_format", "admin_email", CHECK_INVALID},
+        {"admin_email_domain", "admin_email", CHECK_INVALID},
+        {"plan_name", "plan_name", CHECK_INVALID},
+        {"system_bootstrapped", NULL, CHECK_SYSTEM},
+        {"tenant_id_available", "tenant_id", CHECK_CONFLICT},
+        {"dataset_available", "tenant_id", CHECK_CONFLICT},
+        {"no_conflicting_records", "tenant_id", CHECK_CONFLICT},
+        {"warehouse_create_dataset", NULL, CHECK_SYSTEM},
+        {"warehouse_create_table", NULL, CHECK_SYSTEM},
+        {"warehouse_create_view", NULL, CHECK_SYSTEM},
     };
     for (int i = 0; i < TENANT_CHECKS; i++) {
         memset(&checks[i], 0, sizeof(checks[i]));
         checks[i].name = defs[i].name;
+        checks[i].field = defs[i].field;
         checks[i].kind = defs[i].kind;
     }
     char why[320];
@@ -246,8 +248,8 @@ json_t *tenant_checks_json(const tenant_check_t checks[TENANT_CHECKS])
     int passed = 0, failed = 0;
     for (int i = 0; i < TENANT_CHECKS; i++) {
         const tenant_check_t *c = &checks[i];
-        json_t *o = json_pack("{s:s, s:b, s:s}", "name", c->name, "passed", c->passed, "kind",
-                              kinds[c->kind]);
+        json_t *o = json_pack("{s:s, s:s*, s:b, s:s}", "name", c->name, "field", c->field, "passed",
+                              c->passed, "kind", kinds[c->kind]);
         if (c->passed) {
             passed++;
         } else if (c->error[0]) {

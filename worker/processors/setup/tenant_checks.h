@@ -17,6 +17,7 @@ typedef enum check_kind { CHECK_INVALID, CHECK_CONFLICT, CHECK_SYSTEM } check_ki
 
 typedef struct tenant_check {
     const char *name;
+    const char *field; /* the request field it judges, or NULL */
     check_kind_t kind;
     bool passed;
     char error[320]; /* "" when passed, or when skipped because a check it
@@ -41,7 +42,8 @@ void tenant_request_read(const proc_ctx_t *ctx, tenant_request_t *req);
 int tenant_checks_run(const proc_ctx_t *ctx, tenant_request_t *req,
                       tenant_check_t checks[TENANT_CHECKS]);
 
-/* {"checks": [...], "checks_passed": n, "checks_failed": n, "errors": [...]} */
+/* {"checks": [...], "checks_passed": n, "checks_failed": n, "errors": [...]};
+ * a check that judges a request field names it ("field"). */
 json_t *tenant_checks_json(const tenant_check_t checks[TENANT_CHECKS]);
 
 #endif
