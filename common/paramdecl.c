@@ -108,7 +108,7 @@ static bool scalar_text(const json_t *v, char *out, size_t size)
 static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, cvg_errlist_t *errs)
 {
     char path[160];
-    snprintf(path, sizeof(path), "parameters.%s", name);
+    cvg_path_join(path, sizeof(path), "parameters", name);
     memset(d, 0, sizeof(*d));
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->min = INT64_MIN;
@@ -138,8 +138,11 @@ static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, 
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok |= strcmp(key, known[i]) == 0;
-        if (!ok)
-            cvg_errlist_add(errs, CVG_EINVAL, path, "%s.%s: unknown field", path, key);
+        if (!ok) {
+            char f[240];
+            cvg_path_join(f, sizeof(f), path, key);
+            cvg_errlist_add(errs, CVG_EINVAL, path, "%s: unknown field", f);
+        }
     }
     const char *type = json_string_value(json_object_get(spec, "type"));
     for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++) {

@@ -82,8 +82,11 @@ static void check_string(const json_t *v, const char *path, bool required, char 
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: expected a string", path);
         return;
     }
-    if (cvg_str_copy(dst, size, json_string_value(v)) != 0)
+    if (cvg_str_copy(dst, size, json_string_value(v)) != 0) {
+        /* said once: no later check reads a cut value as the whole */
+        dst[0] = '\0';
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: longer than %zu characters", path, size - 1);
+    }
 }
 
 /* The fields kept for scheduling have no meaning yet, but a shape: a
@@ -175,7 +178,7 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
             json_object_foreach(rp, key, val)
             {
                 char rf[160];
-                snprintf(rf, sizeof(rf), "%s.%s", f, key);
+                cvg_path_join(rf, sizeof(rf), f, key);
                 if (strcmp(key, "max_retries") == 0 && json_is_integer(val) &&
                     json_integer_value(val) >= 0 && json_integer_value(val) <= 10)
                     step->max_retries = (int)json_integer_value(val);
@@ -203,7 +206,7 @@ static void check_step(const json_t *s, size_t i, cvg_step_t *step, cvg_errlist_
             continue;
         const char *hint = cvg_psschema_step_hint(key);
         if (hint[0] != '\0') {
-            snprintf(f, sizeof(f), "%s.%s", path, key);
+            cvg_path_join(f, sizeof(f), path, key);
             cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field%s", f, hint);
         }
     }
@@ -287,8 +290,11 @@ int cvg_pipeline_parse(json_t *doc, const char *path, cvg_pipeline_t *out, cvg_e
     json_t *val;
     json_object_foreach(doc, key, val)
     {
-        if (!listed(root_fields, key))
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: unknown field%s", key, root_hint(key));
+        if (!listed(root_fields, key)) {
+            char f[CVG_PATH_KEY_MAX + 4];
+            cvg_path_join(f, sizeof(f), "", key);
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field%s", f, root_hint(key));
+        }
     }
     check_string(json_object_get(doc, "pipeline_id"), "pipeline_id", true, out->pipeline_id,
                  sizeof(out->pipeline_id), errs);

@@ -97,7 +97,7 @@ static int fields_ok(const json_t *fields, const char *where, int depth, cvg_err
     json_object_foreach((json_t *)fields, key, val)
     {
         char w[PATH_MAX_CHARS];
-        snprintf(w, sizeof(w), "%s.%s", where, key);
+        cvg_path_join(w, sizeof(w), where, key);
         if (!cvg_ident_valid(key, IDENT_MAX))
             return cvg_err_set(err, CVG_EINVAL, w, "%s: not a valid field name", w);
         int rc = spec_ok(val, w, depth + 1, err);
@@ -488,7 +488,7 @@ static void check_object(const json_t *fields, const json_t *hints, const json_t
         if (step_level && (cvg_psschema_common_field(key) || cvg_psschema_step_hint(key)[0]))
             continue;
         char p[PATH_MAX_CHARS];
-        snprintf(p, sizeof(p), "%s.%s", base, key);
+        cvg_path_join(p, sizeof(p), base, key);
         const json_t *fs = json_object_get(fields, key);
         if (fs == NULL) {
             char hint[160];
@@ -504,7 +504,7 @@ static void check_object(const json_t *fields, const json_t *hints, const json_t
     {
         if (json_is_true(json_object_get(val, "required")) && json_object_get(v, key) == NULL) {
             char p[PATH_MAX_CHARS];
-            snprintf(p, sizeof(p), "%s.%s", base, key);
+            cvg_path_join(p, sizeof(p), base, key);
             cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: field required", p);
         }
     }
@@ -573,7 +573,7 @@ static void check_value(const json_t *spec, const json_t *v, checker_t *c)
         json_object_foreach((json_t *)v, key, val)
         {
             char p[PATH_MAX_CHARS];
-            snprintf(p, sizeof(p), "%s.%s", base, key);
+            cvg_path_join(p, sizeof(p), base, key);
             if (!cvg_ident_valid(key, IDENT_MAX)) {
                 cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: not a valid key", p);
                 continue;
@@ -654,7 +654,7 @@ static json_t *resolve_fields(const json_t *fields, const json_t *v, const cvg_v
         if (use == NULL)
             continue;
         char p[PATH_MAX_CHARS];
-        snprintf(p, sizeof(p), "%s.%s", path, key);
+        cvg_path_join(p, sizeof(p), path, key);
         json_t *r = resolve_value(val, use, vars, p, errs);
         if (r == NULL)
             bad = true;
@@ -696,7 +696,7 @@ static json_t *resolve_value(const json_t *spec, const json_t *v, const cvg_vars
             json_object_foreach((json_t *)v, key, val)
             {
                 char p[PATH_MAX_CHARS];
-                snprintf(p, sizeof(p), "%s.%s", path, key);
+                cvg_path_join(p, sizeof(p), path, key);
                 json_t *r = resolve_value(item ? item : str, val, vars, p, errs);
                 bad |= r == NULL;
                 if (r)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,6 +22,18 @@ int cvg_str_copy(char *dst, size_t size, const char *src)
     }
     memcpy(dst, src, n + 1);
     return 0;
+}
+
+void cvg_path_join(char *out, size_t size, const char *base, const char *key)
+{
+    size_t n = strlen(key);
+    bool cut = n > CVG_PATH_KEY_MAX;
+    if (cut) {
+        n = CVG_PATH_KEY_MAX;
+        while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+    }
+    snprintf(out, size, "%s%s%.*s%s", base, base[0] ? "." : "", (int)n, key, cut ? "..." : "");
 }
 
 bool cvg_ident_valid(const char *s, size_t max)

@@ -10,6 +10,7 @@
  */
 #include "common/buf.h"
 #include "common/id.h"
+#include "common/str.h"
 #include "common/time.h"
 #include "gateway/bus.h"
 #include "gateway/gateway.h"
@@ -49,8 +50,10 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
     json_object_foreach((json_t *)body, key, val)
     {
         const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, key);
+        char name[CVG_PATH_KEY_MAX + 4];
+        cvg_path_join(name, sizeof(name), "", key);
         if (d == NULL) {
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%.64s: not a parameter of pipeline %s", key,
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: not a parameter of pipeline %s", name,
                             p->pipeline_id);
             continue;
         }
@@ -61,12 +64,12 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
             text = num;
         }
         if (text == NULL) {
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: expected a %s as a string%s", key,
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected a %s as a string%s", name,
                             cvg_ptype_name(d->type), d->type == CVG_PT_INT ? " or a number" : "");
             continue;
         }
         if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: %s", key, why);
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: %s", name, why);
             continue;
         }
         json_object_set_new(out, key, json_string(text));

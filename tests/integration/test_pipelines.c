@@ -375,6 +375,9 @@ static void test_pipelines_idempotency_key(void)
     json_decref(run);
 }
 
+#define R8  "rrrrrrrr"
+#define R64 R8 R8 R8 R8 R8 R8 R8 R8
+
 static void test_pipelines_bad_requests_change_nothing(void)
 {
     const char *count = "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue";
@@ -390,6 +393,9 @@ static void test_pipelines_bad_requests_change_nothing(void)
          "invalid_parameter", "region"},
         {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": \"2026-02-30\"}", NULL,
          400, "invalid_parameter", "date"},
+        /* an over-long name is named cut, and marked so */
+        {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"" R64 R64 "\": \"x\"}", NULL, 400,
+         "invalid_parameter", R64 "..."},
         {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": 20261103}", NULL, 400,
          "invalid_parameter", "date"},
         {"/api/v1/pipelines/run/acme/gcp/cost/cost_billing", "{\"date\": \"2026-11-03'; DROP", NULL,

@@ -7,6 +7,8 @@
 #include "common/fs.h"
 #include "common/pipeline.h"
 #include "common/providers.h"
+#include "common/str.h"
+#include "common/utf8.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
 #include "worker/runner.h"
@@ -189,6 +191,49 @@ static void test_pipeline_root_and_step_errors_together(void)
     free(yaml);
 }
 
+/* An over-long name is shown cut and marked, never as if whole, and an
+ * over-long value is reported once (not again under a cut copy of it). */
+static void test_pipeline_long_names_marked_cut(void)
+{
+    char key[301], type[305];
+    memset(key, 'k', 300);
+    key[300] = '\0';
+    snprintf(type, sizeof(type), "gcp.%0300d", 0);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 1 << 16);
+    cvg_buf_printf(&b,
+                   "pipeline_id: long_names\ndescription: d\n%s: 1\nsteps:\n"
+                   "  - step_id: a\n    ps_type: %s\n"
+                   "  - step_id: b\n    ps_type: gcp.bq_etl\n    %s: 1\n"
+                   "    source: {query: SELECT 1}\n"
+                   "    destination: {bq_project_id: p, dataset_type: d, table: t, "
+                   "write_mode: append, %s: 1}\n",
+                   key, type, key, key);
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    CU_ASSERT(check(b.data, errs) > 0);
+    char shown[160];
+    snprintf(shown, sizeof(shown), "%.64s...: unknown field", key);
+    CU_ASSERT(has(errs, shown));
+    snprintf(shown, sizeof(shown), "steps[1].%.64s...: unknown field", key);
+    CU_ASSERT(has(errs, shown));
+    snprintf(shown, sizeof(shown), "steps[1].destination.%.64s...: unknown field", key);
+    CU_ASSERT(has(errs, shown));
+    CU_ASSERT(has(errs, "steps[0].ps_type: longer than"));
+    CU_ASSERT_EQUAL(count(errs, "steps[0].ps_type"), 1);
+    free(errs);
+    cvg_buf_cleanup(&b);
+    /* the cut never splits a character */
+    char out[128], wide[82] = "x"; /* then e acute, two bytes: byte 64 is inside one */
+    for (int i = 0; i < 40; i++)
+        memcpy(wide + 1 + 2 * i, "\xc3\xa9", 2);
+    wide[81] = '\0';
+    cvg_path_join(out, sizeof(out), "p", wide);
+    CU_ASSERT_EQUAL(strlen(out), 2 + 63 + 3);
+    CU_ASSERT_TRUE(cvg_utf8_valid(out, strlen(out)));
+    cvg_path_join(out, sizeof(out), "", "short");
+    CU_ASSERT_STRING_EQUAL(out, "short");
+}
+
 static void test_pipeline_paths(void)
 {
     CU_ASSERT_TRUE(cvg_pipeline_path_valid("gcp/cost/cost_billing"));
@@ -206,6 +251,7 @@ static CU_TestInfo tests[] = {
     {"test_pipeline_classic_mistakes_get_hints", test_pipeline_classic_mistakes_get_hints},
     {"test_pipeline_reports_every_error", test_pipeline_reports_every_error},
     {"test_pipeline_root_and_step_errors_together", test_pipeline_root_and_step_errors_together},
+    {"test_pipeline_long_names_marked_cut", test_pipeline_long_names_marked_cut},
     {"test_pipeline_paths", test_pipeline_paths},
     CU_TEST_INFO_NULL,
 };
