@@ -7,6 +7,7 @@
 #include "common/psschema.h"
 #include "common/utf8.h"
 #include "common/buf.h"
+#include "common/sqltmpl.h"
 #include "common/str.h"
 #include "common/yaml.h"
 
@@ -400,6 +401,16 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
     if ((t == FT_STRING || t == FT_IDENT || t == FT_URI) && !cvg_utf8_plain(s)) {
         cvg_errlist_add(c->errs, CVG_EINVAL, p,
                         "%s: contains control or bidi characters, or is not UTF-8", p);
+        return;
+    }
+    if (t == FT_SQL) {
+        /* read as the run will render it: the variables it uses (not those
+         * in comments); a literal left open, a variable in part of a quoted
+         * text, a ? placeholder are errors now */
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        if (cvg_sql_check(s, on_ref, c, &err) != 0)
+            cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: %s", p, err.message);
         return;
     }
     cvg_vars_walk(s, on_ref, c);

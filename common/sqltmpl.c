@@ -38,9 +38,25 @@ static size_t placeholder(const char *p, char name[CVG_VAR_NAME_MAX + 1])
     return j + 1;
 }
 
-static const cvg_var_t *lookup(const cvg_vars_t *vars, const char *name, cvg_err_t *err)
+/* Where names are looked up: the run's variables, or (vars NULL, when only
+ * the structure is checked) any name, told to fn. */
+typedef struct scope {
+    const cvg_vars_t *vars;
+    cvg_var_ref_fn fn;
+    void *ud;
+} scope_t;
+
+/* Stands for every variable when only the structure is checked. */
+static const cvg_var_t any_var = {.name = "_", .value = "x"};
+
+static const cvg_var_t *lookup(const scope_t *sc, const char *name, cvg_err_t *err)
 {
-    const cvg_var_t *v = cvg_vars_find(vars, name);
+    if (sc->vars == NULL) {
+        if (sc->fn)
+            sc->fn(sc->ud, name, 0, 0);
+        return &any_var;
+    }
+    const cvg_var_t *v = cvg_vars_find(sc->vars, name);
     if (v == NULL)
         cvg_err_set(err, CVG_EINVAL, name, "unknown variable {%s}", name);
     return v;
@@ -131,13 +147,13 @@ static size_t quoted_len(const char *p)
 }
 
 /* Renders one quoted run at p (n bytes, quotes included). */
-static int quoted(cvg_sql_t *q, const char *p, size_t n, const cvg_vars_t *vars, char quote,
+static int quoted(cvg_sql_t *q, const char *p, size_t n, const scope_t *sc, char quote,
                   cvg_err_t *err)
 {
     char name[CVG_VAR_NAME_MAX + 1];
     size_t ph = placeholder(p + 1, name);
     if (ph > 0 && ph + 2 == n) {
-        const cvg_var_t *v = lookup(vars, name, err);
+        const cvg_var_t *v = lookup(sc, name, err);
         if (v == NULL)
             return CVG_EINVAL;
         return p[0] == '\'' ? bind(q, v, err) : ident(q, v, quote, err);
@@ -152,8 +168,7 @@ static int quoted(cvg_sql_t *q, const char *p, size_t n, const cvg_vars_t *vars,
     return cvg_buf_append(&q->text, p, n);
 }
 
-int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
-                   cvg_err_t *err)
+static int render(const char *tmpl, const scope_t *sc, char quote, cvg_sql_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cvg_buf_init(&out->text, CVG_SQL_MAX_BYTES);
@@ -180,13 +195,13 @@ int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql
                                  p[0] == '\'' ? "string literal" : "quoted name");
                 break;
             }
-            rc = quoted(out, p, n, vars, quote, err);
+            rc = quoted(out, p, n, sc, quote, err);
         } else if ((p[0] == '$' && isdigit((unsigned char)p[1])) || p[0] == '?') {
             rc = cvg_err_set(err, CVG_EINVAL, "sql",
                              "write variables as {name}; %c placeholders are reserved", p[0]);
             break;
         } else if ((n = placeholder(p, name)) > 0) {
-            const cvg_var_t *v = lookup(vars, name, err);
+            const cvg_var_t *v = lookup(sc, name, err);
             if (v == NULL) {
                 rc = CVG_EINVAL;
                 break;
@@ -203,6 +218,23 @@ int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql
         cvg_err_set(err, CVG_ETOOBIG, "sql", "the SQL is longer than %d bytes", CVG_SQL_MAX_BYTES);
     if (rc != 0)
         cvg_sql_cleanup(out);
+    return rc;
+}
+
+int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
+                   cvg_err_t *err)
+{
+    scope_t sc = {.vars = vars};
+    return render(tmpl, &sc, quote, out, err);
+}
+
+int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err)
+{
+    scope_t sc = {.fn = fn, .ud = ud};
+    cvg_sql_t q;
+    int rc = render(tmpl, &sc, '"', &q, err);
+    if (rc == 0)
+        cvg_sql_cleanup(&q);
     return rc;
 }
 

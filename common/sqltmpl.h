@@ -27,6 +27,13 @@ typedef struct cvg_sql {
 int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
                    cvg_err_t *err);
 
+/* Checks tmpl as cvg_sql_render reads it, whatever the variables' values:
+ * unterminated literals and comments, reserved placeholders, a variable
+ * inside a longer quoted text. For validation before a run: each variable
+ * the render would use (not those in comments) is told to fn, if given
+ * (offset and length 0); whether its value fits is the render's to judge. */
+int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err);
+
 void cvg_sql_cleanup(cvg_sql_t *q);
 
 #endif

@@ -234,6 +234,30 @@ static void test_pipeline_long_names_marked_cut(void)
     CU_ASSERT_STRING_EQUAL(out, "short");
 }
 
+/* SQL is read as the run will render it: a variable in part of a quoted
+ * text fails validation (not the run), with the other steps' errors; a
+ * variable in a comment is not a reference. */
+static void test_pipeline_sql_checked_before_run(void)
+{
+    const char *yaml =
+        "pipeline_id: sql_check\ndescription: d\nsteps:\n"
+        "  - step_id: q\n    ps_type: gcp.bq_etl\n"
+        "    source: {query: \"SELECT 'cost_{date}' AS a -- {nope}\"}\n"
+        "    destination: {bq_project_id: p, dataset_type: d, table: t, "
+        "write_mode: append}\n"
+        "  - step_id: dq\n    ps_type: dq.checks\n"
+        "    target: {dataset_type: d, table: t, where: \"d = '{date}' -- {gone}\"}\n"
+        "    checks:\n"
+        "      - {name: s, type: sql_assertion, sql: \"SELECT count(*) FROM t WHERE "
+        "a = 'x_{date}\"}\n";
+    cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+    CU_ASSERT_EQUAL(check(yaml, errs), 2);
+    CU_ASSERT(has(errs, "steps[0].source.query: {date} inside quotes must be all of the quoted"));
+    CU_ASSERT(has(errs, "steps[1].checks[0].sql: unterminated string literal"));
+    CU_ASSERT_EQUAL(count(errs, "unknown variable"), 0);
+    free(errs);
+}
+
 static void test_pipeline_paths(void)
 {
     CU_ASSERT_TRUE(cvg_pipeline_path_valid("gcp/cost/cost_billing"));
@@ -252,6 +276,7 @@ static CU_TestInfo tests[] = {
     {"test_pipeline_reports_every_error", test_pipeline_reports_every_error},
     {"test_pipeline_root_and_step_errors_together", test_pipeline_root_and_step_errors_together},
     {"test_pipeline_long_names_marked_cut", test_pipeline_long_names_marked_cut},
+    {"test_pipeline_sql_checked_before_run", test_pipeline_sql_checked_before_run},
     {"test_pipeline_paths", test_pipeline_paths},
     CU_TEST_INFO_NULL,
 };

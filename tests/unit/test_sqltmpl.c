@@ -4,6 +4,7 @@
  * and the hundred classic injection payloads of
  * tests/configs/security/injection_payloads.json changing no statement.
  */
+#include "common/buf.h"
 #include "common/sqltmpl.h"
 #include "common/vars.h"
 #include "tests/tests.h"
@@ -133,6 +134,44 @@ static void test_sql_errors_name_the_problem(void)
     cvg_vars_cleanup(&v);
 }
 
+static int collect_ref(void *ud, const char *name, size_t offset, size_t length)
+{
+    (void)offset;
+    (void)length;
+    cvg_buf_t *b = ud;
+    cvg_buf_printf(b, "%s;", name);
+    return 0;
+}
+
+/* Before a run, without values: the errors the render would give, and the
+ * variables it would use (those in comments and longer literals are not). */
+static void test_sql_checked_before_a_run(void)
+{
+    cvg_err_t err;
+    cvg_buf_t refs;
+    cvg_buf_init(&refs, 1024);
+    CU_ASSERT_EQUAL(cvg_sql_check("SELECT {a}, '{b}', \"{c}\" FROM {d}.t -- {e}\n"
+                                  "/* {f} */ WHERE x = 'it''s {g'",
+                                  collect_ref, &refs, &err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&refs), "a;b;c;d;");
+    static const struct {
+        const char *sql, *error;
+    } bad[] = {
+        {"SELECT 'cost_{date}'", "{date} inside quotes must be all of the quoted text"},
+        {"SELECT \"t_{tenant_id}\"", "{tenant_id} inside quotes"},
+        {"SELECT 'open", "unterminated string literal"},
+        {"SELECT 1 /* open", "unterminated /* comment"},
+        {"SELECT * FROM t WHERE a = ?", "? placeholders are reserved"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cvg_err_clear(&err);
+        CU_ASSERT_EQUAL(cvg_sql_check(bad[i].sql, NULL, NULL, &err), CVG_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, bad[i].error));
+    }
+    cvg_buf_cleanup(&refs);
+}
+
 static int count_row(void *ud, const cvg_row_t *row)
 {
     (void)row;
@@ -200,6 +239,7 @@ static CU_TestInfo tests[] = {
     {"test_vars_expand_and_precedence", test_vars_expand_and_precedence},
     {"test_sql_values_are_bound", test_sql_values_are_bound},
     {"test_sql_errors_name_the_problem", test_sql_errors_name_the_problem},
+    {"test_sql_checked_before_a_run", test_sql_checked_before_a_run},
     {"test_sql_injection_payloads_change_nothing", test_sql_injection_payloads_change_nothing},
     CU_TEST_INFO_NULL,
 };
