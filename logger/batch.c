@@ -71,7 +71,7 @@ static int apply_all(lgr_batch_t *b, cvg_wh_t *wh, size_t *bad, cvg_err_t *err)
     for (size_t i = 0; i < b->n; i++) {
         if (b->items[i].state != LGR_PENDING)
             continue;
-        rc = lgr_sink_apply(wh, &b->items[i].ev, err);
+        rc = lgr_sink_apply(wh, &b->items[i].ev, &b->items[i].stale, err);
         if (rc != 0) {
             cvg_wh_rollback(wh);
             *bad = i;
@@ -117,7 +117,7 @@ int lgr_batch_commit(lgr_batch_t *b, cvg_wh_t *wh, cvg_err_t *err)
             continue;
         rc = cvg_wh_begin(wh, err);
         if (rc == 0)
-            rc = lgr_sink_apply(wh, &e->ev, err);
+            rc = lgr_sink_apply(wh, &e->ev, &e->stale, err);
         if (rc == 0) {
             rc = cvg_wh_commit(wh, err);
             if (rc == 0)

@@ -24,6 +24,7 @@ typedef struct lgr_entry {
     zframe_t *payload;  /* the event as received, owned, republished as is */
     cvg_event_t ev;     /* decoded, owned */
     lgr_state_t state;
+    bool stale;      /* committed, but its row had moved past it: not published */
     size_t dup_of;   /* LGR_DUPLICATE: index of the first copy */
     char error[512]; /* why it was rejected */
 } lgr_entry_t;

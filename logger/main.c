@@ -31,7 +31,7 @@ typedef struct logger {
     zsock_t *pub;
     lgr_batch_t batch;
     lgr_seen_t *seen;
-    uint64_t committed, rejected, batches, failed_flushes;
+    uint64_t committed, rejected, stale, batches, failed_flushes;
     int64_t last_heartbeat, last_failure_log;
 } logger_t;
 
@@ -98,7 +98,11 @@ static void flush(logger_t *lg)
         if (e->state == LGR_COMMITTED) {
             committed++;
             lgr_seen_add(lg->seen, e->ev.id);
-            lgr_stream_publish(lg->pub, &e->ev, zframe_data(e->payload), zframe_size(e->payload));
+            if (e->stale)
+                lg->stale++; /* stored already, further along: no news to follow */
+            else
+                lgr_stream_publish(lg->pub, &e->ev, zframe_data(e->payload),
+                                   zframe_size(e->payload));
         } else if (e->state == LGR_REJECTED) {
             lg->rejected++;
             lgr_seen_add(lg->seen, e->ev.id);
@@ -134,10 +138,11 @@ static void reply_ctl(logger_t *lg, zframe_t *identity, const cvg_ctl_t *req)
     if (strcmp(req->op, "ping") == 0) {
         snprintf(body, sizeof(body),
                  "{\"process\":\"logger\",\"pid\":%ld,\"committed\":%llu,\"rejected\":%llu,"
-                 "\"batches\":%llu,\"failed_batches\":%llu,\"pending\":%zu}",
+                 "\"stale\":%llu,\"batches\":%llu,\"failed_batches\":%llu,\"pending\":%zu}",
                  (long)getpid(), (unsigned long long)lg->committed,
-                 (unsigned long long)lg->rejected, (unsigned long long)lg->batches,
-                 (unsigned long long)lg->failed_flushes, lg->batch.n);
+                 (unsigned long long)lg->rejected, (unsigned long long)lg->stale,
+                 (unsigned long long)lg->batches, (unsigned long long)lg->failed_flushes,
+                 lg->batch.n);
     } else {
         rep.status = CVG_EINVAL;
         snprintf(body, sizeof(body), "{\"error\":\"unknown operation\"}");

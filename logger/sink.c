@@ -155,7 +155,8 @@ static int close_if_run_over(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err
     return rc;
 }
 
-static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
+static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *stale,
+                     cvg_err_t *err)
 {
     char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
     int rank = lgr_state_rank(ev->status);
@@ -195,7 +196,9 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_er
         result ? cvg_v_text(result) : CVG_V_NULL,
         cvg_v_text(ts),
     };
-    int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 18, NULL, NULL, NULL, err);
+    int64_t changed = 0;
+    int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 18, NULL, NULL, &changed, err);
+    *stale = rc == 0 && changed == 0;
     free(params);
     free(result);
     if (rc == 0)
@@ -203,7 +206,7 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_er
     return rc;
 }
 
-static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err)
 {
     char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
     int rank = lgr_state_rank(ev->status);
@@ -232,8 +235,10 @@ static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
         str_or_null(ev->detail),
         cvg_v_text(ts),
     };
-    int rc = cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, NULL, err);
-    if (rc == 0 && !finished)
+    int64_t changed = 0;
+    int rc = cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, &changed, err);
+    *stale = rc == 0 && changed == 0;
+    if (rc == 0 && !finished && !*stale)
         rc = close_if_run_over(wh, ev, err);
     return rc;
 }
@@ -287,8 +292,9 @@ static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err
     return rc;
 }
 
-int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err)
 {
+    *stale = false;
     if (ev->kind == CVG_EV_HEARTBEAT)
         return 0; /* liveness only: published, not stored */
     if (!cvg_id_valid(ev->run_id) || ev->tenant_id[0] == '\0' || ev->pipeline_id[0] == '\0')
@@ -307,11 +313,11 @@ int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
     case CVG_EV_RUN_QUEUED:
     case CVG_EV_RUN_STARTED:
     case CVG_EV_RUN_FINISHED:
-        rc = apply_run(wh, ev, detail, err);
+        rc = apply_run(wh, ev, detail, stale, err);
         break;
     case CVG_EV_STEP_STARTED:
     case CVG_EV_STEP_FINISHED:
-        rc = apply_step(wh, ev, err);
+        rc = apply_step(wh, ev, stale, err);
         break;
     case CVG_EV_DQ_RESULT:
         rc = apply_dq(wh, ev, detail, err);

@@ -15,8 +15,10 @@
 #include <stdbool.h>
 
 /* Writes ev. CVG_EINVAL for an event that can never be stored (bad fields);
- * other errors are transient (warehouse busy, tables not created yet). */
-int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err);
+ * other errors are transient (warehouse busy, tables not created yet).
+ * *stale says a run or step event changed nothing: its row had moved past
+ * it (a late or resent event), so it is no news to follow on the stream. */
+int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err);
 
 /* True when a failure of lgr_sink_apply may pass if tried again later. */
 bool lgr_sink_transient(int rc);

@@ -456,6 +456,86 @@ static void test_cluster_tail_prints_the_run(void)
     CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"run_started\"", 1000));
 }
 
+/* Sends ev to the logger as a worker would and waits for its ack. */
+static bool send_event(zsock_t *dealer, const cvg_event_t *ev)
+{
+    cvg_buf_t b;
+    cvg_buf_init(&b, CVG_MSG_MAX);
+    bool ok = cvg_msg_encode_event(ev, &b) == 0;
+    zframe_t *f = ok ? zframe_new(b.data, b.len) : NULL;
+    cvg_buf_cleanup(&b);
+    ok = f && zframe_send(&f, dealer, 0) == 0;
+    zpoller_t *p = zpoller_new(dealer, NULL);
+    ok = ok && zpoller_wait(p, 10000) == dealer;
+    zpoller_destroy(&p);
+    zframe_t *reply = ok ? zframe_recv(dealer) : NULL;
+    cvg_msg_t m;
+    ok = reply && cvg_msg_decode(zframe_data(reply), zframe_size(reply), &m, NULL) == 0;
+    if (ok) {
+        ok = m.type == CVG_MSG_ACK && m.u.ack.n == 1 && strcmp(m.u.ack.ids[0], ev->id) == 0;
+        cvg_msg_cleanup(&m);
+    }
+    zframe_destroy(&reply);
+    return ok;
+}
+
+/* A run's start that reaches the logger after its end (sent again after a
+ * failed write): stored already, so the stream does not show the run going
+ * back to RUNNING after its end. */
+static void test_cluster_late_event_not_streamed_again(void)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), ">tcp://127.0.0.1:%d", c.events_port);
+    zsock_t *dealer = zsock_new_dealer(endpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dealer);
+    cvg_event_t end, start;
+    cvg_event_init(&end, CVG_EV_RUN_FINISHED);
+    cvg_event_init(&start, CVG_EV_RUN_STARTED);
+    cvg_id_new(end.run_id);
+    memcpy(start.run_id, end.run_id, CVG_ID_LEN);
+    cvg_event_t *both[2] = {&end, &start};
+    for (int i = 0; i < 2; i++) {
+        snprintf(both[i]->tenant_id, sizeof(both[i]->tenant_id), "acme");
+        snprintf(both[i]->pipeline_id, sizeof(both[i]->pipeline_id), "late_events");
+        snprintf(both[i]->worker_id, sizeof(both[i]->worker_id), "test-worker");
+        both[i]->attempt = 1;
+        both[i]->start_ms = start.ts_ms;
+    }
+    snprintf(start.status, sizeof(start.status), "RUNNING");
+    snprintf(end.status, sizeof(end.status), "SUCCEEDED");
+    end.end_ms = end.start_ms + 5;
+    CU_ASSERT_TRUE(send_event(dealer, &end));
+    CU_ASSERT_TRUE(send_event(dealer, &start));
+    /* a mark after both: the tail has shown whatever it will of them */
+    cvg_event_t mark;
+    cvg_event_init(&mark, CVG_EV_RUN_STARTED);
+    cvg_id_new(mark.run_id);
+    snprintf(mark.tenant_id, sizeof(mark.tenant_id), "acme");
+    snprintf(mark.pipeline_id, sizeof(mark.pipeline_id), "late_events_mark");
+    snprintf(mark.status, sizeof(mark.status), "RUNNING");
+    mark.attempt = 1;
+    CU_ASSERT_TRUE(send_event(dealer, &mark));
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-acme", "late_events_mark", 10000));
+    char *log = cluster_log(&c, "tail-acme");
+    char line[256];
+    snprintf(line, sizeof(line), "acme  late_events  run  SUCCEEDED");
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, line) : NULL);
+    snprintf(line, sizeof(line), "acme  late_events  run  RUNNING");
+    CU_ASSERT_PTR_NULL(log ? strstr(log, line) : NULL);
+    free(log);
+    /* and the run log keeps its end */
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = ? "
+               "AND status = 'SUCCEEDED'",
+               end.run_id),
+        1);
+    cvg_event_cleanup(&end);
+    cvg_event_cleanup(&start);
+    cvg_event_cleanup(&mark);
+    zsock_destroy(&dealer);
+}
+
 static void test_cluster_job_runs_on_a_worker(void)
 {
     /* A queued run as the scheduler's enqueue will write it; its pipeline
@@ -616,6 +696,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_unreadable_enqueue_answered", test_cluster_unreadable_enqueue_answered},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
+    {"test_cluster_late_event_not_streamed_again", test_cluster_late_event_not_streamed_again},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},
     {"test_cluster_events_survive_a_logger_restart", test_cluster_events_survive_a_logger_restart},
     {"test_cluster_bootstrap_force_recreate", test_cluster_bootstrap_force_recreate},

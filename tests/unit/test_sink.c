@@ -13,6 +13,7 @@
 
 static char *dir;
 static cvg_wh_t *wh;
+static bool stale; /* of the last lgr_sink_apply */
 
 static int setup(void)
 {
@@ -78,7 +79,7 @@ static void test_sink_run_lifecycle(void)
     cvg_err_t err;
     run_event(&start, CVG_EV_RUN_STARTED, run, "RUNNING");
     start.detail = strdup("{\"parameters\":{\"date\":\"2026-11-03\"}}");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &stale, &err), 0);
     char status[32];
     row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
              status, sizeof(status));
@@ -86,7 +87,7 @@ static void test_sink_run_lifecycle(void)
     run_event(&done, CVG_EV_RUN_FINISHED, run, "SUCCEEDED");
     done.rows = 42;
     done.detail = strdup("{\"steps\":[]}");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &stale, &err), 0);
     row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
              status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
@@ -104,8 +105,8 @@ static void test_sink_run_lifecycle(void)
              run, params, sizeof(params));
     CU_ASSERT_STRING_EQUAL(params, "2026-11-03");
     /* A replayed start, after the end: nothing moves back, no second row. */
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &stale, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &stale, &err), 0);
     row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
              status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
@@ -128,8 +129,11 @@ static void test_sink_out_of_order(void)
     done.error = strdup("step load failed: boom");
     done.detail = strdup("{\"parameters\":{\"date\":\"2026-11-04\"},\"steps\":[]}");
     run_event(&start, CVG_EV_RUN_STARTED, run, "RUNNING");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &err), 0);
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &done, &stale, &err), 0);
+    CU_ASSERT_FALSE(stale);
+    /* the late start is stored already (its row is past it): no news */
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &start, &stale, &err), 0);
+    CU_ASSERT_TRUE(stale);
     char text[128];
     row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
              text, sizeof(text));
@@ -146,7 +150,7 @@ static void test_sink_out_of_order(void)
     cvg_event_t again;
     run_event(&again, CVG_EV_RUN_STARTED, run, "RUNNING");
     again.attempt = 2;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &again, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &again, &stale, &err), 0);
     row_text("SELECT status FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = $1", run,
              text, sizeof(text));
     CU_ASSERT_STRING_EQUAL(text, "RUNNING");
@@ -165,7 +169,7 @@ static void test_sink_steps_and_dq(void)
     STRSET(ev.step_id, "load");
     cvg_id_new(ev.step_log_id);
     ev.step_index = 0;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
     char step_log_id[CVG_ID_LEN];
     memcpy(step_log_id, ev.step_log_id, CVG_ID_LEN);
     run_event(&ev, CVG_EV_STEP_FINISHED, run, "SUCCEEDED");
@@ -174,7 +178,16 @@ static void test_sink_steps_and_dq(void)
     ev.end_ms = ev.start_ms + 250;
     ev.rows = 7;
     ev.detail = strdup("{\"table\":\"acme.gcp_cost_billing\"}");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_FALSE(stale);
+    cvg_event_cleanup(&ev);
+    /* its start sent again after the end: stored already, no news */
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    memcpy(ev.step_log_id, step_log_id, CVG_ID_LEN);
+    ev.step_index = 0;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_TRUE(stale);
     cvg_event_cleanup(&ev);
     CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_step_logs WHERE "
                             "pipeline_logging_id = $1",
@@ -189,8 +202,8 @@ static void test_sink_steps_and_dq(void)
     STRSET(ev.step_id, "checks");
     ev.detail = strdup("{\"check_name\":\"rows\",\"check_type\":\"row_count\",\"passed\":false,"
                        "\"severity\":\"error\",\"observed_value\":0,\"expected_value\":\">= 1\"}");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0); /* a replay */
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0); /* a replay */
     cvg_event_cleanup(&ev);
     CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_dq_results WHERE "
                             "pipeline_logging_id = $1",
@@ -214,7 +227,7 @@ static void start_step(const char *run, char step_log_id[CVG_ID_LEN], int64_t ts
         cvg_id_new(step_log_id);
     memcpy(ev.step_log_id, step_log_id, CVG_ID_LEN);
     ev.ts_ms = ts;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
     cvg_event_cleanup(&ev);
 }
 
@@ -228,7 +241,7 @@ static void worker_lost(const char *run, int64_t ts, const char *error)
     ev.attempt = 1;
     ev.ts_ms = ts;
     ev.error = error ? strdup(error) : NULL;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
     cvg_event_cleanup(&ev);
 }
 
@@ -271,7 +284,7 @@ static void test_sink_lost_worker_closes_its_steps(void)
     cvg_err_t err;
     run_event(&ev, CVG_EV_RUN_FINISHED, run, "CANCELLED");
     ev.ts_ms = 1795600999000;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
     cvg_event_cleanup(&ev);
     row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "CANCELLED");
@@ -291,7 +304,7 @@ static void test_sink_lost_worker_closes_its_steps(void)
     STRSET(ev.step_id, "load");
     memcpy(ev.step_log_id, next_step, CVG_ID_LEN);
     ev.ts_ms = 1795601000000;
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), 0);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
     cvg_event_cleanup(&ev);
     row_text(STEP_STATUS, next_step, status, sizeof(status));
     CU_ASSERT_STRING_EQUAL(status, "SUCCEEDED");
@@ -309,18 +322,18 @@ static void test_sink_rejects_bad_events(void)
     cvg_event_t ev;
     cvg_err_t err;
     run_event(&ev, CVG_EV_RUN_STARTED, run, "EXPLODED");
-    int rc = lgr_sink_apply(wh, &ev, &err);
+    int rc = lgr_sink_apply(wh, &ev, &stale, &err);
     CU_ASSERT_EQUAL(rc, CVG_EINVAL);
     CU_ASSERT_FALSE(lgr_sink_transient(rc));
     run_event(&ev, CVG_EV_RUN_STARTED, "not-an-id", "RUNNING");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), CVG_EINVAL);
     run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
     ev.detail = strdup("[not json");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), CVG_EINVAL);
     cvg_event_cleanup(&ev);
     run_event(&ev, CVG_EV_DQ_RESULT, run, "");
     ev.detail = strdup("{\"check_name\":\"x\"}");
-    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &err), CVG_EINVAL);
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), CVG_EINVAL);
     cvg_event_cleanup(&ev);
     CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
                             "pipeline_logging_id = $1",
