@@ -287,6 +287,24 @@ static void test_tenants_invalid_requests_change_nothing(void)
         CU_ASSERT_EQUAL(json_integer_value(json_object_get(b, "checks_failed")),
                         (json_int_t)json_array_size(json_object_get(b, "errors")));
         CU_ASSERT(json_integer_value(json_object_get(b, "checks_failed")) >= 1);
+        /* the run log counts as the answer does (a check not run is not failed) */
+        char sql[256], logged[1024];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_id = "
+                 "'dryrun_validation' AND json_extract(parameters, '$.tenant_id') = ? AND "
+                 "error_message LIKE '%%: %lld of 12 checks failed%%'",
+                 (long long)json_integer_value(json_object_get(b, "checks_failed")));
+        const char *tid =
+            json_string_value(json_object_get(json_object_get(one, "body"), "tenant_id"));
+        if (!wait_wh_int(&c, "tenants", sql, tid, 1, 10000)) {
+            wh_text(&c, "tenants",
+                    "SELECT group_concat(error_message, ' | ') FROM tenant_pipeline_runs WHERE "
+                    "pipeline_id = 'dryrun_validation' AND json_extract(parameters, '$.tenant_id') "
+                    "= ?",
+                    tid, logged, sizeof(logged));
+            printf("\n  %s: logged %s\n", tid, logged);
+            CU_FAIL("the run log's count differs from the answer's");
+        }
         const char *vid = json_string_value(json_object_get(b, "validation_id"));
         CU_ASSERT(vid && strncmp(vid, "dryrun_", 7) == 0 &&
                   strspn(vid, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(vid));
