@@ -2,6 +2,7 @@
  * Provider settings (see providers.h).
  */
 #include "common/providers.h"
+#include "common/str.h"
 #include "common/importpath.h"
 #include "common/yaml.h"
 
@@ -127,8 +128,11 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
     json_t *val;
     json_object_foreach((json_t *)settings, key, val)
     {
-        if (cvg_psschema_common_field(key) && json_object_get(s->fields, key) == NULL)
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s: unknown field", key);
+        if (cvg_psschema_common_field(key) && json_object_get(s->fields, key) == NULL) {
+            char f[CVG_PATH_KEY_MAX + 16];
+            cvg_path_join(f, sizeof(f), "settings", key);
+            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field", f);
+        }
     }
     cvg_psschema_check(s, settings, "settings", refuse_ref, &r, errs);
     if (errs->n + errs->dropped > before)
@@ -140,8 +144,10 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
             char resolved[4096];
             cvg_err_t err;
             cvg_err_clear(&err);
+            char f[CVG_PATH_KEY_MAX + 16];
+            cvg_path_join(f, sizeof(f), "settings", key);
             if (cvg_import_path(cfg, tenant_id, v, resolved, sizeof(resolved), &err) != 0)
-                cvg_errlist_add(errs, CVG_EINVAL, key, "settings.%s: %s", key, err.message);
+                cvg_errlist_add(errs, CVG_EINVAL, f, "%s: %s", f, err.message);
         }
     }
     return (int)(errs->n + errs->dropped - before);
