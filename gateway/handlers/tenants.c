@@ -165,9 +165,9 @@ out:
 }
 
 /* The HTTP status for failed checks: invalid input first, then conflicts,
- * then the system; *field is the request field the first failed check of
- * that kind judged (or NULL). */
-static int checks_status(json_t *result, const char **code, const char **field)
+ * then the system; *field and *why are the request field and the error of
+ * the first failed check of that kind (or NULL). */
+static int checks_status(json_t *result, const char **code, const char **field, const char **why)
 {
     static const char *const kinds[] = {"invalid", "conflict", "system"};
     json_t *checks = json_object_get(result, "checks");
@@ -179,11 +179,12 @@ static int checks_status(json_t *result, const char **code, const char **field)
                 kind == NULL || strcmp(kind, kinds[k]) != 0)
                 continue;
             *field = json_string_value(json_object_get(c, "field"));
+            *why = json_string_value(json_object_get(c, "error"));
             *code = k == 0 ? "invalid_request" : k == 1 ? "conflict" : "system_not_ready";
             return k == 0 ? 422 : k == 1 ? 409 : 503;
         }
     }
-    *field = NULL;
+    *field = *why = NULL;
     *code = "system_not_ready";
     return 503;
 }
@@ -237,10 +238,11 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 500, "onboarding_failed", NULL, "onboarding did not run: %s",
                       outcome.error[0] ? outcome.error : outcome.status);
     } else {
-        const char *code = NULL, *field = NULL;
-        int status = checks_status(checks, &code, &field);
+        const char *code = NULL, *field = NULL, *why = NULL;
+        int status = checks_status(checks, &code, &field, &why);
         json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message",
-                              "Validation failed. Fix errors before onboarding.", "field", field);
+                              why ? why : "Validation failed. Fix errors before onboarding.",
+                              "field", field);
         json_t *errors = json_object_get(checks, "errors");
         gw_resp_json(resp, status,
                      json_pack("{s:o, s:s, s:s?, s:O, s:O, s:o}", "error", e, "status", "failed",

@@ -316,8 +316,12 @@ static void test_tenants_invalid_requests_change_nothing(void)
                    st);
         CU_ASSERT_EQUAL(st, 422);
         CU_ASSERT_STRING_EQUAL(code_of(b), "invalid_request");
-        /* the error names the request field of the first failed check */
+        /* the error names the request field of the first failed check, and
+         * says what is wrong with it */
         CU_ASSERT_STRING_EQUAL(field_of(b), field);
+        const char *why =
+            json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+        CU_ASSERT_PTR_NOT_NULL(why ? strstr(why, want) : NULL);
         CU_ASSERT_TRUE(errors_contain(b, want));
         json_decref(b);
         free(body);
@@ -377,6 +381,8 @@ static void test_tenants_conflicts(void)
     CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 409);
     CU_ASSERT_STRING_EQUAL(code_of(b), "conflict");
     CU_ASSERT_STRING_EQUAL(field_of(b), "tenant_id");
+    const char *why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    CU_ASSERT_PTR_NOT_NULL(why ? strstr(why, "already exists") : NULL);
     CU_ASSERT_TRUE(errors_contain(b, "already exists"));
     json_decref(b);
     free(body);
