@@ -3,6 +3,7 @@
  * of open containers, each event adds a node to the top one.
  */
 #include "common/yaml.h"
+#include "common/utf8.h"
 #include "common/fs.h"
 
 #include <errno.h>
@@ -276,6 +277,21 @@ static void position_of(const char *data, size_t len, size_t offset, size_t *lin
     }
 }
 
+/* True when the character at 0-based line and column (in characters) is
+ * a tab. */
+static bool tab_at(const char *data, size_t len, size_t line, size_t col)
+{
+    size_t i = 0;
+    for (size_t l = 0; l < line && i < len; i++)
+        l += data[i] == '\n';
+    for (size_t c = 0; c < col && i < len && data[i] != '\n'; c++) {
+        uint32_t cp;
+        size_t n = cvg_utf8_next((const unsigned char *)data + i, len - i, &cp);
+        i += n ? n : 1;
+    }
+    return i < len && data[i] == '\t';
+}
+
 int cvg_yaml_load_string(const char *data, size_t len, const char *name, json_t **out,
                          cvg_err_t *err)
 {
@@ -297,8 +313,10 @@ int cvg_yaml_load_string(const char *data, size_t len, const char *name, json_t 
             size_t line = parser.problem_mark.line, col = parser.problem_mark.column;
             if (parser.error == YAML_READER_ERROR)
                 position_of(data, len, parser.problem_offset, &line, &col);
-            rc = cvg_err_set(err, CVG_EINVAL, "", "%s:%zu:%zu: %s", name, line + 1, col + 1,
-                             parser.problem ? parser.problem : "invalid YAML");
+            const char *problem = parser.problem ? parser.problem : "invalid YAML";
+            bool tab = strstr(problem, "tab") == NULL && tab_at(data, len, line, col);
+            rc = cvg_err_set(err, CVG_EINVAL, "", "%s:%zu:%zu: %s%s", name, line + 1, col + 1,
+                             problem, tab ? " (a tab: YAML indents with spaces only)" : "");
             break;
         }
         rc = on_event(&l, &ev, &done, &docs);

@@ -160,6 +160,30 @@ static void test_yaml_encoding_error_position(void)
     CU_ASSERT_PTR_NULL(doc);
 }
 
+/* A tab where a token should start is named as the likely cause, where
+ * libyaml's message does not say so itself. */
+static void test_yaml_tab_named(void)
+{
+    static const struct {
+        const char *text, *at;
+        bool tab;
+    } cases[] = {
+        {"a: 1\nb:\n\t- x\n", "t.yml:3:1: ", true},
+        {"\xc3\xa9:\n  -\t\t- x\n", "t.yml:2:4: ", true},
+        {"a: [1\n", "t.yml:", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = NULL;
+        cvg_err_t err;
+        CU_ASSERT_EQUAL(
+            cvg_yaml_load_string(cases[i].text, strlen(cases[i].text), "t.yml", &doc, &err),
+            CVG_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, cases[i].at));
+        CU_ASSERT_EQUAL(strstr(err.message, "tab") != NULL, cases[i].tab);
+        CU_ASSERT_PTR_NULL(doc);
+    }
+}
+
 /* A FIFO (or anything but a regular file) is refused at once, not waited
  * on for a writer. */
 static void test_yaml_refuses_a_fifo_without_waiting(void)
@@ -208,6 +232,7 @@ static CU_TestInfo tests[] = {
     {"test_yaml_refuses_big_file_before_reading", test_yaml_refuses_big_file_before_reading},
     {"test_yaml_refuses_a_fifo_without_waiting", test_yaml_refuses_a_fifo_without_waiting},
     {"test_yaml_encoding_error_position", test_yaml_encoding_error_position},
+    {"test_yaml_tab_named", test_yaml_tab_named},
     {"test_fs_reads_a_file_of_exactly_the_limit", test_fs_reads_a_file_of_exactly_the_limit},
     CU_TEST_INFO_NULL,
 };
