@@ -385,11 +385,27 @@ int main(int argc, char **argv)
     cvg_err_t err;
     cvg_err_clear(&err);
     cvg_outbound_t outbound;
-    if (cvg_outbound_from_config(&w.cfg, &outbound, &err) != 0 ||
-        cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0 ||
-        cvg_keyring_load(&w.keys, &w.cfg, &err) != 0) {
-        cvg_log_field_t f = CVG_LF_STR("variable", err.field[0] ? err.field : "CVG_CONFIG_DIR");
-        cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
+    const char *variable = NULL; /* the setting at fault */
+    if (cvg_outbound_from_config(&w.cfg, &outbound, &err) != 0)
+        variable = err.field[0] ? err.field : "CVG_OUTBOUND_ALLOW";
+    else if (cvg_providers_load(w.cfg.config_dir, &w.providers, &err) != 0)
+        variable = "CVG_CONFIG_DIR";
+    else if (cvg_keyring_load(&w.keys, &w.cfg, &err) != 0)
+        variable = err.field[0] ? err.field : "CVG_MASTER_KEY";
+    if (variable != NULL) {
+        if ((validate || query) && strcmp(variable, "CVG_CONFIG_DIR") == 0) {
+            /* a command at a terminal: a plain line, and where it looked */
+            fprintf(stderr,
+                    "cvg-worker: configuration error: %s (CVG_CONFIG_DIR is '%s': run from the "
+                    "directory holding configs/, or set it; see --help)\n",
+                    err.message, w.cfg.config_dir);
+        } else if (validate || query) {
+            fprintf(stderr, "cvg-worker: configuration error: %s (check %s; see --help)\n",
+                    err.message, variable);
+        } else {
+            cvg_log_field_t f = CVG_LF_STR("variable", variable);
+            cvg_log_write(CVG_LOG_ERROR, NULL, &f, 1, "configuration error: %s", err.message);
+        }
         return EX_CONFIG;
     }
     if (query) {

@@ -727,6 +727,16 @@ static void test_pipelines_broken_configs(void)
         CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 30000), 65);
         CU_ASSERT_TRUE(cluster_wait_log(&c, proc, expect, 100));
     }
+    /* run where there are no configs: 78 (EX_CONFIG), saying where it looked */
+    char file[1200];
+    snprintf(file, sizeof(file), "%s/configs/test/bad/deep.yml", c.dir);
+    const char *args[] = {"validate", file, NULL};
+    const char *env[] = {"CVG_CONFIG_DIR=/nonexistent/configs", NULL};
+    proc_t *p = cluster_spawn(&c, "validate-nowhere", "cvg-worker", args, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 30000), 78);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "validate-nowhere",
+                                    "CVG_CONFIG_DIR is '/nonexistent/configs': run from the", 100));
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
 }
 
