@@ -132,6 +132,10 @@ int cvg_cli_parse(cvg_cli_t *cli, int argc, char **argv)
     }
     cli->argc = argc - i;
     cli->argv = argv + i;
+    if (cli->argc > 0 && strcmp(cli->argv[0], "help") == 0) {
+        print_help(cli);
+        return 1;
+    }
     return 0;
 }
 

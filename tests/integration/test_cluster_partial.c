@@ -104,6 +104,13 @@ static void test_partial_bad_variable_is_named(void)
     p = cluster_spawn(&c, "worker-version", "cvg-worker", args, NULL);
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), 0);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "worker-version", "cvg-worker ", 100));
+    /* `help` as a command shows the usage, as --help does (and starts
+     * nothing) */
+    const char *help[] = {"help", NULL};
+    p = cluster_spawn(&c, "worker-help", "cvg-worker", help, NULL);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), 0);
+    CU_ASSERT_TRUE(
+        cluster_wait_log(&c, "worker-help", "Usage: cvg-worker [options] [command]", 100));
 }
 
 static void test_partial_second_logger_refuses_a_taken_endpoint(void)
