@@ -225,11 +225,20 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
         return r;
     }
     sqlite3_finalize(st);
-    /* WAL is a property of the file; synchronous of the connection. */
+    /* WAL is a property of the file; synchronous of the connection. A new
+     * file attached by two processes at once: turning it to WAL needs an
+     * exclusive lock, which SQLite takes without its busy handler, so the
+     * wait is here (the other side makes the switch, or lets go). */
     snprintf(sql, sizeof(sql), "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=FULL",
              name, name);
     s->trusted++; /* the driver's own pragmas, even on a restricted connection */
-    rc = run(s, sql, err);
+    int64_t give_up = cvg_time_mono_ms() + BUSY_TIMEOUT_MS;
+    for (int64_t nap = 1;; nap = nap < 32 ? nap * 2 : 32) {
+        rc = run(s, sql, err);
+        if (rc != CVG_EBUSY || cvg_time_mono_ms() >= give_up)
+            break;
+        cvg_time_sleep_ms(nap);
+    }
     s->trusted--;
     struct stat stt;
     if (rc == 0 && stat(path, &stt) != 0)

@@ -11,6 +11,8 @@
 #include "common/warehouse.h"
 #include "tests/tests.h"
 
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -520,8 +522,58 @@ static void test_sqlite_index_dropped_once(void)
     cvg_wh_close(&wh);
 }
 
+typedef struct holder {
+    sqlite3 *db;
+    int hold_ms;
+} holder_t;
+
+static void *release_later(void *arg)
+{
+    holder_t *h = arg;
+    cvg_time_sleep_ms(h->hold_ms);
+    sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+/* Another process about to write a dataset file that is new (not yet in
+ * WAL mode, as when two processes attach it first at once and both turn
+ * it to WAL): turning it to WAL waits for that writer to let go instead of
+ * failing at once with "database is locked" (SQLite gives up without its
+ * busy handler where waiting could deadlock). */
+static void test_sqlite_new_file_attached_while_read(void)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/wh/fresh.db", dir);
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_mkdir_p(dir, 0700, NULL), 0);
+    cvg_wh_t *wh = open_wh(); /* makes the warehouse directory */
+    sqlite3 *other = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &other), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_exec(other, "CREATE TABLE t (a); BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    holder_t h = {other, 300};
+    pthread_t t;
+    pthread_create(&t, NULL, release_later, &h);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int64_t start = cvg_time_mono_ms();
+    int rc = cvg_wh_use(wh, "fresh", &err);
+    if (rc != 0)
+        printf("\n  use: %s\n", err.message);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(cvg_time_mono_ms() - start >= 250); /* it did wait for the writer */
+    pthread_join(t, NULL);
+    sqlite3_close(other);
+    char mode[16] = "";
+    CU_ASSERT_EQUAL(
+        cvg_wh_query_text(wh, "PRAGMA fresh.journal_mode", NULL, 0, mode, sizeof(mode), NULL, &err),
+        0);
+    CU_ASSERT_STRING_EQUAL(mode, "wal");
+    cvg_wh_close(&wh);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sqlite_datasets", test_sqlite_datasets},
+    {"test_sqlite_new_file_attached_while_read", test_sqlite_new_file_attached_while_read},
     {"test_sqlite_central_tables_from_schema_files", test_sqlite_central_tables_from_schema_files},
     {"test_sqlite_bound_values_are_verbatim", test_sqlite_bound_values_are_verbatim},
     {"test_sqlite_refuses_unsafe_sql", test_sqlite_refuses_unsafe_sql},
