@@ -110,11 +110,14 @@ static cvg_val_t int_or_null(int64_t v, bool known)
  * which covers the clocks of other hosts; once the run is over no attempt
  * is left to tell apart.
  */
-static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err)
+static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, bool stale, cvg_err_t *err)
 {
     bool scheduler = strcmp(ev->worker_id, "scheduler") == 0;
     bool retrying = scheduler && strcmp(ev->status, "RETRYING") == 0;
-    bool over = lgr_state_rank(ev->status) >= 8; /* a run's finished states */
+    /* a run's finished states; a late end the run row has moved past (a
+     * later attempt runs, or it ended already) closes nothing: the steps
+     * RUNNING now may be that later attempt's */
+    bool over = !stale && lgr_state_rank(ev->status) >= 8;
     if (!retrying && !over)
         return 0;
     char ts[CVG_TIME_ISO_LEN], why[160];
@@ -202,7 +205,7 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *
     free(params);
     free(result);
     if (rc == 0)
-        rc = close_lost_steps(wh, ev, err);
+        rc = close_lost_steps(wh, ev, *stale, err);
     return rc;
 }
 

@@ -315,6 +315,50 @@ static void test_sink_lost_worker_closes_its_steps(void)
                     1);
 }
 
+/* An end that arrives after the run moved on: the late end of attempt 1
+ * (a slow worker that lost its lease) once attempt 2 runs changes nothing
+ * and closes none of attempt 2's steps; a replay of the same state (equal
+ * rank, same attempt) still applies, and is news. */
+static void test_sink_late_end_of_an_earlier_attempt(void)
+{
+    char run[CVG_ID_LEN], step[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_id_new(step);
+    cvg_err_t err;
+    cvg_event_t ev;
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    ev.attempt = 2;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_FALSE(stale);
+    cvg_event_cleanup(&ev);
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    memcpy(ev.step_log_id, step, CVG_ID_LEN);
+    ev.step_index = 0;
+    ev.attempt = 1;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    cvg_event_cleanup(&ev);
+    run_event(&ev, CVG_EV_RUN_FINISHED, run, "SUCCEEDED");
+    ev.attempt = 1;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_TRUE(stale);
+    cvg_event_cleanup(&ev);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = $1 "
+                            "AND status = 'RUNNING'",
+                            step),
+                    1);
+    CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
+                            "pipeline_logging_id = $1 AND status = 'RUNNING' AND attempt = 2",
+                            run),
+                    1);
+    /* attempt 2's own start, sent again: same state, not stale */
+    run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
+    ev.attempt = 2;
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_FALSE(stale);
+    cvg_event_cleanup(&ev);
+}
+
 static void test_sink_rejects_bad_events(void)
 {
     char run[CVG_ID_LEN];
@@ -442,6 +486,7 @@ static CU_TestInfo tests[] = {
     {"test_sink_out_of_order", test_sink_out_of_order},
     {"test_sink_steps_and_dq", test_sink_steps_and_dq},
     {"test_sink_lost_worker_closes_its_steps", test_sink_lost_worker_closes_its_steps},
+    {"test_sink_late_end_of_an_earlier_attempt", test_sink_late_end_of_an_earlier_attempt},
     {"test_sink_rejects_bad_events", test_sink_rejects_bad_events},
     {"test_batch_isolates_a_bad_event", test_batch_isolates_a_bad_event},
     {"test_batch_waits_for_bootstrap", test_batch_waits_for_bootstrap},
