@@ -38,25 +38,30 @@ static size_t placeholder(const char *p, char name[CVG_VAR_NAME_MAX + 1])
     return j + 1;
 }
 
-/* Where names are looked up: the run's variables, or (vars NULL, when only
- * the structure is checked) any name, told to fn. */
+/* Where names are looked up: the run's variables (none when NULL), or,
+ * when only the structure is checked, any name: told to fn and given the
+ * value "x", which passes as a value and as a name. */
 typedef struct scope {
     const cvg_vars_t *vars;
+    bool check;
+    cvg_vars_t seen; /* check: the names met, so they count as in a render */
     cvg_var_ref_fn fn;
     void *ud;
 } scope_t;
 
-/* Stands for every variable when only the structure is checked. */
-static const cvg_var_t any_var = {.name = "_", .value = "x"};
-
-static const cvg_var_t *lookup(const scope_t *sc, const char *name, cvg_err_t *err)
+static const cvg_var_t *lookup(scope_t *sc, const char *name, cvg_err_t *err)
 {
-    if (sc->vars == NULL) {
+    if (sc->check) {
         if (sc->fn)
             sc->fn(sc->ud, name, 0, 0);
-        return &any_var;
+        if (cvg_vars_find(&sc->seen, name) == NULL &&
+            cvg_vars_set(&sc->seen, name, "x", CVG_VAR_PARAM, false) != 0) {
+            cvg_err_set(err, CVG_ENOMEM, name, "out of memory");
+            return NULL;
+        }
+        return cvg_vars_find(&sc->seen, name);
     }
-    const cvg_var_t *v = cvg_vars_find(sc->vars, name);
+    const cvg_var_t *v = sc->vars ? cvg_vars_find(sc->vars, name) : NULL;
     if (v == NULL)
         cvg_err_set(err, CVG_EINVAL, name, "unknown variable {%s}", name);
     return v;
@@ -147,8 +152,7 @@ static size_t quoted_len(const char *p)
 }
 
 /* Renders one quoted run at p (n bytes, quotes included). */
-static int quoted(cvg_sql_t *q, const char *p, size_t n, const scope_t *sc, char quote,
-                  cvg_err_t *err)
+static int quoted(cvg_sql_t *q, const char *p, size_t n, scope_t *sc, char quote, cvg_err_t *err)
 {
     char name[CVG_VAR_NAME_MAX + 1];
     size_t ph = placeholder(p + 1, name);
@@ -168,7 +172,7 @@ static int quoted(cvg_sql_t *q, const char *p, size_t n, const scope_t *sc, char
     return cvg_buf_append(&q->text, p, n);
 }
 
-static int render(const char *tmpl, const scope_t *sc, char quote, cvg_sql_t *out, cvg_err_t *err)
+static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cvg_buf_init(&out->text, CVG_SQL_MAX_BYTES);
@@ -230,11 +234,12 @@ int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql
 
 int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err)
 {
-    scope_t sc = {.fn = fn, .ud = ud};
+    scope_t sc = {.check = true, .fn = fn, .ud = ud};
     cvg_sql_t q;
     int rc = render(tmpl, &sc, '"', &q, err);
     if (rc == 0)
         cvg_sql_cleanup(&q);
+    cvg_vars_cleanup(&sc.seen);
     return rc;
 }
 

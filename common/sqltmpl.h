@@ -22,16 +22,18 @@ typedef struct cvg_sql {
     const char *names[CVG_SQL_MAX_PARAMS];
 } cvg_sql_t;
 
-/* Renders tmpl with vars; quote is the driver's identifier quote ('"').
- * Errors name the variable or the construct at fault. */
+/* Renders tmpl with vars (NULL: none); quote is the driver's identifier
+ * quote ('"'). Errors name the variable or the construct at fault. */
 int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql_t *out,
                    cvg_err_t *err);
 
 /* Checks tmpl as cvg_sql_render reads it, whatever the variables' values:
  * unterminated literals and comments, reserved placeholders, a variable
- * inside a longer quoted text. For validation before a run: each variable
- * the render would use (not those in comments) is told to fn, if given
- * (offset and length 0); whether its value fits is the render's to judge. */
+ * inside a longer quoted text, more distinct variables than a statement
+ * binds. For validation before a run: each use of a variable the render
+ * would look up (not those in comments) is told to fn, if given (offset
+ * and length 0; its return is not looked at); whether a value fits, as a
+ * name or in the size limit, is the render's to judge. */
 int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err);
 
 void cvg_sql_cleanup(cvg_sql_t *q);

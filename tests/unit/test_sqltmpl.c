@@ -163,12 +163,28 @@ static void test_sql_checked_before_a_run(void)
         {"SELECT 'open", "unterminated string literal"},
         {"SELECT 1 /* open", "unterminated /* comment"},
         {"SELECT * FROM t WHERE a = ?", "? placeholders are reserved"},
+        {"SELECT * FROM t WHERE a = $1", "$ placeholders are reserved"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cvg_err_clear(&err);
         CU_ASSERT_EQUAL(cvg_sql_check(bad[i].sql, NULL, NULL, &err), CVG_EINVAL);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.message, bad[i].error));
     }
+    /* as many distinct variables as a statement binds, and one more */
+    cvg_buf_t many;
+    cvg_buf_init(&many, 8192);
+    cvg_buf_printf(&many, "SELECT 1 WHERE 1 = 1");
+    for (int i = 0; i < CVG_SQL_MAX_PARAMS; i++)
+        cvg_buf_printf(&many, " AND a = {v%d} AND b = '{v%d}'", i, i);
+    CU_ASSERT_EQUAL(cvg_sql_check(cvg_buf_cstr(&many), NULL, NULL, &err), 0);
+    cvg_buf_printf(&many, " AND c = {one_more}");
+    CU_ASSERT_EQUAL(cvg_sql_check(cvg_buf_cstr(&many), NULL, NULL, &err), CVG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "more than 64 variables"));
+    cvg_buf_cleanup(&many);
+    /* a render without variables knows none */
+    cvg_sql_t q;
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT {a}", NULL, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "unknown variable {a}");
     cvg_buf_cleanup(&refs);
 }
 
