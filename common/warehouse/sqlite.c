@@ -239,6 +239,8 @@ static int attach(sq_t *s, const char *name, bool create, cvg_err_t *err)
             break;
         cvg_time_sleep_ms(nap);
     }
+    if (rc == 0)
+        cvg_err_clear(err); /* no trace of the tries that waited */
     s->trusted--;
     struct stat stt;
     if (rc == 0 && stat(path, &stt) != 0)
