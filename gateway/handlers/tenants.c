@@ -21,8 +21,9 @@
 /* Reads the onboarding request fields into runtime parameters. Wrong types,
  * missing or unknown fields are 422 (the values themselves are judged by
  * the checks). Returns 0, or -1 with resp filled. */
-static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
+static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params, bool *plan_alias)
 {
+    *plan_alias = false;
     json_t *body = NULL;
     if (gw_req_json_body(req, resp, &body) != 0)
         return -1;
@@ -58,18 +59,21 @@ static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
     }
     for (size_t i = 0; i < 4 && rc == 0; i++) {
         json_t *v = json_object_get(body, fields[i]);
-        if (v == NULL && i == 3)
-            v = json_object_get(body, "subscription_plan"); /* the originals' other name */
+        const char *given = fields[i]; /* the name the client used */
+        if (v == NULL && i == 3 && (v = json_object_get(body, "subscription_plan")) != NULL) {
+            given = "subscription_plan"; /* the originals' other name */
+            *plan_alias = true;
+        }
         if (v == NULL) {
-            gw_resp_error(resp, 422, "invalid_field", fields[i], "%s: field required", fields[i]);
+            gw_resp_error(resp, 422, "invalid_field", given, "%s: field required", given);
             rc = -1;
         } else if (!json_is_string(v)) {
-            gw_resp_error(resp, 422, "invalid_field", fields[i], "%s: must be a string", fields[i]);
+            gw_resp_error(resp, 422, "invalid_field", given, "%s: must be a string", given);
             rc = -1;
         } else if (json_string_length(v) > CVG_PARAM_VALUE_MAX ||
                    strlen(json_string_value(v)) != json_string_length(v)) {
-            gw_resp_error(resp, 422, "invalid_field", fields[i],
-                          "%s: longer than %d characters or holds a NUL", fields[i],
+            gw_resp_error(resp, 422, "invalid_field", given,
+                          "%s: longer than %d characters or holds a NUL", given,
                           CVG_PARAM_VALUE_MAX);
             rc = -1;
         } else {
@@ -119,7 +123,8 @@ static void run_failed(gw_resp_t *resp, int rc, const cvg_err_t *err)
 void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
 {
     cvg_params_t params = {0};
-    if (request_params(req, resp, &params) != 0)
+    bool plan_alias = false;
+    if (request_params(req, resp, &params, &plan_alias) != 0)
         goto out;
     char vid[128];
     validation_id(cvg_params_get(&params, "tenant_id"), vid, sizeof(vid));
@@ -193,7 +198,8 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
 {
     cvg_params_t params = {0};
     char key[CVG_APIKEY_LEN + 1] = "";
-    if (request_params(req, resp, &params) != 0)
+    bool plan_alias = false;
+    if (request_params(req, resp, &params, &plan_alias) != 0)
         goto out;
     char run_id[CVG_ID_LEN];
     wrk_outcome_t outcome;
@@ -232,7 +238,8 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
         json_int_t code = json_integer_value(json_object_get(create_step, "code"));
         const char *error = json_string_value(json_object_get(create_step, "error"));
         gw_resp_error(resp, code == CVG_EEXIST ? 409 : 500,
-                      code == CVG_EEXIST ? "conflict" : "onboarding_failed", NULL, "%s",
+                      code == CVG_EEXIST ? "conflict" : "onboarding_failed",
+                      code == CVG_EEXIST ? "tenant_id" : NULL, "%s",
                       error ? error : "onboarding failed and was rolled back");
     } else if (checks == NULL) {
         gw_resp_error(resp, 500, "onboarding_failed", NULL, "onboarding did not run: %s",
@@ -240,6 +247,8 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
     } else {
         const char *code = NULL, *field = NULL, *why = NULL;
         int status = checks_status(checks, &code, &field, &why);
+        if (plan_alias && field && strcmp(field, "plan_name") == 0)
+            field = "subscription_plan"; /* the name the client used */
         json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message",
                               why ? why : "Validation failed. Fix errors before onboarding.",
                               "field", field);

@@ -56,6 +56,13 @@ static void fail(tenant_check_t *c, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A check the warehouse could not answer: a system failure. */
+static void unanswered(tenant_check_t *c, const char *what, const cvg_err_t *err)
+{
+    c->kind = CHECK_SYSTEM;
+    fail(c, "Cannot check %s: %.200s", what, err->message);
+}
+
 static int64_t count_rows(cvg_wh_t *wh, const char *table, const char *column, const char *value,
                           cvg_err_t *err)
 {
@@ -202,17 +209,21 @@ int tenant_checks_run(const proc_ctx_t *ctx, tenant_request_t *req,
         checks[5].passed = true;
     /* 7-9. not taken */
     if (req->id_ok && checks[5].passed) {
+        /* a warehouse that cannot answer is the system's failure (503), not
+         * a conflict of the request's */
         int64_t n = count_rows(ctx->wh, "tenant_profiles", "tenant_id", req->tenant_id, &err);
         if (n < 0)
-            fail(&checks[6], "Cannot check the tenant id: %.200s", err.message);
+            unanswered(&checks[6], "the tenant id", &err);
         else if (n > 0)
             fail(&checks[6], "Tenant ID '%s' already exists", req->tenant_id);
         else
             checks[6].passed = true;
         bool exists = false;
-        cvg_wh_dataset_exists(ctx->wh, req->dataset, &exists, &err);
-        int64_t same = count_rows(ctx->wh, "tenant_profiles", "dataset_id", req->dataset, &err);
-        if (exists || same != 0)
+        int64_t same = -1;
+        if (cvg_wh_dataset_exists(ctx->wh, req->dataset, &exists, &err) != 0 ||
+            (same = count_rows(ctx->wh, "tenant_profiles", "dataset_id", req->dataset, &err)) < 0)
+            unanswered(&checks[7], "the dataset", &err);
+        else if (exists || same != 0)
             fail(&checks[7],
                  "Dataset '%s' is already taken (tenant ids that differ only in - and _ name the "
                  "same dataset)",
@@ -220,14 +231,19 @@ int tenant_checks_run(const proc_ctx_t *ctx, tenant_request_t *req,
         else
             checks[7].passed = true;
         char tables[320] = "";
-        for (size_t i = 0; i < sizeof(managed) / sizeof(managed[0]); i++) {
-            if (count_rows(ctx->wh, managed[i], "tenant_id", req->tenant_id, &err) != 0) {
+        bool answered = true;
+        for (size_t i = 0; i < sizeof(managed) / sizeof(managed[0]) && answered; i++) {
+            int64_t rows = count_rows(ctx->wh, managed[i], "tenant_id", req->tenant_id, &err);
+            answered = rows >= 0;
+            if (rows > 0) {
                 size_t used = strlen(tables);
                 snprintf(tables + used, sizeof(tables) - used, "%s%s", used ? ", " : "",
                          managed[i]);
             }
         }
-        if (tables[0] != '\0')
+        if (!answered)
+            unanswered(&checks[8], "for conflicting records", &err);
+        else if (tables[0] != '\0')
             fail(&checks[8], "Conflicting records for tenant '%s' in %s", req->tenant_id, tables);
         else
             checks[8].passed = true;
