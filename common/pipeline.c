@@ -247,7 +247,7 @@ static void check_variables(cvg_pipeline_t *out, const json_t *vars, cvg_errlist
     json_object_foreach((json_t *)vars, key, val)
     {
         char f[160];
-        snprintf(f, sizeof(f), "variables.%s", key);
+        cvg_path_join(f, sizeof(f), "variables", key);
         if (!cvg_var_name_ok(key))
             cvg_errlist_add(errs, CVG_EINVAL, f, "%s: not a valid variable name", f);
         else if (cvg_vars_is_builtin(key))

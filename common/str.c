@@ -26,10 +26,15 @@ int cvg_str_copy(char *dst, size_t size, const char *src)
 
 void cvg_path_join(char *out, size_t size, const char *base, const char *key)
 {
+    if (size == 0)
+        return;
+    size_t used = strlen(base) + (base[0] ? 1 : 0);
+    size_t room = used < size ? size - 1 - used : 0; /* for the key, marks included */
     size_t n = strlen(key);
-    bool cut = n > CVG_PATH_KEY_MAX;
+    bool cut = n > CVG_PATH_KEY_MAX || n > room;
     if (cut) {
-        n = CVG_PATH_KEY_MAX;
+        size_t fits = room >= 3 ? room - 3 : 0; /* with its "..." */
+        n = fits < CVG_PATH_KEY_MAX ? fits : CVG_PATH_KEY_MAX;
         while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
             n--; /* not inside a UTF-8 sequence */
     }

@@ -28,8 +28,9 @@ bool cvg_str_starts(const char *s, const char *prefix);
 bool cvg_str_ends(const char *s, const char *suffix);
 
 /* Writes the field path base.key into out (size bytes; key alone when base
- * is ""). A key longer than CVG_PATH_KEY_MAX bytes is cut there, at a
- * character boundary, and marked "...", so a message never shows a cut
+ * is ""). A key longer than CVG_PATH_KEY_MAX bytes is cut there, and one
+ * longer than the room left in out where its "..." still fits, at a
+ * character boundary and marked "...", so a message never shows a cut
  * name as if it were whole. */
 #define CVG_PATH_KEY_MAX 64
 void cvg_path_join(char *out, size_t size, const char *base, const char *key);

@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
+#include "worker/registry.h"
 #include "worker/runner.h"
 
 #include <stdlib.h>
@@ -232,6 +233,10 @@ static void test_pipeline_long_names_marked_cut(void)
     CU_ASSERT_TRUE(cvg_utf8_valid(out, strlen(out)));
     cvg_path_join(out, sizeof(out), "", "short");
     CU_ASSERT_STRING_EQUAL(out, "short");
+    /* little room left after a long base: cut to fit, still marked */
+    char small[16];
+    cvg_path_join(small, sizeof(small), "steps[0].a", "abcdefgh");
+    CU_ASSERT_STRING_EQUAL(small, "steps[0].a.a...");
 }
 
 /* SQL is read as the run will render it: a variable in part of a quoted
@@ -258,6 +263,35 @@ static void test_pipeline_sql_checked_before_run(void)
     free(errs);
 }
 
+/* The setup processors (no schema file) refuse unknown fields the same
+ * way: every one, with its path, a long name cut and marked. */
+static void test_pipeline_setup_steps_unknown_fields(void)
+{
+    static const char *const types[] = {"setup.initial", "setup.dryrun",
+                                        "setup.tenants.onboarding"};
+    char key[101];
+    memset(key, 'z', 100);
+    key[100] = '\0';
+    for (size_t i = 0; i < 3; i++) {
+        const proc_def_t *def = wrk_registry_find(types[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+        json_t *step =
+            json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:i}}", "step_id", "s", "ps_type", types[i],
+                      "dataset", "tenants", "bogus", 1, key, 1, "retry_policy", "max_retries", 1);
+        if (i > 0)
+            json_object_del(step, "dataset");
+        cvg_errlist_t *errs = calloc(1, sizeof(*errs));
+        def->validate(step, "steps[0]", errs);
+        CU_ASSERT(has(errs, "steps[0].bogus: unknown field"));
+        char shown[120];
+        snprintf(shown, sizeof(shown), "steps[0].%.64s...: unknown field", key);
+        CU_ASSERT(has(errs, shown));
+        CU_ASSERT_EQUAL(count(errs, "unknown field"), 2);
+        free(errs);
+        json_decref(step);
+    }
+}
+
 static void test_pipeline_paths(void)
 {
     CU_ASSERT_TRUE(cvg_pipeline_path_valid("gcp/cost/cost_billing"));
@@ -277,6 +311,7 @@ static CU_TestInfo tests[] = {
     {"test_pipeline_root_and_step_errors_together", test_pipeline_root_and_step_errors_together},
     {"test_pipeline_long_names_marked_cut", test_pipeline_long_names_marked_cut},
     {"test_pipeline_sql_checked_before_run", test_pipeline_sql_checked_before_run},
+    {"test_pipeline_setup_steps_unknown_fields", test_pipeline_setup_steps_unknown_fields},
     {"test_pipeline_paths", test_pipeline_paths},
     CU_TEST_INFO_NULL,
 };

@@ -11,16 +11,7 @@
 
 static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
 {
-    size_t before = errs->n;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)step, key, val)
-    {
-        if (strcmp(key, "step_id") && strcmp(key, "name") && strcmp(key, "description") &&
-            strcmp(key, "ps_type") && strcmp(key, "timeout_minutes") && strcmp(key, "trigger"))
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s.%s: unknown field", path, key);
-    }
-    return (int)(errs->n - before);
+    return proc_unknown_fields(step, path, NULL, errs);
 }
 
 static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)

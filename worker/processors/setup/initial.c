@@ -45,18 +45,8 @@ static bool safe_dir(const char *s)
 static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
 {
     size_t before = errs->n;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)step, key, val)
-    {
-        if (strcmp(key, "step_id") == 0 || strcmp(key, "name") == 0 ||
-            strcmp(key, "description") == 0 || strcmp(key, "ps_type") == 0 ||
-            strcmp(key, "timeout_minutes") == 0 || strcmp(key, "trigger") == 0 ||
-            strcmp(key, "retry_policy") == 0 || strcmp(key, "continue_on_failure") == 0 ||
-            strcmp(key, "dataset") == 0 || strcmp(key, "schemas") == 0)
-            continue;
-        cvg_errlist_add(errs, CVG_EINVAL, key, "%s.%s: unknown field", path, key);
-    }
+    static const char *const own[] = {"dataset", "schemas", NULL};
+    proc_unknown_fields(step, path, own, errs);
     const char *ds = json_string_value(json_object_get(step, "dataset"));
     if (ds == NULL)
         cvg_errlist_add(errs, CVG_EINVAL, "dataset", "%s.dataset: field required", path);

@@ -54,14 +54,12 @@ static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
     size_t before = errs->n;
     const char *key;
     json_t *val;
+    static const char *const own[] = {"schemas", "validation_table", "view", NULL};
+    proc_unknown_fields(step, path, own, errs);
     json_object_foreach((json_t *)step, key, val)
     {
-        if (strcmp(key, "step_id") && strcmp(key, "name") && strcmp(key, "description") &&
-            strcmp(key, "ps_type") && strcmp(key, "timeout_minutes") && strcmp(key, "trigger") &&
-            strcmp(key, "schemas") && strcmp(key, "validation_table") && strcmp(key, "view"))
-            cvg_errlist_add(errs, CVG_EINVAL, key, "%s.%s: unknown field", path, key);
-        else if ((!strcmp(key, "validation_table") || !strcmp(key, "view")) &&
-                 !cvg_wh_ident_ok(json_string_value(val)))
+        if ((!strcmp(key, "validation_table") || !strcmp(key, "view")) &&
+            !cvg_wh_ident_ok(json_string_value(val)))
             cvg_errlist_add(errs, CVG_EINVAL, key, "%s.%s: must be a table name", path, key);
     }
     return (int)(errs->n - before);
