@@ -277,14 +277,30 @@ static void position_of(const char *data, size_t len, size_t offset, size_t *lin
     }
 }
 
-/* True when the character at 0-based line and column (in characters) is
- * a tab. */
+/* The length of the line break at s (of n bytes) as libyaml counts them:
+ * CR LF, CR, LF, NEL, LS or PS; 0 when there is none. */
+static size_t line_break(const char *s, size_t n)
+{
+    if (s[0] == '\r')
+        return n > 1 && s[1] == '\n' ? 2 : 1;
+    if (s[0] == '\n')
+        return 1;
+    uint32_t cp = 0;
+    size_t k = cvg_utf8_next((const unsigned char *)s, n, &cp);
+    return k > 1 && (cp == 0x85 || cp == 0x2028 || cp == 0x2029) ? k : 0;
+}
+
+/* True when the character at 0-based line and column (in characters, as
+ * libyaml marks a problem) is a tab. */
 static bool tab_at(const char *data, size_t len, size_t line, size_t col)
 {
     size_t i = 0;
-    for (size_t l = 0; l < line && i < len; i++)
-        l += data[i] == '\n';
-    for (size_t c = 0; c < col && i < len && data[i] != '\n'; c++) {
+    for (size_t l = 0; l < line && i < len;) {
+        size_t br = line_break(data + i, len - i);
+        l += br > 0;
+        i += br > 0 ? br : 1;
+    }
+    for (size_t c = 0; c < col && i < len && line_break(data + i, len - i) == 0; c++) {
         uint32_t cp;
         size_t n = cvg_utf8_next((const unsigned char *)data + i, len - i, &cp);
         i += n ? n : 1;

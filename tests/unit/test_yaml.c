@@ -170,6 +170,8 @@ static void test_yaml_tab_named(void)
     } cases[] = {
         {"a: 1\nb:\n\t- x\n", "t.yml:3:1: ", true},
         {"\xc3\xa9:\n  -\t\t- x\n", "t.yml:2:4: ", true},
+        {"a: 1\r\nb:\r\n\t- x\r\n", "t.yml:3:1: ", true}, /* CR LF lines */
+        {"a: 1\rb:\r\t- x\r", "t.yml:3:1: ", true},       /* CR alone */
         {"a: [1\n", "t.yml:", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
