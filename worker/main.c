@@ -393,7 +393,8 @@ int main(int argc, char **argv)
     else if (cvg_keyring_load(&w.keys, &w.cfg, &err) != 0)
         variable = err.field[0] ? err.field : "CVG_MASTER_KEY";
     if (variable != NULL) {
-        if ((validate || query) && strcmp(variable, "CVG_CONFIG_DIR") == 0) {
+        if ((validate || query) && strcmp(variable, "CVG_CONFIG_DIR") == 0 &&
+            err.code == CVG_ENOTFOUND) {
             /* a command at a terminal: a plain line, and where it looked */
             fprintf(stderr,
                     "cvg-worker: configuration error: %s (CVG_CONFIG_DIR is '%s': run from the "
