@@ -220,7 +220,7 @@ static int parse_args(int argc, char **argv, filter_t *f)
             f->json = true;
         } else if (strcmp(a, "--no-color") == 0) {
             f->colour = false;
-        } else if (strcmp(a, "--help") == 0) {
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
             fputs(USAGE, stdout);
             return 1;
         } else if (next && strcmp(a, "--tenant") == 0) {

@@ -111,6 +111,10 @@ static void test_partial_bad_variable_is_named(void)
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), 0);
     CU_ASSERT_TRUE(
         cluster_wait_log(&c, "worker-help", "Usage: cvg-worker [options] [command]", 100));
+    const char *tail_help[] = {"tail", "help", NULL};
+    p = cluster_spawn(&c, "tail-help", "cvg-logger", tail_help, NULL);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), 0);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-help", "Usage: cvg-logger tail", 100));
 }
 
 static void test_partial_second_logger_refuses_a_taken_endpoint(void)
