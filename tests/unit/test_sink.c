@@ -405,6 +405,12 @@ static void test_batch_isolates_a_bad_event(void)
     cvg_event_t dup;
     CU_ASSERT_EQUAL(cvg_event_copy(&dup, &b.items[0].ev), 0);
     add(&b, &dup);
+    /* an end and then its start, sent late: in the one-by-one pass too the
+     * start is stored already (stale), the end is news */
+    run_event(&ev, CVG_EV_RUN_FINISHED, runs[2], "SUCCEEDED");
+    add(&b, &ev);
+    run_event(&ev, CVG_EV_RUN_STARTED, runs[2], "RUNNING");
+    add(&b, &ev);
     cvg_err_t err;
     CU_ASSERT_EQUAL(lgr_batch_commit(&b, wh, &err), 0);
     CU_ASSERT_EQUAL(b.items[0].state, LGR_COMMITTED);
@@ -412,6 +418,11 @@ static void test_batch_isolates_a_bad_event(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(b.items[1].error, "BOGUS"));
     CU_ASSERT_EQUAL(b.items[2].state, LGR_COMMITTED);
     CU_ASSERT_EQUAL(b.items[3].state, LGR_DUPLICATE);
+    CU_ASSERT_FALSE(b.items[0].stale);
+    CU_ASSERT_EQUAL(b.items[4].state, LGR_COMMITTED);
+    CU_ASSERT_FALSE(b.items[4].stale);
+    CU_ASSERT_EQUAL(b.items[5].state, LGR_COMMITTED);
+    CU_ASSERT_TRUE(b.items[5].stale);
     CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE "
                             "pipeline_logging_id = $1",
                             runs[2]),
