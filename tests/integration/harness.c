@@ -123,7 +123,6 @@ int cluster_prepare(cluster_t *c, bool without_key)
     for (int i = 0; i < 5; i++)
         ports[i] = harness_free_port();
     c->control_port = ports[0];
-    c->events_port = ports[3];
     FILE *f = fopen(c->env_file, "w");
     if (f == NULL)
         return -1;

@@ -25,7 +25,6 @@ typedef struct cluster {
     char *dir; /* temporary directory */
     int api_port;
     int control_port; /* the scheduler's control socket (tcp://127.0.0.1) */
-    int events_port;  /* the logger's event socket (tcp://127.0.0.1) */
     char admin_key[80];
     char master_b64[64]; /* the credentials master key, version 1 */
     char warehouse_dir[600];

@@ -7,6 +7,7 @@
  */
 #include "common/buf.h"
 #include "common/central.h"
+#include "common/emitter.h"
 #include "common/id.h"
 #include "common/msg.h"
 #include "common/time.h"
@@ -456,38 +457,17 @@ static void test_cluster_tail_prints_the_run(void)
     CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"run_started\"", 1000));
 }
 
-/* Sends ev to the logger as a worker would and waits for its ack. */
-static bool send_event(zsock_t *dealer, const cvg_event_t *ev)
-{
-    cvg_buf_t b;
-    cvg_buf_init(&b, CVG_MSG_MAX);
-    bool ok = cvg_msg_encode_event(ev, &b) == 0;
-    zframe_t *f = ok ? zframe_new(b.data, b.len) : NULL;
-    cvg_buf_cleanup(&b);
-    ok = f && zframe_send(&f, dealer, 0) == 0;
-    zpoller_t *p = zpoller_new(dealer, NULL);
-    ok = ok && zpoller_wait(p, 10000) == dealer;
-    zpoller_destroy(&p);
-    zframe_t *reply = ok ? zframe_recv(dealer) : NULL;
-    cvg_msg_t m;
-    ok = reply && cvg_msg_decode(zframe_data(reply), zframe_size(reply), &m, NULL) == 0;
-    if (ok) {
-        ok = m.type == CVG_MSG_ACK && m.u.ack.n == 1 && strcmp(m.u.ack.ids[0], ev->id) == 0;
-        cvg_msg_cleanup(&m);
-    }
-    zframe_destroy(&reply);
-    return ok;
-}
-
 /* A run's start that reaches the logger after its end (sent again after a
  * failed write): stored already, so the stream does not show the run going
  * back to RUNNING after its end. */
 static void test_cluster_late_event_not_streamed_again(void)
 {
-    char endpoint[64];
-    snprintf(endpoint, sizeof(endpoint), ">tcp://127.0.0.1:%d", c.events_port);
-    zsock_t *dealer = zsock_new_dealer(endpoint);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(dealer);
+    char endpoint[256];
+    CU_ASSERT_TRUE_FATAL(cluster_env_get(&c, "CVG_EVENTS_ENDPOINT", endpoint, sizeof(endpoint)));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 300, 10, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
     cvg_event_t end, start;
     cvg_event_init(&end, CVG_EV_RUN_FINISHED);
     cvg_event_init(&start, CVG_EV_RUN_STARTED);
@@ -504,9 +484,11 @@ static void test_cluster_late_event_not_streamed_again(void)
     snprintf(start.status, sizeof(start.status), "RUNNING");
     snprintf(end.status, sizeof(end.status), "SUCCEEDED");
     end.end_ms = end.start_ms + 5;
-    CU_ASSERT_TRUE(send_event(dealer, &end));
-    CU_ASSERT_TRUE(send_event(dealer, &start));
-    /* a mark after both: the tail has shown whatever it will of them */
+    /* each acknowledged (committed) before the next is sent */
+    CU_ASSERT_EQUAL(cvg_emitter_send(em, &end, 1000), 0);
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 20000), 0);
+    CU_ASSERT_EQUAL(cvg_emitter_send(em, &start, 1000), 0);
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 20000), 0);
     cvg_event_t mark;
     cvg_event_init(&mark, CVG_EV_RUN_STARTED);
     cvg_id_new(mark.run_id);
@@ -514,7 +496,8 @@ static void test_cluster_late_event_not_streamed_again(void)
     snprintf(mark.pipeline_id, sizeof(mark.pipeline_id), "late_events_mark");
     snprintf(mark.status, sizeof(mark.status), "RUNNING");
     mark.attempt = 1;
-    CU_ASSERT_TRUE(send_event(dealer, &mark));
+    CU_ASSERT_EQUAL(cvg_emitter_send(em, &mark, 1000), 0);
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 20000), 0);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-acme", "late_events_mark", 10000));
     char *log = cluster_log(&c, "tail-acme");
     char line[256];
@@ -533,7 +516,7 @@ static void test_cluster_late_event_not_streamed_again(void)
     cvg_event_cleanup(&end);
     cvg_event_cleanup(&start);
     cvg_event_cleanup(&mark);
-    zsock_destroy(&dealer);
+    cvg_emitter_destroy(&em);
 }
 
 static void test_cluster_job_runs_on_a_worker(void)
