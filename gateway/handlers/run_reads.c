@@ -131,7 +131,7 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
                          "SELECT step_id, check_name, check_type, target_table, severity, passed, "
                          "observed_value, expected_value, message, checked_at FROM "
                          "tenants.tenant_dq_results WHERE pipeline_logging_id = $1 "
-                         "ORDER BY checked_at, check_name",
+                         "ORDER BY checked_at, dq_result_id", /* ids grow as checks ran */
                          &p, 1, take_all, dq, NULL, err);
     for (size_t i = 0; i < json_array_size(steps); i++)
         parse_json_field(json_array_get(steps, i), "metadata");
