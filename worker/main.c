@@ -6,6 +6,7 @@
  * `cvg-worker validate FILE...` checks pipeline configs and exits.
  */
 #include "common/buf.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/outbound.h"
@@ -392,14 +393,22 @@ int main(int argc, char **argv)
         variable = "CVG_CONFIG_DIR";
     else if (cvg_keyring_load(&w.keys, &w.cfg, &err) != 0)
         variable = err.field[0] ? err.field : "CVG_MASTER_KEY";
+    else if (!cvg_fs_exists(w.cfg.templates_dir)) {
+        /* every step's schema is read from there */
+        cvg_err_set(&err, CVG_ENOTFOUND, "CVG_TEMPLATES_DIR", "no processor schemas: %s not found",
+                    w.cfg.templates_dir);
+        variable = "CVG_TEMPLATES_DIR";
+    }
     if (variable != NULL) {
-        if ((validate || query) && strcmp(variable, "CVG_CONFIG_DIR") == 0 &&
-            err.code == CVG_ENOTFOUND) {
+        if ((validate || query) && err.code == CVG_ENOTFOUND &&
+            (strcmp(variable, "CVG_CONFIG_DIR") == 0 ||
+             strcmp(variable, "CVG_TEMPLATES_DIR") == 0)) {
             /* a command at a terminal: a plain line, and where it looked */
             fprintf(stderr,
-                    "cvg-worker: configuration error: %s (CVG_CONFIG_DIR is '%s': run from the "
-                    "directory holding configs/, or set it; see --help)\n",
-                    err.message, w.cfg.config_dir);
+                    "cvg-worker: configuration error: %s (CVG_CONFIG_DIR is '%s' and "
+                    "CVG_TEMPLATES_DIR '%s': run from the directory holding configs/ and "
+                    "ps_templates/, or set them; see --help)\n",
+                    err.message, w.cfg.config_dir, w.cfg.templates_dir);
         } else if (validate || query) {
             fprintf(stderr, "cvg-worker: configuration error: %s (check %s; see --help)\n",
                     err.message, variable);

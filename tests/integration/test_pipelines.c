@@ -743,7 +743,15 @@ static void test_pipelines_broken_configs(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 30000), 78);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "validate-nowhere",
-                                    "CVG_CONFIG_DIR is '/nonexistent/configs': run from the", 100));
+                                    "CVG_CONFIG_DIR is '/nonexistent/configs' and", 100));
+    /* the configs found but not the processor schemas: the same, naming them */
+    const char *env2[] = {"CVG_TEMPLATES_DIR=/nonexistent/ps_templates", NULL};
+    p = cluster_spawn(&c, "validate-noschemas", "cvg-worker", args, env2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 30000), 78);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "validate-noschemas",
+                                    "no processor schemas: /nonexistent/ps_templates not found",
+                                    100));
     CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
 }
 
