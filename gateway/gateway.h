@@ -137,6 +137,10 @@ const char *gw_req_header(const gw_req_t *r, const char *name);
 /* A query-string argument, or NULL. */
 const char *gw_req_query(const gw_req_t *r, const char *name);
 
+/* The first query-string argument whose name is not in known
+ * (NULL-terminated), or NULL when all are known. */
+const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known);
+
 /*
  * Parses the body as a JSON object. An empty body gives *out = NULL and 0.
  * Otherwise checks the content type (415), depth and syntax (400); on

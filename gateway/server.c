@@ -100,6 +100,32 @@ const char *gw_req_query(const gw_req_t *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct unknown_arg {
+    const char *const *known;
+    const char *first;
+} unknown_arg_t;
+
+static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    unknown_arg_t *u = cls;
+    for (size_t i = 0; u->known[i]; i++) {
+        if (strcmp(key, u->known[i]) == 0)
+            return MHD_YES;
+    }
+    u->first = key;
+    return MHD_NO;
+}
+
+const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known)
+{
+    unknown_arg_t u = {known, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &u);
+    return u.first;
+}
+
 int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
 {
     *out = NULL;

@@ -272,6 +272,19 @@ static bool status_ok(const char *s)
 
 void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
 {
+    /* a misspelt filter is an error, not a list of every run */
+    static const char *const filters[] = {"tenant_id", "status", "pipeline_id", "since",
+                                          "limit",     "cursor", NULL};
+    const char *unknown = gw_req_query_unknown(req, filters);
+    if (unknown != NULL) {
+        char name[CVG_PATH_KEY_MAX + 4];
+        cvg_path_join(name, sizeof(name), "", unknown);
+        gw_resp_error(resp, 400, "invalid_field", name,
+                      "%s: unknown query parameter (tenant_id, status, pipeline_id, since, "
+                      "limit, cursor)",
+                      name);
+        return;
+    }
     const char *tenant = scope_tenant(req);
     if (tenant == NULL)
         tenant = gw_req_query(req, "tenant_id");

@@ -320,6 +320,15 @@ static void test_pipelines_manual_run_end_to_end(void)
             json_object_get(json_array_get(json_object_get(b, "runs"), 0), "pipeline_logging_id")),
         run_id);
     json_decref(b);
+    /* a misspelt filter is refused, naming it, not answered with every run */
+    b = NULL;
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?statu=FAILED", key_acme, NULL, NULL, &b),
+                    400);
+    const json_t *e = json_object_get(b, "error");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "field")), "statu");
+    const char *m = json_string_value(json_object_get(e, "message"));
+    CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "unknown query parameter") : NULL);
+    json_decref(b);
 
     /* the same day again replaces it */
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
