@@ -22,9 +22,11 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -310,6 +312,30 @@ static int make_master_key(char *out, size_t size)
     return n > 0 && (size_t)n < size ? 0 : -1; /* never a cut key */
 }
 
+/* True when something already listens on the API address: the cluster's
+ * readiness would then be that program's answer, not our gateway's. */
+static bool api_port_taken(const run_t *r)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", r->cfg.api_port);
+    if (getaddrinfo(r->cfg.api_host, port, &hints, &ai) != 0 || ai == NULL)
+        return false; /* the gateway will say what is wrong with the address */
+    bool taken = false;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd >= 0) {
+        int one = 1; /* as the gateway binds: a port in TIME_WAIT is free */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return taken;
+}
+
 /* Waits for /health/ready; returns its JSON (or NULL on timeout). */
 static json_t *wait_ready(run_t *r)
 {
@@ -591,6 +617,13 @@ int main(int argc, char **argv)
     rc = cvg_startup(&cli, "cvg-run", &r.cfg);
     if (rc != 0)
         return rc;
+    /* before anything is written or started */
+    if (api_port_taken(&r)) {
+        say("%s:%d is in use by another program (a cluster started from another directory?): "
+            "stop it, or set API_PORT",
+            r.cfg.api_host, r.cfg.api_port);
+        return EX_UNAVAILABLE;
+    }
     cvg_signals_install();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     cvg_err_t err;

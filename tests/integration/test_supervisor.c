@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 
 static cluster_t c;
 static proc_t *run;
@@ -97,6 +98,26 @@ static void test_supervisor_starts_and_bootstraps(void)
     CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body), 200);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "tables_existing")), 12);
     json_decref(body);
+}
+
+/* A second cvg-run on the address the first one serves: it says the port
+ * is taken and stops before writing or starting anything, instead of
+ * taking the other cluster's answers for its own. */
+static void test_supervisor_refuses_a_taken_port(void)
+{
+    char var[700], env_var[760], admin[800];
+    snprintf(var, sizeof(var), "%s/var-second", c.dir);
+    snprintf(env_var, sizeof(env_var), "CVG_VAR_DIR=%s", var);
+    snprintf(admin, sizeof(admin), "%s/admin_api_key", var);
+    const char *args[] = {"--bin-dir", bin_dir(), "--no-tail", NULL};
+    const char *env[] = {"WORKERS=1", env_var, NULL};
+    proc_t *second = cluster_spawn(&c, "cvg-run-second", "cvg-run", args, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, second, 30000), EX_UNAVAILABLE);
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run-second", "is in use by another program", 100));
+    CU_ASSERT_FALSE(cvg_fs_exists(admin));
+    /* the first cluster is untouched */
+    CU_ASSERT_EQUAL(http_request(&c, "GET", "/health/ready", NULL, NULL, NULL), 200);
 }
 
 static void test_supervisor_onboards_the_demo_tenant(void)
@@ -236,6 +257,7 @@ static void test_supervisor_failed_upgrade_is_a_warning(void)
 
 static CU_TestInfo tests[] = {
     {"test_supervisor_starts_and_bootstraps", test_supervisor_starts_and_bootstraps},
+    {"test_supervisor_refuses_a_taken_port", test_supervisor_refuses_a_taken_port},
     {"test_supervisor_onboards_the_demo_tenant", test_supervisor_onboards_the_demo_tenant},
     {"test_supervisor_restarts_a_dead_worker", test_supervisor_restarts_a_dead_worker},
     {"test_supervisor_ctrl_c_stops_everything", test_supervisor_ctrl_c_stops_everything},
