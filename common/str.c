@@ -31,9 +31,17 @@ void cvg_path_join(char *out, size_t size, const char *base, const char *key)
     size_t used = strlen(base) + (base[0] ? 1 : 0);
     size_t room = used < size ? size - 1 - used : 0; /* for the key, marks included */
     size_t n = strlen(key);
+    if (n > 0 && room < 4 && n > room) {
+        /* not even one character and its "..." after base: cut base */
+        size_t keep = size > 4 ? size - 4 : 0;
+        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+            keep--;
+        snprintf(out, size, "%.*s%s", (int)keep, base, size > 3 ? "..." : "");
+        return;
+    }
     bool cut = n > CVG_PATH_KEY_MAX || n > room;
     if (cut) {
-        size_t fits = room >= 3 ? room - 3 : 0; /* with its "..." */
+        size_t fits = room - 3; /* with its "..." (room >= 4 here) */
         n = fits < CVG_PATH_KEY_MAX ? fits : CVG_PATH_KEY_MAX;
         while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
             n--; /* not inside a UTF-8 sequence */

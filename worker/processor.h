@@ -84,12 +84,6 @@ void proc_emit_dq(const proc_ctx_t *ctx, json_t *detail);
  * none. */
 int proc_credential(const proc_ctx_t *ctx, const char *provider, json_t **secret, cvg_err_t *err);
 
-/* Adds "path.key: unknown field" for each key of step that is neither one
- * of the common step fields nor in own (NULL-terminated); for processors
- * without a schema file (the setup ones). Returns the number added. */
-int proc_unknown_fields(const json_t *step, const char *path, const char *const *own,
-                        cvg_errlist_t *errs);
-
 /* Fills res->error and returns code. */
 int proc_fail(proc_result_t *res, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

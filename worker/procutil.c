@@ -1,39 +1,15 @@
 /*
  * What processors call back into (see processor.h): failing with a reason,
- * reporting data-quality results, reading the tenant's credentials,
- * refusing unknown step fields.
+ * reporting data-quality results, reading the tenant's credentials.
  */
 #include "common/credentials.h"
 #include "common/crypto.h"
-#include "common/psschema.h"
-#include "common/str.h"
 #include "worker/processor.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int proc_unknown_fields(const json_t *step, const char *path, const char *const *own,
-                        cvg_errlist_t *errs)
-{
-    int n = 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)step, key, val)
-    {
-        bool known = cvg_psschema_common_field(key);
-        for (size_t i = 0; own && own[i] && !known; i++)
-            known = strcmp(key, own[i]) == 0;
-        if (!known) {
-            char f[CVG_ERR_FIELD_MAX];
-            cvg_path_join(f, sizeof(f), path, key);
-            cvg_errlist_add(errs, CVG_EINVAL, f, "%s: unknown field", f);
-            n++;
-        }
-    }
-    return n;
-}
 
 void proc_emit_dq(const proc_ctx_t *ctx, json_t *detail)
 {

@@ -11,7 +11,6 @@
 #include "common/utf8.h"
 #include "common/yaml.h"
 #include "tests/tests.h"
-#include "worker/registry.h"
 #include "worker/runner.h"
 
 #include <stdlib.h>
@@ -237,6 +236,11 @@ static void test_pipeline_long_names_marked_cut(void)
     char small[16];
     cvg_path_join(small, sizeof(small), "steps[0].a", "abcdefgh");
     CU_ASSERT_STRING_EQUAL(small, "steps[0].a.a...");
+    /* no room for the key at all: the base is cut and marked instead */
+    cvg_path_join(small, sizeof(small), "steps[0].abcdef", "xyzxyz");
+    CU_ASSERT_STRING_EQUAL(small, "steps[0].abc...");
+    cvg_path_join(small, sizeof(small), "steps[0].abcd", "xyzxyz");
+    CU_ASSERT_STRING_EQUAL(small, "steps[0].abc...");
 }
 
 /* SQL is read as the run will render it: a variable in part of a quoted
@@ -263,8 +267,9 @@ static void test_pipeline_sql_checked_before_run(void)
     free(errs);
 }
 
-/* The setup processors (no schema file) refuse unknown fields the same
- * way: every one, with its path, a long name cut and marked. */
+/* The setup steps' unknown fields are refused through the real path (their
+ * processor schemas): every one, with its path, a long name cut and
+ * marked. */
 static void test_pipeline_setup_steps_unknown_fields(void)
 {
     static const char *const types[] = {"setup.initial", "setup.dryrun",
@@ -272,23 +277,28 @@ static void test_pipeline_setup_steps_unknown_fields(void)
     char key[101];
     memset(key, 'z', 100);
     key[100] = '\0';
+    cvg_config_t cfg = {0};
+    snprintf(cfg.templates_dir, sizeof(cfg.templates_dir), "%s/ps_templates", source_dir());
+    wrk_env_t env = {.cfg = &cfg, .setup_allowed = true};
     for (size_t i = 0; i < 3; i++) {
-        const proc_def_t *def = wrk_registry_find(types[i]);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(def);
-        json_t *step =
-            json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:i}}", "step_id", "s", "ps_type", types[i],
-                      "dataset", "tenants", "bogus", 1, key, 1, "retry_policy", "max_retries", 1);
-        if (i > 0)
-            json_object_del(step, "dataset");
+        json_t *doc = json_pack("{s:s, s:s, s:[{s:s, s:s, s:i, s:i}]}", "pipeline_id", "setup_t",
+                                "description", "d", "steps", "step_id", "s", "ps_type", types[i],
+                                "bogus", 1, key, 1);
+        if (i == 0)
+            json_object_set_new(json_array_get(json_object_get(doc, "steps"), 0), "dataset",
+                                json_string("tenants"));
+        cvg_pipeline_t p;
         cvg_errlist_t *errs = calloc(1, sizeof(*errs));
-        def->validate(step, "steps[0]", errs);
+        cvg_err_t err;
+        if (wrk_runner_prepare(&env, doc, "setup/t", &p, errs, &err, NULL) == 0)
+            cvg_pipeline_cleanup(&p);
         CU_ASSERT(has(errs, "steps[0].bogus: unknown field"));
         char shown[120];
         snprintf(shown, sizeof(shown), "steps[0].%.64s...: unknown field", key);
         CU_ASSERT(has(errs, shown));
         CU_ASSERT_EQUAL(count(errs, "unknown field"), 2);
         free(errs);
-        json_decref(step);
+        json_decref(doc);
     }
 }
 

@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
-{
-    return proc_unknown_fields(step, path, NULL, errs);
-}
-
 static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
 {
     (void)step;
@@ -52,6 +47,5 @@ const proc_def_t proc_setup_dryrun = {
     .ps_type = "setup.dryrun",
     .summary = "check a tenant onboarding request without creating anything",
     .setup_only = true,
-    .validate = validate,
     .run = run,
 };
