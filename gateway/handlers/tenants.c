@@ -21,9 +21,8 @@
 /* Reads the onboarding request fields into runtime parameters. Wrong types,
  * missing or unknown fields are 422 (the values themselves are judged by
  * the checks). Returns 0, or -1 with resp filled. */
-static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params, bool *plan_alias)
+static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
 {
-    *plan_alias = false;
     json_t *body = NULL;
     if (gw_req_json_body(req, resp, &body) != 0)
         return -1;
@@ -60,10 +59,8 @@ static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params, 
     for (size_t i = 0; i < 4 && rc == 0; i++) {
         json_t *v = json_object_get(body, fields[i]);
         const char *given = fields[i]; /* the name the client used */
-        if (v == NULL && i == 3 && (v = json_object_get(body, "subscription_plan")) != NULL) {
+        if (v == NULL && i == 3 && (v = json_object_get(body, "subscription_plan")) != NULL)
             given = "subscription_plan"; /* the originals' other name */
-            *plan_alias = true;
-        }
         if (v == NULL) {
             gw_resp_error(resp, 422, "invalid_field", given, "%s: field required", given);
             rc = -1;
@@ -123,8 +120,7 @@ static void run_failed(gw_resp_t *resp, int rc, const cvg_err_t *err)
 void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
 {
     cvg_params_t params = {0};
-    bool plan_alias = false;
-    if (request_params(req, resp, &params, &plan_alias) != 0)
+    if (request_params(req, resp, &params) != 0)
         goto out;
     char vid[128];
     validation_id(cvg_params_get(&params, "tenant_id"), vid, sizeof(vid));
@@ -198,8 +194,7 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
 {
     cvg_params_t params = {0};
     char key[CVG_APIKEY_LEN + 1] = "";
-    bool plan_alias = false;
-    if (request_params(req, resp, &params, &plan_alias) != 0)
+    if (request_params(req, resp, &params) != 0)
         goto out;
     char run_id[CVG_ID_LEN];
     wrk_outcome_t outcome;
@@ -247,8 +242,6 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
     } else {
         const char *code = NULL, *field = NULL, *why = NULL;
         int status = checks_status(checks, &code, &field, &why);
-        if (plan_alias && field && strcmp(field, "plan_name") == 0)
-            field = "subscription_plan"; /* the name the client used */
         json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message",
                               why ? why : "Validation failed. Fix errors before onboarding.",
                               "field", field);

@@ -326,7 +326,8 @@ static void test_tenants_invalid_requests_change_nothing(void)
         json_decref(b);
         free(body);
     }
-    /* the plan under the originals' other name: the error names that name */
+    /* the plan under the originals' other name is checked as plan_name, the
+     * field its error names; a value of the wrong type names the field sent */
     json_t *b = NULL;
     CU_ASSERT_EQUAL(
         admin_post("/api/v1/tenants/onboard",
@@ -334,6 +335,14 @@ static void test_tenants_invalid_requests_change_nothing(void)
                    "\"admin_email\": \"ops@alias.io\", \"subscription_plan\": \"GOLD\"}",
                    &b),
         422);
+    CU_ASSERT_STRING_EQUAL(field_of(b), "plan_name");
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard",
+                               "{\"tenant_id\": \"alias_co\", \"company_name\": \"Alias Co\", "
+                               "\"admin_email\": \"ops@alias.io\", \"subscription_plan\": 7}",
+                               &b),
+                    422);
     CU_ASSERT_STRING_EQUAL(field_of(b), "subscription_plan");
     json_decref(b);
     central_snapshot(&c, after, sizeof(after));

@@ -60,6 +60,7 @@ static void fail(tenant_check_t *c, const char *fmt, ...)
 static void unanswered(tenant_check_t *c, const char *what, const cvg_err_t *err)
 {
     c->kind = CHECK_SYSTEM;
+    c->field = NULL; /* nothing the request can change */
     fail(c, "Cannot check %s: %.200s", what, err->message);
 }
 
