@@ -263,20 +263,6 @@ static int on_event(loader_t *l, yaml_event_t *ev, bool *done, int *docs)
 /* Line and column (from 0) of a byte offset: libyaml gives only the
  * offset for an encoding error (a byte that is not UTF-8, a control
  * character), with its mark left at the start. */
-static void position_of(const char *data, size_t len, size_t offset, size_t *line, size_t *col)
-{
-    *line = 0;
-    *col = 0;
-    for (size_t i = 0; i < offset && i < len; i++) {
-        if (data[i] == '\n') {
-            (*line)++;
-            *col = 0;
-        } else {
-            (*col)++;
-        }
-    }
-}
-
 /* The length of the line break at s (of n bytes) as libyaml counts them:
  * CR LF, CR, LF, NEL, LS or PS; 0 when there is none. */
 static size_t line_break(const char *s, size_t n)
@@ -288,6 +274,27 @@ static size_t line_break(const char *s, size_t n)
     uint32_t cp = 0;
     size_t k = cvg_utf8_next((const unsigned char *)s, n, &cp);
     return k > 1 && (cp == 0x85 || cp == 0x2028 || cp == 0x2029) ? k : 0;
+}
+
+/* Line and column (0-based, the column in characters) of byte offset, with
+ * lines counted as libyaml counts them. */
+static void position_of(const char *data, size_t len, size_t offset, size_t *line, size_t *col)
+{
+    *line = 0;
+    *col = 0;
+    for (size_t i = 0; i < offset && i < len;) {
+        size_t br = line_break(data + i, len - i);
+        if (br > 0) {
+            (*line)++;
+            *col = 0;
+            i += br;
+            continue;
+        }
+        uint32_t cp;
+        size_t n = cvg_utf8_next((const unsigned char *)data + i, len - i, &cp);
+        i += n ? n : 1;
+        (*col)++;
+    }
 }
 
 /* True when the character at 0-based line and column (in characters, as

@@ -158,6 +158,11 @@ static void test_yaml_encoding_error_position(void)
     CU_ASSERT_EQUAL(cvg_yaml_load_string(text, sizeof(text) - 1, "t.yml", &doc, &err), CVG_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "t.yml:3:8: "));
     CU_ASSERT_PTR_NULL(doc);
+    /* the same with CR line ends, and a two-byte character before it */
+    static const char cr[] = "a: 1\rb:\r  c: \"\xc3\xa9\xff\"\r";
+    CU_ASSERT_EQUAL(cvg_yaml_load_string(cr, sizeof(cr) - 1, "t.yml", &doc, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "t.yml:3:8: "));
+    CU_ASSERT_PTR_NULL(doc);
 }
 
 /* A tab where a token should start is named as the likely cause, where
