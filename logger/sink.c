@@ -100,9 +100,10 @@ static cvg_val_t int_or_null(int64_t v, bool known)
 /*
  * Steps whose worker will never end them. The scheduler says an attempt's
  * worker was lost (its lease expired: the run is RETRYING, DEAD, or
- * CANCELLED if a cancel was pending); or the run is over, by anyone's word,
- * and a step of it is still RUNNING (a lost attempt's step reported late,
- * by a worker that was slow rather than dead). They end here, FAILED (or
+ * CANCELLED if a cancel was pending); or the run is over, by anyone's word
+ * that the run's row took (not a stale end of an earlier attempt), and a
+ * step of it is still RUNNING (a lost attempt's step reported late, by a
+ * worker that was slow rather than dead). They end here, FAILED (or
  * CANCELLED) with the reason, and at a finished state's rank, so a late
  * RUNNING cannot reopen them (a step's own end, should it come, still
  * applies). For RETRYING only the steps that began before the scheduler's

@@ -393,8 +393,8 @@ int main(int argc, char **argv)
         variable = "CVG_CONFIG_DIR";
     else if (cvg_keyring_load(&w.keys, &w.cfg, &err) != 0)
         variable = err.field[0] ? err.field : "CVG_MASTER_KEY";
-    else if (!cvg_fs_exists(w.cfg.templates_dir)) {
-        /* every step's schema is read from there */
+    else if (!query && !cvg_fs_exists(w.cfg.templates_dir)) {
+        /* every step's schema is read from there (a query needs none) */
         cvg_err_set(&err, CVG_ENOTFOUND, "CVG_TEMPLATES_DIR", "no processor schemas: %s not found",
                     w.cfg.templates_dir);
         variable = "CVG_TEMPLATES_DIR";

@@ -316,9 +316,10 @@ static int make_master_key(char *out, size_t size)
  * readiness would then be that program's answer, not our gateway's. */
 static bool api_port_taken(const run_t *r)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+    /* the address as the gateway takes it: an IPv4 literal */
+    struct addrinfo hints = {.ai_family = AF_INET,
                              .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char port[16];
     snprintf(port, sizeof(port), "%d", r->cfg.api_port);

@@ -10,6 +10,7 @@
  */
 #include "common/str.h"
 #include "common/time.h"
+#include "common/utf8.h"
 #include "gateway/gateway.h"
 #include "gateway/runcache.h"
 #include "gateway/whpool.h"
@@ -279,6 +280,7 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     if (unknown != NULL) {
         char name[CVG_PATH_KEY_MAX + 4];
         cvg_path_join(name, sizeof(name), "", unknown);
+        cvg_utf8_clean(name); /* a name of any bytes still goes into JSON */
         gw_resp_error(resp, 400, "invalid_field", name,
                       "%s: unknown query parameter (tenant_id, status, pipeline_id, since, "
                       "limit, cursor)",

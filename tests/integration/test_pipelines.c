@@ -329,6 +329,12 @@ static void test_pipelines_manual_run_end_to_end(void)
     const char *m = json_string_value(json_object_get(e, "message"));
     CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "unknown query parameter") : NULL);
     json_decref(b);
+    /* a name that is not UTF-8 is still named (its bad bytes as '?') */
+    b = NULL;
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?x%FFy=1", key_acme, NULL, NULL, &b), 400);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
+                           "x?y");
+    json_decref(b);
 
     /* the same day again replaces it */
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,

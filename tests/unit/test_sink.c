@@ -317,8 +317,9 @@ static void test_sink_lost_worker_closes_its_steps(void)
 
 /* An end that arrives after the run moved on: the late end of attempt 1
  * (a slow worker that lost its lease) once attempt 2 runs changes nothing
- * and closes none of attempt 2's steps; a replay of the same state (equal
- * rank, same attempt) still applies, and is news. */
+ * and closes none of the steps running now (attempt 2's; a step's own
+ * attempt counts its retries, so it is 1 here); a replay of the same state
+ * (equal rank, same attempt) still applies, and is news. */
 static void test_sink_late_end_of_an_earlier_attempt(void)
 {
     char run[CVG_ID_LEN], step[CVG_ID_LEN];
