@@ -101,13 +101,19 @@ int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outboun
     json_t *val;
     json_object_foreach((json_t *)secret, key, val)
     {
-        if (!listed(sh->required, key) && !listed(sh->optional, key))
-            return cvg_err_set(err, CVG_EINVAL, key, "%s: unknown field for a %s credential", key,
+        if (!listed(sh->required, key) && !listed(sh->optional, key)) {
+            char name[CVG_PATH_KEY_MAX + 4];
+            cvg_path_join(name, sizeof(name), "", key);
+            return cvg_err_set(err, CVG_EINVAL, name, "%s: unknown field in %s credentials", name,
                                provider);
+        }
+        const char *want = strcmp(key, "port") == 0  ? "an integer"
+                           : strcmp(key, "tls") == 0 ? "true or false"
+                                                     : "a string";
         if (strcmp(key, "port") == 0  ? !json_is_integer(val)
             : strcmp(key, "tls") == 0 ? !json_is_boolean(val)
                                       : !json_is_string(val))
-            return cvg_err_set(err, CVG_EINVAL, key, "%s: wrong type", key);
+            return cvg_err_set(err, CVG_EINVAL, key, "%s: must be %s", key, want);
     }
     for (size_t i = 0; sh->required[i]; i++) {
         const char *v = json_string_value(json_object_get(secret, sh->required[i]));

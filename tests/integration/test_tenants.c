@@ -943,6 +943,19 @@ static void test_tenants_credentials(void)
     char *dump = json_dumps(b, JSON_COMPACT);
     CU_ASSERT_PTR_NULL(strstr(dump, secret));
     free(dump);
+    CU_ASSERT_STRING_EQUAL(field_of(b), "secret");
+    const char *why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    CU_ASSERT_STRING_EQUAL(why ? why : "", "secret: unknown field in aws credentials");
+    json_decref(b);
+    b = NULL;
+    /* a value of the wrong type says what it must be */
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a,
+                             "{\"access_key_id\": \"AKIAIOSFODNN7EXAMPLE\", "
+                             "\"secret_access_key\": \"x\", \"region\": 1}",
+                             &b),
+                    422);
+    why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    CU_ASSERT_STRING_EQUAL(why ? why : "", "region: must be a string");
     json_decref(b);
     b = NULL;
     CU_ASSERT_EQUAL(with_key("PUT", path, key_a, "{\"secret_access_key\": \"wJalrXUtnF", &b), 400);
