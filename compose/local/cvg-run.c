@@ -17,12 +17,12 @@
 #include "common/proc.h"
 #include "common/time.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,23 +317,16 @@ static int make_master_key(char *out, size_t size)
 static bool api_port_taken(const run_t *r)
 {
     /* the address as the gateway takes it: an IPv4 literal */
-    struct addrinfo hints = {.ai_family = AF_INET,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char port[16];
-    snprintf(port, sizeof(port), "%d", r->cfg.api_port);
-    if (getaddrinfo(r->cfg.api_host, port, &hints, &ai) != 0 || ai == NULL)
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->cfg.api_port)};
+    if (inet_pton(AF_INET, r->cfg.api_host, &addr.sin_addr) != 1)
         return false; /* the gateway will say what is wrong with the address */
-    bool taken = false;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd >= 0) {
-        int one = 1; /* as the gateway binds: a port in TIME_WAIT is free */
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
-        close(fd);
-    }
-    freeaddrinfo(ai);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1; /* as the gateway binds: a port in TIME_WAIT is free */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool taken = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno == EADDRINUSE;
+    close(fd);
     return taken;
 }
 
