@@ -24,6 +24,14 @@ int cvg_str_copy(char *dst, size_t size, const char *src)
     return 0;
 }
 
+/* n, moved back to the start of the UTF-8 character it falls inside. */
+static size_t char_start(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 void cvg_path_join(char *out, size_t size, const char *base, const char *key)
 {
     if (size == 0)
@@ -33,18 +41,14 @@ void cvg_path_join(char *out, size_t size, const char *base, const char *key)
     size_t n = strlen(key);
     if (n > 0 && room < 4 && n > room) {
         /* not even one character and its "..." after base: cut base */
-        size_t keep = size > 4 ? size - 4 : 0;
-        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
-            keep--;
+        size_t keep = char_start(base, size > 4 ? size - 4 : 0);
         snprintf(out, size, "%.*s%s", (int)keep, base, size > 3 ? "..." : "");
         return;
     }
     bool cut = n > CVG_PATH_KEY_MAX || n > room;
     if (cut) {
         size_t fits = room - 3; /* with its "..." (room >= 4 here) */
-        n = fits < CVG_PATH_KEY_MAX ? fits : CVG_PATH_KEY_MAX;
-        while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
-            n--; /* not inside a UTF-8 sequence */
+        n = char_start(key, fits < CVG_PATH_KEY_MAX ? fits : CVG_PATH_KEY_MAX);
     }
     snprintf(out, size, "%s%s%.*s%s", base, base[0] ? "." : "", (int)n, key, cut ? "..." : "");
 }

@@ -83,6 +83,13 @@ static const char *code_of(json_t *body)
     return s ? s : "";
 }
 
+/* The error's message, or "" when there is none. */
+static const char *message_of(json_t *body)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+    return s ? s : "";
+}
+
 /* The error's field, or "" when it names none. */
 static const char *field_of(json_t *body)
 {
@@ -319,9 +326,8 @@ static void test_tenants_invalid_requests_change_nothing(void)
         /* the error names the request field of the first failed check, and
          * says what is wrong with it */
         CU_ASSERT_STRING_EQUAL(field_of(b), field);
-        const char *why =
-            json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-        CU_ASSERT_PTR_NOT_NULL(why ? strstr(why, want) : NULL);
+        const char *why = message_of(b);
+        CU_ASSERT_PTR_NOT_NULL(strstr(why, want));
         CU_ASSERT_TRUE(errors_contain(b, want));
         json_decref(b);
         free(body);
@@ -400,8 +406,8 @@ static void test_tenants_conflicts(void)
     CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 409);
     CU_ASSERT_STRING_EQUAL(code_of(b), "conflict");
     CU_ASSERT_STRING_EQUAL(field_of(b), "tenant_id");
-    const char *why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-    CU_ASSERT_PTR_NOT_NULL(why ? strstr(why, "already exists") : NULL);
+    const char *why = message_of(b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "already exists"));
     CU_ASSERT_TRUE(errors_contain(b, "already exists"));
     json_decref(b);
     free(body);
@@ -944,8 +950,8 @@ static void test_tenants_credentials(void)
     CU_ASSERT_PTR_NULL(strstr(dump, secret));
     free(dump);
     CU_ASSERT_STRING_EQUAL(field_of(b), "secret");
-    const char *why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-    CU_ASSERT_STRING_EQUAL(why ? why : "", "secret: unknown field in aws credentials");
+    const char *why = message_of(b);
+    CU_ASSERT_STRING_EQUAL(why, "secret: unknown field in aws credentials");
     json_decref(b);
     b = NULL;
     /* a value of the wrong type says what it must be */
@@ -954,8 +960,8 @@ static void test_tenants_credentials(void)
                              "\"secret_access_key\": \"x\", \"region\": 1}",
                              &b),
                     422);
-    why = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-    CU_ASSERT_STRING_EQUAL(why ? why : "", "region: must be a string");
+    why = message_of(b);
+    CU_ASSERT_STRING_EQUAL(why, "region: must be a string");
     json_decref(b);
     b = NULL;
     CU_ASSERT_EQUAL(with_key("PUT", path, key_a, "{\"secret_access_key\": \"wJalrXUtnF", &b), 400);
