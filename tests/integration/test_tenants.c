@@ -2,11 +2,12 @@
  * Tenants through the real cluster, with the data of
  * tests/configs/tenants/tenant_test_config.json: the original service's
  * local test suite (its ten cases), dry-run and onboarding (shapes, every
- * kind of bad input changing nothing, conflicts, rollback at each fault
- * point), the comprehensive view, the isolation matrix over the router's
- * table, API keys (never stored, checksum before lookup, revocation bound,
- * rotation), subscription states, rate limits, credentials and master key
- * rotation, self-service sign-up.
+ * kind of bad input changing nothing, conflicts, a check the warehouse
+ * cannot answer, rollback at each fault point), the comprehensive view,
+ * the isolation matrix over the router's table, API keys (never stored,
+ * checksum before lookup, revocation bound, rotation), subscription
+ * states, rate limits, credentials and master key rotation, self-service
+ * sign-up.
  */
 #include "common/apikey.h"
 #include "common/central.h"
@@ -495,6 +496,39 @@ static void restart_gateway(const char *const *env)
     CU_ASSERT_EQUAL(cluster_stop_proc(&c, cluster_proc(&c, "gateway"), 10000), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "gateway", "cvg-gateway", NULL, env));
     CU_ASSERT_TRUE(cluster_wait_ready(&c, 15000));
+}
+
+/* A check the warehouse cannot answer is the system's failure: 503 naming
+ * no request field, never a 409 that blames the tenant id. The central
+ * file is made unable to answer the dataset check (its column renamed
+ * under the running cluster), then repaired. */
+static void test_tenants_unanswered_check_is_503(void)
+{
+    const char *body = "{\"tenant_id\": \"unanswered\", \"company_name\": \"Unanswered\", "
+                       "\"admin_email\": \"ops@unanswered.io\", \"plan_name\": \"BASIC\"}";
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "ALTER TABLE tenant_profiles RENAME COLUMN dataset_id TO "
+                                  "dataset_id_gone",
+                                  NULL),
+                          0);
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 503);
+    CU_ASSERT_STRING_EQUAL(code_of(b), "system_not_ready");
+    CU_ASSERT_STRING_EQUAL(field_of(b), "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(message_of(b), "Cannot check the dataset"));
+    json_decref(b);
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "ALTER TABLE tenant_profiles RENAME COLUMN dataset_id_gone TO "
+                                  "dataset_id",
+                                  NULL),
+                          0);
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/onboard", body, &b), 201);
+    json_decref(b);
 }
 
 static void test_tenants_onboarding_rolls_back_at_every_fault(void)
@@ -1151,6 +1185,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_conflicts", test_tenants_conflicts},
     {"test_tenants_metacharacters_stored_verbatim", test_tenants_metacharacters_stored_verbatim},
     {"test_tenants_comprehensive_view", test_tenants_comprehensive_view},
+    {"test_tenants_unanswered_check_is_503", test_tenants_unanswered_check_is_503},
     {"test_tenants_onboarding_rolls_back_at_every_fault",
      test_tenants_onboarding_rolls_back_at_every_fault},
     {"test_tenants_isolation_matrix", test_tenants_isolation_matrix},
