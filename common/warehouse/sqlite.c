@@ -17,6 +17,7 @@
 #include "common/warehouse/sqlite_walbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -733,19 +734,50 @@ static int sq_dataset_exists(void *impl, const char *dataset, bool *out, cvg_err
     return 0;
 }
 
+/* Removes a dataset's files: the database, its WAL and shared memory. */
+static int remove_files(const sq_t *s, const char *dataset, cvg_err_t *err)
+{
+    static const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[1200];
+        dataset_path(s, dataset, suffixes[i], path, sizeof(path));
+        if (unlink(path) != 0 && errno != ENOENT)
+            return cvg_err_set(err, CVG_EIO, "dataset", "cannot remove %s: %s", path,
+                               strerror(errno));
+    }
+    return 0;
+}
+
+/* The name is taken by creating its file exclusively, so of connections
+ * creating one dataset at once exactly one succeeds and the others are told
+ * it exists (with a look first, two could both believe they made it, and
+ * the one whose later step failed would drop the other's). SQLite takes
+ * the empty file for a new database. */
 static int sq_dataset_create(void *impl, const char *dataset, cvg_err_t *err)
 {
     sq_t *s = impl;
-    bool exists = false;
     if (reserved(dataset))
         return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
-    int rc = sq_dataset_exists(s, dataset, &exists, err);
-    if (rc != 0)
-        return rc;
-    if (exists)
-        return cvg_err_set(err, CVG_EEXIST, "dataset", "dataset '%s' already exists", dataset);
+    char path[1200];
+    if (dataset_path(s, dataset, "", path, sizeof(path)) != 0)
+        return cvg_err_set(err, CVG_ETOOBIG, "dataset", "dataset path too long");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EEXIST
+                   ? cvg_err_set(err, CVG_EEXIST, "dataset", "dataset '%s' already exists", dataset)
+                   : cvg_err_set(err, CVG_EIO, "dataset", "cannot create %s: %s", path,
+                                 strerror(errno));
+    close(fd);
     drop_stale(s);
-    return attach(s, dataset, true, err);
+    int rc = attach(s, dataset, true, err);
+    if (rc != 0) {
+        /* changes nothing: the file made above goes again */
+        attached_t *a = find_att(s, dataset);
+        if (a != NULL)
+            detach(s, (size_t)(a - s->att), NULL);
+        remove_files(s, dataset, NULL);
+    }
+    return rc;
 }
 
 typedef struct names {
@@ -795,15 +827,7 @@ static int sq_dataset_drop(void *impl, const char *dataset, cvg_err_t *err)
     attached_t *a = find_att(s, dataset);
     if (a != NULL && (rc = detach(s, (size_t)(a - s->att), err)) != 0)
         return rc;
-    static const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char path[1200];
-        dataset_path(s, dataset, suffixes[i], path, sizeof(path));
-        if (unlink(path) != 0 && errno != ENOENT)
-            return cvg_err_set(err, CVG_EIO, "dataset", "cannot remove %s: %s", path,
-                               strerror(errno));
-    }
-    return 0;
+    return remove_files(s, dataset, err);
 }
 
 /* ---- tables -------------------------------------------------------------- */

@@ -572,6 +572,59 @@ static void test_sqlite_new_file_attached_while_read(void)
     cvg_wh_close(&wh);
 }
 
+typedef struct creator {
+    cvg_wh_t *wh;
+    pthread_barrier_t *start;
+    char name[32];
+    int rc;
+} creator_t;
+
+static void *create_at_once(void *arg)
+{
+    creator_t *c = arg;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    pthread_barrier_wait(c->start);
+    c->rc = cvg_wh_dataset_create(c->wh, c->name, &err);
+    return NULL;
+}
+
+/* Connections creating one dataset at the same moment: exactly one creates
+ * it, the others are told it already exists (none may believe it made the
+ * file, or its cleanup after a later failure would drop the winner's). */
+static void test_sqlite_dataset_created_once_under_a_race(void)
+{
+    enum { CREATORS = 4, ROUNDS = 60 };
+    creator_t c[CREATORS];
+    for (int i = 0; i < CREATORS; i++)
+        c[i].wh = open_wh();
+    int bad_rounds = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, CREATORS);
+        pthread_t t[CREATORS];
+        for (int i = 0; i < CREATORS; i++) {
+            c[i].start = &start;
+            snprintf(c[i].name, sizeof(c[i].name), "race_%d", r);
+            pthread_create(&t[i], NULL, create_at_once, &c[i]);
+        }
+        int created = 0, taken = 0;
+        for (int i = 0; i < CREATORS; i++) {
+            pthread_join(t[i], NULL);
+            created += c[i].rc == 0;
+            taken += c[i].rc == CVG_EEXIST;
+        }
+        pthread_barrier_destroy(&start);
+        if (created != 1 || taken != CREATORS - 1) {
+            if (bad_rounds++ == 0)
+                printf("\n  round %d: %d created, %d already existing\n", r, created, taken);
+        }
+    }
+    CU_ASSERT_EQUAL(bad_rounds, 0);
+    for (int i = 0; i < CREATORS; i++)
+        cvg_wh_close(&c[i].wh);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sqlite_datasets", test_sqlite_datasets},
     {"test_sqlite_new_file_attached_while_read", test_sqlite_new_file_attached_while_read},
@@ -590,6 +643,8 @@ static CU_TestInfo tests[] = {
      test_sqlite_statements_stop_at_deadline_or_cancel},
     {"test_sqlite_table_from_a_query", test_sqlite_table_from_a_query},
     {"test_sqlite_index_dropped_once", test_sqlite_index_dropped_once},
+    {"test_sqlite_dataset_created_once_under_a_race",
+     test_sqlite_dataset_created_once_under_a_race},
     CU_TEST_INFO_NULL,
 };
 
