@@ -21,6 +21,7 @@
 #include "tests/tests.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -437,6 +438,79 @@ static void test_tenants_conflicts(void)
     json_decref(b);
     central_snapshot(&c, after, sizeof(after));
     CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+typedef struct racer {
+    int port;
+    const char *body;
+    long status;
+    json_t *reply;
+} racer_t;
+
+static void *onboard_racer(void *arg)
+{
+    racer_t *r = arg;
+    const char *h[] = {admin_header, json_ct, NULL};
+    r->status = http_request_at(r->port, "POST", "/api/v1/tenants/onboard", h, r->body, &r->reply);
+    return NULL;
+}
+
+/* Onboardings of one new tenant at once through two gateways (a gateway
+ * runs its own one at a time): one is created, every other gets a 409
+ * naming tenant_id, from the checks or, when two passed them together,
+ * from the create step; the winner keeps its records and its dataset. */
+static void test_tenants_racing_onboardings(void)
+{
+    int port2 = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port2);
+    const char *env[] = {port_env, NULL};
+    proc_t *gw2 = cluster_spawn(&c, "gateway-2", "cvg-gateway", NULL, env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(port2, "GET", "/health/ready", NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL_FATAL(http_request_at(port2, "GET", "/health/ready", NULL, NULL, NULL), 200);
+    enum { N = 4, ROUNDS = 3 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char tenant[32], body[256];
+        snprintf(tenant, sizeof(tenant), "racer_%d", round);
+        snprintf(body, sizeof(body),
+                 "{\"tenant_id\": \"%s\", \"company_name\": \"Racer\", \"admin_email\": "
+                 "\"ops@racer.io\", \"plan_name\": \"BASIC\"}",
+                 tenant);
+        racer_t r[N];
+        pthread_t t[N];
+        for (int i = 0; i < N; i++) {
+            r[i] = (racer_t){.port = i % 2 ? port2 : c.api_port, .body = body};
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, onboard_racer, &r[i]), 0);
+        }
+        int created = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            if (r[i].status == 201) {
+                created++;
+            } else {
+                CU_ASSERT_EQUAL(r[i].status, 409);
+                CU_ASSERT_STRING_EQUAL(code_of(r[i].reply), "conflict");
+                CU_ASSERT_STRING_EQUAL(field_of(r[i].reply), "tenant_id");
+                CU_ASSERT_PTR_NOT_NULL(strstr(message_of(r[i].reply), tenant));
+            }
+            json_decref(r[i].reply);
+        }
+        CU_ASSERT_EQUAL(created, 1);
+        static const char *tables[] = {"tenant_profiles", "tenant_subscriptions",
+                                       "tenant_api_keys"};
+        for (size_t i = 0; i < 3; i++) {
+            char sql[128];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE tenant_id = ?", tables[i]);
+            CU_ASSERT_EQUAL(wh_int(&c, "tenants", sql, tenant), 1);
+        }
+        CU_ASSERT_EQUAL(wh_int(&c, tenant, "SELECT count(*) FROM onboarding_validation_test", NULL),
+                        1);
+    }
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw2, 10000), 0);
 }
 
 static void test_tenants_metacharacters_stored_verbatim(void)
@@ -1186,6 +1260,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_metacharacters_stored_verbatim", test_tenants_metacharacters_stored_verbatim},
     {"test_tenants_comprehensive_view", test_tenants_comprehensive_view},
     {"test_tenants_unanswered_check_is_503", test_tenants_unanswered_check_is_503},
+    {"test_tenants_racing_onboardings", test_tenants_racing_onboardings},
     {"test_tenants_onboarding_rolls_back_at_every_fault",
      test_tenants_onboarding_rolls_back_at_every_fault},
     {"test_tenants_isolation_matrix", test_tenants_isolation_matrix},
