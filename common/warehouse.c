@@ -226,6 +226,16 @@ int cvg_wh_begin_read(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err)
     return wh->ops->begin_read(wh->impl, datasets, err);
 }
 
+int cvg_wh_begin_write(cvg_wh_t *wh, const char *dataset, cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc != 0)
+        return rc;
+    if (wh->ops->begin_write == NULL)
+        return wh->ops->begin(wh->impl, err);
+    return wh->ops->begin_write(wh->impl, dataset, err);
+}
+
 int cvg_wh_rollback(cvg_wh_t *wh)
 {
     return wh->ops->rollback(wh->impl);
@@ -368,6 +378,16 @@ int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, c
     if (rc == 0)
         rc = check_ident("table", table, err);
     return rc ? rc : wh->ops->table_columns(wh->impl, dataset, table, out, err);
+}
+
+int cvg_wh_table_schema(cvg_wh_t *wh, const char *dataset, const char *table, cvg_schema_t *out,
+                        cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    return rc ? rc : wh->ops->table_schema(wh->impl, dataset, table, out, err);
 }
 
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err)

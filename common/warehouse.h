@@ -120,6 +120,13 @@ int cvg_wh_rollback(cvg_wh_t *wh);
  * no write lock, and pay for locking and checking once. */
 int cvg_wh_begin_read(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err);
 
+/* A write transaction that holds dataset's write lock from its start,
+ * waiting for it as any writer does: what it reads before writing (is the
+ * table there, its columns, its rows) no other writer changes in between,
+ * and its first write never finds the lock taken. A restricted connection
+ * (a tenant's run) locks that dataset only; ended by commit or rollback. */
+int cvg_wh_begin_write(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
+
 /* Makes a dataset reachable from this connection (a no-op where every
  * dataset always is). CVG_ENOTFOUND when it does not exist. */
 int cvg_wh_use(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
@@ -187,6 +194,14 @@ int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_
 /* Column names of a table, in order. CVG_ENOTFOUND when it does not exist. */
 int cvg_wh_table_columns(cvg_wh_t *wh, const char *dataset, const char *table, cvg_strlist_t *out,
                          cvg_err_t *err);
+
+/* A table's columns as a schema named after the table: a column's type is
+ * read from the type the warehouse declares for it (integer, floating
+ * point, numeric; anything else is STRING) and it is REQUIRED where NULL
+ * is refused. CVG_ENOTFOUND when the table does not exist. Free it with
+ * cvg_schema_cleanup. */
+int cvg_wh_table_schema(cvg_wh_t *wh, const char *dataset, const char *table, cvg_schema_t *out,
+                        cvg_err_t *err);
 
 /* Names of the tables (not views) in a dataset, sorted. */
 int cvg_wh_table_list(cvg_wh_t *wh, const char *dataset, cvg_strlist_t *out, cvg_err_t *err);

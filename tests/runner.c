@@ -19,13 +19,16 @@
 #include <time.h>
 #include <limits.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Every suite, one per line: unit suites first, then the real cluster. */
 // clang-format off
@@ -147,6 +150,65 @@ int central_table_create(struct cvg_wh *wh, const char *dataset, const char *tab
     if (rc != 0)
         printf("\n  cannot create %s.%s: %s\n", dataset, table, err.message);
     return rc;
+}
+
+static void *commit_later(void *arg)
+{
+    lock_holder_t *h = arg;
+    struct timespec ts = {h->hold_ms / 1000, (long)(h->hold_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+int lock_hold(lock_holder_t *h, const char *path, const char *first_sql, int hold_ms)
+{
+    sqlite3 *db = NULL;
+    h->db = NULL;
+    h->hold_ms = hold_ms;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        (first_sql && sqlite3_exec(db, first_sql, NULL, NULL, NULL) != SQLITE_OK) ||
+        sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        printf("\n  lock_hold %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    h->db = db;
+    if (pthread_create(&h->thread, NULL, commit_later, h) != 0) {
+        sqlite3_close(db);
+        h->db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void lock_join(lock_holder_t *h)
+{
+    if (h->db == NULL)
+        return;
+    pthread_join(h->thread, NULL);
+    sqlite3_close(h->db);
+    h->db = NULL;
+}
+
+/* in gzip-compressed, appended to *out (*len bytes, free() it). */
+void gzip_append(const char *in, size_t n, unsigned char **out, size_t *len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    CU_ASSERT_EQUAL_FATAL(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+                          Z_OK);
+    size_t bound = deflateBound(&zs, (uLong)n) + 64;
+    unsigned char *p = realloc(*out, *len + bound);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = p + *len;
+    zs.avail_out = (uInt)bound;
+    CU_ASSERT_EQUAL(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *len += zs.total_out;
+    *out = p;
+    deflateEnd(&zs);
 }
 
 char *tmpdir_new(const char *prefix)

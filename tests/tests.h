@@ -7,6 +7,7 @@
 #define CVG_TESTS_H
 
 #include <CUnit/CUnit.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -39,5 +40,20 @@ const char *bin_dir(void);
  * ps_templates/setup/initial/schemas; 0 or the warehouse's error. */
 struct cvg_wh;
 int central_table_create(struct cvg_wh *wh, const char *dataset, const char *table);
+
+/* in gzip-compressed, appended to *out (*len bytes, free() it). */
+void gzip_append(const char *in, size_t n, unsigned char **out, size_t *len);
+
+/* Another writer of a SQLite file: its own connection runs first_sql (may
+ * be NULL), takes the write lock (BEGIN IMMEDIATE) and commits hold_ms
+ * later from a thread. 0 once the lock is held; lock_join waits for the
+ * commit and closes the connection. */
+typedef struct lock_holder {
+    void *db; /* sqlite3 */
+    int hold_ms;
+    pthread_t thread;
+} lock_holder_t;
+int lock_hold(lock_holder_t *h, const char *path, const char *first_sql, int hold_ms);
+void lock_join(lock_holder_t *h);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct cvg_wh_ops {
     int (*commit)(void *impl, cvg_err_t *err);
     int (*rollback)(void *impl);
     int (*begin_read)(void *impl, const char *const *datasets, cvg_err_t *err);
+    int (*begin_write)(void *impl, const char *dataset, cvg_err_t *err);
     int (*use)(void *impl, const char *dataset, cvg_err_t *err);
     int (*dataset_exists)(void *impl, const char *dataset, bool *out, cvg_err_t *err);
     int (*dataset_create)(void *impl, const char *dataset, cvg_err_t *err);
@@ -37,6 +38,8 @@ typedef struct cvg_wh_ops {
                            cvg_err_t *err);
     int (*table_columns)(void *impl, const char *dataset, const char *table, cvg_strlist_t *out,
                          cvg_err_t *err);
+    int (*table_schema)(void *impl, const char *dataset, const char *table, cvg_schema_t *out,
+                        cvg_err_t *err);
     int (*query_columns)(void *impl, const char *sql, cvg_strlist_t *out, cvg_err_t *err);
     int (*index_create)(void *impl, const char *dataset, const char *table, const char *suffix,
                         const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);

@@ -672,6 +672,35 @@ static int sq_begin(void *impl, cvg_err_t *err)
     return rc;
 }
 
+static int reach(sq_t *s, const char *dataset, cvg_err_t *err);
+static int sq_rollback(void *impl);
+
+/* BEGIN IMMEDIATE locks every attached file. A restricted connection, which
+ * keeps others attached for reading, begins deferred and writes the
+ * dataset's header at once instead (its user_version, which nothing uses,
+ * set to the 0 it holds): that takes this file's write lock with the busy
+ * wait of a first write, before a read gives the transaction a snapshot
+ * (after one, a write on a file another writer holds fails at once). */
+static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
+{
+    sq_t *s = impl;
+    if (reserved(dataset))
+        return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
+    int rc = s->txn_depth > 0 ? 0 : reach(s, dataset, err);
+    if (rc == 0)
+        rc = sq_begin(impl, err);
+    if (rc != 0 || !s->restricted)
+        return rc;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "PRAGMA \"%s\".user_version = 0", dataset);
+    s->trusted++;
+    rc = run(s, sql, err);
+    s->trusted--;
+    if (rc != 0)
+        sq_rollback(impl);
+    return rc;
+}
+
 /* A deferred BEGIN: the first read takes the snapshot, no write lock. */
 static int sq_begin_read(void *impl, const char *const *datasets, cvg_err_t *err)
 {
@@ -1140,6 +1169,78 @@ static int sq_table_columns(void *impl, const char *dataset, const char *table, 
     return rc;
 }
 
+/* The column type a declared SQLite type stands for, by SQLite's rules of
+ * column affinity (INT, then REAL, FLOA or DOUB); NUMERIC for the numeric
+ * names CREATE TABLE ... AS gives; anything else, ANY among them, STRING. */
+static cvg_col_type_t declared_type(const char *decl, size_t len)
+{
+    char up[64];
+    size_t n = len < sizeof(up) - 1 ? len : sizeof(up) - 1;
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)(decl[i] >= 'a' && decl[i] <= 'z' ? decl[i] - 32 : decl[i]);
+    up[n] = '\0';
+    if (strstr(up, "INT"))
+        return CVG_COL_INT64;
+    if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
+        return CVG_COL_FLOAT64;
+    if (strcmp(up, "NUM") == 0 || strcmp(up, "NUMERIC") == 0 || strncmp(up, "DECIMAL", 7) == 0)
+        return CVG_COL_NUMERIC;
+    return CVG_COL_STRING;
+}
+
+typedef struct schema_rows {
+    cvg_schema_t *s;
+    size_t cap;
+} schema_rows_t;
+
+static int collect_column(void *ud, const cvg_row_t *row)
+{
+    schema_rows_t *r = ud;
+    cvg_schema_t *s = r->s;
+    if (s->ncols == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        cvg_column_t *cols = realloc(s->cols, cap * sizeof(*cols));
+        if (cols == NULL)
+            return CVG_ENOMEM;
+        s->cols = cols;
+        r->cap = cap;
+    }
+    cvg_column_t *c = &s->cols[s->ncols++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%.*s", (int)row->vals[0].len, row->vals[0].s);
+    c->type = row->vals[1].type == CVG_VAL_TEXT ? declared_type(row->vals[1].s, row->vals[1].len)
+                                                : CVG_COL_STRING;
+    c->mode =
+        row->vals[2].type == CVG_VAL_INT && row->vals[2].i ? CVG_MODE_REQUIRED : CVG_MODE_NULLABLE;
+    return 0;
+}
+
+static int sq_table_schema(void *impl, const char *dataset, const char *table, cvg_schema_t *out,
+                           cvg_err_t *err)
+{
+    sq_t *s = impl;
+    int rc = reach(s, dataset, err);
+    if (rc != 0)
+        return rc;
+    snprintf(out->table, sizeof(out->table), "%s", table);
+    /* The driver's own pragma, on names already checked as identifiers. */
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT name, type, \"notnull\" FROM \"%s\".pragma_table_info('%s') ORDER BY cid",
+             dataset, table);
+    schema_rows_t r = {.s = out};
+    s->trusted++;
+    rc = sq_exec(s, sql, NULL, 0, collect_column, &r, NULL, err);
+    s->trusted--;
+    if (rc == CVG_ENOMEM)
+        cvg_err_set(err, rc, "table", "out of memory");
+    if (rc == 0 && out->ncols == 0)
+        rc = cvg_err_set(err, CVG_ENOTFOUND, "table", "no table %s.%s", dataset, table);
+    if (rc != 0)
+        cvg_schema_cleanup(out);
+    return rc;
+}
+
 static int sq_index_create(void *impl, const char *dataset, const char *table, const char *suffix,
                            const char *const *columns, size_t n, const char *not_null,
                            cvg_err_t *err)
@@ -1205,6 +1306,7 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .begin_read = sq_begin_read,
+    .begin_write = sq_begin_write,
     .use = sq_use,
     .dataset_exists = sq_dataset_exists,
     .dataset_create = sq_dataset_create,
@@ -1218,6 +1320,7 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .set_interrupt = sq_set_interrupt,
     .table_create_as = sq_table_create_as,
     .table_columns = sq_table_columns,
+    .table_schema = sq_table_schema,
     .query_columns = sq_query_columns,
     .index_create = sq_index_create,
     .index_drop = sq_index_drop,

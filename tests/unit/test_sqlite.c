@@ -522,19 +522,6 @@ static void test_sqlite_index_dropped_once(void)
     cvg_wh_close(&wh);
 }
 
-typedef struct holder {
-    sqlite3 *db;
-    int hold_ms;
-} holder_t;
-
-static void *release_later(void *arg)
-{
-    holder_t *h = arg;
-    cvg_time_sleep_ms(h->hold_ms);
-    sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
-    return NULL;
-}
-
 /* Another process about to write a dataset file that is new (not yet in
  * WAL mode, as when two processes attach it first at once and both turn
  * it to WAL): turning it to WAL waits for that writer to let go instead of
@@ -546,13 +533,8 @@ static void test_sqlite_new_file_attached_while_read(void)
     snprintf(path, sizeof(path), "%s/wh/fresh.db", dir);
     CU_ASSERT_EQUAL_FATAL(cvg_fs_mkdir_p(dir, 0700, NULL), 0);
     cvg_wh_t *wh = open_wh(); /* makes the warehouse directory */
-    sqlite3 *other = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &other), SQLITE_OK);
-    CU_ASSERT_EQUAL_FATAL(
-        sqlite3_exec(other, "CREATE TABLE t (a); BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    holder_t h = {other, 300};
-    pthread_t t;
-    pthread_create(&t, NULL, release_later, &h);
+    lock_holder_t h;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, "CREATE TABLE t (a)", 300), 0);
     cvg_err_t err;
     cvg_err_clear(&err);
     int64_t start = cvg_time_mono_ms();
@@ -562,13 +544,104 @@ static void test_sqlite_new_file_attached_while_read(void)
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_STRING_EQUAL(err.message, "");      /* no trace of the tries that waited */
     CU_ASSERT(cvg_time_mono_ms() - start >= 250); /* it did wait for the writer */
-    pthread_join(t, NULL);
-    sqlite3_close(other);
+    lock_join(&h);
     char mode[16] = "";
     CU_ASSERT_EQUAL(
         cvg_wh_query_text(wh, "PRAGMA fresh.journal_mode", NULL, 0, mode, sizeof(mode), NULL, &err),
         0);
     CU_ASSERT_STRING_EQUAL(mode, "wal");
+    cvg_wh_close(&wh);
+}
+
+/* A tenant's write (restricted connection) on a dataset another process is
+ * writing: begin_write waits for the lock, so the reads and the write that
+ * follow all succeed, and a file it may read stays unlocked meanwhile. */
+static void test_sqlite_write_waits_for_the_lock(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    int rc = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "busy", &err), 0);
+    make_table(wh, "busy", "t", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "side", &err), 0);
+    make_table(wh, "side", "log", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    const char *only[] = {"busy", NULL};
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_restrict(wh, only, &err), 0);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/wh/busy.db", dir);
+    lock_holder_t h;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 300), 0);
+    int64_t start = cvg_time_mono_ms();
+    rc = cvg_wh_begin_write(wh, "busy", &err);
+    if (rc != 0)
+        printf("\n  begin_write: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT(cvg_time_mono_ms() - start >= 250); /* it waited for the other writer */
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM busy.t", &rc, &err), 0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(wh, "INSERT INTO busy.t VALUES (7)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    /* the other file was not locked by this transaction */
+    cvg_wh_t *other = open_wh();
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(other, "INSERT INTO side.log VALUES (1)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    cvg_wh_close(&other);
+    CU_ASSERT_EQUAL(cvg_wh_commit(wh, &err), 0);
+    lock_join(&h);
+    CU_ASSERT_EQUAL(count_in(wh, "SELECT count(*) FROM busy.t WHERE x = 7", &rc, &err), 1);
+    /* a dataset outside the restriction cannot be locked */
+    CU_ASSERT_EQUAL(cvg_wh_begin_write(wh, "side", &err), CVG_EINVAL);
+    cvg_wh_close(&wh);
+}
+
+/* A table's schema as declared: STRICT types and the names CREATE TABLE
+ * ... AS gives (from a column's or a CAST's type) map to the loader's
+ * types; NOT NULL makes REQUIRED. */
+static void test_sqlite_table_schema_from_declared_types(void)
+{
+    cvg_wh_t *wh = open_wh();
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "decl", &err), 0);
+    make_table(wh, "decl", "strict_t",
+               "[{\"name\":\"id\",\"type\":\"STRING\",\"mode\":\"REQUIRED\"},"
+               "{\"name\":\"n\",\"type\":\"INT64\"},{\"name\":\"cost\",\"type\":\"FLOAT64\"},"
+               "{\"name\":\"day\",\"type\":\"DATE\"}]");
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_table_create_as(wh, "decl", "ctas",
+                                                 "SELECT 'a' AS s, CAST(1 AS INTEGER) AS i, "
+                                                 "CAST(1.5 AS REAL) AS r, CAST(2 AS NUMERIC) "
+                                                 "AS num, 1 AS lit",
+                                                 NULL, 0, &err),
+                          0);
+    static const struct {
+        const char *table, *col;
+        cvg_col_type_t type;
+        cvg_col_mode_t mode;
+    } want[] = {
+        {"strict_t", "id", CVG_COL_STRING, CVG_MODE_REQUIRED},
+        {"strict_t", "n", CVG_COL_INT64, CVG_MODE_NULLABLE},
+        {"strict_t", "cost", CVG_COL_FLOAT64, CVG_MODE_NULLABLE},
+        {"strict_t", "day", CVG_COL_STRING, CVG_MODE_NULLABLE},
+        {"ctas", "s", CVG_COL_STRING, CVG_MODE_NULLABLE},
+        {"ctas", "i", CVG_COL_INT64, CVG_MODE_NULLABLE},
+        {"ctas", "r", CVG_COL_FLOAT64, CVG_MODE_NULLABLE},
+        {"ctas", "num", CVG_COL_NUMERIC, CVG_MODE_NULLABLE},
+        {"ctas", "lit", CVG_COL_STRING, CVG_MODE_NULLABLE}, /* a literal declares no type */
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        cvg_schema_t sc;
+        CU_ASSERT_EQUAL_FATAL(cvg_wh_table_schema(wh, "decl", want[i].table, &sc, &err), 0);
+        CU_ASSERT_STRING_EQUAL(sc.table, want[i].table);
+        int k = cvg_schema_find(&sc, want[i].col);
+        CU_ASSERT_FATAL(k >= 0);
+        if (sc.cols[k].type != want[i].type || sc.cols[k].mode != want[i].mode)
+            printf("\n  %s.%s: type %d mode %d\n", want[i].table, want[i].col, sc.cols[k].type,
+                   sc.cols[k].mode);
+        CU_ASSERT_EQUAL(sc.cols[k].type, want[i].type);
+        CU_ASSERT_EQUAL(sc.cols[k].mode, want[i].mode);
+        cvg_schema_cleanup(&sc);
+    }
+    cvg_schema_t none;
+    CU_ASSERT_EQUAL(cvg_wh_table_schema(wh, "decl", "missing", &none, &err), CVG_ENOTFOUND);
+    CU_ASSERT_EQUAL(none.ncols, 0);
     cvg_wh_close(&wh);
 }
 
@@ -643,6 +716,8 @@ static CU_TestInfo tests[] = {
      test_sqlite_statements_stop_at_deadline_or_cancel},
     {"test_sqlite_table_from_a_query", test_sqlite_table_from_a_query},
     {"test_sqlite_index_dropped_once", test_sqlite_index_dropped_once},
+    {"test_sqlite_write_waits_for_the_lock", test_sqlite_write_waits_for_the_lock},
+    {"test_sqlite_table_schema_from_declared_types", test_sqlite_table_schema_from_declared_types},
     {"test_sqlite_dataset_created_once_under_a_race",
      test_sqlite_dataset_created_once_under_a_race},
     CU_TEST_INFO_NULL,
