@@ -239,6 +239,26 @@ int wrk_dest_ensure(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlis
     return 0;
 }
 
+int wrk_dest_schema_from_table(const proc_ctx_t *ctx, wrk_dest_t *d, proc_result_t *res)
+{
+    if (d->has_schema)
+        return 0;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_wh_table_schema(ctx->wh, d->dataset, d->table, &d->schema, &err);
+    if (rc != 0)
+        return proc_fail(res, rc, "%s.%s: %.900s", d->dataset, d->table, err.message);
+    d->has_schema = true;
+    return 0;
+}
+
+void wrk_dest_rolled_back(json_t *detail)
+{
+    if (json_object_get(detail, "rows_replaced"))
+        json_object_set_new(detail, "rows_replaced", json_integer(0));
+    json_object_del(detail, "table_created");
+}
+
 int wrk_dest_check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
                                     const cvg_strlist_t *columns, const char *what,
                                     proc_result_t *res)

@@ -43,7 +43,9 @@ int wrk_dest_parse(const proc_ctx_t *ctx, const char *ps_type, const json_t *des
 void wrk_dest_cleanup(wrk_dest_t *d);
 
 /*
- * Creates the table when it does not exist: from the schema template, or
+ * Inside the caller's write transaction (cvg_wh_begin_write on the
+ * destination's dataset), so a failed step leaves no table behind:
+ * creates the table when it does not exist: from the schema template, or
  * else with `columns` (all text) or, when select_sql is given, with the
  * query's columns. Partitioning and clustering become indexes; what was
  * done goes into detail ("table_created", "table_config").
@@ -61,13 +63,22 @@ int wrk_dest_check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
                                     const cvg_strlist_t *columns, const char *what,
                                     proc_result_t *res);
 
+/* For a destination named without a schema_template, once its table
+ * exists: the table's own column types (cvg_wh_table_schema), so loaded
+ * values are checked and converted against them as against a template's. */
+int wrk_dest_schema_from_table(const proc_ctx_t *ctx, wrk_dest_t *d, proc_result_t *res);
+
+/* After the caller's transaction was rolled back: detail no longer says a
+ * table was made or rows replaced. */
+void wrk_dest_rolled_back(json_t *detail);
+
 /* Inside the caller's transaction, before rows go in: truncate (all rows
  * or the partition's), or refuse a non-empty table for write_empty. */
 int wrk_dest_prepare_write(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail,
                            proc_result_t *res);
 
-/* The column types of the table for the names given (text when the
- * table came from no template); for converting loaded values. */
+/* The column types of the table for the names given (text when neither a
+ * template nor the table gives one); for converting loaded values. */
 cvg_col_type_t wrk_dest_column_type(const wrk_dest_t *d, const char *column);
 
 #endif

@@ -410,19 +410,24 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
         goto out;
     }
     rc = wrk_dest_check_partition_column(ctx, d, &names, "file", res);
+    /* One transaction holding the dataset from here on: a table made for
+     * the load goes again with its rows when the load fails. */
+    if (rc == 0 && (rc = cvg_wh_begin_write(ctx->wh, d->dataset, &l.err)) != 0)
+        proc_fail(res, rc, "%s: %.900s", d->dataset, l.err.message);
+    bool begun = rc == 0;
     if (rc == 0)
         rc = wrk_dest_ensure(ctx, d, &names, NULL, NULL, 0, detail, res);
+    if (rc == 0)
+        rc = wrk_dest_schema_from_table(ctx, d, res);
     if (rc == 0)
         rc = plan_columns(&l, (const char *const *)names.items, names.n, res);
     cvg_strlist_cleanup(&names);
     if (rc != 0) {
+        if (begun) {
+            cvg_wh_rollback(ctx->wh);
+            wrk_dest_rolled_back(detail);
+        }
         json_decref(first);
-        goto out;
-    }
-    rc = cvg_wh_begin(ctx->wh, &l.err);
-    if (rc != 0) {
-        json_decref(first);
-        rc = proc_fail(res, rc, "%.900s", l.err.message);
         goto out;
     }
     rc = wrk_dest_prepare_write(ctx, d, detail, res);
@@ -464,6 +469,7 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
                  : proc_fail(res, CVG_EDB, "commit: %.900s", l.err.message);
     if (rc != 0) {
         cvg_wh_rollback(ctx->wh);
+        wrk_dest_rolled_back(detail);
         l.loaded = 0;
     }
     res->rows = rc == 0 ? l.loaded : -1;

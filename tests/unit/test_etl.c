@@ -419,6 +419,8 @@ static void test_etl_bad_rows_and_threshold(void)
     free(y);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "4 of 6 rows are bad"));
+    /* the old rows are back: none was replaced */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")), 0);
     json_t *samples = json_object_get(step_result(&out, 0), "bad_row_samples");
     CU_ASSERT_EQUAL(json_array_size(samples), 4);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(samples, 0)),
@@ -793,6 +795,117 @@ static void test_etl_write_modes_and_continue_on_failure(void)
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), 2);
 }
 
+/* Another process writing the tenant's dataset while a step appends, and
+ * while one writes to an empty table: each step waits for the lock and
+ * succeeds (an append used to fail at once with "database is locked"). */
+static void test_etl_writes_wait_for_another_writer(void)
+{
+    const char *yaml =
+        "pipeline_id: busy\ndescription: d\nsteps:\n"
+        "  - step_id: append\n    ps_type: gcp.bq_etl\n    source: {query: SELECT 5 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes, write_mode: append}\n"
+        "  - step_id: empty\n    ps_type: gcp.bq_etl\n    source: {query: SELECT 6 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: busy_fresh, write_mode: "
+        "write_empty}\n";
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/wh/acme.db", dir);
+    long long before = int_of("SELECT count(*) FROM acme.modes");
+    lock_holder_t h;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 300), 0);
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    lock_join(&h);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), before + 1);
+    CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.busy_fresh"), 6);
+}
+
+/* A step that fails after it made its table (here a partition replace
+ * whose query strays outside the partition) leaves no table behind and
+ * does not say it made one. */
+static void test_etl_failed_step_leaves_no_new_table(void)
+{
+    wrk_outcome_t out;
+    run_partition_query("stray", "SELECT '2026-11-03' AS day, 1 AS n", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "outside partition"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_result(&out, 0), "table_created"));
+    bool exists = true;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "stray", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+    wrk_outcome_cleanup(&out);
+}
+
+/* A load into a table a query step made (no schema_template) checks each
+ * value against the table's column types: a text where the query made a
+ * number is a bad row, not a text stored in a number's column. */
+static void test_etl_load_checks_types_of_a_query_made_table(void)
+{
+    const char *yaml =
+        "pipeline_id: typed\ndescription: d\nsteps:\n"
+        "  - step_id: seed\n    ps_type: gcp.bq_etl\n"
+        "    source: {query: \"SELECT '2026-11-01' AS day, 'seed' AS service, CAST(1.5 AS REAL) "
+        "AS cost, CAST(1 AS INTEGER) AS qty\"}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: typed_costs, write_mode: "
+        "append}\n";
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL_FATAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    write_file("typed.csv", "day,service,cost,qty\n2026-11-02,storage,twelve,1\n"
+                            "2026-11-03,db,7.75,x\n2026-11-04,vm,2.25,3\n");
+    run_load("typed.csv", "typed_costs", "max_bad_rows: 2", "      write_mode: append\n", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    json_t *r = step_result(&out, 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "bad_rows")), 2);
+    json_t *samples = json_object_get(r, "bad_row_samples");
+    const char *first = json_string_value(json_array_get(samples, 0));
+    const char *second = json_string_value(json_array_get(samples, 1));
+    CU_ASSERT_STRING_EQUAL(first ? first : "", "line 2: column cost: 'twelve' is not a number");
+    CU_ASSERT_STRING_EQUAL(second ? second : "", "line 3: column qty: 'x' is not an integer");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_DOUBLE_EQUAL(real_of("SELECT printf('%.2f', sum(cost)) FROM acme.typed_costs"), 3.75,
+                           1e-9);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.typed_costs WHERE typeof(cost) <> 'real'"),
+                    0);
+}
+
+/* A gzip JSON Lines file loads like a plain one, and the step says which
+ * it was. */
+static void test_etl_gzip_load_says_compressed(void)
+{
+    const char *jsonl = "{\"day\": \"2026-11-01\", \"cost\": 1.5}\n"
+                        "{\"day\": \"2026-11-02\", \"cost\": 2}\n";
+    unsigned char *gz = NULL;
+    size_t len = 0;
+    gzip_append(jsonl, strlen(jsonl), &gz, &len);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/imports/acme/costs.jsonl.gz", dir);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, (const char *)gz, len, 0600, &err), 0);
+    free(gz);
+    write_file("costs.jsonl", jsonl);
+    static const struct {
+        const char *file;
+        bool compressed;
+    } cases[] = {{"costs.jsonl.gz", true}, {"costs.jsonl", false}};
+    for (size_t i = 0; i < 2; i++) {
+        wrk_outcome_t out;
+        run_load(cases[i].file, "gz_costs", "max_bad_rows: 0", "      write_mode: truncate\n",
+                 &out);
+        CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+        json_t *r = step_result(&out, 0);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(r, "rows_loaded")), 2);
+        CU_ASSERT_EQUAL(json_is_true(json_object_get(r, "compressed")), cases[i].compressed);
+        wrk_outcome_cleanup(&out);
+    }
+}
+
 /* Sets acme's gcp settings as the API would store them: checked by the
  * providers' rules first; false when they refuse the value. */
 static bool store_gcp_settings(json_t *settings)
@@ -922,6 +1035,11 @@ static CU_TestInfo tests[] = {
     {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
     {"test_etl_run_status_variables", test_etl_run_status_variables},
     {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
+    {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
+    {"test_etl_failed_step_leaves_no_new_table", test_etl_failed_step_leaves_no_new_table},
+    {"test_etl_load_checks_types_of_a_query_made_table",
+     test_etl_load_checks_types_of_a_query_made_table},
+    {"test_etl_gzip_load_says_compressed", test_etl_gzip_load_says_compressed},
     {"test_etl_injection_payloads_as_settings", test_etl_injection_payloads_as_settings},
     CU_TEST_INFO_NULL,
 };

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define MAX_BAD 16
 
@@ -105,26 +104,6 @@ static ssize_t trickle_read(void *ud, void *buf, size_t size)
     memcpy(buf, t->data + t->pos, n);
     t->pos += n;
     return (ssize_t)n;
-}
-
-/* in gzip-compressed, appended to *out (*len bytes, free() it). */
-static void gzip_append(const char *in, size_t n, unsigned char **out, size_t *len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    CU_ASSERT_EQUAL_FATAL(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
-                          Z_OK);
-    size_t bound = deflateBound(&zs, (uLong)n) + 64;
-    unsigned char *p = realloc(*out, *len + bound);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = p + *len;
-    zs.avail_out = (uInt)bound;
-    CU_ASSERT_EQUAL(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *len += zs.total_out;
-    *out = p;
-    deflateEnd(&zs);
 }
 
 static const char quoted_csv[] = "\xef\xbb\xbf"

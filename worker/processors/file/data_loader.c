@@ -30,9 +30,10 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     }
     wrk_load_opts_t lo;
     wrk_load_opts_from(step, &lo);
-    res->detail = json_pack("{s:s, s:s, s:b}", "source", uri, "table", d.table, "compressed",
-                            cvg_rows_compressed(rows));
+    res->detail = json_pack("{s:s, s:s}", "source", uri, "table", d.table);
     rc = wrk_load_rows(ctx, rows, &d, &lo, res->detail, res);
+    /* known once the first bytes were read */
+    json_object_set_new(res->detail, "compressed", json_boolean(cvg_rows_compressed(rows)));
     cvg_rows_destroy(&rows);
     wrk_dest_cleanup(&d);
     return rc;

@@ -2,8 +2,9 @@
  * gcp.bq_etl: a query on the warehouse into a table of the tenant's
  * dataset (the originals' name; it runs on whichever warehouse is
  * configured). The query's variables are bound (common/sqltmpl.h); the
- * write is one transaction, so truncate-and-load keeps the old rows when
- * anything fails.
+ * write is one transaction holding the dataset's write lock from its start,
+ * table creation included, so a step that fails (or is cancelled, or times
+ * out) leaves the table as it was: old rows kept, a new table not made.
  */
 #include "common/sqltmpl.h"
 #include "worker/destination.h"
@@ -104,25 +105,27 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         proc_fail(res, rc, "%.900s", err.message);
     if (rc == 0)
         rc = wrk_dest_check_partition_column(ctx, &d, &cols, "query", res);
-    if (rc == 0)
-        rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
-                             res);
     int64_t rows = 0;
     if (rc == 0) {
-        rc = cvg_wh_begin(ctx->wh, &err);
+        rc = cvg_wh_begin_write(ctx->wh, d.dataset, &err);
         if (rc != 0)
-            proc_fail(res, rc, "%.900s", err.message);
+            proc_fail(res, rc, "%s: %.900s", d.dataset, err.message);
     }
     if (rc == 0) {
-        rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
+        rc = wrk_dest_ensure(ctx, &d, NULL, cvg_buf_cstr(&q.text), q.params, q.nparams, res->detail,
+                             res);
+        if (rc == 0)
+            rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
         if (rc == 0)
             rc = insert_select(ctx, &d, &q, &cols, &rows, res);
         if (rc == 0)
             rc = check_partition(ctx, &d, rows, res);
         if (rc == 0 && cvg_wh_commit(ctx->wh, &err) != 0)
             rc = proc_fail(res, CVG_EDB, "commit: %.900s", err.message);
-        if (rc != 0)
+        if (rc != 0) {
             cvg_wh_rollback(ctx->wh);
+            wrk_dest_rolled_back(res->detail);
+        }
     }
     if (rc == 0) {
         res->rows = rows;
