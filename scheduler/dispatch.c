@@ -82,6 +82,53 @@ size_t sch_dispatch(sch_t *s)
     return pushed;
 }
 
+/* Tells the run log what became of a run the scheduler took back: queued
+ * again (RETRYING), or ended (DEAD, CANCELLED). */
+static void emit_taken_back(sch_t *s, const sch_expired_t *e, const char *status, const char *error)
+{
+    if (s->emitter == NULL || e->pipeline_id[0] == '\0')
+        return;
+    bool final = strcmp(status, "RETRYING") != 0;
+    cvg_event_t ev;
+    cvg_event_init(&ev, final ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
+    memcpy(ev.run_id, e->run_id, sizeof(ev.run_id));
+    memcpy(ev.tenant_id, e->tenant_id, sizeof(ev.tenant_id));
+    memcpy(ev.pipeline_id, e->pipeline_id, sizeof(ev.pipeline_id));
+    memcpy(ev.pipeline, e->pipeline, sizeof(ev.pipeline));
+    snprintf(ev.status, sizeof(ev.status), "%s", status);
+    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
+    ev.attempt = e->attempt;
+    ev.error = strdup(error);
+    if (final)
+        ev.end_ms = cvg_time_now_ms();
+    cvg_emitter_send(s->emitter, &ev, 1000);
+    cvg_event_cleanup(&ev);
+}
+
+void sch_handback(sch_t *s, const cvg_worker_msg_t *w)
+{
+    sch_expired_t e;
+    bool requeued = false;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_log_ctx_t lc = {.run_id = w->run_id};
+    if (sch_queue_handback(&s->queue, w->run_id, w->attempt, w->worker_id, &e, &requeued, &err) !=
+        0) {
+        cvg_warn(&lc, "cannot take back the run of stopping worker %s (its lease will): %s",
+                 w->worker_id, err.message);
+        return;
+    }
+    if (!requeued)
+        return; /* it ended meanwhile, or is not that worker's: nothing to do */
+    s->requeued++;
+    lc =
+        (cvg_log_ctx_t){.tenant_id = e.tenant_id, .pipeline_id = e.pipeline_id, .run_id = e.run_id};
+    cvg_log_field_t f[2] = {CVG_LF_STR("worker_id", w->worker_id),
+                            CVG_LF_NUM("attempt", e.attempt)};
+    cvg_log_write(CVG_LOG_INFO, &lc, f, 2, "run handed back by its stopping worker: queued again");
+    emit_taken_back(s, &e, "RETRYING", "its worker stopped before the run ended; queued again");
+}
+
 void sch_expire(sch_t *s)
 {
     sch_expired_t lost[16];
@@ -118,27 +165,12 @@ void sch_expire(sch_t *s)
                       e->cancelled ? "it was being cancelled: run is CANCELLED"
                       : e->dead    ? "no attempts left, run is DEAD"
                                    : "run queued again");
-        if (s->emitter == NULL || e->pipeline_id[0] == '\0')
-            continue;
-        cvg_event_t ev;
-        bool final = e->dead || e->cancelled;
-        cvg_event_init(&ev, final ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
-        memcpy(ev.run_id, e->run_id, sizeof(ev.run_id));
-        memcpy(ev.tenant_id, e->tenant_id, sizeof(ev.tenant_id));
-        memcpy(ev.pipeline_id, e->pipeline_id, sizeof(ev.pipeline_id));
-        memcpy(ev.pipeline, e->pipeline, sizeof(ev.pipeline));
-        snprintf(ev.status, sizeof(ev.status), "%s",
-                 e->cancelled ? "CANCELLED"
-                 : e->dead    ? "DEAD"
-                              : "RETRYING");
-        snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
-        ev.attempt = e->attempt;
-        ev.error = strdup(e->cancelled ? "cancelled; its worker was lost"
-                          : e->dead    ? "lease expired: worker lost, no attempts left"
-                                       : "lease expired: worker lost; queued again");
-        if (final)
-            ev.end_ms = cvg_time_now_ms();
-        cvg_emitter_send(s->emitter, &ev, 1000);
-        cvg_event_cleanup(&ev);
+        emit_taken_back(s, e,
+                        e->cancelled ? "CANCELLED"
+                        : e->dead    ? "DEAD"
+                                     : "RETRYING",
+                        e->cancelled ? "cancelled; its worker was lost"
+                        : e->dead    ? "lease expired: worker lost, no attempts left"
+                                     : "lease expired: worker lost; queued again");
     }
 }

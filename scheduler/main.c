@@ -177,6 +177,13 @@ static void on_worker(sch_t *s)
         return;
     }
     cvg_worker_msg_t *w = &m.u.worker;
+    if (strcmp(w->op, "handback") == 0) {
+        zframe_destroy(&identity);
+        sch_handback(s, w);
+        cvg_msg_cleanup(&m);
+        sch_dispatch(s);
+        return;
+    }
     size_t before = sch_workers_alive(&s->workers);
     bool was_idle = false;
     for (size_t i = 0; i < s->workers.n; i++) {

@@ -70,6 +70,14 @@ int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);
  * their end, else queued again or dead-lettered; fills out[0..*n). */
 int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err);
 
+/* A run its worker hands back on stopping, before the run ended: queued
+ * again at once, the stopped attempt not counted against max_attempts
+ * (max_attempts rises with the attempt). Only while that attempt is
+ * DISPATCHED, or RUNNING under that worker, and no cancel was asked for;
+ * *requeued says whether it was, and out then describes it. */
+int sch_queue_handback(sch_queue_t *q, const char *run_id, int attempt, const char *worker_id,
+                       sch_expired_t *out, bool *requeued, cvg_err_t *err);
+
 /* Counts of queue rows by state, as a JSON object. */
 int sch_queue_counts(sch_queue_t *q, char *out, size_t size, cvg_err_t *err);
 

@@ -58,6 +58,10 @@ size_t sch_dispatch(sch_t *s);
 /* Takes back runs whose lease lapsed (worker lost). */
 void sch_expire(sch_t *s);
 
+/* A stopping worker hands back the run it could not finish: queued again
+ * at once (sch_queue_handback), and the run log told. */
+void sch_handback(sch_t *s, const cvg_worker_msg_t *w);
+
 /* A worker reported it holds run_id: it is no longer waiting to be taken. */
 void sch_dispatch_taken(sch_t *s, const char *run_id);
 

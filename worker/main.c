@@ -47,8 +47,9 @@ typedef struct wrk {
     char run_id[CVG_ID_LEN]; /* the run in hand, for heartbeats */
     int attempt;
     pthread_t thread;
-    cvg_job_t job; /* the run in hand, owned while busy */
-    volatile sig_atomic_t cancel;
+    cvg_job_t job;                /* the run in hand, owned while busy */
+    volatile sig_atomic_t cancel; /* WRK_CANCEL_* or 0 */
+    bool handed_back;             /* the run stopped unfinished because this worker stops */
     atomic_bool done;
     int done_pipe[2];
     int64_t last_heartbeat;
@@ -142,7 +143,8 @@ static void *job_thread(void *arg)
                          .params = &j->params};
         wrk_outcome_t out;
         wrk_runner_run(&env, &run, &p, &out);
-        if (strcmp(out.status, "SUCCEEDED") != 0)
+        w->handed_back = strcmp(out.status, "RETRYING") == 0;
+        if (strcmp(out.status, "SUCCEEDED") != 0 && !w->handed_back)
             w->failed++;
         wrk_outcome_cleanup(&out);
         cvg_pipeline_cleanup(&p);
@@ -173,7 +175,7 @@ static void on_command(wrk_t *w)
         !w->flushing && strcmp(m.u.worker.run_id, w->run_id) == 0) {
         cvg_log_ctx_t lc = {.tenant_id = w->job.tenant_id, .run_id = w->run_id};
         cvg_info(&lc, "cancel requested: stopping the run");
-        w->cancel = 1;
+        w->cancel = WRK_CANCEL_REQUESTED;
     }
     cvg_msg_cleanup(&m);
     zframe_destroy(&f);
@@ -276,9 +278,10 @@ static int serve(wrk_t *w)
     return 0;
 }
 
-/* On stop: let the run in hand finish within the grace period, then ask it
- * to cancel; a run that still does not end is left to its lease. Returns
- * false when the job thread is still running. */
+/* On stop: let the run in hand finish within the grace period, then stop
+ * it and hand it back to the scheduler (sent after its events, with the
+ * "bye"), which queues it again at once; a run that still does not end is
+ * left to its lease. Returns false when the job thread is still running. */
 static bool drain(wrk_t *w)
 {
     if (!w->busy || w->flushing)
@@ -290,10 +293,10 @@ static bool drain(wrk_t *w)
     while (!atomic_load(&w->done)) {
         int64_t now = cvg_time_mono_ms();
         if (now >= deadline && !cancelled) {
-            w->cancel = 1;
+            w->cancel = WRK_CANCEL_STOPPING;
             cancelled = true;
             deadline = now + CANCEL_WAIT_MS;
-            cvg_warn(&lc, "run did not finish in time; cancelling it");
+            cvg_warn(&lc, "run did not finish in time; stopping it to hand it back");
         } else if (now >= deadline) {
             cvg_warn(&lc, "run still busy; handing it back to the scheduler's lease");
             return false;
@@ -483,6 +486,8 @@ int main(int argc, char **argv)
     if (cvg_emitter_flush(w.emitter, w.cfg.shutdown_grace_ms) != 0)
         cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",
                  cvg_emitter_pending(w.emitter));
+    if (clean && w.handed_back)
+        send_status(&w, "handback"); /* after its events: the next attempt's come later */
     send_status(&w, "bye");
     cvg_log_field_t g[3] = {CVG_LF_STR("worker_id", w.id), CVG_LF_NUM("runs", w.runs),
                             CVG_LF_NUM("failed", w.failed)};

@@ -356,6 +356,9 @@ static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_resu
                                        : "FAILED";
         if (rc != 0 && res.error[0] == '\0')
             snprintf(res.error, sizeof(res.error), "%s", cvg_strerror(rc));
+        if (rc == CVG_ECANCELED && env->cancel && *env->cancel == WRK_CANCEL_STOPPING)
+            snprintf(res.error, sizeof(res.error),
+                     "stopped: its worker is stopping; the run goes back to the queue");
         bool retry = strcmp(status, "FAILED") == 0 && attempt < attempts && transient(rc, &res);
         int64_t wait = retry ? backoff_ms(st, attempt) : 0;
         if (retry) {
@@ -529,12 +532,21 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     if (!env->setup_allowed && env->wh)
         cvg_wh_restrict(env->wh, NULL, NULL);
     cvg_vars_cleanup(&rs.vars);
+    bool handed_back = cancelled && env->cancel && *env->cancel == WRK_CANCEL_STOPPING;
     snprintf(out->status, sizeof(out->status), "%s",
-             cancelled   ? "CANCELLED"
+             handed_back ? "RETRYING"
+             : cancelled ? "CANCELLED"
              : timed_out ? "TIMED_OUT"
              : failed    ? "FAILED"
                          : "SUCCEEDED");
     out->duration_ms = cvg_time_mono_ms() - t0;
+    if (handed_back) {
+        /* not over: the scheduler queues it again and says so */
+        snprintf(out->error, sizeof(out->error), "its worker stopped before the run ended");
+        cvg_info(&rs.lc, "run handed back after %lld ms: its worker is stopping",
+                 (long long)out->duration_ms);
+        return 0;
+    }
 
     event_base(&ev, CVG_EV_RUN_FINISHED, env, run, p);
     snprintf(ev.status, sizeof(ev.status), "%s", out->status);

@@ -19,6 +19,13 @@
 #include <jansson.h>
 #include <signal.h>
 
+/* Values of *cancel: the run was asked to stop by a cancel request, or
+ * because its worker is stopping (the run is then handed back, not ended:
+ * status RETRYING and no run-finished event; the scheduler queues it
+ * again). */
+#define WRK_CANCEL_REQUESTED 1
+#define WRK_CANCEL_STOPPING  2
+
 /* Where a run executes; borrowed. */
 typedef struct wrk_env {
     cvg_wh_t *wh;
@@ -49,7 +56,8 @@ typedef struct wrk_run {
 
 /* How it went. */
 typedef struct wrk_outcome {
-    char status[CVG_STATUS_MAX]; /* SUCCEEDED, FAILED, CANCELLED */
+    char status[CVG_STATUS_MAX]; /* SUCCEEDED, FAILED, TIMED_OUT, CANCELLED; RETRYING when
+                                  * handed back by a stopping worker */
     int64_t rows;                /* rows written by all steps */
     int64_t duration_ms;
     char error[1024]; /* first failure, or "" */

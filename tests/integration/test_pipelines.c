@@ -904,6 +904,39 @@ static pid_t running_worker(const char *run_id)
     return pid;
 }
 
+/* The worker process running the step `step` of run_id now, once its step
+ * row is RUNNING (that row's id into step_log_id). Its id is read from the
+ * run before and after the step's RUNNING row is found, and taken only
+ * when both reads agree (under valgrind a slow worker may lose its lease
+ * and the run move to the other worker meanwhile). NULL after a minute. */
+static proc_t *worker_in_step(const char *run_id, const char *step, char step_log_id[CVG_ID_LEN])
+{
+    char latest[320];
+    snprintf(latest, sizeof(latest),
+             "SELECT step_log_id FROM tenant_step_logs WHERE pipeline_logging_id = $1 AND "
+             "step_id = '%s' AND status = 'RUNNING' ORDER BY created_at DESC LIMIT 1",
+             step);
+    pid_t pid = 0;
+    int64_t until = cvg_time_mono_ms() + 60000;
+    while (pid == 0 && cvg_time_mono_ms() < until) {
+        pid_t before = running_worker(run_id), after = 0;
+        step_log_id[0] = '\0';
+        if (before > 0)
+            wh_text(&c, "tenants", latest, run_id, step_log_id, CVG_ID_LEN);
+        if (cvg_id_valid(step_log_id))
+            after = running_worker(run_id);
+        if (after > 0 && after == before)
+            pid = after;
+        else
+            cvg_time_sleep_ms(50);
+    }
+    for (int i = 0; pid > 0 && i < c.nprocs; i++) {
+        if (c.procs[i].pid == pid && strncmp(c.procs[i].name, "worker", 6) == 0)
+            return &c.procs[i];
+    }
+    return NULL;
+}
+
 /* A worker killed in the middle of a step: the scheduler takes the run back
  * when its lease lapses and runs it again (attempt 2) on the other worker;
  * the lost attempt's step does not stay RUNNING but ends FAILED, naming the
@@ -913,35 +946,9 @@ static void test_pipelines_worker_lost_mid_step(void)
     char run_id[CVG_ID_LEN], path[256];
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/spin", key_acme, "{}", NULL, run_id),
                           202);
-    /* The victim is the worker running the step now: its id is read from
-     * the run before and after the step's RUNNING row is found, and taken
-     * only when both reads agree (under valgrind a slow worker may lose its
-     * lease and the run move to the other worker meanwhile). */
-    const char *latest = "SELECT step_log_id FROM tenant_step_logs WHERE pipeline_logging_id = "
-                         "$1 AND step_id = 'spin' AND status = 'RUNNING' ORDER BY created_at "
-                         "DESC LIMIT 1";
     char sql[512], lost_step[CVG_ID_LEN] = "";
-    pid_t pid = 0;
-    int64_t until = cvg_time_mono_ms() + 60000;
-    while (pid == 0 && cvg_time_mono_ms() < until) {
-        pid_t before = running_worker(run_id), after = 0;
-        lost_step[0] = '\0';
-        if (before > 0)
-            wh_text(&c, "tenants", latest, run_id, lost_step, sizeof(lost_step));
-        if (cvg_id_valid(lost_step))
-            after = running_worker(run_id);
-        if (after > 0 && after == before)
-            pid = after;
-        else
-            cvg_time_sleep_ms(50);
-    }
-    proc_t *victim = NULL;
-    for (int i = 0; i < c.nprocs; i++) {
-        if (pid > 0 && c.procs[i].pid == pid && strncmp(c.procs[i].name, "worker", 6) == 0)
-            victim = &c.procs[i];
-    }
+    proc_t *victim = worker_in_step(run_id, "spin", lost_step);
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
-    CU_ASSERT_FATAL(cvg_id_valid(lost_step));
     kill(victim->pid, SIGKILL);
     CU_ASSERT_NOT_EQUAL(cluster_wait_exit(&c, victim, 5000), 0);
     /* a replacement, so the suite keeps two workers */
@@ -951,7 +958,7 @@ static void test_pipelines_worker_lost_mid_step(void)
              "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
              "status = 'FAILED' AND end_time IS NOT NULL AND error_message LIKE '%%worker lost%%'",
              lost_step);
-    until = cvg_time_mono_ms() + 60000;
+    int64_t until = cvg_time_mono_ms() + 60000;
     while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
         cvg_time_sleep_ms(100);
     CU_ASSERT_EQUAL(wh_query(sql), 1);
@@ -984,6 +991,63 @@ static void test_pipelines_worker_lost_mid_step(void)
     while (wh_query(sql) != 0 && cvg_time_mono_ms() < until)
         cvg_time_sleep_ms(100);
     CU_ASSERT_EQUAL(wh_query(sql), 0);
+}
+
+/* A worker stopped (SIGTERM) in the middle of a step that outlasts its
+ * grace period: it stops the step and hands the run back, and the
+ * scheduler queues it again at once (not when a lease lapses), the stopped
+ * attempt not counted against the run's attempts; the next attempt starts
+ * with no error left from the stopped one. */
+static void test_pipelines_stopping_worker_hands_back_its_run(void)
+{
+    char run_id[CVG_ID_LEN], path[256], sql[512], stopped_step[CVG_ID_LEN] = "";
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/spin", key_acme, "{}", NULL, run_id),
+                          202);
+    proc_t *victim = worker_in_step(run_id, "spin", stopped_step);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
+    snprintf(sql, sizeof(sql),
+             "SELECT max_attempts FROM tenants.tenant_pipeline_execution_queue WHERE "
+             "pipeline_logging_id = '%s'",
+             run_id);
+    long long max_before = wh_query(sql);
+    /* a clean stop: the grace period (5 s here), then the hand-back */
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, victim, 30000), 0);
+    CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-next", "cvg-worker", NULL, NULL));
+    CU_ASSERT_TRUE(
+        cluster_wait_log(&c, "scheduler", "run handed back by its stopping worker", 10000));
+    CU_ASSERT_EQUAL(wh_query(sql), max_before + 1);
+    /* the stopped attempt's step says why it stopped */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
+             "status = 'CANCELLED' AND error_message LIKE '%%its worker is stopping%%'",
+             stopped_step);
+    int64_t until = cvg_time_mono_ms() + 30000;
+    while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(100);
+    CU_ASSERT_EQUAL(wh_query(sql), 1);
+    /* attempt 2 runs, without the stopped attempt's error */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    json_int_t attempt = 0;
+    bool clean = false;
+    until = cvg_time_mono_ms() + 60000;
+    while (attempt < 2 && cvg_time_mono_ms() < until) {
+        json_t *b = NULL;
+        call("GET", path, key_acme, NULL, NULL, &b);
+        attempt = json_integer_value(json_object_get(b, "attempt"));
+        clean = strcmp(status_of(b), "RUNNING") == 0 &&
+                json_is_null(json_object_get(b, "error_message"));
+        json_decref(b);
+        if (attempt < 2)
+            cvg_time_sleep_ms(100);
+    }
+    CU_ASSERT_EQUAL(attempt, 2);
+    CU_ASSERT_TRUE(clean);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
+    long st = call("POST", path, key_acme, NULL, NULL, NULL);
+    CU_ASSERT(st == 202 || st == 409);
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_TRUE(final_status(status_of(run)));
+    json_decref(run);
 }
 
 /* Without a scheduler a run request gets a clear 503 and queues nothing;
@@ -1089,6 +1153,8 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
+    {"test_pipelines_stopping_worker_hands_back_its_run",
+     test_pipelines_stopping_worker_hands_back_its_run},
     {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
     {"test_pipelines_gateway_stop_answers_waiting_requests",
      test_pipelines_gateway_stop_answers_waiting_requests},
