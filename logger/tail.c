@@ -25,7 +25,8 @@ static const char USAGE[] =
     "                       [--count N]\n"
     "Follows committed run, step and data-quality events live.\n"
     "  --tenant T     only events of tenant T\n"
-    "  --pipeline P   only events of pipeline_id P\n"
+    "  --pipeline P   only events of pipeline P: its pipeline_id (gcp_cost_billing)\n"
+    "                 or its config path (gcp/cost/cost_billing)\n"
     "  --run R        only events of run (pipeline_logging_id) R\n"
     "  --json         one JSON object per line\n"
     "  --no-color     no colour even on a terminal\n"
@@ -247,7 +248,8 @@ static int parse_args(int argc, char **argv, filter_t *f)
 static bool matches(const filter_t *f, const cvg_event_t *ev)
 {
     return (!f->tenant || strcmp(f->tenant, ev->tenant_id) == 0) &&
-           (!f->pipeline || strcmp(f->pipeline, ev->pipeline_id) == 0) &&
+           (!f->pipeline || strcmp(f->pipeline, ev->pipeline_id) == 0 ||
+            strcmp(f->pipeline, ev->pipeline) == 0) &&
            (!f->run || strcmp(f->run, ev->run_id) == 0);
 }
 
@@ -271,8 +273,17 @@ int lgr_tail_main(const cvg_config_t *cfg, int argc, char **argv)
     if (prefix[0] != '\0')
         zsock_set_subscribe(sub, LGR_HEARTBEAT_TOPIC);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    fprintf(stderr, "tail: following %s%s%s\n", cfg->stream_endpoint,
-            f.tenant ? " for tenant " : "", f.tenant ? f.tenant : "");
+    fprintf(stderr, "tail: following %s%s%s%s%s%s%s\n", cfg->stream_endpoint,
+            f.tenant ? ", tenant " : "", f.tenant ? f.tenant : "", f.pipeline ? ", pipeline " : "",
+            f.pipeline ? f.pipeline : "", f.run ? ", run " : "", f.run ? f.run : "");
+    /* an ipc:// stream is a file: say so when it is not there (the wrong
+     * directory, or no cluster), rather than only that nothing arrives */
+    if (strncmp(cfg->stream_endpoint, "ipc://", 6) == 0 &&
+        access(cfg->stream_endpoint + 6, F_OK) != 0)
+        fprintf(stderr,
+                "tail: %s does not exist (yet): is the cluster running, and is this the "
+                "directory it runs in (or its CVG_STREAM_ENDPOINT)?\n",
+                cfg->stream_endpoint + 6);
     bool alive = false, warned = false;
     int64_t last_beat = cvg_time_mono_ms();
     long long printed = 0;

@@ -58,8 +58,8 @@ size_t sch_dispatch(sch_t *s)
     size_t pushed = 0;
     for (size_t i = 0; i < n; i++) {
         cvg_job_t *j = &jobs[i];
-        cvg_log_ctx_t lc = {
-            .tenant_id = j->tenant_id, .pipeline_id = j->pipeline, .run_id = j->run_id};
+        /* the job names its config's path, not its pipeline_id */
+        cvg_log_ctx_t lc = {.tenant_id = j->tenant_id, .run_id = j->run_id};
         cvg_buf_t b;
         cvg_buf_init(&b, CVG_MSG_MAX);
         int rc = cvg_msg_encode_job(j, &b);
@@ -68,14 +68,16 @@ size_t sch_dispatch(sch_t *s)
         cvg_buf_cleanup(&b);
         if (rc != 0) {
             sch_queue_unclaim(&s->queue, j->queue_id, NULL);
-            cvg_debug(&lc, "run not pushed (%s); back in the queue", cvg_strerror(rc));
+            cvg_debug(&lc, "run of %s not pushed (%s); back in the queue", j->pipeline,
+                      cvg_strerror(rc));
         } else {
             memcpy(s->pushed[s->npushed].run_id, j->run_id, CVG_ID_LEN);
             s->pushed[s->npushed++].at_mono = now;
             s->dispatched++;
             pushed++;
-            cvg_log_field_t f = CVG_LF_NUM("attempt", j->attempt);
-            cvg_log_write(CVG_LOG_INFO, &lc, &f, 1, "run dispatched");
+            cvg_log_field_t f[2] = {CVG_LF_STR("pipeline", j->pipeline),
+                                    CVG_LF_NUM("attempt", j->attempt)};
+            cvg_log_write(CVG_LOG_INFO, &lc, f, 2, "run dispatched");
         }
         cvg_params_cleanup(&j->params);
     }

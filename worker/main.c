@@ -212,13 +212,13 @@ static void take_job(wrk_t *w)
         cvg_msg_cleanup(&m);
         return;
     }
-    cvg_log_ctx_t lc = {
-        .tenant_id = m.u.job.tenant_id, .pipeline_id = m.u.job.pipeline, .run_id = m.u.job.run_id};
+    cvg_log_ctx_t lc = {.tenant_id = m.u.job.tenant_id, .run_id = m.u.job.run_id};
     if (m.u.job.lease_deadline_ms > 0 &&
         m.u.job.lease_deadline_ms - START_MARGIN_MS < cvg_time_now_ms()) {
         /* It waited too long in a pipe: the scheduler takes it back at the
          * deadline, so starting it now could run it twice. */
-        cvg_warn(&lc, "job arrived too close to its dispatch lease; left to the scheduler");
+        cvg_warn(&lc, "job for %s arrived too close to its dispatch lease; left to the scheduler",
+                 m.u.job.pipeline);
         cvg_msg_cleanup(&m);
         return;
     }

@@ -39,11 +39,14 @@ static int setup(void)
     /* The operator's tail, connected before anything happens. */
     const char *args[] = {"tail", "--json", NULL};
     const char *acme[] = {"tail", "--no-color", "--tenant", "acme", NULL};
+    const char *path[] = {"tail", "--no-color", "--pipeline", "gcp/cost/no_such_pipeline", NULL};
     if (cluster_spawn(&c, "tail", "cvg-logger", args, NULL) == NULL ||
-        cluster_spawn(&c, "tail-acme", "cvg-logger", acme, NULL) == NULL)
+        cluster_spawn(&c, "tail-acme", "cvg-logger", acme, NULL) == NULL ||
+        cluster_spawn(&c, "tail-path", "cvg-logger", path, NULL) == NULL)
         return 1;
     return cluster_wait_log(&c, "tail", "tail: connected", 10000) &&
-                   cluster_wait_log(&c, "tail-acme", "tail: connected", 10000)
+                   cluster_wait_log(&c, "tail-acme", "tail: connected", 10000) &&
+                   cluster_wait_log(&c, "tail-path", "tail: connected", 10000)
                ? 0
                : 1;
 }
@@ -561,6 +564,13 @@ static void test_cluster_job_runs_on_a_worker(void)
     char *log = cluster_log(&c, "tail-acme");
     CU_ASSERT_PTR_NULL(strstr(log, "bootstrap_system"));
     free(log);
+    /* So does the tail filtered on the config's path, and its banner
+     * names the filter. */
+    CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-path", want, 5000));
+    log = cluster_log(&c, "tail-path");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, ", pipeline gcp/cost/no_such_pipeline"));
+    CU_ASSERT_PTR_NULL(strstr(log, "bootstrap_system"));
+    free(log);
 }
 
 static void test_cluster_events_survive_a_logger_restart(void)
@@ -650,8 +660,8 @@ static void test_cluster_bootstrap_force_recreate(void)
 
 static void test_cluster_sigterm_stops_everything_cleanly(void)
 {
-    static const char *order[] = {"tail",     "tail-acme", "gateway", "worker-1",
-                                  "worker-2", "scheduler", "logger"};
+    static const char *order[] = {"tail",     "tail-acme", "tail-path", "gateway",
+                                  "worker-1", "worker-2",  "scheduler", "logger"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         proc_t *p = cluster_proc(&c, order[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(p);
