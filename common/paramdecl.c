@@ -5,6 +5,7 @@
 #include "common/str.h"
 #include "common/time.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,8 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
         }
         return 0;
     case CVG_PT_INT:
-        if (cvg_parse_int64(value, d->min, d->max, &iv) != 0) {
+        /* strtoll would skip leading blanks: a value with blanks is a mistake */
+        if (isspace((unsigned char)value[0]) || cvg_parse_int64(value, d->min, d->max, &iv) != 0) {
             snprintf(why, size, "must be an integer from %" PRId64 " to %" PRId64, d->min, d->max);
             return CVG_EINVAL;
         }

@@ -17,6 +17,8 @@
 #include "gateway/pipecache.h"
 #include "gateway/whpool.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +66,25 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
             text = num;
         }
         if (text == NULL) {
-            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected a %s as a string%s", name,
-                            cvg_ptype_name(d->type), d->type == CVG_PT_INT ? " or a number" : "");
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected %s, not %s", name,
+                            d->type == CVG_PT_INT ? "an integer (a JSON number or string)"
+                                                  : "a JSON string",
+                            json_is_null(val)      ? "null"
+                            : json_is_boolean(val) ? "a boolean"
+                            : json_is_number(val)  ? "a number"
+                            : json_is_array(val)   ? "a list"
+                                                   : "an object");
             continue;
         }
         if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
             cvg_errlist_add(errs, CVG_EINVAL, name, "%s: %s", name, why);
             continue;
+        }
+        int64_t iv;
+        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0) {
+            /* stored as the number it is: "007" and "+7" are 7 */
+            snprintf(num, sizeof(num), "%" PRId64, iv);
+            text = num;
         }
         json_object_set_new(out, key, json_string(text));
     }

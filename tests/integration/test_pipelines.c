@@ -452,6 +452,39 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
 
+/* An int parameter is stored as the number it is ("+007" is "7"), one
+ * with blanks is refused, and a value of the wrong JSON type is named. */
+static void test_pipelines_int_parameter(void)
+{
+    const char *path = "/api/v1/pipelines/run/acme/test/params/typed";
+    char run_id[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": \"+007\"}", NULL, run_id),
+        202);
+    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(run, "parameters"), "n")), "7");
+    json_decref(run);
+    static const struct {
+        const char *body, *message;
+    } bad[] = {
+        {"{\"n\": \" 5\"}", "n: must be an integer from 0 to 1000"},
+        {"{\"n\": true}", "n: expected an integer (a JSON number or string), not a boolean"},
+        {"{\"n\": 5, \"date\": 20261103}", "date: expected a JSON string, not a number"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *b = NULL;
+        CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, bad[i].body, &b), 400);
+        const char *msg =
+            json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+        if (msg == NULL || strcmp(msg, bad[i].message) != 0)
+            printf("\n  case %zu: %s\n", i, msg ? msg : "(none)");
+        CU_ASSERT_STRING_EQUAL(msg ? msg : "", bad[i].message);
+        json_decref(b);
+    }
+}
+
 /* A tenant whose trial is over, or who is suspended, gets 402 / 403 on a
  * run request, and nothing is queued or counted. */
 static void test_pipelines_subscription_standing(void)
@@ -1143,6 +1176,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_provider_settings", test_pipelines_provider_settings},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
     {"test_pipelines_bad_requests_change_nothing", test_pipelines_bad_requests_change_nothing},
+    {"test_pipelines_int_parameter", test_pipelines_int_parameter},
     {"test_pipelines_subscription_standing", test_pipelines_subscription_standing},
     {"test_pipelines_cancel_queued_and_running", test_pipelines_cancel_queued_and_running},
     {"test_pipelines_daily_quota", test_pipelines_daily_quota},

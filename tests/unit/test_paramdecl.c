@@ -44,6 +44,7 @@ static void test_paramdecl_values_by_type(void)
         {"limit", "12abc", false, "must be an integer from 1 to 1000"},
         {"limit", "", false, "must be an integer from 1 to 1000"},
         {"limit", "99999999999999999999", false, "must be an integer from 1 to 1000"},
+        {"limit", " 5", false, "must be an integer from 1 to 1000"}, /* blanks are a mistake */
         {"table", "daily_cost", true, NULL},
         {"table", "_x9", true, NULL},
         {"table", "9lives", false, "must be an identifier"},
