@@ -47,7 +47,11 @@ int cvg_json_parse(const char *data, size_t len, int max_depth, json_t **out, cv
     json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL)
         return cvg_err_set(err, CVG_EINVAL, "", "malformed JSON at line %d column %d: %s",
-                           jerr.line, jerr.column, jerr.text);
+                           jerr.line, jerr.column,
+                           /* jansson names its own flag there */
+                           strstr(jerr.text, "JSON_ALLOW_NUL")
+                               ? "\\u0000 (a NUL character) is not allowed in a string"
+                               : jerr.text);
     *out = doc;
     return 0;
 }

@@ -428,6 +428,22 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
     }
 }
 
+/* A value as an error message shows it: a tab as \t, another control
+ * character as \xNN (a delimiter may be one); at most size - 1 bytes. */
+static void shown(const char *v, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p && o + 5 < size; p++) {
+        if (*p == '\t')
+            o += (size_t)snprintf(out + o, size - o, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
 static void check_enum(const json_t *spec, const json_t *v, checker_t *c)
 {
     const json_t *values = json_object_get(spec, "values");
@@ -439,8 +455,9 @@ static void check_enum(const json_t *spec, const json_t *v, checker_t *c)
     char list[300] = "";
     size_t used = 0;
     for (size_t i = 0; i < json_array_size(values) && used < sizeof(list); i++) {
-        int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-                         json_string_value(json_array_get(values, i)));
+        char one[64];
+        shown(json_string_value(json_array_get(values, i)), one, sizeof(one));
+        int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", one);
         used += n > 0 ? (size_t)n : 0;
     }
     char hint[160] = "";
@@ -453,8 +470,11 @@ static void check_enum(const json_t *spec, const json_t *v, checker_t *c)
         if (strcasecmp(cand, s) == 0)
             snprintf(hint, sizeof(hint), "; did you mean %s?", cand);
     }
+    char got[160];
     if (s)
-        cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: '%s' is not one of %s%s", c->path, s,
+        shown(s, got, sizeof(got));
+    if (s)
+        cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: '%s' is not one of %s%s", c->path, got,
                         list, hint);
     else
         cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: expected one of %s", c->path, list);

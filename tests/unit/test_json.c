@@ -45,6 +45,12 @@ static void test_json_rejects_malformed_and_duplicates(void)
     CU_ASSERT_EQUAL(cvg_json_parse(nul, sizeof(nul) - 1, 8, &doc, &err), CVG_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.message, "malformed JSON: a NUL byte at offset 22");
     CU_ASSERT_PTR_NULL(doc);
+    /* an escaped NUL in a string: said plainly, no library flag named */
+    static const char esc[] = "{\"label\": \"a\\u0000b\"}";
+    cvg_err_clear(&err);
+    CU_ASSERT_EQUAL(cvg_json_parse(esc, sizeof(esc) - 1, 8, &doc, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "\\u0000 (a NUL character) is not allowed"));
+    CU_ASSERT_PTR_NULL(strstr(err.message, "JSON_ALLOW_NUL"));
 }
 
 static CU_TestInfo tests[] = {

@@ -155,6 +155,13 @@ static void test_psschema_mistakes_and_their_messages(void)
     check(y, errs);
     CU_ASSERT(has(errs, "steps[0].destination.write_mode: 'Truncate' is not one of append, "
                         "truncate, write_empty; did you mean truncate?"));
+    /* a tab among the values is shown as \t, not as white space */
+    snprintf(y, sizeof(y),
+             "%s    ps_type: file.data_loader\n    source: {uri: 'file:///x.csv', delimiter: ':'}\n"
+             "    destination: {dataset_type: a, table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].source.delimiter: ':' is not one of ,, ;, \\t, |"));
     /* a close misspelling, types, names, missing blocks */
     snprintf(y, sizeof(y),
              "%s    ps_type: gcp.bq_etl\n    source: {query: 42}\n"
