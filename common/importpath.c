@@ -45,11 +45,27 @@ static int uri_path(const char *uri, char *out, size_t size, cvg_err_t *err)
     return 0;
 }
 
-/* True when path is dir itself's child (both resolved). */
+/* True when path is dir or lies below it (both resolved); dir itself is
+ * refused later as not a file. */
 static bool below(const char *path, const char *dir)
 {
     size_t n = strlen(dir);
-    return strncmp(path, dir, n) == 0 && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+    return strncmp(path, dir, n) == 0 &&
+           (path[n] == '/' || path[n] == '\0' || (n == 1 && dir[0] == '/'));
+}
+
+/* True when a segment of path is "..". */
+static bool has_dotdot(const char *path)
+{
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return false;
 }
 
 /* An absolute path with "." and ".." taken out and slashes single, without
@@ -134,13 +150,35 @@ static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *
     return ok;
 }
 
+/* The tenant's directories as absolute paths, for a message: a file://
+ * URI must name them so. */
+static void roots_shown(const cvg_config_t *cfg, const char *own, char *out, size_t size)
+{
+    char roots[CVG_PATH_MAX + CVG_PATH_MAX], norm[PATH_MAX];
+    snprintf(roots, sizeof(roots), "%s,%s", cfg->shared_import_dirs, own);
+    size_t used = 0;
+    out[0] = '\0';
+    char *save = NULL;
+    for (char *r = strtok_r(roots, ",", &save); r && used + 1 < size;
+         r = strtok_r(NULL, ",", &save)) {
+        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "",
+                         by_name_path(r, norm, sizeof(norm)) ? norm : r);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *uri, char *out,
                     size_t size, cvg_err_t *err)
 {
     char path[PATH_MAX], norm[PATH_MAX], resolved[PATH_MAX], own[CVG_PATH_MAX + 80] = "";
+    char shown[600];
     int rc = uri_path(uri, path, sizeof(path), err);
     if (rc != 0)
         return rc;
+    if (has_dotdot(path))
+        return cvg_err_set(err, CVG_EINVAL, "uri",
+                           "%.200s: a path may not contain '..'; name the file by its own path",
+                           uri);
     /* First by name alone: a path outside the tenant's directories is
      * refused the same whether or not it exists, so its answer says
      * nothing about other tenants' files. Then resolved: a symlink out of
@@ -153,14 +191,20 @@ int cvg_import_path(const cvg_config_t *cfg, const char *tenant_id, const char *
         return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: cannot be resolved: %s", uri,
                            strerror(errno));
     }
+    bool named_inside = ok;
     if (ok)
         ok = allowed(cfg, tenant_id, resolved, false, own, sizeof(own));
-    if (!ok)
-        return cvg_err_set(err, CVG_EINVAL, "uri",
-                           "%.200s is outside the directories this tenant may read (%.200s, "
-                           "%.200s)",
-                           uri, cfg->shared_import_dirs, own);
+    if (!ok) {
+        if (own[0] == '\0')
+            snprintf(own, sizeof(own), "%s/%s", cfg->import_dir, tenant_id);
+        roots_shown(cfg, own, shown, sizeof(shown));
+        return cvg_err_set(
+            err, CVG_EINVAL, "uri", "%.200s %s the directories this tenant may read (%s)", uri,
+            named_inside ? "leads through a symbolic link outside" : "is outside", shown);
+    }
     struct stat st;
+    if (stat(resolved, &st) == 0 && S_ISDIR(st.st_mode))
+        return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: is a directory, not a file", uri);
     if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
         return cvg_err_set(err, CVG_EINVAL, "uri", "%.200s: not a regular file", uri);
     if (strlen(resolved) >= size)

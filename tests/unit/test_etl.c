@@ -616,6 +616,10 @@ static void test_etl_files_outside_the_tenant_dirs(void)
 {
     static const char *const uris[] = {"/etc/passwd", "/imports/other/x.csv",
                                        "/imports/acme/../other/x.csv", "/imports/acme/link.csv"};
+    static const char *const why[] = {
+        "is outside the directories this tenant may read",
+        "is outside the directories this tenant may read", "may not contain '..'",
+        "leads through a symbolic link outside the directories this tenant may read"};
     char other[1024], target[1024], link_path[1024];
     snprintf(other, sizeof(other), "%s/imports/other", dir);
     cvg_err_t err;
@@ -637,8 +641,9 @@ static void test_etl_files_outside_the_tenant_dirs(void)
         wrk_outcome_t out;
         run_pipeline(NULL, y, NULL, NULL, &out);
         CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
-        CU_ASSERT_PTR_NOT_NULL(
-            strstr(step_field(&out, 0, "error"), "outside the directories this tenant may read"));
+        if (strstr(step_field(&out, 0, "error"), why[i]) == NULL)
+            printf("\n  %s: %s\n", uris[i], step_field(&out, 0, "error"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), why[i]));
         wrk_outcome_cleanup(&out);
     }
     bool exists = true;

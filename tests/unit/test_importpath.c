@@ -81,20 +81,24 @@ static void test_importpath_allowed_and_refused(void)
     } cases[] = {
         {"file://", "shared/export.csv", 0, "/shared/export.csv"},
         {"file://", "imports/acme/mine.csv", 0, "/imports/acme/mine.csv"},
-        {"file://", "imports/acme/sub/../sub/./deep.csv", 0, "/imports/acme/sub/deep.csv"},
+        {"file://", "imports/acme/sub/./deep.csv", 0, "/imports/acme/sub/deep.csv"},
+        /* ".." is refused whether it stays inside or not */
+        {"file://", "imports/acme/sub/../sub/deep.csv", CVG_EINVAL, "may not contain '..'"},
         {"", "imports/acme/mine.csv", 0, "/imports/acme/mine.csv"},
         {"file://", "imports/acme/missing.csv", CVG_ENOTFOUND, "no such file"},
         {"file://", "imports/other/theirs.csv", CVG_EINVAL, "is outside the directories"},
         /* another tenant's missing file: the same answer as an existing one */
         {"file://", "imports/other/nothing.csv", CVG_EINVAL, "is outside the directories"},
-        {"file://", "imports/acme/../other/theirs.csv", CVG_EINVAL, "is outside the directories"},
-        {"file://", "imports/acme/%2e%2e/other/theirs.csv", CVG_EINVAL,
-         "is outside the directories"},
-        {"file://", "imports/acme/passwd", CVG_EINVAL, "is outside the directories"},
-        {"file://", "imports/acme/theirs", CVG_EINVAL, "is outside the directories"},
-        {"file://", "imports/acme/sub", CVG_EINVAL, "not a regular file"},
-        {"file://", "../../../../../../etc/passwd", CVG_EINVAL, "is outside the directories"},
-        {"file://", "../../../../../../etc/no-such-file", CVG_EINVAL, "is outside the directories"},
+        {"file://", "imports/acme/../other/theirs.csv", CVG_EINVAL, "may not contain '..'"},
+        {"file://", "imports/acme/%2e%2e/other/theirs.csv", CVG_EINVAL, "may not contain '..'"},
+        {"file://", "imports/acme/passwd", CVG_EINVAL,
+         "leads through a symbolic link outside the directories"},
+        {"file://", "imports/acme/theirs", CVG_EINVAL,
+         "leads through a symbolic link outside the directories"},
+        {"file://", "imports/acme/sub", CVG_EINVAL, "is a directory, not a file"},
+        {"file://", "imports/acme", CVG_EINVAL, "is a directory, not a file"},
+        {"file://", "../../../../../../etc/passwd", CVG_EINVAL, "may not contain '..'"},
+        {"file://", "../../../../../../etc/no-such-file", CVG_EINVAL, "may not contain '..'"},
         {"https://example.com", "x.csv", CVG_EINVAL, "not a file:// URI"},
         {"file:", "x.csv", CVG_EINVAL, "is outside the directories"},
     };
@@ -127,6 +131,12 @@ static void test_importpath_allowed_and_refused(void)
     CU_ASSERT_EQUAL(cvg_import_path(&tricky, "acme", uri2, got, sizeof(got), &e2), 0);
     snprintf(uri2, sizeof(uri2), "file://%s/a/b/secret.csv", dir);
     CU_ASSERT_EQUAL(cvg_import_path(&tricky, "acme", uri2, got, sizeof(got), &e2), CVG_EINVAL);
+
+    /* the refusal names the directories as a file:// URI must: absolute */
+    char why[1200], want[PATH_MAX + 40];
+    CU_ASSERT_EQUAL(check("file://", "imports/other/theirs.csv", why, sizeof(why)), CVG_EINVAL);
+    snprintf(want, sizeof(want), "%s/imports/acme)", dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, want));
 
     /* another tenant reads its own, not acme's */
     char out[PATH_MAX], uri[PATH_MAX];
