@@ -172,11 +172,28 @@ static int quoted(cvg_sql_t *q, const char *p, size_t n, scope_t *sc, char quote
     return cvg_buf_append(&q->text, p, n);
 }
 
+/* Checking only, a mistake that leaves the text readable (a placeholder, a
+ * variable in part of a quoted text) is kept, the first one in *first, and
+ * the reading goes on, so every variable the SQL uses is still told. */
+static int keep_going(scope_t *sc, int rc, const cvg_err_t *err, cvg_err_t *first)
+{
+    if (!sc->check || rc != CVG_EINVAL)
+        return rc;
+    if (first->code == 0)
+        *first = *err;
+    return 0;
+}
+
 static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cvg_buf_init(&out->text, CVG_SQL_MAX_BYTES);
     int rc = 0;
+    cvg_err_t first, one;
+    cvg_err_clear(&first);
+    cvg_err_clear(&one);
+    if (err == NULL)
+        err = &one;
     const char *p = tmpl;
     while (*p && rc == 0) {
         char name[CVG_VAR_NAME_MAX + 1];
@@ -199,11 +216,12 @@ static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg
                                  p[0] == '\'' ? "string literal" : "quoted name");
                 break;
             }
-            rc = quoted(out, p, n, sc, quote, err);
+            rc = keep_going(sc, quoted(out, p, n, sc, quote, err), err, &first);
         } else if ((p[0] == '$' && isdigit((unsigned char)p[1])) || p[0] == '?') {
             rc = cvg_err_set(err, CVG_EINVAL, "sql",
                              "write variables as {name}; %c placeholders are reserved", p[0]);
-            break;
+            rc = keep_going(sc, rc, err, &first);
+            n = 1;
         } else if ((n = placeholder(p, name)) > 0) {
             const cvg_var_t *v = lookup(sc, name, err);
             if (v == NULL) {
@@ -218,7 +236,11 @@ static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg
         }
         p += n;
     }
-    if (rc == CVG_ETOOBIG && (err == NULL || err->code == 0))
+    if (rc == 0 && first.code != 0) {
+        *err = first;
+        rc = first.code;
+    }
+    if (rc == CVG_ETOOBIG && err->code == 0)
         cvg_err_set(err, CVG_ETOOBIG, "sql", "the SQL is longer than %d bytes", CVG_SQL_MAX_BYTES);
     if (rc != 0)
         cvg_sql_cleanup(out);

@@ -192,6 +192,16 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT_EQUAL(errs->n, 1);
     CU_ASSERT(has(errs, "steps[0].destination.table: unknown variable {nope} (not a built-in, a "
                         "declared parameter, a variable of the pipeline or a provider setting)"));
+    /* a placeholder does not hide a variable used after it */
+    snprintf(y, sizeof(y),
+             "%s    ps_type: gcp.bq_etl\n    source: {query: \"SELECT ? AS a, {nope} AS b\"}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].source.query: write variables as {name}; ? placeholders are "
+                        "reserved"));
+    CU_ASSERT(has(errs, "steps[0].source.query: unknown variable {nope} (not a built-in, a "
+                        "declared parameter, a variable of the pipeline or a provider setting)"));
     /* schemes of URIs, cross-field rules of a processor */
     snprintf(y, sizeof(y),
              "%s    ps_type: file.data_loader\n    source: {uri: \"https://x/y.csv\"}\n"
