@@ -20,6 +20,7 @@
 
 #include <czmq.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -310,6 +311,19 @@ static bool drain(wrk_t *w)
     return true;
 }
 
+/* Whether file is one of the setup pipelines (below CVG_CONFIG_DIR/setup/),
+ * whose steps may be setup processors, as in the gateway; any other is a
+ * tenant pipeline, checked as a run request would be. */
+static bool setup_file(const cvg_config_t *cfg, const char *file)
+{
+    char real[PATH_MAX], setup[PATH_MAX], dir[PATH_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s/setup", cfg->config_dir);
+    if (realpath(file, real) == NULL || realpath(dir, setup) == NULL)
+        return false;
+    size_t n = strlen(setup);
+    return strncmp(real, setup, n) == 0 && real[n] == '/';
+}
+
 static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *providers, int argc,
                           char **argv)
 {
@@ -327,6 +341,7 @@ static int validate_files(const cvg_config_t *cfg, const cvg_providers_t *provid
         cvg_err_t err;
         cvg_err_clear(&err);
         cvg_errlist_reset(errs);
+        env.setup_allowed = setup_file(cfg, argv[i]);
         cvg_pipeline_t p;
         int rc = cvg_yaml_load_file(argv[i], &doc, &err);
         if (rc != 0) {

@@ -62,8 +62,12 @@ typedef struct proc_def {
     const char *summary; /* one line for docs and errors */
     bool setup_only;     /* writes central tables: runs in the gateway only */
     /* Checks the step's own fields; adds every problem to errs with the
-     * field path under `path` ("steps[0]"). Returns the number added. */
+     * field path under `path` ("steps[0]"). Returns the number added. Runs
+     * once the schema found every field well typed, or always when
+     * validate_always (a validate that copes with any field, checking each
+     * item of a list on its own, so one bad item hides nothing). */
     int (*validate)(const json_t *step, const char *path, cvg_errlist_t *errs);
+    bool validate_always;
     /* Runs the step: 0, or a CVG_E* code with res->error filled in. The
      * step is resolved: schema defaults filled in, variables expanded
      * everywhere but in sql fields. */

@@ -137,8 +137,10 @@ int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_er
                             st->ps_type, err.message);
             continue;
         }
-        /* Cross-field rules only once every field is known to be well typed. */
-        if (cvg_psschema_check(schema, st->config, path, check_ref, &rc, errs) == 0 &&
+        /* Cross-field rules only once every field is known to be well typed,
+         * unless the processor's own check copes with any. */
+        if ((cvg_psschema_check(schema, st->config, path, check_ref, &rc, errs) == 0 ||
+             def->validate_always) &&
             def->validate)
             def->validate(st->config, path, errs);
     }

@@ -734,7 +734,18 @@ static void test_pipelines_broken_configs(void)
          "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
          "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
          "anchors (&name) are not allowed"},
+        /* validate says what the run request says */
+        {"setup_step",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: setup.initial\n",
+         "steps[0].ps_type: setup.initial runs only in setup pipelines of the gateway"},
+        /* one check of an unknown type does not hide another's mistake */
+        {"dq_two",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: dq.checks\n"
+         "    target: {table: t}\n    checks:\n      - {name: a, type: bogus}\n"
+         "      - {name: b, type: row_count}\n",
+         "steps[0].checks[1].min: min or max required for row_count"},
     };
+    enum { NMISTAKES = sizeof(mistakes) / sizeof(mistakes[0]) };
     for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
         write_config(mistakes[i].name, mistakes[i].yaml, strlen(mistakes[i].yaml));
     /* 10 000 levels of nesting, and 50 MB */
@@ -756,9 +767,9 @@ static void test_pipelines_broken_configs(void)
     static const struct {
         const char *name, *expect;
     } also[] = {{"deep", "nesting deeper than"}, {"huge", "byte limit"}};
-    for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]) + 2; i++) {
-        const char *name = i < 6 ? mistakes[i].name : also[i - 6].name;
-        const char *expect = i < 6 ? mistakes[i].expect : also[i - 6].expect;
+    for (size_t i = 0; i < NMISTAKES + 2; i++) {
+        const char *name = i < NMISTAKES ? mistakes[i].name : also[i - NMISTAKES].name;
+        const char *expect = i < NMISTAKES ? mistakes[i].expect : also[i - NMISTAKES].expect;
         /* through the API: 400 with the error, and the gateway is fine */
         char path[256];
         snprintf(path, sizeof(path), "/api/v1/pipelines/run/acme/test/bad/%s", name);

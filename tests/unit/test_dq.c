@@ -800,11 +800,14 @@ static void test_dq_runner_validates_the_pipeline(void)
     cvg_pipeline_t p;
     CU_ASSERT_EQUAL_FATAL(cvg_pipeline_from_json(doc, "test/quality", &p, errs, &err), 0);
     wrk_env_t env = {.cfg = &cfg, .setup_allowed = false};
-    /* unknown variables are the schema check's; the cross-field rules wait
-     * until the fields are sound */
-    CU_ASSERT_EQUAL(wrk_runner_validate(&env, &p, errs), 1);
+    /* unknown variables are the schema check's; each check's own rules are
+     * reported beside them, all at once */
+    CU_ASSERT_EQUAL(wrk_runner_validate(&env, &p, errs), 4);
     CU_ASSERT(has(errs, "steps[2].target.where: unknown variable {nope} (not a built-in, a "
                         "declared parameter, a variable of the pipeline or a provider setting)"));
+    CU_ASSERT(has(errs, "steps[2].checks[0].min: min or max required for row_count"));
+    CU_ASSERT(has(errs, "steps[2].checks[1].column: field required for not_null"));
+    CU_ASSERT(has(errs, "steps[2].checks[1].name: duplicate check name 'rows' (checks[0] has it)"));
     cvg_pipeline_cleanup(&p);
     json_decref(doc);
 

@@ -824,5 +824,6 @@ const proc_def_t proc_dq_checks = {
     .summary = "data-quality checks on a table, each result reported to tenant_dq_results",
     .setup_only = false,
     .validate = validate,
+    .validate_always = true, /* each check on its own: one of an unknown type hides nothing */
     .run = run,
 };
