@@ -155,7 +155,7 @@ void sch_expire(sch_t *s)
         if (e->logged[0] != '\0') {
             cvg_log_field_t f = CVG_LF_STR("status", e->logged);
             cvg_log_write(CVG_LOG_INFO, &lc, &f, 1,
-                          "lease expired after the run ended: end taken from the run log");
+                          "run ended (its end taken from the run log, not seen on the stream)");
             continue;
         }
         if (e->dead)

@@ -43,6 +43,10 @@ static int note(sch_queue_t *q, int rc)
     return rc;
 }
 
+/* How old a run's end in the run log is before the tick settles the queue
+ * from it rather than waiting for the stream. */
+#define ENDED_MARGIN_MS 2000
+
 static void iso_in(int64_t delta_ms, char out[CVG_TIME_ISO_LEN])
 {
     cvg_time_format_iso(cvg_time_now_ms() + delta_ms, out);
@@ -282,12 +286,17 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
     *n = 0;
     if (!sch_queue_check_ready(q))
         return 0;
-    char now[CVG_TIME_ISO_LEN], later[CVG_TIME_ISO_LEN];
+    char now[CVG_TIME_ISO_LEN], later[CVG_TIME_ISO_LEN], settled[CVG_TIME_ISO_LEN];
     iso_in(0, now);
+    iso_in(-ENDED_MARGIN_MS, settled);
     expire_ctx_t c = {.out = out, .max = max};
-    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
+    cvg_val_t p[3] = {cvg_v_text(now), CVG_V_INT((int64_t)max), cvg_v_text(settled)};
     /* The run log is the truth about how an attempt ended: a completion the
-     * scheduler missed on the stream is found there. */
+     * scheduler missed on the stream (it was down, or the logger stopped
+     * between its commit and the publish) is found there at the next tick,
+     * without waiting for the lease, so the run stops holding a slot of
+     * its tenant's concurrency (once the end is ENDED_MARGIN_MS old: the
+     * stream, which carries it at once, goes first). */
     int rc = cvg_wh_exec(
         q->wh,
         "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.attempt, "
@@ -295,9 +304,10 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
         "THEN r.status END, q.cancel_requested FROM " Q " q "
         "LEFT JOIN tenants.tenant_pipeline_runs r "
         "ON r.pipeline_logging_id = q.pipeline_logging_id AND r.attempt = q.attempt "
-        "WHERE q.state = 'RUNNING' AND q.lease_expires_at < $1 ORDER BY q.lease_expires_at "
-        "LIMIT $2",
-        p, 2, collect_expired, &c, NULL, err);
+        "WHERE q.state = 'RUNNING' AND (q.lease_expires_at < $1 OR (r.status IN ('SUCCEEDED', "
+        "'FAILED', 'TIMED_OUT', 'CANCELLED') AND r.updated_at < $3)) "
+        "ORDER BY q.lease_expires_at LIMIT $2",
+        p, 3, collect_expired, &c, NULL, err);
     if (rc != 0)
         return note(q, rc);
     for (size_t i = 0; i < c.n; i++) {

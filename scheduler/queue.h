@@ -66,8 +66,9 @@ bool sch_queue_cancel_requested(sch_queue_t *q, const char *run_id);
 /* Pushes again the DISPATCHED runs nobody took in time; *n gets how many. */
 int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);
 
-/* Settles RUNNING runs whose lease lapsed: from the run log when it has
- * their end, else queued again or dead-lettered; fills out[0..*n). */
+/* Settles RUNNING runs whose end is in the run log (an end missed on the
+ * stream), at once, and those whose lease lapsed without one: queued
+ * again or dead-lettered; fills out[0..*n). */
 int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err);
 
 /* A run its worker hands back on stopping, before the run ended: queued

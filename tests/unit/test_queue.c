@@ -2,10 +2,13 @@
  * The scheduler's queue state machine on a real warehouse: claim, a worker
  * taking the run, a dispatch lease that lapses (pushed again, same
  * attempt), a run lease that lapses (the run log's end wins; otherwise a new
- * attempt, then DEAD), and completion by attempt. Leases are made already
- * expired (negative durations) so nothing depends on timing.
+ * attempt, then DEAD), an end missed on the stream settled before its
+ * lease, a stopping worker's hand-back, and completion by attempt. Leases
+ * are made already expired (negative durations), or far off, so nothing
+ * depends on timing.
  */
 #include "common/central.h"
+#include "common/time.h"
 #include "scheduler/queue.h"
 #include "tests/tests.h"
 
@@ -226,6 +229,119 @@ static void test_queue_lapsed_lease_takes_the_end_from_the_run_log(void)
     CU_ASSERT_EQUAL(attempt, 1);
 }
 
+/* Ends every run of a tenant in the queue, so the next tests claim none. */
+static void finish_tenant(const char *tenant)
+{
+    cvg_val_t p = cvg_v_text(tenant);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh,
+                                "UPDATE tenants.tenant_pipeline_execution_queue SET state = "
+                                "'CANCELLED' WHERE tenant_id = $1",
+                                &p, 1, NULL, NULL, NULL, &err),
+                    0);
+}
+
+/* Stores a run's end in the run log, as the logger does, updated at `at`. */
+static void log_end(const char *run, const char *status, const char *at)
+{
+    cvg_val_t p[3] = {cvg_v_text(run), cvg_v_text(status), cvg_v_text(at)};
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_pipeline_runs (pipeline_logging_id, tenant_id, "
+                    "pipeline_id, status, state_seq, attempt, created_at, updated_at) VALUES "
+                    "($1, 'acme', 'cost_billing', $2, 24, 1, $3, $3)",
+                    p, 3, NULL, NULL, NULL, &err),
+        0);
+}
+
+/* An end the scheduler missed on the stream settles the queue at the next
+ * tick, long before the lease would lapse, once it is a little old (a
+ * fresh one is the stream's to deliver). */
+static void test_queue_missed_end_settled_before_the_lease(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 600000);
+    char old_end[CVG_ID_LEN], fresh_end[CVG_ID_LEN];
+    enqueue_for("missed", old_end, 3);
+    enqueue_for("missed", fresh_end, 3);
+    cvg_job_t jobs[8];
+    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 2);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_held(&q, old_end, 1, "w-1", &err), 0);
+    CU_ASSERT_EQUAL(sch_queue_held(&q, fresh_end, 1, "w-2", &err), 0);
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(cvg_time_now_ms(), now);
+    log_end(old_end, "SUCCEEDED", "2026-01-01T00:00:00.000Z");
+    log_end(fresh_end, "SUCCEEDED", now);
+    sch_expired_t lost[16];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(sch_queue_expire(&q, lost, 16, &n, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(lost[0].run_id, old_end);
+    CU_ASSERT_STRING_EQUAL(lost[0].logged, "SUCCEEDED");
+    char state[32];
+    int attempt;
+    state_of(old_end, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "SUCCEEDED");
+    state_of(fresh_end, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "RUNNING");
+    finish_tenant("missed");
+}
+
+/* A stopping worker's run goes back to the queue at once as its next
+ * attempt, the stopped one not counted; only that worker's, and not one
+ * being cancelled. */
+static void test_queue_handback(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 600000);
+    char run[CVG_ID_LEN], cancelled[CVG_ID_LEN];
+    enqueue_for("stopping", run, 1);
+    enqueue_for("stopping", cancelled, 1);
+    cvg_job_t jobs[8];
+    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 2);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_held(&q, run, 1, "w-1", &err), 0);
+    CU_ASSERT_EQUAL(sch_queue_held(&q, cancelled, 1, "w-2", &err), 0);
+    sch_expired_t e;
+    bool requeued = true;
+    CU_ASSERT_EQUAL(sch_queue_handback(&q, run, 1, "w-other", &e, &requeued, &err), 0);
+    CU_ASSERT_FALSE(requeued); /* not that worker's */
+    CU_ASSERT_EQUAL(sch_queue_handback(&q, run, 1, "w-1", &e, &requeued, &err), 0);
+    CU_ASSERT_TRUE(requeued);
+    CU_ASSERT_STRING_EQUAL(e.run_id, run);
+    CU_ASSERT_EQUAL(e.attempt, 1);
+    char state[32];
+    int attempt;
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "QUEUED");
+    CU_ASSERT_EQUAL(attempt, 2);
+    cvg_val_t p = cvg_v_text(run);
+    int64_t max = 0;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh,
+                                     "SELECT max_attempts FROM "
+                                     "tenants.tenant_pipeline_execution_queue WHERE "
+                                     "pipeline_logging_id = $1",
+                                     &p, 1, &max, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(max, 2); /* one attempt left, as before the stop */
+    /* the same hand-back again (a repeated message) changes nothing */
+    CU_ASSERT_EQUAL(sch_queue_handback(&q, run, 1, "w-1", &e, &requeued, &err), 0);
+    CU_ASSERT_FALSE(requeued);
+    p = cvg_v_text(cancelled);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh,
+                                "UPDATE tenants.tenant_pipeline_execution_queue SET "
+                                "cancel_requested = 1 WHERE pipeline_logging_id = $1",
+                                &p, 1, NULL, NULL, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(sch_queue_handback(&q, cancelled, 1, "w-2", &e, &requeued, &err), 0);
+    CU_ASSERT_FALSE(requeued);
+    state_of(cancelled, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "RUNNING");
+    finish_tenant("stopping");
+}
+
 /* A tenant's runs beyond its plan's concurrency wait; another tenant's go
  * past them. */
 static void test_queue_concurrency_limit_per_tenant(void)
@@ -275,6 +391,9 @@ static CU_TestInfo tests[] = {
      test_queue_lost_worker_means_a_new_attempt_then_dead},
     {"test_queue_lapsed_lease_takes_the_end_from_the_run_log",
      test_queue_lapsed_lease_takes_the_end_from_the_run_log},
+    {"test_queue_missed_end_settled_before_the_lease",
+     test_queue_missed_end_settled_before_the_lease},
+    {"test_queue_handback", test_queue_handback},
     {"test_queue_concurrency_limit_per_tenant", test_queue_concurrency_limit_per_tenant},
     CU_TEST_INFO_NULL,
 };
