@@ -421,7 +421,8 @@ static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_resu
 /* {run_status} and {run_error} for the next step: SUCCEEDED while no step
  * has failed the run, then FAILED or TIMED_OUT and the first failure, on
  * one line (so it fits a Subject) and at most RUN_ERROR_VAR_MAX bytes. */
-static void set_run_vars(runstate_t *rs, bool failed, bool timed_out, const char *error)
+static void set_run_vars(runstate_t *rs, bool failed, bool timed_out, bool cancelled,
+                         const char *error)
 {
     char line[RUN_ERROR_VAR_MAX + 1];
     size_t n = 0;
@@ -437,7 +438,8 @@ static void set_run_vars(runstate_t *rs, bool failed, bool timed_out, const char
     }
     line[n] = '\0';
     cvg_vars_set(&rs->vars, "run_status",
-                 !failed     ? "SUCCEEDED"
+                 cancelled   ? "CANCELLED"
+                 : !failed   ? "SUCCEEDED"
                  : timed_out ? "TIMED_OUT"
                              : "FAILED",
                  CVG_VAR_BUILTIN, false);
@@ -502,16 +504,26 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         json_t *summary = json_pack("{s:s, s:s}", "step_id", st->step_id, "ps_type", st->ps_type);
         if (env->cancel && *env->cancel)
             cancelled = true;
-        if (cancelled || unstartable || !should_run(st, failed)) {
+        /* A cancel request skips the steps left but the `always` ones,
+         * which run unstoppable but for their own time limit (cleanup,
+         * notices); a stopping worker runs none: the run is not over. */
+        bool stopping = env->cancel && *env->cancel == WRK_CANCEL_STOPPING;
+        bool after_cancel = cancelled && !stopping && st->trigger == CVG_TRIGGER_ALWAYS;
+        if ((cancelled && !after_cancel) || unstartable || !should_run(st, failed)) {
             json_object_set_new(summary, "status", json_string("SKIPPED"));
             json_array_append_new(out->steps, summary);
             emit_skipped(&rs, i);
             continue;
         }
-        set_run_vars(&rs, failed, timed_out, out->error);
+        set_run_vars(&rs, failed, timed_out, cancelled, out->error);
         proc_result_t res = {.rows = -1};
         int rc = 0;
+        wrk_env_t uncancelled = *env;
+        uncancelled.cancel = NULL;
+        if (after_cancel)
+            rs.env = &uncancelled;
         const char *status = run_step(&rs, i, summary, &res, &rc);
+        rs.env = env;
         json_array_append_new(out->steps, summary);
         if (res.rows >= 0 && rc == 0)
             out->rows += res.rows;

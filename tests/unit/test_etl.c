@@ -694,8 +694,8 @@ static void test_etl_timeout_and_cancel(void)
                           "SELECT i + 1 FROM n) SELECT count(*) AS c FROM n\n"
                           "    destination: {dataset_type: \"{tenant_id}\", table: spin}\n"
                           "  - step_id: after\n    ps_type: gcp.bq_etl\n    trigger: always\n"
-                          "    source: {query: SELECT 1 AS c}\n"
-                          "    destination: {dataset_type: \"{tenant_id}\", table: spin}\n";
+                          "    source: {query: \"SELECT '{run_status}' AS c\"}\n"
+                          "    destination: {dataset_type: \"{tenant_id}\", table: spin_after}\n";
     wrk_outcome_t out;
     run_pipeline(NULL, endless, NULL, NULL, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "TIMED_OUT");
@@ -704,11 +704,22 @@ static void test_etl_timeout_and_cancel(void)
     /* an always step still runs */
     CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
     wrk_outcome_cleanup(&out);
-    volatile sig_atomic_t cancel = 1;
+    /* so it does after a cancel, which does not stop it, knowing why */
+    volatile sig_atomic_t cancel = WRK_CANCEL_REQUESTED;
     run_pipeline(NULL, endless, NULL, &cancel, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "CANCELLED");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SKIPPED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
     wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spin_after WHERE c = 'CANCELLED'"), 1);
+    /* but not when the worker is stopping: the run is handed back, to run
+     * again, and is not over */
+    cancel = WRK_CANCEL_STOPPING;
+    run_pipeline(NULL, endless, NULL, &cancel, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "RETRYING");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SKIPPED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spin_after"), 2);
 }
 
 static void test_etl_unknown_setting_and_parameters(void)
