@@ -153,7 +153,7 @@ int cvg_cred_check(const char *provider, const json_t *secret, const cvg_outboun
         const char *v = json_string_value(val);
         if (v != NULL && !listed(opaque, key) && !cvg_utf8_plain(v))
             return cvg_err_set(err, CVG_EINVAL, key,
-                               "%s: contains control characters or is not UTF-8", key);
+                               "%s: contains control or bidi characters, or is not UTF-8", key);
     }
     json_t *port = json_object_get(secret, "port");
     if (port && (json_integer_value(port) < 1 || json_integer_value(port) > 65535))

@@ -183,6 +183,9 @@ static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, 
         d->min = json_integer_value(mn);
     if (json_is_integer(mx))
         d->max = json_integer_value(mx);
+    if (json_is_integer(mn) && json_is_integer(mx) && d->min > d->max)
+        cvg_errlist_add(errs, CVG_EINVAL, path, "%s.min: %" PRId64 " is greater than max %" PRId64,
+                        path, d->min, d->max);
     json_t *ml = json_object_get(spec, "max_length");
     if (ml) {
         if (d->type != CVG_PT_STRING || !json_is_integer(ml) || json_integer_value(ml) < 1 ||

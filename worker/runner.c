@@ -350,8 +350,13 @@ static const char *run_step(runstate_t *rs, size_t i, json_t *summary, proc_resu
         json_decref(step_cfg);
         bool timed_out = rc == CVG_ETIMEDOUT && cvg_time_mono_ms() >= deadline;
         if (timed_out && res.error[0] == '\0')
-            snprintf(res.error, sizeof(res.error), "the step ran past its time limit (%.2f min)",
+            snprintf(res.error, sizeof(res.error), "the step ran past its time limit");
+        if (timed_out) {
+            /* the limit, whatever part of the step said it ran past it */
+            size_t used = strlen(res.error);
+            snprintf(res.error + used, sizeof(res.error) - used, " (timeout_minutes: %g)",
                      (double)timeout_ms / 60000.0);
+        }
         status = rc == 0               ? "SUCCEEDED"
                  : rc == CVG_ECANCELED ? "CANCELLED"
                  : timed_out           ? "TIMED_OUT"

@@ -701,6 +701,8 @@ static void test_etl_timeout_and_cancel(void)
     CU_ASSERT_STRING_EQUAL(out.status, "TIMED_OUT");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "TIMED_OUT");
     CU_ASSERT_PTR_NOT_NULL(strstr(out.error, "step spin timed out"));
+    /* the message says the limit it ran past */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.error, "(timeout_minutes: 0.01)"));
     /* an always step still runs */
     CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
     wrk_outcome_cleanup(&out);

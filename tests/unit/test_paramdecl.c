@@ -114,6 +114,9 @@ static void test_paramdecl_bad_declarations(void)
          "parameters.x: a required parameter has no default"},
         {"{\"x\": {\"type\": \"int\", \"min\": 1, \"max\": 5, \"default\": 9}}",
          "parameters.x.default: must be an integer from 1 to 5"},
+        /* bounds the wrong way round are named as such, not only by the default */
+        {"{\"x\": {\"type\": \"int\", \"min\": 5, \"max\": 1, \"default\": 3}}",
+         "parameters.x.min: 5 is greater than max 1"},
         {"{\"x\": {\"type\": \"enum\", \"required\": true}}",
          "parameters.x.values: a list of strings is required"},
         /* values that are not strings, and a default checked against them */
