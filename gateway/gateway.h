@@ -138,8 +138,11 @@ const char *gw_req_header(const gw_req_t *r, const char *name);
 const char *gw_req_query(const gw_req_t *r, const char *name);
 
 /* The first query-string argument whose name is not in known
- * (NULL-terminated), or NULL when all are known. */
-const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known);
+ * (NULL-terminated), or NULL when all are known; then *repeated is the
+ * first known one given more than once (only the first value would be
+ * read), or NULL. */
+const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known,
+                                 const char **repeated);
 
 /*
  * Parses the body as a JSON object. An empty body gives *out = NULL and 0.

@@ -103,6 +103,8 @@ const char *gw_req_query(const gw_req_t *r, const char *name)
 typedef struct unknown_arg {
     const char *const *known;
     const char *first;
+    const char *repeated;
+    uint64_t seen; /* bit i: known[i] met */
 } unknown_arg_t;
 
 static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -112,17 +114,23 @@ static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const ch
     (void)value;
     unknown_arg_t *u = cls;
     for (size_t i = 0; u->known[i]; i++) {
-        if (strcmp(key, u->known[i]) == 0)
-            return MHD_YES;
+        if (strcmp(key, u->known[i]) != 0)
+            continue;
+        uint64_t bit = i < 64 ? (uint64_t)1 << i : 0;
+        if ((u->seen & bit) && u->repeated == NULL)
+            u->repeated = u->known[i];
+        u->seen |= bit;
+        return MHD_YES;
     }
     u->first = key;
     return MHD_NO;
 }
 
-const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known)
+const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known, const char **repeated)
 {
-    unknown_arg_t u = {known, NULL};
+    unknown_arg_t u = {known, NULL, NULL, 0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &u);
+    *repeated = u.first ? NULL : u.repeated;
     return u.first;
 }
 

@@ -276,7 +276,13 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     /* a misspelt filter is an error, not a list of every run */
     static const char *const filters[] = {"tenant_id", "status", "pipeline_id", "since",
                                           "limit",     "cursor", NULL};
-    const char *unknown = gw_req_query_unknown(req, filters);
+    const char *repeated = NULL;
+    const char *unknown = gw_req_query_unknown(req, filters, &repeated);
+    if (repeated != NULL) {
+        gw_resp_error(resp, 400, "invalid_field", repeated,
+                      "%s: given more than once; give each query parameter once", repeated);
+        return;
+    }
     if (unknown != NULL) {
         char name[CVG_PATH_KEY_MAX + 4];
         cvg_path_join(name, sizeof(name), "", unknown);

@@ -335,6 +335,16 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
                            "x?y");
     json_decref(b);
+    /* a filter given twice is refused, not read as its first value */
+    b = NULL;
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?limit=2&status=SUCCEEDED&limit=3", key_acme,
+                         NULL, NULL, &b),
+                    400);
+    e = json_object_get(b, "error");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "field")), "limit");
+    m = json_string_value(json_object_get(e, "message"));
+    CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "given more than once") : NULL);
+    json_decref(b);
 
     /* the same day again replaces it */
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
