@@ -341,7 +341,8 @@ static void test_pipelines_manual_run_end_to_end(void)
                          NULL, NULL, &b),
                     400);
     e = json_object_get(b, "error");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "field")), "limit");
+    const char *f = json_string_value(json_object_get(e, "field"));
+    CU_ASSERT_STRING_EQUAL(f ? f : "", "limit");
     m = json_string_value(json_object_get(e, "message"));
     CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "given more than once") : NULL);
     json_decref(b);
