@@ -4,6 +4,7 @@
 #include "common/paramdecl.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "common/utf8.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -52,7 +53,7 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
         return 0;
     case CVG_PT_TIMESTAMP:
         if (strlen(value) < 19 || cvg_time_parse_iso(value, &ms) != 0) {
-            snprintf(why, size, "must be a timestamp YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]");
+            snprintf(why, size, "must be a timestamp YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM]");
             return CVG_EINVAL;
         }
         return 0;
@@ -85,11 +86,10 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
             snprintf(why, size, "longer than %zu characters", d->max_length);
             return CVG_EINVAL;
         }
-        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-            if (*p < 0x20 || *p == 0x7f) {
-                snprintf(why, size, "contains a control character");
-                return CVG_EINVAL;
-            }
+        /* one line of text, shown as it reads (no bidi overrides) */
+        if (!cvg_utf8_plain(value)) {
+            snprintf(why, size, "contains a control or bidi character, or is not UTF-8");
+            return CVG_EINVAL;
         }
         return 0;
     }

@@ -559,6 +559,8 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
              : failed    ? "FAILED"
                          : "SUCCEEDED");
     out->duration_ms = cvg_time_mono_ms() - t0;
+    if (cancelled && !handed_back && out->error[0] == '\0')
+        snprintf(out->error, sizeof(out->error), "cancelled while it ran");
     if (handed_back) {
         /* not over: the scheduler queues it again and says so */
         snprintf(out->error, sizeof(out->error), "its worker stopped before the run ended");

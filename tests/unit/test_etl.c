@@ -710,6 +710,7 @@ static void test_etl_timeout_and_cancel(void)
     volatile sig_atomic_t cancel = WRK_CANCEL_REQUESTED;
     run_pipeline(NULL, endless, NULL, &cancel, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "CANCELLED");
+    CU_ASSERT_STRING_EQUAL(out.error, "cancelled while it ran"); /* as the run log says it */
     CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "SKIPPED");
     CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SUCCEEDED");
     wrk_outcome_cleanup(&out);

@@ -58,8 +58,12 @@ static void test_paramdecl_values_by_type(void)
         {"account", "o'brien", true, NULL},
         {"account", "12345678", true, NULL},
         {"account", "123456789", false, "longer than 8 characters"},
-        {"account", "a\nb", false, "contains a control character"},
-        {"account", "a\x7f", false, "contains a control character"},
+        {"account", "a\nb", false, "contains a control or bidi character"},
+        {"account",
+         "ab\xe2\x80\xae"
+         "cd",
+         false, "contains a control or bidi character"}, /* U+202E */
+        {"account", "a\x7f", false, "contains a control or bidi character"},
     };
     size_t n = 0;
     json_t *doc = NULL;
