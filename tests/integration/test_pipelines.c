@@ -992,6 +992,25 @@ static proc_t *worker_in_step(const char *run_id, const char *step, char step_lo
     return NULL;
 }
 
+/* The run's answer once its attempt is at least `attempt` (and its status
+ * is `status`, when given), or NULL after a minute; json_decref it. */
+static json_t *wait_attempt(const char *run_id, int attempt, const char *status)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    int64_t until = cvg_time_mono_ms() + 60000;
+    while (cvg_time_mono_ms() < until) {
+        json_t *b = NULL;
+        call("GET", path, key_acme, NULL, NULL, &b);
+        if (json_integer_value(json_object_get(b, "attempt")) >= attempt &&
+            (status == NULL || strcmp(status_of(b), status) == 0))
+            return b;
+        json_decref(b);
+        cvg_time_sleep_ms(100);
+    }
+    return NULL;
+}
+
 /* A worker killed in the middle of a step: the scheduler takes the run back
  * when its lease lapses and runs it again (attempt 2) on the other worker;
  * the lost attempt's step does not stay RUNNING but ends FAILED, naming the
@@ -1001,7 +1020,7 @@ static void test_pipelines_worker_lost_mid_step(void)
     char run_id[CVG_ID_LEN], path[256];
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/slow/spin", key_acme, "{}", NULL, run_id),
                           202);
-    char sql[512], lost_step[CVG_ID_LEN] = "";
+    char lost_step[CVG_ID_LEN] = "";
     proc_t *victim = worker_in_step(run_id, "spin", lost_step);
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
     kill(victim->pid, SIGKILL);
@@ -1009,27 +1028,15 @@ static void test_pipelines_worker_lost_mid_step(void)
     /* a replacement, so the suite keeps two workers */
     CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-again", "cvg-worker", NULL, NULL));
     /* the lost attempt's step ends FAILED with the scheduler's reason */
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
-             "status = 'FAILED' AND end_time IS NOT NULL AND error_message LIKE '%%worker lost%%'",
-             lost_step);
-    int64_t until = cvg_time_mono_ms() + 60000;
-    while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
-        cvg_time_sleep_ms(100);
-    CU_ASSERT_EQUAL(wh_query(sql), 1);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_step_logs WHERE step_log_id = ? AND "
+                               "status = 'FAILED' AND end_time IS NOT NULL AND error_message "
+                               "LIKE '%worker lost%'",
+                               lost_step, 1, 60000));
     /* and the run goes on as a later attempt */
-    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
-    json_int_t attempt = 0;
-    until = cvg_time_mono_ms() + 60000;
-    while (attempt < 2 && cvg_time_mono_ms() < until) {
-        json_t *b = NULL;
-        call("GET", path, key_acme, NULL, NULL, &b);
-        attempt = json_integer_value(json_object_get(b, "attempt"));
-        json_decref(b);
-        if (attempt < 2)
-            cvg_time_sleep_ms(100);
-    }
-    CU_ASSERT(attempt >= 2);
+    json_t *later = wait_attempt(run_id, 2, NULL);
+    CU_ASSERT_PTR_NOT_NULL(later);
+    json_decref(later);
     /* stopped (or ended, on a machine slow enough to lose that attempt
      * too): no step of the run is left RUNNING */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
@@ -1038,14 +1045,10 @@ static void test_pipelines_worker_lost_mid_step(void)
     json_t *run = wait_run(run_id, key_acme, NULL, 60000);
     CU_ASSERT_TRUE(final_status(status_of(run)));
     json_decref(run);
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM tenants.tenant_step_logs WHERE pipeline_logging_id = '%s' AND "
-             "status = 'RUNNING'",
-             run_id);
-    until = cvg_time_mono_ms() + 30000;
-    while (wh_query(sql) != 0 && cvg_time_mono_ms() < until)
-        cvg_time_sleep_ms(100);
-    CU_ASSERT_EQUAL(wh_query(sql), 0);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_step_logs WHERE pipeline_logging_id "
+                               "= ? AND status = 'RUNNING'",
+                               run_id, 0, 30000));
 }
 
 /* A worker stopped (SIGTERM) in the middle of a step that outlasts its
@@ -1072,31 +1075,17 @@ static void test_pipelines_stopping_worker_hands_back_its_run(void)
         cluster_wait_log(&c, "scheduler", "run handed back by its stopping worker", 10000));
     CU_ASSERT_EQUAL(wh_query(sql), max_before + 1);
     /* the stopped attempt's step says why it stopped */
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM tenants.tenant_step_logs WHERE step_log_id = '%s' AND "
-             "status = 'CANCELLED' AND error_message LIKE '%%its worker is stopping%%'",
-             stopped_step);
-    int64_t until = cvg_time_mono_ms() + 30000;
-    while (wh_query(sql) != 1 && cvg_time_mono_ms() < until)
-        cvg_time_sleep_ms(100);
-    CU_ASSERT_EQUAL(wh_query(sql), 1);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_step_logs WHERE step_log_id = ? AND "
+                               "status = 'CANCELLED' AND error_message LIKE '%its worker is "
+                               "stopping%'",
+                               stopped_step, 1, 30000));
     /* attempt 2 runs, without the stopped attempt's error */
-    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
-    json_int_t attempt = 0;
-    bool clean = false;
-    until = cvg_time_mono_ms() + 60000;
-    while (attempt < 2 && cvg_time_mono_ms() < until) {
-        json_t *b = NULL;
-        call("GET", path, key_acme, NULL, NULL, &b);
-        attempt = json_integer_value(json_object_get(b, "attempt"));
-        clean = strcmp(status_of(b), "RUNNING") == 0 &&
-                json_is_null(json_object_get(b, "error_message"));
-        json_decref(b);
-        if (attempt < 2)
-            cvg_time_sleep_ms(100);
-    }
-    CU_ASSERT_EQUAL(attempt, 2);
-    CU_ASSERT_TRUE(clean);
+    json_t *next = wait_attempt(run_id, 2, "RUNNING");
+    CU_ASSERT_PTR_NOT_NULL(next);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(next, "attempt")), 2);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(next, "error_message")));
+    json_decref(next);
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);
     long st = call("POST", path, key_acme, NULL, NULL, NULL);
     CU_ASSERT(st == 202 || st == 409);
