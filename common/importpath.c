@@ -154,8 +154,9 @@ static bool allowed(const cvg_config_t *cfg, const char *tenant_id, const char *
  * URI must name them so. */
 static void roots_shown(const cvg_config_t *cfg, const char *own, char *out, size_t size)
 {
-    char roots[CVG_PATH_MAX + CVG_PATH_MAX], norm[PATH_MAX];
-    snprintf(roots, sizeof(roots), "%s,%s", cfg->shared_import_dirs, own);
+    char roots[2 * CVG_PATH_MAX + 160], norm[PATH_MAX];
+    snprintf(roots, sizeof(roots), "%.*s,%.*s", CVG_PATH_MAX, cfg->shared_import_dirs,
+             CVG_PATH_MAX + 80, own);
     size_t used = 0;
     out[0] = '\0';
     char *save = NULL;
@@ -164,6 +165,8 @@ static void roots_shown(const cvg_config_t *cfg, const char *own, char *out, siz
         int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "",
                          by_name_path(r, norm, sizeof(norm)) ? norm : r);
         used += n > 0 ? (size_t)n : 0;
+        if (used >= size)
+            used = size - 1; /* cut: nothing more fits */
     }
 }
 
