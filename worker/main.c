@@ -294,7 +294,9 @@ static bool drain(wrk_t *w)
     while (!atomic_load(&w->done)) {
         int64_t now = cvg_time_mono_ms();
         if (now >= deadline && !cancelled) {
-            w->cancel = WRK_CANCEL_STOPPING;
+            /* a cancel asked for already goes on: the run ends CANCELLED */
+            if (w->cancel == 0)
+                w->cancel = WRK_CANCEL_STOPPING;
             cancelled = true;
             deadline = now + CANCEL_WAIT_MS;
             cvg_warn(&lc, "run did not finish in time; stopping it to hand it back");

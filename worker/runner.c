@@ -495,6 +495,8 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     cvg_info(&rs.lc, "run started (%zu steps)", p->nsteps);
 
     bool failed = false, cancelled = false, timed_out = false, unstartable = false;
+    /* the worker's stop interrupted or kept back a step that was to run */
+    bool left_undone = false;
     cvg_err_t verr;
     cvg_err_clear(&verr);
     if (wrk_run_vars(env, run, p, &rs.vars, &verr) != 0 ||
@@ -507,14 +509,17 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         const cvg_step_t *st = &p->steps[i];
         rs.lc.step_id = st->step_id;
         json_t *summary = json_pack("{s:s, s:s}", "step_id", st->step_id, "ps_type", st->ps_type);
-        if (env->cancel && *env->cancel)
+        int why = env->cancel ? *env->cancel : 0;
+        if (why == WRK_CANCEL_REQUESTED)
             cancelled = true;
         /* A cancel request skips the steps left but the `always` ones,
          * which run unstoppable but for their own time limit (cleanup,
-         * notices); a stopping worker runs none: the run is not over. */
-        bool stopping = env->cancel && *env->cancel == WRK_CANCEL_STOPPING;
-        bool after_cancel = cancelled && !stopping && st->trigger == CVG_TRIGGER_ALWAYS;
-        if ((cancelled && !after_cancel) || unstartable || !should_run(st, failed)) {
+         * notices); a stopping worker runs none, and a step it keeps back
+         * that was to run leaves the run unfinished. */
+        bool wanted = !unstartable && should_run(st, failed);
+        bool after_cancel = cancelled && st->trigger == CVG_TRIGGER_ALWAYS;
+        if (why == WRK_CANCEL_STOPPING || (cancelled && !after_cancel) || !wanted) {
+            left_undone |= why == WRK_CANCEL_STOPPING && !cancelled && wanted;
             json_object_set_new(summary, "status", json_string("SKIPPED"));
             json_array_append_new(out->steps, summary);
             emit_skipped(&rs, i);
@@ -533,7 +538,11 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         if (res.rows >= 0 && rc == 0)
             out->rows += res.rows;
         if (strcmp(status, "CANCELLED") == 0) {
-            cancelled = true;
+            /* by which of the two: the flag says */
+            if (env->cancel && *env->cancel == WRK_CANCEL_STOPPING)
+                left_undone = true;
+            else
+                cancelled = true;
         } else if (rc != 0) {
             cvg_warn(&rs.lc, "step %s: %s", status, res.error);
             if (!st->continue_on_failure) {
@@ -551,7 +560,10 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
     if (!env->setup_allowed && env->wh)
         cvg_wh_restrict(env->wh, NULL, NULL);
     cvg_vars_cleanup(&rs.vars);
-    bool handed_back = cancelled && env->cancel && *env->cancel == WRK_CANCEL_STOPPING;
+    /* Handed back only while the run's outcome is still open: a run that
+     * already failed (its on_failure steps cut short) or was cancelled ends
+     * so, and one whose stop kept back nothing it needed ends as it went. */
+    bool handed_back = left_undone && !failed && !cancelled;
     snprintf(out->status, sizeof(out->status), "%s",
              handed_back ? "RETRYING"
              : cancelled ? "CANCELLED"

@@ -723,6 +723,16 @@ static void test_etl_timeout_and_cancel(void)
     CU_ASSERT_STRING_EQUAL(step_field(&out, 1, "status"), "SKIPPED");
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.spin_after"), 2);
+    /* a stop that keeps back only steps the run would not run anyway (an
+     * on_failure step of a run that did not fail) hands nothing back: the
+     * run ends as it went, not to be run again */
+    const char *notice_only = "pipeline_id: notice\ndescription: d\nsteps:\n"
+                              "  - step_id: on_fail\n    ps_type: gcp.bq_etl\n"
+                              "    trigger: on_failure\n    source: {query: SELECT 1 AS c}\n"
+                              "    destination: {dataset_type: \"{tenant_id}\", table: notice}\n";
+    run_pipeline(NULL, notice_only, NULL, &cancel, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
 }
 
 static void test_etl_unknown_setting_and_parameters(void)
@@ -852,6 +862,7 @@ static void test_etl_failed_step_leaves_no_new_table(void)
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "outside partition"));
     CU_ASSERT_PTR_NULL(json_object_get(step_result(&out, 0), "table_created"));
+    CU_ASSERT_PTR_NULL(json_object_get(step_result(&out, 0), "table_config")); /* went with it */
     bool exists = true;
     cvg_err_t err;
     CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "stray", &exists, &err), 0);
