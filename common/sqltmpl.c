@@ -236,7 +236,8 @@ static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg
         }
         p += n;
     }
-    if (rc == 0 && first.code != 0) {
+    if (first.code != 0) {
+        /* the first mistake is the SQL's error, whatever came after it */
         *err = first;
         rc = first.code;
     }

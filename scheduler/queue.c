@@ -366,22 +366,26 @@ int sch_queue_handback(sch_queue_t *q, const char *run_id, int attempt, const ch
     *requeued = false;
     if (!sch_queue_check_ready(q) || run_id[0] == '\0')
         return 0;
-    char now[CVG_TIME_ISO_LEN];
+    char now[CVG_TIME_ISO_LEN], later[CVG_TIME_ISO_LEN];
     iso_in(0, now);
+    /* due after the first retry delay, as a lost run is: the logger closes
+     * the stopped attempt's steps begun before the scheduler's word, and
+     * the next attempt's must begin after it whatever the clocks say */
+    iso_in(q->retry_delay_ms, later);
     expire_ctx_t c = {.out = out, .max = 1};
-    cvg_val_t p[4] = {cvg_v_text(run_id), CVG_V_INT(attempt), cvg_v_text(worker_id),
-                      cvg_v_text(now)};
+    cvg_val_t p[5] = {cvg_v_text(run_id), CVG_V_INT(attempt), cvg_v_text(worker_id),
+                      cvg_v_text(now), cvg_v_text(later)};
     int rc = cvg_wh_exec(
         q->wh,
         "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
-        "max_attempts = max_attempts + 1, not_before = NULL, lease_owner = NULL, "
+        "max_attempts = max_attempts + 1, not_before = $5, lease_owner = NULL, "
         "lease_expires_at = NULL, last_error = 'its worker stopped before the run ended', "
         "updated_at = $4 WHERE pipeline_logging_id = $1 AND attempt = $2 AND "
         "(state = 'DISPATCHED' OR (state = 'RUNNING' AND lease_owner = $3)) AND "
         "COALESCE(cancel_requested, 0) = 0 "
         "RETURNING pipeline_logging_id, tenant_id, pipeline_id, pipeline, attempt - 1, "
         "max_attempts, NULL, cancel_requested",
-        p, 4, collect_expired, &c, NULL, err);
+        p, 5, collect_expired, &c, NULL, err);
     if (rc == 1)
         rc = 0;
     *requeued = rc == 0 && c.n == 1;

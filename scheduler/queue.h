@@ -72,7 +72,8 @@ int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);
 int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, cvg_err_t *err);
 
 /* A run its worker hands back on stopping, before the run ended: queued
- * again at once, the stopped attempt not counted against max_attempts
+ * again at once, due after the first retry delay (5 s) as a lost run is,
+ * the stopped attempt not counted against max_attempts
  * (max_attempts rises with the attempt). Only while that attempt is
  * DISPATCHED, or RUNNING under that worker, and no cancel was asked for;
  * *requeued says whether it was, and out then describes it. */

@@ -256,6 +256,9 @@ void wrk_dest_rolled_back(json_t *detail)
 {
     if (json_object_get(detail, "rows_replaced"))
         json_object_set_new(detail, "rows_replaced", json_integer(0));
+    /* a table made in the transaction went with it, and its indexes */
+    if (json_object_get(detail, "table_created"))
+        json_object_del(detail, "table_config");
     json_object_del(detail, "table_created");
 }
 

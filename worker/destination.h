@@ -69,7 +69,7 @@ int wrk_dest_check_partition_column(const proc_ctx_t *ctx, const wrk_dest_t *d,
 int wrk_dest_schema_from_table(const proc_ctx_t *ctx, wrk_dest_t *d, proc_result_t *res);
 
 /* After the caller's transaction was rolled back: detail no longer says a
- * table was made or rows replaced. */
+ * table was made (nor what its table_config became) or rows replaced. */
 void wrk_dest_rolled_back(json_t *detail);
 
 /* Inside the caller's transaction, before rows go in: truncate (all rows

@@ -326,6 +326,8 @@ static void test_queue_handback(void)
                                      &p, 1, &max, NULL, &err),
                     0);
     CU_ASSERT_EQUAL(max, 2); /* one attempt left, as before the stop */
+    /* due after the retry delay, as a lost run is: not claimable yet */
+    CU_ASSERT_EQUAL(claim_all(&q, jobs), 0);
     /* the same hand-back again (a repeated message) changes nothing */
     CU_ASSERT_EQUAL(sch_queue_handback(&q, run, 1, "w-1", &e, &requeued, &err), 0);
     CU_ASSERT_FALSE(requeued);

@@ -164,6 +164,8 @@ static void test_sql_checked_before_a_run(void)
         {"SELECT 1 /* open", "unterminated /* comment"},
         {"SELECT * FROM t WHERE a = ?", "? placeholders are reserved"},
         {"SELECT * FROM t WHERE a = $1", "$ placeholders are reserved"},
+        /* the first mistake is the one told, whatever follows it */
+        {"SELECT ? AS a, 'open", "? placeholders are reserved"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cvg_err_clear(&err);
