@@ -499,6 +499,10 @@ int main(int argc, char **argv)
     cvg_log_field_t f[2] = {CVG_LF_STR("worker_id", w.id), CVG_LF_STR("jobs", w.cfg.jobs_endpoint)};
     cvg_log_write(CVG_LOG_INFO, NULL, f, 2, "worker started (version %s)", CVG_VERSION);
     rc = serve(&w);
+    /* Taking no more jobs: leave the scheduler's PUSH round-robin at once,
+     * so no job (the run this worker is about to hand back among them)
+     * waits in a pipe to a worker that will not read it. */
+    zsock_destroy(&w.jobs);
     bool clean = drain(&w);
     if (cvg_emitter_flush(w.emitter, w.cfg.shutdown_grace_ms) != 0)
         cvg_warn(NULL, "%zu event(s) not acknowledged by the logger at exit",
