@@ -412,6 +412,15 @@ static int take_sealed(void *ud, const cvg_row_t *row)
     return 1;
 }
 
+int cvg_cred_delete(cvg_wh_t *wh, const char *tenant, const char *provider, int64_t *removed,
+                    cvg_err_t *err)
+{
+    *removed = 0;
+    cvg_val_t p[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
+    return cvg_wh_exec(wh, "DELETE FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", p, 2,
+                       NULL, NULL, removed, err);
+}
+
 int cvg_cred_load(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, const char *provider,
                   char **secret, cvg_err_t *err)
 {

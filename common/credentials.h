@@ -60,6 +60,11 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
                    const char *name, const json_t *secret, const json_t *metadata,
                    const char *created_by, char cred_id[CVG_ID_LEN], cvg_err_t *err);
 
+/* Removes a tenant's credential for a provider, secret and all; *removed
+ * says how many rows went (0: there was none). */
+int cvg_cred_delete(cvg_wh_t *wh, const char *tenant, const char *provider, int64_t *removed,
+                    cvg_err_t *err);
+
 /* The active credential's secret for a tenant and provider (heap JSON text;
  * wipe and free). CVG_ENOTFOUND when there is none. */
 int cvg_cred_load(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, const char *provider,

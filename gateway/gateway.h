@@ -189,6 +189,7 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_put(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_get(gw_req_t *req, gw_resp_t *resp);
 void gw_credentials_list(gw_req_t *req, gw_resp_t *resp);
+void gw_credentials_delete(gw_req_t *req, gw_resp_t *resp);
 void gw_providers_put(gw_req_t *req, gw_resp_t *resp);
 void gw_providers_get(gw_req_t *req, gw_resp_t *resp);
 void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp);

@@ -4,6 +4,7 @@
  *   PUT /api/v1/tenants/{tenant_id}/credentials/{provider}  store, encrypted
  *   GET /api/v1/tenants/{tenant_id}/credentials/{provider}  metadata only
  *   GET /api/v1/tenants/{tenant_id}/credentials             all, metadata only
+ *   DELETE /api/v1/tenants/{tenant_id}/credentials/{provider} removed, secret and all
  * No response, log line or error message ever carries a secret: errors
  * name fields, and a malformed body is reported without quoting it.
  */
@@ -152,4 +153,35 @@ void gw_credentials_get(gw_req_t *req, gw_resp_t *resp)
 void gw_credentials_list(gw_req_t *req, gw_resp_t *resp)
 {
     list(req, resp, NULL);
+}
+
+void gw_credentials_delete(gw_req_t *req, gw_resp_t *resp)
+{
+    const char *tenant = gw_req_param(req, "tenant_id");
+    const char *provider = gw_req_param(req, "provider");
+    if (!cvg_cred_provider_ok(provider)) {
+        gw_resp_error(resp, 404, "not_found", "provider",
+                      "unknown provider (gcp, aws, azure, smtp, slack)");
+        return;
+    }
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        return;
+    }
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int64_t removed = 0;
+    if (tenant_known(req, resp, wh, tenant)) {
+        if (cvg_cred_delete(wh, tenant, provider, &removed, &err) != 0)
+            gw_resp_error(resp, 503, "unavailable", NULL, "the credential was not removed");
+        else if (removed == 0)
+            gw_resp_error(resp, 404, "not_found", "provider", "no %s credential stored", provider);
+        else
+            gw_resp_json(resp, 200,
+                         json_pack("{s:s, s:s, s:b, s:s}", "tenant_id", tenant, "provider",
+                                   provider, "deleted", 1, "message",
+                                   "Removed; runs that need it fail until one is stored again."));
+    }
+    gw_whpool_release(req->gw->pool, wh);
 }

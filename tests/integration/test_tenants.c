@@ -1124,6 +1124,18 @@ static void test_tenants_credentials(void)
     free(dump);
     json_decref(b);
     CU_ASSERT_EQUAL(count_files_with(c.warehouse_dir, secret) + count_files_with(c.dir, secret), 0);
+    /* removed, secret and all; a second removal finds none */
+    b = NULL;
+    CU_ASSERT_EQUAL(with_key("DELETE", path, key_a, NULL, &b), 200);
+    CU_ASSERT_TRUE(json_is_true(json_object_get(b, "deleted")));
+    json_decref(b);
+    CU_ASSERT_EQUAL(with_key("GET", path, key_a, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(with_key("DELETE", path, key_a, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants",
+                           "SELECT count(*) FROM tenant_cloud_credentials WHERE tenant_id = ?", t),
+                    0);
+    /* stored again, for the tests that follow */
+    CU_ASSERT_EQUAL(with_key("PUT", path, key_a, good, NULL), 200);
     /* Unknown provider. */
     char other[256];
     snprintf(other, sizeof(other), "/api/v1/tenants/%s/credentials/oracle", t);
