@@ -114,19 +114,28 @@ wipe:
     json_decref(secret);
 }
 
-static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)
+/* A warehouse connection for a request on provider's credential (all
+ * providers when NULL), or NULL once answered: unknown provider, or no
+ * connection free. */
+static cvg_wh_t *connection_for(gw_req_t *req, gw_resp_t *resp, const char *provider)
 {
-    const char *tenant = gw_req_param(req, "tenant_id");
     if (provider && !cvg_cred_provider_ok(provider)) {
         gw_resp_error(resp, 404, "not_found", "provider",
                       "unknown provider (gcp, aws, azure, smtp, slack)");
-        return;
+        return NULL;
     }
     cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
+    if (wh == NULL)
         gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    return wh;
+}
+
+static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)
+{
+    const char *tenant = gw_req_param(req, "tenant_id");
+    cvg_wh_t *wh = connection_for(req, resp, provider);
+    if (wh == NULL)
         return;
-    }
     json_t *items = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
@@ -159,16 +168,9 @@ void gw_credentials_delete(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
     const char *provider = gw_req_param(req, "provider");
-    if (!cvg_cred_provider_ok(provider)) {
-        gw_resp_error(resp, 404, "not_found", "provider",
-                      "unknown provider (gcp, aws, azure, smtp, slack)");
+    cvg_wh_t *wh = connection_for(req, resp, provider);
+    if (wh == NULL)
         return;
-    }
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
-        return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     int64_t removed = 0;

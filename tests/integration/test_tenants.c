@@ -79,6 +79,22 @@ static long with_key(const char *method, const char *path, const char *key, cons
     return http_request(&c, method, path, h, body, out);
 }
 
+/* Another gateway of the cluster, on a port of its own (*port), once it
+ * answers 200 on health (or after 15 s); NULL when it cannot start. */
+static proc_t *second_gateway(const char *name, const char *health, int *port)
+{
+    *port = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", *port);
+    const char *env[] = {port_env, NULL};
+    proc_t *gw = cluster_spawn(&c, name, "cvg-gateway", NULL, env);
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (gw && http_request_at(*port, "GET", health, NULL, NULL, NULL) != 200 &&
+           cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    return gw;
+}
+
 static const char *code_of(json_t *body)
 {
     const char *s = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
@@ -461,16 +477,9 @@ static void *onboard_racer(void *arg)
  * from the create step; the winner keeps its records and its dataset. */
 static void test_tenants_racing_onboardings(void)
 {
-    int port2 = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port2);
-    const char *env[] = {port_env, NULL};
-    proc_t *gw2 = cluster_spawn(&c, "gateway-2", "cvg-gateway", NULL, env);
+    int port2 = 0;
+    proc_t *gw2 = second_gateway("gateway-race", "/health/ready", &port2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port2, "GET", "/health/ready", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
     CU_ASSERT_EQUAL_FATAL(http_request_at(port2, "GET", "/health/ready", NULL, NULL, NULL), 200);
     enum { N = 4, ROUNDS = 3 };
     for (int round = 0; round < ROUNDS; round++) {
@@ -884,16 +893,9 @@ static void test_tenants_revocation_bound(void)
     snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
     snprintf(del, sizeof(del), "/api/v1/admin/api-keys/%s", id);
     /* A second gateway on the same warehouse, with the key in its cache. */
-    int port2 = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port2);
-    const char *env[] = {port_env, NULL};
-    proc_t *gw2 = cluster_spawn(&c, "gateway-2", "cvg-gateway", NULL, env);
+    int port2 = 0;
+    proc_t *gw2 = second_gateway("gateway-2", "/health/live", &port2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port2, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
     char kh[128];
     snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
     const char *h[] = {kh, NULL};
