@@ -528,10 +528,12 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         set_run_vars(&rs, failed, timed_out, cancelled, out->error);
         proc_result_t res = {.rows = -1};
         int rc = 0;
-        wrk_env_t uncancelled = *env;
-        uncancelled.cancel = NULL;
-        if (after_cancel)
+        wrk_env_t uncancelled;
+        if (after_cancel) {
+            uncancelled = *env;
+            uncancelled.cancel = NULL;
             rs.env = &uncancelled;
+        }
         const char *status = run_step(&rs, i, summary, &res, &rc);
         rs.env = env;
         json_array_append_new(out->steps, summary);

@@ -89,6 +89,14 @@ static bool final_status(const char *s)
             strcmp(s, "TIMED_OUT") == 0 || strcmp(s, "CANCELLED") == 0 || strcmp(s, "DEAD") == 0);
 }
 
+/* A part of an error answer ("code", "message", "field"), or "" when the
+ * answer has none. */
+static const char *error_part(json_t *b, const char *part)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(b, "error"), part));
+    return s ? s : "";
+}
+
 /* Polls the run until its status is `want` (or final when want is NULL). */
 static json_t *wait_run(const char *run_id, const char *key, const char *want, int timeout_ms)
 {
@@ -332,8 +340,7 @@ static void test_pipelines_manual_run_end_to_end(void)
     /* a name that is not UTF-8 is still named (its bad bytes as '?') */
     b = NULL;
     CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?x%FFy=1", key_acme, NULL, NULL, &b), 400);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
-                           "x?y");
+    CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "x?y");
     json_decref(b);
     /* a filter given twice is refused, not read as its first value */
     b = NULL;
@@ -390,7 +397,7 @@ static void test_pipelines_idempotency_key(void)
     CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/pipelines/run/acme/gcp/cost/cost_billing", h,
                                  "{\"date\": \"2026-11-05\"}", &b),
                     409);
-    const char *msg = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    const char *msg = error_part(b, "message");
     CU_ASSERT_PTR_NOT_NULL(msg ? strstr(msg, "other parameters") : NULL);
     CU_ASSERT_PTR_NOT_NULL(msg ? strstr(msg, first) : NULL);
     json_decref(b);
@@ -455,10 +462,8 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_EQUAL(call("POST", "/api/v1/pipelines/run/freeco/gcp/cost/cost_billing", key_free,
                          NULL, "{}", &b),
                     400);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
-                           "missing_setting");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "field")),
-                           "billing_export_uri");
+    CU_ASSERT_STRING_EQUAL(error_part(b, "code"), "missing_setting");
+    CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "billing_export_uri");
     json_decref(b);
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
@@ -487,11 +492,10 @@ static void test_pipelines_int_parameter(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *b = NULL;
         CU_ASSERT_EQUAL(call("POST", path, key_acme, NULL, bad[i].body, &b), 400);
-        const char *msg =
-            json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-        if (msg == NULL || strcmp(msg, bad[i].message) != 0)
-            printf("\n  case %zu: %s\n", i, msg ? msg : "(none)");
-        CU_ASSERT_STRING_EQUAL(msg ? msg : "", bad[i].message);
+        const char *msg = error_part(b, "message");
+        if (strcmp(msg, bad[i].message) != 0)
+            printf("\n  case %zu: %s\n", i, msg);
+        CU_ASSERT_STRING_EQUAL(msg, bad[i].message);
         json_decref(b);
     }
 }
@@ -532,7 +536,7 @@ static void test_pipelines_subscription_standing(void)
             cvg_time_sleep_ms(100);
         } while (cvg_time_mono_ms() < until);
         CU_ASSERT_EQUAL(st, cases[i].status);
-        const char *code = json_string_value(json_object_get(json_object_get(b, "error"), "code"));
+        const char *code = error_part(b, "code");
         if (cases[i].code)
             CU_ASSERT_STRING_EQUAL(code ? code : "", cases[i].code);
         json_decref(b);
@@ -934,8 +938,7 @@ static void test_pipelines_finished_run_from_memory(void)
     /* another tenant's key finds nothing, from memory as from the warehouse */
     json_t *b = NULL;
     CU_ASSERT_EQUAL(call("GET", path, key_free, NULL, NULL, &b), 404);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
-                           "not_found");
+    CU_ASSERT_STRING_EQUAL(error_part(b, "code"), "not_found");
     json_decref(b);
     CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_run_cache_hits_total"), hits + 3);
     json_decref(run);
@@ -1132,8 +1135,7 @@ static void test_pipelines_scheduler_down(void)
     CU_ASSERT_EQUAL(
         call("POST", "/api/v1/pipelines/run/acme/test/quality/checks", key_acme, NULL, "{}", &b),
         503);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(b, "error"), "code")),
-                           "scheduler_unavailable");
+    CU_ASSERT_STRING_EQUAL(error_part(b, "code"), "scheduler_unavailable");
     json_decref(b);
     CU_ASSERT_EQUAL(wh_query(count), queued);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));

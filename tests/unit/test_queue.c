@@ -229,6 +229,21 @@ static void test_queue_lapsed_lease_takes_the_end_from_the_run_log(void)
     CU_ASSERT_EQUAL(attempt, 1);
 }
 
+/* A queue with long leases and two runs of tenant, RUNNING under workers
+ * w-1 (a) and w-2 (b). */
+static void two_running(sch_queue_t *q, const char *tenant, int max_attempts, char a[CVG_ID_LEN],
+                        char b[CVG_ID_LEN])
+{
+    sch_queue_init(q, wh, 60000, 600000);
+    enqueue_for(tenant, a, max_attempts);
+    enqueue_for(tenant, b, max_attempts);
+    cvg_job_t jobs[8];
+    CU_ASSERT_EQUAL_FATAL(claim_all(q, jobs), 2);
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_held(q, a, 1, "w-1", &err), 0);
+    CU_ASSERT_EQUAL(sch_queue_held(q, b, 1, "w-2", &err), 0);
+}
+
 /* Ends every run of a tenant in the queue, so the next tests claim none. */
 static void finish_tenant(const char *tenant)
 {
@@ -261,15 +276,9 @@ static void log_end(const char *run, const char *status, const char *at)
 static void test_queue_missed_end_settled_before_the_lease(void)
 {
     sch_queue_t q;
-    sch_queue_init(&q, wh, 60000, 600000);
     char old_end[CVG_ID_LEN], fresh_end[CVG_ID_LEN];
-    enqueue_for("missed", old_end, 3);
-    enqueue_for("missed", fresh_end, 3);
-    cvg_job_t jobs[8];
-    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 2);
+    two_running(&q, "missed", 3, old_end, fresh_end);
     cvg_err_t err;
-    CU_ASSERT_EQUAL(sch_queue_held(&q, old_end, 1, "w-1", &err), 0);
-    CU_ASSERT_EQUAL(sch_queue_held(&q, fresh_end, 1, "w-2", &err), 0);
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
     log_end(old_end, "SUCCEEDED", "2026-01-01T00:00:00.000Z");
@@ -295,15 +304,10 @@ static void test_queue_missed_end_settled_before_the_lease(void)
 static void test_queue_handback(void)
 {
     sch_queue_t q;
-    sch_queue_init(&q, wh, 60000, 600000);
     char run[CVG_ID_LEN], cancelled[CVG_ID_LEN];
-    enqueue_for("stopping", run, 1);
-    enqueue_for("stopping", cancelled, 1);
+    two_running(&q, "stopping", 1, run, cancelled);
     cvg_job_t jobs[8];
-    CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 2);
     cvg_err_t err;
-    CU_ASSERT_EQUAL(sch_queue_held(&q, run, 1, "w-1", &err), 0);
-    CU_ASSERT_EQUAL(sch_queue_held(&q, cancelled, 1, "w-2", &err), 0);
     sch_expired_t e;
     bool requeued = true;
     CU_ASSERT_EQUAL(sch_queue_handback(&q, run, 1, "w-other", &e, &requeued, &err), 0);
