@@ -598,9 +598,10 @@ static void test_pipelines_cancel_queued_and_running(void)
     run = wait_run(running, key_free, NULL, 60000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
     /* a worker slowed past its lease (valgrind on a loaded machine) may be
-     * declared cancelled by the scheduler before it reports its step */
+     * declared cancelled by the scheduler before it reports its step, up
+     * to ~50 s later under valgrind (seen: 47 s); wait a minute or more */
     for (int i = 0;
-         i < 200 &&
+         i < 600 &&
          !final_status(json_string_value(json_object_get(run_step(run, "spin"), "status")));
          i++) {
         json_decref(run);
