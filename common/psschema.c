@@ -2,7 +2,9 @@
  * Processor schemas (see psschema.h). A field spec is a mapping with a
  * `type` (string, text, sql, identifier, uri, int, number, bool, enum,
  * object, list, map) and, by type, required/default/values/value_hints/
- * min/max/items/fields/did_you_mean/schemes/max_length/min_items/max_items.
+ * min/max/items/fields/did_you_mean/schemes/max_length/min_items/max_items,
+ * and tenant_dataset (an identifier that must name the run's tenant's
+ * dataset: a fixed name is an error).
  */
 #include "common/psschema.h"
 #include "common/utf8.h"
@@ -110,10 +112,11 @@ static int fields_ok(const json_t *fields, const char *where, int depth, cvg_err
 
 static int spec_ok(const json_t *spec, const char *where, int depth, cvg_err_t *err)
 {
-    static const char *const keys[] = {"type",       "required",    "default",      "description",
-                                       "values",     "value_hints", "min",          "max",
-                                       "items",      "fields",      "did_you_mean", "schemes",
-                                       "max_length", "min_items",   "max_items",    NULL};
+    static const char *const keys[] = {
+        "type",           "required", "default",    "description", "values",
+        "value_hints",    "min",      "max",        "items",       "fields",
+        "did_you_mean",   "schemes",  "max_length", "min_items",   "max_items",
+        "tenant_dataset", NULL};
     if (depth > 16)
         return cvg_err_set(err, CVG_EINVAL, where, "%s: nested too deep", where);
     if (!json_is_object(spec))
@@ -131,6 +134,10 @@ static int spec_ok(const json_t *spec, const char *where, int depth, cvg_err_t *
     ftype_t t = type_of(spec);
     if (t == 0)
         return cvg_err_set(err, CVG_EINVAL, where, "%s.type: missing or unknown", where);
+    const json_t *td = json_object_get(spec, "tenant_dataset");
+    if (td && (t != FT_IDENT || !json_is_boolean(td)))
+        return cvg_err_set(err, CVG_EINVAL, where,
+                           "%s.tenant_dataset: true or false, for an identifier only", where);
     if (t == FT_ENUM) {
         const json_t *v = json_object_get(spec, "values");
         if (!json_is_array(v) || json_array_size(v) == 0)
@@ -416,6 +423,14 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
     cvg_vars_walk(s, on_ref, c);
     if (has_refs(s))
         return; /* checked again once expanded */
+    if (t == FT_IDENT && json_is_true(json_object_get(spec, "tenant_dataset"))) {
+        /* a config serves every tenant, and a run writes its own dataset */
+        cvg_errlist_add(c->errs, CVG_EINVAL, p,
+                        "%s: '%.100s' names one dataset, but a run reaches only its tenant's: "
+                        "write \"{tenant_id}\"",
+                        p, s);
+        return;
+    }
     if (t == FT_IDENT && !cvg_ident_valid(s, IDENT_MAX))
         cvg_errlist_add(c->errs, CVG_EINVAL, p,
                         "%s: '%s' is not an identifier (letters, digits and _, not starting with "
@@ -644,7 +659,9 @@ static json_t *resolve_string(const json_t *spec, ftype_t t, const json_t *v,
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *out = NULL;
-    if (cvg_vars_expand(vars, s, &b, &err) != 0) {
+    int rc = t == FT_IDENT ? cvg_vars_expand_name(vars, s, &b, &err)
+                           : cvg_vars_expand(vars, s, &b, &err);
+    if (rc != 0) {
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: %s", path, err.message);
     } else if (t == FT_IDENT && !cvg_ident_valid(cvg_buf_cstr(&b), IDENT_MAX)) {
         cvg_errlist_add(errs, CVG_EINVAL, path,

@@ -90,12 +90,13 @@ static int bind(cvg_sql_t *q, const cvg_var_t *v, cvg_err_t *err)
 
 static int ident(cvg_sql_t *q, const cvg_var_t *v, char quote, cvg_err_t *err)
 {
-    if (!cvg_ident_valid(v->value, IDENT_MAX))
+    const char *name = cvg_var_name_value(v);
+    if (!cvg_ident_valid(name, IDENT_MAX))
         return cvg_err_set(err, CVG_EINVAL, v->name,
                            "{%s} is used as a name in the SQL, and '%.80s' is not an identifier "
                            "(letters, digits and _)",
-                           v->name, v->value);
-    return cvg_buf_printf(&q->text, "%c%s%c", quote, v->value, quote);
+                           v->name, name);
+    return cvg_buf_printf(&q->text, "%c%s%c", quote, name, quote);
 }
 
 /* The last word written before position `at` of the output, upper-cased. */

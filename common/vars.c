@@ -83,13 +83,34 @@ int cvg_vars_set(cvg_vars_t *v, const char *name, const char *value, cvg_var_sou
             return CVG_ENOMEM;
         }
         cur->value = NULL;
+        cur->as_name = NULL;
         v->n++;
     }
     free(cur->value);
+    free(cur->as_name);
+    cur->as_name = NULL;
     cur->value = copy;
     cur->source = source;
     cur->is_int = is_int;
     return 0;
+}
+
+int cvg_vars_set_name(cvg_vars_t *v, const char *name, const char *as_name)
+{
+    cvg_var_t *cur = find(v, name);
+    if (cur == NULL)
+        return CVG_ENOTFOUND;
+    char *copy = NULL;
+    if (strcmp(as_name, cur->value) != 0 && (copy = strdup(as_name)) == NULL)
+        return CVG_ENOMEM;
+    free(cur->as_name);
+    cur->as_name = copy;
+    return 0;
+}
+
+const char *cvg_var_name_value(const cvg_var_t *var)
+{
+    return var->as_name ? var->as_name : var->value;
 }
 
 void cvg_vars_cleanup(cvg_vars_t *v)
@@ -97,6 +118,7 @@ void cvg_vars_cleanup(cvg_vars_t *v)
     for (size_t i = 0; i < v->n; i++) {
         free(v->items[i].name);
         free(v->items[i].value);
+        free(v->items[i].as_name);
     }
     free(v->items);
     memset(v, 0, sizeof(*v));
@@ -129,6 +151,7 @@ typedef struct expand {
     size_t done; /* text consumed so far */
     cvg_buf_t *out;
     cvg_err_t *err;
+    bool name; /* the text is a name: cvg_var_name_value */
 } expand_t;
 
 static int expand_one(void *ud, const char *name, size_t offset, size_t length)
@@ -138,19 +161,29 @@ static int expand_one(void *ud, const char *name, size_t offset, size_t length)
     if (var == NULL)
         return cvg_err_set(x->err, CVG_EINVAL, name, "unknown variable {%s}", name);
     if (cvg_buf_append(x->out, x->text + x->done, offset - x->done) != 0 ||
-        cvg_buf_puts(x->out, var->value) != 0)
+        cvg_buf_puts(x->out, x->name ? cvg_var_name_value(var) : var->value) != 0)
         return cvg_err_set(x->err, CVG_ETOOBIG, name, "value too long after expanding {%s}", name);
     x->done = offset + length;
     return 0;
 }
 
-int cvg_vars_expand(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err)
+static int expand(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err, bool name)
 {
-    expand_t x = {.vars = v, .text = text, .out = out, .err = err};
+    expand_t x = {.vars = v, .text = text, .out = out, .err = err, .name = name};
     int rc = cvg_vars_walk(text, expand_one, &x);
     if (rc != 0)
         return rc;
     if (cvg_buf_puts(out, text + x.done) != 0)
         return cvg_err_set(err, CVG_ETOOBIG, "", "value too long after expanding variables");
     return 0;
+}
+
+int cvg_vars_expand(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err)
+{
+    return expand(v, text, out, err, false);
+}
+
+int cvg_vars_expand_name(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err)
+{
+    return expand(v, text, out, err, true);
 }

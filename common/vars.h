@@ -27,7 +27,9 @@ typedef struct cvg_var {
     char *name;
     char *value;
     cvg_var_source_t source;
-    bool is_int; /* an int parameter: bound as an integer in SQL */
+    bool is_int;   /* an int parameter: bound as an integer in SQL */
+    char *as_name; /* what it stands for where a name is expected, when that
+                      differs (tenant_id: the tenant's dataset), or NULL */
 } cvg_var_t;
 
 typedef struct cvg_vars {
@@ -49,6 +51,14 @@ bool cvg_var_name_ok(const char *name);
 int cvg_vars_set(cvg_vars_t *v, const char *name, const char *value, cvg_var_source_t source,
                  bool is_int);
 
+/* Sets what the variable called name stands for where a name is expected
+ * (a SQL identifier, an identifier field): tenant_id's dataset, whose '-'
+ * are '_'. 0, CVG_ENOTFOUND when no such variable, CVG_ENOMEM. */
+int cvg_vars_set_name(cvg_vars_t *v, const char *name, const char *as_name);
+
+/* The variable's value where a name is expected. */
+const char *cvg_var_name_value(const cvg_var_t *var);
+
 /* The variable called name, or NULL. Borrowed. */
 const cvg_var_t *cvg_vars_find(const cvg_vars_t *v, const char *name);
 
@@ -66,5 +76,9 @@ int cvg_vars_walk(const char *text, cvg_var_ref_fn fn, void *ud);
 /* Appends text to out with every placeholder replaced by its value. An
  * unknown name is CVG_EINVAL naming it (field is set to the name). */
 int cvg_vars_expand(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err);
+
+/* The same for a text that is a name (an identifier field): each variable
+ * gives cvg_var_name_value. */
+int cvg_vars_expand_name(const cvg_vars_t *v, const char *text, cvg_buf_t *out, cvg_err_t *err);
 
 #endif

@@ -2,6 +2,7 @@
  * The variables of a run (see runvars.h).
  */
 #include "worker/runvars.h"
+#include "common/tenant.h"
 #include "common/time.h"
 
 #include <stdio.h>
@@ -52,7 +53,13 @@ int wrk_run_vars(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_
     const char *date = cvg_params_get(run->params, "date");
     char today[CVG_TIME_DATE_LEN];
     cvg_time_format_date(cvg_time_now_ms(), today);
+    char dataset[CVG_DATASET_MAX];
+    cvg_tenant_dataset(run->tenant_id, dataset);
     cvg_vars_set(vars, "tenant_id", run->tenant_id, CVG_VAR_BUILTIN, false);
+    /* where a name is expected ({tenant_id}.table, dataset_type), the
+     * tenant's dataset: acme-corp's is acme_corp */
+    if (cvg_vars_set_name(vars, "tenant_id", dataset) == CVG_ENOMEM)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
     cvg_vars_set(vars, "pipeline_id", p->pipeline_id, CVG_VAR_BUILTIN, false);
     cvg_vars_set(vars, "run_id", run->run_id, CVG_VAR_BUILTIN, false);
     cvg_vars_set(vars, "project_id", env->cfg->project_id, CVG_VAR_BUILTIN, false);
@@ -92,14 +99,25 @@ int wrk_run_vars(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipeline_
     json_object_foreach((json_t *)p->variables, key, val)
     {
         char num[32];
-        cvg_buf_t b;
+        const char *text = cvg_pipeline_variable(p, key, num, sizeof(num));
+        cvg_buf_t b, name;
         cvg_buf_init(&b, 4096);
-        rc = cvg_vars_expand(vars, cvg_pipeline_variable(p, key, num, sizeof(num)), &b, err);
+        cvg_buf_init(&name, 4096);
+        rc = cvg_vars_expand(vars, text, &b, err);
         if (rc == 0)
-            cvg_vars_set(vars, key, cvg_buf_cstr(&b), CVG_VAR_PIPELINE, json_is_integer(val));
+            rc = cvg_vars_expand_name(vars, text, &name, err);
+        int set = rc;
+        if (rc == 0)
+            set = cvg_vars_set(vars, key, cvg_buf_cstr(&b), CVG_VAR_PIPELINE, json_is_integer(val));
+        /* a variable made of {tenant_id} names the dataset too */
+        if (set == 0 && cvg_vars_find(vars, key)->source == CVG_VAR_PIPELINE)
+            set = cvg_vars_set_name(vars, key, cvg_buf_cstr(&name));
         cvg_buf_cleanup(&b);
+        cvg_buf_cleanup(&name);
         if (rc != 0)
             return rc;
+        if (set == CVG_ENOMEM)
+            return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
     }
     return 0;
 }

@@ -161,14 +161,14 @@ static long long wh_query(const char *sql)
     return n;
 }
 
-static void set_billing_export(void)
+static void set_billing_export(const char *tenant, const char *key)
 {
-    char body[1400];
+    char body[1400], path[200];
     snprintf(body, sizeof(body),
              "{\"billing_export_uri\": \"file://%s/configs/samples/gcp_billing_export.csv\"}",
              c.dir);
-    CU_ASSERT_EQUAL_FATAL(
-        call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, body, NULL), 200);
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s/providers/gcp", tenant);
+    CU_ASSERT_EQUAL_FATAL(call("PUT", path, key, NULL, body, NULL), 200);
 }
 
 /* PUT and GET of a tenant's provider settings (acme's; it keeps the sample
@@ -261,7 +261,7 @@ static void test_pipelines_provider_settings(void)
 
 static void test_pipelines_manual_run_end_to_end(void)
 {
-    set_billing_export();
+    set_billing_export("acme", key_acme);
     char run_id[CVG_ID_LEN], path[256];
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "gcp/cost/cost_billing", key_acme,
                                        "{\"date\": \"2026-11-03\"}", NULL, run_id),
@@ -362,6 +362,34 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
     json_decref(run);
     CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
+}
+
+/* A tenant id may have a '-', its dataset has '_' instead: {tenant_id}
+ * names the dataset where a name is expected (dataset_type, FROM
+ * {tenant_id}.table) and stays the id where it is a value. */
+static void test_pipelines_tenant_id_with_hyphen(void)
+{
+    char key[64], run_id[CVG_ID_LEN];
+    onboard("acme-east", "PROFESSIONAL", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    set_billing_export("acme-east", key);
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme-east", "gcp/cost/cost_billing", key,
+                                       "{\"date\": \"2026-11-03\"}", NULL, run_id),
+                          202);
+    json_t *run = wait_run(run_id, key, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(run, "tenant_id")), "acme-east");
+    const json_t *daily = run_step(run, "daily_cost");
+    long long rows = json_integer_value(json_object_get(daily, "rows_processed"));
+    CU_ASSERT(rows > 10);
+    json_t *dq = json_object_get(run, "dq_results");
+    CU_ASSERT_EQUAL(json_array_size(dq), 6);
+    for (size_t i = 0; i < json_array_size(dq); i++)
+        CU_ASSERT_TRUE(json_is_true(json_object_get(json_array_get(dq, i), "passed")));
+    json_decref(run);
+    CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme_east.gcp_cost_billing WHERE usage_date = "
+                             "'2026-11-03'"),
+                    rows);
 }
 
 static void test_pipelines_idempotency_key(void)
@@ -755,6 +783,13 @@ static void test_pipelines_broken_configs(void)
         {"setup_step",
          "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: setup.initial\n",
          "steps[0].ps_type: setup.initial runs only in setup pipelines of the gateway"},
+        /* a fixed dataset: every other tenant's run would fail */
+        {"fixed_dataset",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+         "    source: {query: SELECT 1 AS x}\n"
+         "    destination: {dataset_type: acme, table: t}\n",
+         "steps[0].destination.dataset_type: 'acme' names one dataset, but a run reaches only "
+         "its tenant's"},
         /* one check of an unknown type does not hide another's mistake */
         {"dq_two",
          "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: dq.checks\n"
@@ -1218,6 +1253,7 @@ static void test_pipelines_gateway_stop_answers_waiting_requests(void)
 static CU_TestInfo tests[] = {
     {"test_pipelines_manual_run_end_to_end", test_pipelines_manual_run_end_to_end},
     {"test_pipelines_provider_settings", test_pipelines_provider_settings},
+    {"test_pipelines_tenant_id_with_hyphen", test_pipelines_tenant_id_with_hyphen},
     {"test_pipelines_idempotency_key", test_pipelines_idempotency_key},
     {"test_pipelines_bad_requests_change_nothing", test_pipelines_bad_requests_change_nothing},
     {"test_pipelines_int_parameter", test_pipelines_int_parameter},

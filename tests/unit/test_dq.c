@@ -527,11 +527,17 @@ static void test_dq_warehouse_errors_fail_the_step(void)
     CU_ASSERT_EQUAL(o.rc, CVG_ENOTFOUND);
     CU_ASSERT_STRING_EQUAL(o.res.error, "target table acme.nope does not exist");
     outcome_cleanup(&o);
-    o = run_step("target:\n  dataset_type: other\n  table: billing\n"
-                 "checks:\n  - {name: rows, type: row_count, min: 1}\n");
+    /* (a fixed name is refused by validation: a parameter names it) */
+    cvg_vars_t other = {0};
+    base_vars(&other);
+    cvg_vars_set(&other, "ds", "other", CVG_VAR_PARAM, false);
+    o = run_with("target:\n  dataset_type: \"{ds}\"\n  table: billing\n"
+                 "checks:\n  - {name: rows, type: row_count, min: 1}\n",
+                 &other, NULL);
     CU_ASSERT_EQUAL(o.rc, CVG_ENOTFOUND);
     CU_ASSERT_STRING_EQUAL(o.res.error, "target table other.billing does not exist");
     outcome_cleanup(&o);
+    cvg_vars_cleanup(&other);
     /* a variable the run does not have */
     o = run_step("target:\n  table: billing\n  where: usage_date = {nope}\n"
                  "checks:\n  - {name: rows, type: row_count, min: 1}\n");

@@ -671,12 +671,14 @@ static void test_etl_run_confined_to_its_dataset(void)
         CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
         wrk_outcome_cleanup(&out);
     }
-    /* nor write another dataset */
+    /* nor write another dataset (validation refuses a fixed name; a
+     * variable that names one is caught by the run) */
     wrk_outcome_t out;
     run_pipeline(NULL,
-                 "pipeline_id: w\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+                 "pipeline_id: w\ndescription: d\nvariables: {ds: tenants}\nsteps:\n"
+                 "  - step_id: s\n    ps_type: gcp.bq_etl\n"
                  "    source: {query: SELECT 1 AS x}\n"
-                 "    destination: {dataset_type: tenants, table: tenant_profiles}\n",
+                 "    destination: {dataset_type: \"{ds}\", table: tenant_profiles}\n",
                  NULL, NULL, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
     CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "writes only its own dataset"));

@@ -206,7 +206,7 @@ static void test_pipeline_long_names_marked_cut(void)
                    "  - step_id: a\n    ps_type: %s\n"
                    "  - step_id: b\n    ps_type: gcp.bq_etl\n    %s: 1\n"
                    "    source: {query: SELECT 1}\n"
-                   "    destination: {bq_project_id: p, dataset_type: d, table: t, "
+                   "    destination: {bq_project_id: p, dataset_type: \"{tenant_id}\", table: t, "
                    "write_mode: append, %s: 1}\n",
                    key, type, key, key);
     cvg_errlist_t *errs = calloc(1, sizeof(*errs));
@@ -252,10 +252,10 @@ static void test_pipeline_sql_checked_before_run(void)
         "pipeline_id: sql_check\ndescription: d\nsteps:\n"
         "  - step_id: q\n    ps_type: gcp.bq_etl\n"
         "    source: {query: \"SELECT 'cost_{date}' AS a -- {nope}\"}\n"
-        "    destination: {bq_project_id: p, dataset_type: d, table: t, "
+        "    destination: {bq_project_id: p, dataset_type: \"{tenant_id}\", table: t, "
         "write_mode: append}\n"
         "  - step_id: dq\n    ps_type: dq.checks\n"
-        "    target: {dataset_type: d, table: t, where: \"d = '{date}' -- {gone}\"}\n"
+        "    target: {table: t, where: \"d = '{date}' -- {gone}\"}\n"
         "    checks:\n"
         "      - {name: s, type: sql_assertion, sql: \"SELECT count(*) FROM t WHERE "
         "a = 'x_{date}\"}\n";

@@ -155,6 +155,18 @@ static void test_psschema_mistakes_and_their_messages(void)
     check(y, errs);
     CU_ASSERT(has(errs, "steps[0].destination.write_mode: 'Truncate' is not one of append, "
                         "truncate, write_empty; did you mean truncate?"));
+    /* a config serves every tenant: a fixed dataset would fail every run
+     * but one tenant's, so it is refused before any */
+    CU_ASSERT(has(errs, "steps[0].destination.dataset_type: 'a' names one dataset, but a run "
+                        "reaches only its tenant's: write \"{tenant_id}\""));
+    snprintf(y, sizeof(y),
+             "%s    ps_type: dq.checks\n    target: {dataset_type: acme, table: t}\n"
+             "    checks: [{name: n, type: row_count, min: 1}]\n",
+             head);
+    check(y, errs);
+    CU_ASSERT_EQUAL(errs->n, 1);
+    CU_ASSERT(has(errs, "steps[0].target.dataset_type: 'acme' names one dataset, but a run "
+                        "reaches only its tenant's: write \"{tenant_id}\""));
     /* a tab among the values is shown as \t, not as white space */
     snprintf(y, sizeof(y),
              "%s    ps_type: file.data_loader\n    source: {uri: 'file:///x.csv', delimiter: ':'}\n"
@@ -203,15 +215,16 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT(has(errs, "steps[0].source.query: unknown variable {nope} (not a built-in, a "
                         "declared parameter, a variable of the pipeline or a provider setting)"));
     /* schemes of URIs, cross-field rules of a processor */
-    snprintf(y, sizeof(y),
-             "%s    ps_type: file.data_loader\n    source: {uri: \"https://x/y.csv\"}\n"
-             "    destination: {dataset_type: a, table: t, partition: \"2026-11-03\"}\n",
-             head);
+    snprintf(
+        y, sizeof(y),
+        "%s    ps_type: file.data_loader\n    source: {uri: \"https://x/y.csv\"}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: t, partition: \"2026-11-03\"}\n",
+        head);
     check(y, errs);
     CU_ASSERT(has(errs, "steps[0].source.uri: must be a URI starting with file://"));
     snprintf(y, sizeof(y),
              "%s    ps_type: gcp.bq_etl\n    source: {query: SELECT 1 AS x}\n"
-             "    destination: {dataset_type: a, table: t, partition: \"{date}\"}\n",
+             "    destination: {dataset_type: \"{tenant_id}\", table: t, partition: \"{date}\"}\n",
              head);
     check(y, errs);
     CU_ASSERT(has(errs, "steps[0].destination.partition: needs write_mode: truncate"));

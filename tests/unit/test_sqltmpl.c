@@ -109,6 +109,39 @@ static void test_sql_values_are_bound(void)
     cvg_vars_cleanup(&v);
 }
 
+/* A tenant id with '-' names its dataset with '_': where a name is
+ * expected ({tenant_id}.t, an identifier field) the variable gives its
+ * name; where a value is, the id itself. */
+static void test_vars_name_where_a_name_is_expected(void)
+{
+    cvg_vars_t v = {0};
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "tenant_id", "acme-corp", CVG_VAR_BUILTIN, false), 0);
+    CU_ASSERT_EQUAL(cvg_vars_set_name(&v, "tenant_id", "acme_corp"), 0);
+    CU_ASSERT_EQUAL(cvg_vars_set_name(&v, "nope", "x"), CVG_ENOTFOUND);
+    cvg_sql_t q;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_sql_render("SELECT '{tenant_id}' AS t FROM {tenant_id}.costs", &v, '"', &q, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text), "SELECT $1 AS t FROM \"acme_corp\".costs");
+    CU_ASSERT_EQUAL(q.nparams, 1);
+    CU_ASSERT_STRING_EQUAL(q.params[0].s, "acme-corp");
+    cvg_sql_cleanup(&q);
+    cvg_buf_t b;
+    cvg_buf_init(&b, 256);
+    CU_ASSERT_EQUAL(cvg_vars_expand(&v, "s3://{tenant_id}/x", &b, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "s3://acme-corp/x");
+    cvg_buf_reset(&b);
+    CU_ASSERT_EQUAL(cvg_vars_expand_name(&v, "{tenant_id}", &b, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&b), "acme_corp");
+    /* a new value forgets the old name */
+    CU_ASSERT_EQUAL(cvg_vars_set(&v, "tenant_id", "other-co", CVG_VAR_BUILTIN, false), 0);
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT 1 FROM {tenant_id}.costs", &v, '"', &q, &err),
+                    CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'other-co' is not an identifier"));
+    cvg_buf_cleanup(&b);
+    cvg_vars_cleanup(&v);
+}
+
 static void test_sql_errors_name_the_problem(void)
 {
     cvg_vars_t v = sample_vars();
@@ -256,6 +289,7 @@ static void test_sql_injection_payloads_change_nothing(void)
 static CU_TestInfo tests[] = {
     {"test_vars_expand_and_precedence", test_vars_expand_and_precedence},
     {"test_sql_values_are_bound", test_sql_values_are_bound},
+    {"test_vars_name_where_a_name_is_expected", test_vars_name_where_a_name_is_expected},
     {"test_sql_errors_name_the_problem", test_sql_errors_name_the_problem},
     {"test_sql_checked_before_a_run", test_sql_checked_before_a_run},
     {"test_sql_injection_payloads_change_nothing", test_sql_injection_payloads_change_nothing},
