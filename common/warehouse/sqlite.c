@@ -69,19 +69,22 @@ static int map_error(sq_t *s, int rc, const char *sql, cvg_err_t *err)
     const char *msg = sqlite3_errmsg(s->db);
     int code = CVG_EDB;
     int primary = rc & 0xff;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) && !s->interrupted)
         code = CVG_EBUSY;
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
         code = CVG_EEXIST;
     else if (primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH ||
              primary == SQLITE_TOOBIG || primary == SQLITE_RANGE)
         code = CVG_EINVAL;
-    else if (primary == SQLITE_INTERRUPT) {
+    else if (primary == SQLITE_INTERRUPT || (primary == SQLITE_BUSY && s->interrupted)) {
+        /* stopped while it ran, or while it waited for another writer */
+        bool waiting = primary == SQLITE_BUSY;
         code = s->interrupted ? s->interrupted : CVG_ECANCELED;
         s->interrupted = 0;
-        return cvg_err_set(err, code, "",
+        return cvg_err_set(err, code, "", "%s%s",
                            code == CVG_ETIMEDOUT ? "the statement ran past the step's time limit"
-                                                 : "the statement was cancelled");
+                                                 : "the statement was cancelled",
+                           waiting ? " while it waited for another writer's lock" : "");
     } else if (strstr(msg, "no such table") || strstr(msg, "unknown database") ||
                strstr(msg, "no such view"))
         code = CVG_ENOTFOUND;
@@ -325,19 +328,50 @@ static void trust(void *ud, int delta)
     ((sq_t *)ud)->trusted += delta;
 }
 
+/* True, with the reason kept for map_error, once the connection's run is
+ * cancelled or past its deadline (cvg_wh_set_interrupt). */
+static bool stop_now(sq_t *s)
+{
+    if (s->cancel && *s->cancel)
+        s->interrupted = CVG_ECANCELED;
+    else if (s->deadline_ms > 0 && cvg_time_mono_ms() >= s->deadline_ms)
+        s->interrupted = CVG_ETIMEDOUT;
+    return s->interrupted != 0;
+}
+
 /* Stops a statement past its deadline or once cancelled. */
 static int progress(void *ud)
 {
     sq_t *s = ud;
-    if (s->cancel && *s->cancel) {
-        s->interrupted = CVG_ECANCELED;
-        return 1;
+    return stop_now(s);
+}
+
+/* Waits for a lock as SQLite's busy timeout does (the same naps: 1, 2,
+ * 5 ms ... up to 100), but gives up at once when the statement's run is
+ * cancelled or its time limit passes, as the progress handler would. */
+static int busy(void *ud, int count)
+{
+    static const int naps[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    enum { NNAPS = sizeof(naps) / sizeof(naps[0]) };
+    sq_t *s = ud;
+    if (stop_now(s))
+        return 0;
+    int64_t waited = 0;
+    for (int i = 0; i < count && i < NNAPS; i++)
+        waited += naps[i];
+    if (count > NNAPS)
+        waited += (int64_t)(count - NNAPS) * naps[NNAPS - 1];
+    int64_t nap = naps[count < NNAPS ? count : NNAPS - 1];
+    if (waited + nap > BUSY_TIMEOUT_MS)
+        nap = BUSY_TIMEOUT_MS - waited;
+    if (nap <= 0)
+        return 0;
+    if (s->deadline_ms > 0) {
+        int64_t left = s->deadline_ms - cvg_time_mono_ms();
+        nap = left < nap ? (left > 0 ? left : 1) : nap;
     }
-    if (s->deadline_ms > 0 && cvg_time_mono_ms() >= s->deadline_ms) {
-        s->interrupted = CVG_ETIMEDOUT;
-        return 1;
-    }
-    return 0;
+    cvg_time_sleep_ms(nap);
+    return 1;
 }
 
 /* Process-wide settings, before SQLite initializes. Memory statistics
@@ -378,7 +412,7 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
         return rc;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(s->db, busy, s);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     /* A quoted name is a name: "nope" must be an unknown column, not the
      * string 'nope' (SQLite's legacy double-quoted string literals). */
@@ -696,6 +730,11 @@ static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
     s->trusted++;
     rc = run(s, sql, err);
     s->trusted--;
+    if (rc == CVG_EBUSY)
+        cvg_err_set(err, rc, "dataset",
+                    "dataset %s is locked: another writer (another run writing to it) held it "
+                    "for more than %d s",
+                    dataset, BUSY_TIMEOUT_MS / 1000);
     if (rc != 0)
         sq_rollback(impl);
     return rc;

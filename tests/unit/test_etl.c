@@ -13,6 +13,7 @@
 #include "worker/registry.h"
 #include "worker/runner.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -854,6 +855,57 @@ static void test_etl_writes_wait_for_another_writer(void)
     CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.busy_fresh"), 6);
 }
 
+static void *cancel_soon(void *arg)
+{
+    usleep(200 * 1000);
+    *(volatile sig_atomic_t *)arg = WRK_CANCEL_REQUESTED;
+    return NULL;
+}
+
+/* A step waiting for another writer's lock (another run of the tenant
+ * writing its dataset) stops there when its time limit passes or its run
+ * is cancelled, as a running statement does; it writes nothing. */
+static void test_etl_lock_wait_stops_for_timeout_and_cancel(void)
+{
+#define WAITS_YAML(limit)                                                       \
+    "pipeline_id: waits\ndescription: d\nsteps:\n"                              \
+    "  - step_id: w\n    ps_type: gcp.bq_etl\n    timeout_minutes: " limit "\n" \
+    "    source: {query: SELECT 7 AS x}\n"                                      \
+    "    destination: {dataset_type: \"{tenant_id}\", table: waited}\n"
+    char y[1024], path[1024];
+    snprintf(path, sizeof(path), "%s/wh/acme.db", dir);
+    lock_holder_t h;
+    wrk_outcome_t out;
+    /* the time limit (0.01 minutes: 0.6 s) passes while the lock is held */
+    snprintf(y, sizeof(y), "%s", WAITS_YAML("0.01"));
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 2000), 0);
+    run_pipeline(NULL, y, NULL, NULL, &out);
+    lock_join(&h);
+    CU_ASSERT_STRING_EQUAL(out.status, "TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "TIMED_OUT");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(step_field(&out, 0, "error"), "while it waited for another writer's lock"));
+    wrk_outcome_cleanup(&out);
+    /* a cancel 0.2 s into the wait */
+    snprintf(y, sizeof(y), "%s", WAITS_YAML("5"));
+    volatile sig_atomic_t cancel = 0;
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 2000), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, cancel_soon, (void *)&cancel), 0);
+    run_pipeline(NULL, y, NULL, &cancel, &out);
+    pthread_join(t, NULL);
+    lock_join(&h);
+    CU_ASSERT_STRING_EQUAL(out.status, "CANCELLED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "status"), "CANCELLED");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(step_field(&out, 0, "error"), "while it waited for another writer's lock"));
+    wrk_outcome_cleanup(&out);
+    bool exists = true;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "waited", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+}
+
 /* A step that fails after it made its table (here a partition replace
  * whose query strays outside the partition) leaves no table behind and
  * does not say it made one. */
@@ -1068,6 +1120,8 @@ static CU_TestInfo tests[] = {
     {"test_etl_run_status_variables", test_etl_run_status_variables},
     {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
     {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
+    {"test_etl_lock_wait_stops_for_timeout_and_cancel",
+     test_etl_lock_wait_stops_for_timeout_and_cancel},
     {"test_etl_failed_step_leaves_no_new_table", test_etl_failed_step_leaves_no_new_table},
     {"test_etl_load_checks_types_of_a_query_made_table",
      test_etl_load_checks_types_of_a_query_made_table},
