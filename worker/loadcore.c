@@ -345,6 +345,36 @@ static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *
     return 0;
 }
 
+/*
+ * The columns of a file without a header (JSON Lines, or an empty file):
+ * the table's when it exists, else the template's, else the first
+ * object's members, which make the table. An object may leave out any of
+ * them (NULL), so a sparse export loads; a member that is none of them is
+ * a bad row.
+ */
+static int jsonl_columns(loader_t *l, const json_t *first, cvg_strlist_t *names, proc_result_t *res)
+{
+    bool exists = false;
+    int rc = cvg_wh_table_exists(l->ctx->wh, l->d->dataset, l->d->table, &exists, &l->err);
+    if (rc == 0 && exists)
+        rc = cvg_wh_table_columns(l->ctx->wh, l->d->dataset, l->d->table, names, &l->err);
+    if (rc != 0)
+        return proc_fail(res, rc, "%s.%s: %.900s", l->d->dataset, l->d->table, l->err.message);
+    if (exists)
+        return 0;
+    for (size_t i = 0; l->d->has_schema && i < l->d->schema.ncols; i++)
+        cvg_strlist_add(names, l->d->schema.cols[i].name);
+    const char *key;
+    json_t *val;
+    if (!l->d->has_schema && first) {
+        json_object_foreach((json_t *)first, key, val)
+        {
+            cvg_strlist_add(names, key);
+        }
+    }
+    return 0;
+}
+
 static bool over_threshold(const loader_t *l, const wrk_load_opts_t *o)
 {
     if (l->bad == 0)
@@ -393,13 +423,10 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
     cvg_strlist_t names = {0};
     for (size_t i = 0; i < nfile; i++)
         cvg_strlist_add(&names, file_cols[i]);
-    const char *key;
-    json_t *val;
-    if (nfile == 0 && first) { /* JSON Lines: the first object's members */
-        json_object_foreach(first, key, val)
-        {
-            cvg_strlist_add(&names, key);
-        }
+    if (nfile == 0 && (rc = jsonl_columns(&l, first, &names, res)) != 0) {
+        cvg_strlist_cleanup(&names);
+        json_decref(first);
+        goto out;
     }
     if (names.n == 0 && !d->has_schema) {
         cvg_strlist_cleanup(&names);

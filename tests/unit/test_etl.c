@@ -389,6 +389,62 @@ static void run_load(const char *file, const char *table, const char *step_more,
     run_pipeline(NULL, y, NULL, NULL, out);
 }
 
+/* JSON Lines objects may each leave out columns (NULL), into a typed
+ * table or one that exists; an empty file truncates as a header-only CSV
+ * does, and into no table makes none. */
+static void test_etl_sparse_jsonl_and_empty_files(void)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/file/data_loader/schemas/sparse.json", cfg.templates_dir);
+    const char *schema = "[{\"name\":\"day\",\"type\":\"DATE\",\"mode\":\"REQUIRED\"},"
+                         "{\"name\":\"service\",\"type\":\"STRING\"},"
+                         "{\"name\":\"cost\",\"type\":\"FLOAT64\"}]";
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, schema, strlen(schema), 0644, &err), 0);
+    write_file("sparse.jsonl", "{\"day\": \"2026-11-01\", \"cost\": 2.5}\n"
+                               "{\"day\": \"2026-11-02\", \"service\": \"vm\", \"cost\": 1}\n"
+                               "{\"service\": \"db\"}\n");
+    wrk_outcome_t out;
+    const char *typed = "      write_mode: truncate\n      schema_template: sparse\n";
+    run_load("sparse.jsonl", "sparse", "max_bad_rows: 1", typed, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_loaded")), 2);
+    /* the object without the required day is the bad row */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "bad_rows")), 1);
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse WHERE service IS NULL"), 1);
+    /* a table the first object made takes later objects' subsets */
+    write_file("first.jsonl", "{\"a\": 1, \"b\": \"x\"}\n");
+    write_file("later.jsonl", "{\"b\": \"y\"}\n{\"a\": 3}\n");
+    run_load("first.jsonl", "sparse_free", "max_bad_rows: 0", "", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    run_load("later.jsonl", "sparse_free", "max_bad_rows: 0", "", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free"), 3);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free WHERE a IS NULL"), 1);
+    /* empty files replace a table's rows under truncate: typed, untyped */
+    write_file("empty.jsonl", "");
+    write_file("empty.csv", "");
+    run_load("empty.jsonl", "sparse", "max_bad_rows: 0", typed, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")), 2);
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse"), 0);
+    run_load("empty.csv", "sparse_free", "max_bad_rows: 0", "      write_mode: truncate\n", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free"), 0);
+    /* into no table, without a template: nothing to make */
+    run_load("empty.jsonl", "sparse_none", "max_bad_rows: 0", "      write_mode: truncate\n", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    bool exists = true;
+    CU_ASSERT_EQUAL(cvg_wh_table_exists(wh, "acme", "sparse_none", &exists, &err), 0);
+    CU_ASSERT_FALSE(exists);
+}
+
 static void test_etl_bad_rows_and_threshold(void)
 {
     /* a schema template for the test, beside the processor's own */
@@ -1120,6 +1176,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_run_status_variables", test_etl_run_status_variables},
     {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
     {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
+    {"test_etl_sparse_jsonl_and_empty_files", test_etl_sparse_jsonl_and_empty_files},
     {"test_etl_lock_wait_stops_for_timeout_and_cancel",
      test_etl_lock_wait_stops_for_timeout_and_cancel},
     {"test_etl_failed_step_leaves_no_new_table", test_etl_failed_step_leaves_no_new_table},
