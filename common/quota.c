@@ -64,6 +64,44 @@ int cvg_quota_read(cvg_wh_t *wh, const char *tenant_id, const char *today, cvg_u
     return rc;
 }
 
+int cvg_quota_count_end(cvg_wh_t *wh, const char *tenant_id, const char *status, int64_t now_ms,
+                        cvg_err_t *err)
+{
+    bool ok = strcmp(status, "SUCCEEDED") == 0;
+    bool failed = strcmp(status, "FAILED") == 0 || strcmp(status, "TIMED_OUT") == 0 ||
+                  strcmp(status, "DEAD") == 0;
+    if (!ok && !failed)
+        return 0;
+    char today[CVG_TIME_DATE_LEN], month[8], now[CVG_TIME_ISO_LEN];
+    cvg_time_format_date(now_ms, today);
+    cvg_time_format_iso(now_ms, now);
+    snprintf(month, sizeof(month), "%.7s", today);
+    cvg_val_t u[5] = {cvg_v_text(tenant_id), cvg_v_text(today), cvg_v_text(now), CVG_V_INT(ok),
+                      CVG_V_INT(failed)};
+    int64_t changed = 0;
+    int rc = cvg_wh_exec(wh,
+                         "UPDATE tenants.tenant_usage_quotas SET pipelines_succeeded_today = "
+                         "pipelines_succeeded_today + $4, pipelines_failed_today = "
+                         "pipelines_failed_today + $5, updated_at = $3 "
+                         "WHERE tenant_id = $1 AND usage_date = $2",
+                         u, 5, NULL, NULL, &changed, err);
+    if (rc != 0 || changed > 0)
+        return rc;
+    cvg_val_t i[6] = {cvg_v_text(tenant_id), cvg_v_text(today), cvg_v_text(now),
+                      cvg_v_text(month),     CVG_V_INT(ok),     CVG_V_INT(failed)};
+    return cvg_wh_exec(
+        wh,
+        "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, usage_month, "
+        "pipelines_run_today, pipelines_run_month, pipelines_succeeded_today, "
+        "pipelines_failed_today, concurrent_pipelines_running, daily_limit, monthly_limit, "
+        "concurrent_limit, last_pipeline_at, updated_at) "
+        "SELECT $1, $2, $4, 0, CASE WHEN usage_month = $4 THEN pipelines_run_month ELSE 0 END, "
+        "$5, $6, 0, daily_limit, monthly_limit, concurrent_limit, last_pipeline_at, $3 "
+        "FROM tenants.tenant_usage_quotas WHERE tenant_id = $1 AND usage_date < $2 "
+        "ORDER BY usage_date DESC LIMIT 1",
+        i, 6, NULL, NULL, NULL, err);
+}
+
 /* Seconds from now_ms to the next UTC midnight, or to the next month. */
 static int64_t until_reset(int64_t now_ms, bool month)
 {

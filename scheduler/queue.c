@@ -4,6 +4,7 @@
  * a run twice.
  */
 #include "scheduler/queue.h"
+#include "common/quota.h"
 #include "common/buf.h"
 #include "common/time.h"
 
@@ -177,6 +178,26 @@ int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err)
                                p, 2, NULL, NULL, NULL, err));
 }
 
+/* Runs sql, which may end a run, and counts the end in the tenant's usage
+ * (status NULL: not counted) in the same transaction, once: only when the
+ * statement changed the queue row. */
+static int settle(sch_queue_t *q, const char *sql, const cvg_val_t *p, size_t n, const char *tenant,
+                  const char *status, int64_t *changed, cvg_err_t *err)
+{
+    *changed = 0;
+    int rc = cvg_wh_begin(q->wh, err);
+    bool begun = rc == 0;
+    if (rc == 0)
+        rc = cvg_wh_exec(q->wh, sql, p, n, NULL, NULL, changed, err);
+    if (rc == 0 && *changed > 0 && status != NULL)
+        rc = cvg_quota_count_end(q->wh, tenant, status, cvg_time_now_ms(), err);
+    if (rc == 0)
+        rc = cvg_wh_commit(q->wh, err);
+    if (rc != 0 && begun)
+        cvg_wh_rollback(q->wh);
+    return rc;
+}
+
 int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
 {
     if (!q->ready)
@@ -198,12 +219,13 @@ int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
         cvg_val_t p[5] = {cvg_v_text(ev->run_id), cvg_v_text(ev->status),
                           ev->error ? cvg_v_text(ev->error) : CVG_V_NULL, cvg_v_text(now),
                           CVG_V_INT(ev->attempt)};
-        return note(q, cvg_wh_exec(q->wh,
-                                   "UPDATE " Q " SET state = $2, last_error = $3, "
-                                   "lease_owner = NULL, lease_expires_at = NULL, updated_at = $4 "
-                                   "WHERE pipeline_logging_id = $1 AND attempt = $5 "
-                                   "AND state IN ('QUEUED', 'DISPATCHED', 'RUNNING')",
-                                   p, 5, NULL, NULL, NULL, err));
+        int64_t changed = 0;
+        return note(q, settle(q,
+                              "UPDATE " Q " SET state = $2, last_error = $3, "
+                              "lease_owner = NULL, lease_expires_at = NULL, updated_at = $4 "
+                              "WHERE pipeline_logging_id = $1 AND attempt = $5 "
+                              "AND state IN ('QUEUED', 'DISPATCHED', 'RUNNING')",
+                              p, 5, ev->tenant_id, ev->status, &changed, err));
     }
     return 0;
 }
@@ -316,12 +338,11 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
         if (e->logged[0] != '\0') {
             cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
                               cvg_v_text(e->logged)};
-            rc =
-                cvg_wh_exec(q->wh,
-                            "UPDATE " Q " SET state = $4, lease_owner = NULL, "
-                            "lease_expires_at = NULL, updated_at = $3 "
-                            "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
-                            u, 4, NULL, NULL, &changed, err);
+            rc = settle(q,
+                        "UPDATE " Q " SET state = $4, lease_owner = NULL, "
+                        "lease_expires_at = NULL, updated_at = $3 "
+                        "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
+                        u, 4, e->tenant_id, e->logged, &changed, err);
         } else if (e->cancelled) {
             /* its worker was lost after a cancel was asked for: done */
             cvg_val_t u[3] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now)};
@@ -338,19 +359,19 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
             iso_in((int64_t)q->retry_delay_ms * ((int64_t)1 << (shift > 0 ? shift : 0)), later);
             cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
                               cvg_v_text(later)};
-            rc = cvg_wh_exec(q->wh,
-                             e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
-                                       "lease_expires_at = NULL, last_error = 'lease expired: "
-                                       "worker lost, no attempts left', updated_at = $3 "
-                                       "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                       "AND state = 'RUNNING'"
-                                     : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
-                                       "not_before = $4, lease_owner = NULL, "
-                                       "lease_expires_at = NULL, last_error = 'lease expired: "
-                                       "worker lost', updated_at = $3 "
-                                       "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                       "AND state = 'RUNNING'",
-                             u, 4, NULL, NULL, &changed, err);
+            rc = settle(q,
+                        e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
+                                  "lease_expires_at = NULL, last_error = 'lease expired: "
+                                  "worker lost, no attempts left', updated_at = $3 "
+                                  "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                  "AND state = 'RUNNING'"
+                                : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
+                                  "not_before = $4, lease_owner = NULL, "
+                                  "lease_expires_at = NULL, last_error = 'lease expired: "
+                                  "worker lost', updated_at = $3 "
+                                  "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                                  "AND state = 'RUNNING'",
+                        u, 4, e->tenant_id, e->dead ? "DEAD" : NULL, &changed, err);
         }
         if (rc != 0)
             return note(q, rc);

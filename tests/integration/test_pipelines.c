@@ -362,6 +362,22 @@ static void test_pipelines_manual_run_end_to_end(void)
     CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
     json_decref(run);
     CU_ASSERT_EQUAL(wh_query("SELECT count(*) FROM acme.gcp_cost_billing"), rows);
+    /* the tenant's usage counts both runs as succeeded (once the scheduler
+     * has settled the second: it follows the stream) */
+    long long succeeded = -1, failed = -1;
+    for (int64_t until = cvg_time_mono_ms() + 20000; cvg_time_mono_ms() < until;) {
+        b = NULL;
+        CU_ASSERT_EQUAL_FATAL(call("GET", "/api/v1/tenants/acme", key_acme, NULL, NULL, &b), 200);
+        json_t *usage = json_object_get(b, "usage");
+        succeeded = json_integer_value(json_object_get(usage, "pipelines_succeeded_today"));
+        failed = json_integer_value(json_object_get(usage, "pipelines_failed_today"));
+        json_decref(b);
+        if (succeeded >= 2)
+            break;
+        cvg_time_sleep_ms(50);
+    }
+    CU_ASSERT_EQUAL(succeeded, 2);
+    CU_ASSERT_EQUAL(failed, 0);
 }
 
 /* A tenant id may have a '-', its dataset has '_' instead: {tenant_id}

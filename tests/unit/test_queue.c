@@ -8,6 +8,7 @@
  * depends on timing.
  */
 #include "common/central.h"
+#include "common/quota.h"
 #include "common/time.h"
 #include "scheduler/queue.h"
 #include "tests/tests.h"
@@ -389,6 +390,87 @@ static void test_queue_concurrency_limit_per_tenant(void)
     CU_ASSERT_STRING_EQUAL(state, "QUEUED");
 }
 
+static void finish_event(const char *tenant, const char *run, const char *status)
+{
+    cvg_event_t ev;
+    cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
+    memcpy(ev.run_id, run, CVG_ID_LEN);
+    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", tenant);
+    snprintf(ev.status, sizeof(ev.status), "%s", status);
+    ev.attempt = 1;
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    CU_ASSERT_TRUE(sch_queue_check_ready(&q));
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_on_event(&q, &ev, &err), 0);
+}
+
+/* Runs that end are counted in the tenant's usage of the day they end:
+ * SUCCEEDED as succeeded; FAILED, TIMED_OUT and DEAD as failed; CANCELLED
+ * not at all; each once however often its end is told. A day with no run
+ * queued yet gets its row, with the month's count carried. */
+static void test_queue_ends_counted_in_usage(void)
+{
+    int64_t now = cvg_time_now_ms();
+    char today[CVG_TIME_DATE_LEN], yesterday[CVG_TIME_DATE_LEN], month[8];
+    cvg_time_format_date(now, today);
+    cvg_time_format_date(now - 86400000, yesterday);
+    snprintf(month, sizeof(month), "%.7s", yesterday);
+    cvg_val_t p[2] = {cvg_v_text(yesterday), cvg_v_text(month)};
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_usage_quotas (tenant_id, usage_date, usage_month, "
+                    "pipelines_run_today, pipelines_run_month, pipelines_succeeded_today, "
+                    "pipelines_failed_today, concurrent_pipelines_running, daily_limit, "
+                    "monthly_limit, concurrent_limit, updated_at) VALUES ('counter', $1, $2, 4, "
+                    "7, 0, 0, 0, 10, 100, 2, '2026-01-01T00:00:00.000Z')",
+                    p, 2, NULL, NULL, NULL, &err),
+        0);
+    char ok[CVG_ID_LEN], bad[CVG_ID_LEN], slow[CVG_ID_LEN], gone[CVG_ID_LEN], lost[CVG_ID_LEN];
+    enqueue_for("counter", ok, 3);
+    enqueue_for("counter", bad, 3);
+    enqueue_for("counter", slow, 3);
+    enqueue_for("counter", gone, 3);
+    enqueue_for("counter", lost, 1);
+    finish_event("counter", ok, "SUCCEEDED");
+    finish_event("counter", ok, "SUCCEEDED"); /* told twice */
+    finish_event("counter", bad, "FAILED");
+    finish_event("counter", slow, "TIMED_OUT");
+    finish_event("counter", gone, "CANCELLED");
+    /* a worker lost with no attempts left: DEAD */
+    cvg_val_t r = cvg_v_text(lost);
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_exec(wh,
+                                      "UPDATE tenants.tenant_pipeline_execution_queue SET state = "
+                                      "'RUNNING', lease_owner = 'w-1', lease_expires_at = "
+                                      "'2000-01-01T00:00:00.000Z' WHERE pipeline_logging_id = $1",
+                                      &r, 1, NULL, NULL, NULL, &err),
+                          0);
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    sch_expired_t expired[16];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(sch_queue_expire(&q, expired, 16, &n, &err), 0);
+    char state[32];
+    int attempt;
+    state_of(lost, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "DEAD");
+    cvg_usage_t u;
+    CU_ASSERT_EQUAL_FATAL(cvg_quota_read(wh, "counter", today, &u, &err), 0);
+    CU_ASSERT_EQUAL(u.succeeded_today, 1);
+    CU_ASSERT_EQUAL(u.failed_today, 3);
+    CU_ASSERT_EQUAL(u.run_today, 0); /* queued yesterday */
+    CU_ASSERT_EQUAL(u.run_month, strncmp(today, yesterday, 7) == 0 ? 7 : 0);
+    int64_t limit = 0;
+    cvg_val_t t = cvg_v_text(today);
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh,
+                                     "SELECT daily_limit FROM tenants.tenant_usage_quotas WHERE "
+                                     "tenant_id = 'counter' AND usage_date = $1",
+                                     &t, 1, &limit, NULL, &err),
+                    0);
+    CU_ASSERT_EQUAL(limit, 10);
+}
+
 static CU_TestInfo tests[] = {
     {"test_queue_claim_and_take", test_queue_claim_and_take},
     {"test_queue_untaken_dispatch_keeps_its_attempt",
@@ -401,6 +483,7 @@ static CU_TestInfo tests[] = {
      test_queue_missed_end_settled_before_the_lease},
     {"test_queue_handback", test_queue_handback},
     {"test_queue_concurrency_limit_per_tenant", test_queue_concurrency_limit_per_tenant},
+    {"test_queue_ends_counted_in_usage", test_queue_ends_counted_in_usage},
     CU_TEST_INFO_NULL,
 };
 
