@@ -267,6 +267,84 @@ int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err)
     return rc;
 }
 
+/* Length of the blanks and comments at p (an unterminated comment runs to
+ * the end). */
+static size_t blank_len(const char *p)
+{
+    const char *s = p;
+    for (;;) {
+        while (isspace((unsigned char)*s))
+            s++;
+        if (s[0] == '-' && s[1] == '-') {
+            s += strcspn(s, "\n");
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *end = strstr(s + 2, "*/");
+            s = end ? end + 2 : s + strlen(s);
+        } else {
+            return (size_t)(s - p);
+        }
+    }
+}
+
+static bool writes(const char *word, size_t n, const char *after)
+{
+    static const char *const words[] = {"INSERT",  "UPDATE",  "DELETE",   "CREATE", "DROP",
+                                        "ALTER",   "ATTACH",  "DETACH",   "PRAGMA", "VACUUM",
+                                        "REINDEX", "REPLACE", "TRUNCATE", "GRANT",  NULL};
+    for (size_t i = 0; words[i]; i++) {
+        if (strlen(words[i]) == n && strncasecmp(word, words[i], n) == 0)
+            /* replace(x, 'a', 'b') is a function that reads */
+            return !(strcmp(words[i], "REPLACE") == 0 && after[blank_len(after)] == '(');
+    }
+    return false;
+}
+
+int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
+{
+    const char *p = tmpl;
+    bool first = true;
+    while (*p) {
+        char name[CVG_VAR_NAME_MAX + 1];
+        size_t n = blank_len(p);
+        if (n > 0) {
+            p += n;
+            continue;
+        }
+        if (p[0] == '\'' || p[0] == '"') {
+            n = quoted_len(p);
+            p += n ? n : strlen(p);
+        } else if ((n = placeholder(p, name)) > 0) {
+            p += n;
+        } else if (p[0] == ';') {
+            if (p[1 + blank_len(p + 1)] != '\0')
+                return cvg_err_set(err, CVG_EINVAL, "sql",
+                                   "there is another statement after the ';'");
+            break;
+        } else if (name_start(p[0])) {
+            n = 1;
+            while (name_char(p[n]))
+                n++;
+            if (first && !((n == 6 && strncasecmp(p, "SELECT", 6) == 0) ||
+                           (n == 4 && strncasecmp(p, "WITH", 4) == 0)))
+                return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with %.*s",
+                                   (int)(n < 20 ? n : 20), p);
+            if (writes(p, n, p + n))
+                return cvg_err_set(err, CVG_EINVAL, "sql", "%.*s writes", (int)n, p);
+            first = false;
+            p += n;
+        } else {
+            if (first && p[0] != '(')
+                return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with '%c'", p[0]);
+            p++;
+        }
+    }
+    if (first)
+        return cvg_err_set(err, CVG_EINVAL, "sql", "it has no statement");
+    if (len)
+        *len = (size_t)(p - tmpl);
+    return 0;
+}
+
 void cvg_sql_cleanup(cvg_sql_t *q)
 {
     cvg_buf_cleanup(&q->text);

@@ -36,6 +36,16 @@ int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql
  * name or in the size limit, is the render's to judge. */
 int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err);
 
+/* Checks that tmpl is one statement that reads: it starts with SELECT or
+ * WITH (after blanks, comments and opening parentheses), has no word that
+ * writes (INSERT, UPDATE, DELETE, CREATE, DROP, ...) outside literals,
+ * quoted names and comments, and no second statement. A ';' at the end
+ * (blanks and comments after it) is allowed: *len (may be NULL) gets the
+ * length of the statement before it. CVG_EINVAL with the reason ("it
+ * starts with INSERT", "DELETE writes"), for the caller to say what it
+ * wanted. */
+int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err);
+
 void cvg_sql_cleanup(cvg_sql_t *q);
 
 #endif

@@ -627,7 +627,11 @@ static void test_dq_validation_cross_field_rules(void)
         {"{name: a, type: sql_assertion}",
          "steps[2].checks[0].sql: field required for sql_assertion"},
         {"{name: a, type: sql_assertion, sql: 'DELETE FROM t'}",
-         "steps[2].checks[0].sql: must be a SELECT returning the number of offending rows"},
+         "steps[2].checks[0].sql: must be a SELECT returning the number of offending rows; it "
+         "starts with DELETE"},
+        {"{name: a, type: sql_assertion, sql: 'SELECT count(*) FROM t; DROP TABLE t'}",
+         "steps[2].checks[0].sql: must be a SELECT returning the number of offending rows; there "
+         "is another statement after the ';'"},
         {"{name: a, type: freshness, column: ts}",
          "steps[2].checks[0].max_age_hours: field required for freshness"},
         {"{name: a, type: freshness, max_age_hours: 1}",

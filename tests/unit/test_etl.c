@@ -886,6 +886,20 @@ static void test_etl_write_modes_and_continue_on_failure(void)
 /* Another process writing the tenant's dataset while a step appends, and
  * while one writes to an empty table: each step waits for the lock and
  * succeeds (an append used to fail at once with "database is locked"). */
+/* A query may end with ';', as people write them. */
+static void test_etl_query_with_closing_semicolon(void)
+{
+    wrk_outcome_t out;
+    run_pipeline(NULL,
+                 "pipeline_id: semi\ndescription: d\nsteps:\n  - step_id: s\n"
+                 "    ps_type: gcp.bq_etl\n    source: {query: \"SELECT 41 + 1 AS x; -- done\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: semi}\n",
+                 NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.semi"), 42);
+}
+
 static void test_etl_writes_wait_for_another_writer(void)
 {
     const char *yaml =
@@ -1175,6 +1189,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_unknown_setting_and_parameters", test_etl_unknown_setting_and_parameters},
     {"test_etl_run_status_variables", test_etl_run_status_variables},
     {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
+    {"test_etl_query_with_closing_semicolon", test_etl_query_with_closing_semicolon},
     {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
     {"test_etl_sparse_jsonl_and_empty_files", test_etl_sparse_jsonl_and_empty_files},
     {"test_etl_lock_wait_stops_for_timeout_and_cancel",

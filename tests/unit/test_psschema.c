@@ -230,6 +230,21 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT(has(errs, "steps[0].destination.partition: needs write_mode: truncate"));
     CU_ASSERT(has(errs, "steps[0].destination.partition: needs table_config.time_partitioning."
                         "field to match it against"));
+    /* a query step's SQL is one SELECT */
+    snprintf(y, sizeof(y),
+             "%s    ps_type: gcp.bq_etl\n    source: {query: \"SELECT 1 AS a; DROP TABLE t\"}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].source.query: must be one SELECT (or WITH ... SELECT) "
+                        "statement; there is another statement after the ';'"));
+    snprintf(y, sizeof(y),
+             "%s    ps_type: gcp.bq_etl\n    source: {query: \"DELETE FROM {tenant_id}.t\"}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].source.query: must be one SELECT (or WITH ... SELECT) "
+                        "statement; it starts with DELETE"));
     /* parameters and pipeline variables */
     check("pipeline_id: p\ndescription: d\nparameters:\n  tenant_id: {type: string}\n"
           "  n: {type: int, min: 1, max: 9, default: 12}\n  k: {type: colour}\n"

@@ -223,6 +223,52 @@ static void test_sql_checked_before_a_run(void)
     cvg_buf_cleanup(&refs);
 }
 
+/* A query step's SQL is one statement that reads; a closing ';' is fine. */
+static void test_sql_select_only(void)
+{
+    static const struct {
+        const char *sql;
+        size_t len;
+    } good[] = {
+        {"SELECT 1", 8},
+        {"  -- note\n(SELECT 1)", 20},
+        {"WITH x AS (SELECT 1 AS a) SELECT a FROM x", 41},
+        {"select 1 as a; ", 13},
+        {"SELECT replace(name, '-', '_') FROM t", 37},
+        {"SELECT 'DELETE' AS w, \"update\" FROM t -- DROP", 45},
+        {"SELECT {x} FROM {tenant_id}.t;\n-- the end\n", 29},
+    };
+    cvg_err_t err;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        size_t len = 0;
+        cvg_err_clear(&err);
+        int rc = cvg_sql_select_only(good[i].sql, &len, &err);
+        if (rc != 0 || len != good[i].len)
+            printf("\n  %s: %d %zu %s", good[i].sql, rc, len, err.message);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_EQUAL(len, good[i].len);
+    }
+    static const struct {
+        const char *sql, *why;
+    } bad[] = {
+        {"INSERT INTO t VALUES (1)", "it starts with INSERT"},
+        {"SELECT 1 AS a; DROP TABLE t", "there is another statement after the ';'"},
+        {"SELECT 1;;", "there is another statement after the ';'"},
+        {"WITH x AS (SELECT 1) DELETE FROM t", "DELETE writes"},
+        {"SELECT * FROM t; -- fine\nUPDATE t SET a = 1", "there is another statement after"},
+        {"", "it has no statement"},
+        {"  -- only a comment", "it has no statement"},
+        {"* FROM t", "it starts with '*'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cvg_err_clear(&err);
+        CU_ASSERT_EQUAL(cvg_sql_select_only(bad[i].sql, NULL, &err), CVG_EINVAL);
+        if (strstr(err.message, bad[i].why) == NULL)
+            printf("\n  %s: %s", bad[i].sql, err.message);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, bad[i].why));
+    }
+}
+
 static int count_row(void *ud, const cvg_row_t *row)
 {
     (void)row;
@@ -292,6 +338,7 @@ static CU_TestInfo tests[] = {
     {"test_vars_name_where_a_name_is_expected", test_vars_name_where_a_name_is_expected},
     {"test_sql_errors_name_the_problem", test_sql_errors_name_the_problem},
     {"test_sql_checked_before_a_run", test_sql_checked_before_a_run},
+    {"test_sql_select_only", test_sql_select_only},
     {"test_sql_injection_payloads_change_nothing", test_sql_injection_payloads_change_nothing},
     CU_TEST_INFO_NULL,
 };

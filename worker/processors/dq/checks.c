@@ -92,36 +92,6 @@ static void utf8_trim(char *s)
         s[i - 1] = '\0';
 }
 
-/* Skips blanks and SQL comments. */
-static const char *skip_blank(const char *p)
-{
-    for (;;) {
-        while (isspace((unsigned char)*p))
-            p++;
-        if (p[0] == '-' && p[1] == '-')
-            p += strcspn(p, "\n");
-        else if (p[0] == '/' && p[1] == '*' && strstr(p + 2, "*/"))
-            p = strstr(p + 2, "*/") + 2;
-        else
-            return p;
-    }
-}
-
-/* An assertion reads: it starts with SELECT or WITH. */
-static bool reads_only(const char *sql)
-{
-    const char *p = skip_blank(sql);
-    while (*p == '(')
-        p = skip_blank(p + 1);
-    static const char *const words[] = {"SELECT", "WITH", NULL};
-    for (size_t i = 0; words[i]; i++) {
-        size_t n = strlen(words[i]);
-        if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
-            return true;
-    }
-    return false;
-}
-
 /* ---- validation ------------------------------------------------------------ */
 
 /* Adds a problem of `field` of the check at cp, as "cp.field: why". */
@@ -165,6 +135,8 @@ static void check_rules(const json_t *check, const char *cp, cvg_errlist_t *errs
     const json_t *one = json_object_get(check, "column"), *cols = json_object_get(check, "columns");
     const json_t *age = json_object_get(check, "max_age_hours");
     const char *sql = json_string_value(json_object_get(check, "sql"));
+    cvg_err_t err;
+    cvg_err_clear(&err);
     switch (k) {
     case K_ROW_COUNT:
         if (mn == NULL && mx == NULL)
@@ -197,8 +169,9 @@ static void check_rules(const json_t *check, const char *cp, cvg_errlist_t *errs
         break;
     case K_SQL:
         need(check, cp, "sql", k, errs);
-        if (sql && !reads_only(sql))
-            add(errs, cp, "sql", "must be a SELECT returning the number of offending rows");
+        if (sql && cvg_sql_select_only(sql, NULL, &err) != 0)
+            add(errs, cp, "sql", "must be a SELECT returning the number of offending rows; %s",
+                err.message);
         break;
     default:
         break;

@@ -10,6 +10,7 @@
 #include "worker/destination.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* INSERT INTO dest (the query's columns, cols) SELECT * FROM (query). */
@@ -82,6 +83,26 @@ static int check_partition(const proc_ctx_t *ctx, const wrk_dest_t *d, int64_t w
     return 0;
 }
 
+/* The destination's rules, and a query that is one SELECT: its rows are
+ * what the step writes, inside INSERT ... SELECT * FROM (query). */
+static int validate(const json_t *step, const char *path, cvg_errlist_t *errs)
+{
+    int n = wrk_dest_validate(step, path, errs);
+    const char *query =
+        json_string_value(json_object_get(json_object_get(step, "source"), "query"));
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (query && cvg_sql_select_only(query, NULL, &err) != 0) {
+        char f[160];
+        snprintf(f, sizeof(f), "%s.source.query", path);
+        cvg_errlist_add(errs, CVG_EINVAL, f,
+                        "%s: must be one SELECT (or WITH ... SELECT) statement; %s", f,
+                        err.message);
+        n++;
+    }
+    return n;
+}
+
 static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
 {
     const char *query =
@@ -89,7 +110,17 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     cvg_sql_t q;
     cvg_err_t err;
     cvg_err_clear(&err);
-    if (cvg_sql_render(query ? query : "", ctx->vars, cvg_wh_ident_quote(ctx->wh), &q, &err) != 0)
+    size_t len = 0;
+    if (cvg_sql_select_only(query ? query : "", &len, &err) != 0)
+        return proc_fail(res, err.code,
+                         "source.query: must be one SELECT (or WITH ... SELECT) statement; %.900s",
+                         err.message);
+    char *one = strndup(query, len); /* without a closing ';' */
+    if (one == NULL)
+        return proc_fail(res, CVG_ENOMEM, "out of memory");
+    int r = cvg_sql_render(one, ctx->vars, cvg_wh_ident_quote(ctx->wh), &q, &err);
+    free(one);
+    if (r != 0)
         return proc_fail(res, err.code, "source.query: %.900s", err.message);
     wrk_dest_t d;
     int rc = wrk_dest_parse(ctx, "gcp.bq_etl", json_object_get(step, "destination"), &d, res);
@@ -140,6 +171,6 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
 const proc_def_t proc_gcp_bq_etl = {
     .ps_type = "gcp.bq_etl",
     .summary = "run a query and write its rows to a table",
-    .validate = wrk_dest_validate,
+    .validate = validate,
     .run = run,
 };
