@@ -2,6 +2,7 @@
  * Runtime parameter declarations (see paramdecl.h).
  */
 #include "common/paramdecl.h"
+#include "common/proto.h"
 #include "common/str.h"
 #include "common/time.h"
 #include "common/utf8.h"
@@ -82,13 +83,18 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
         snprintf(why, size, "must be one of the declared values");
         return CVG_EINVAL;
     case CVG_PT_STRING:
-        if (strlen(value) > d->max_length) {
-            snprintf(why, size, "longer than %zu characters", d->max_length);
-            return CVG_EINVAL;
-        }
         /* one line of text, shown as it reads (no bidi overrides) */
         if (!cvg_utf8_plain(value)) {
             snprintf(why, size, "contains a control or bidi character, or is not UTF-8");
+            return CVG_EINVAL;
+        }
+        if (cvg_utf8_chars(value) > d->max_length) {
+            snprintf(why, size, "longer than %zu characters", d->max_length);
+            return CVG_EINVAL;
+        }
+        /* what a run's parameter can carry, whatever max_length says */
+        if (strlen(value) > CVG_PARAM_VALUE_MAX) {
+            snprintf(why, size, "longer than %d bytes of UTF-8", CVG_PARAM_VALUE_MAX);
             return CVG_EINVAL;
         }
         return 0;

@@ -88,3 +88,11 @@ void cvg_utf8_clean(char *s)
         i += len;
     }
 }
+
+size_t cvg_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80; /* every byte but continuation bytes */
+    return n;
+}

@@ -25,6 +25,9 @@ bool cvg_utf8_control(uint32_t cp);
 /* True when s is well-formed UTF-8 without any such code point. */
 bool cvg_utf8_plain(const char *s);
 
+/* The characters (code points) of s, well-formed UTF-8. */
+size_t cvg_utf8_chars(const char *s);
+
 /* Replaces, in place, every byte of s that is not part of a well-formed
  * sequence by '?', so text built from what a client sent (or cut mid
  * character by a bounded print) can go into JSON. */

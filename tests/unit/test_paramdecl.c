@@ -58,6 +58,17 @@ static void test_paramdecl_values_by_type(void)
         {"account", "o'brien", true, NULL},
         {"account", "12345678", true, NULL},
         {"account", "123456789", false, "longer than 8 characters"},
+        /* characters, not bytes: eight with an accent, four and five of two bytes */
+        {"account", "aaaaaaa\xc3\xa9", true, NULL},
+        {"account", "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc", true, NULL},
+        {"account",
+         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2"
+         "\x82\xac",
+         true, NULL},
+        {"account",
+         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2"
+         "\x82\xac\xe2\x82\xac",
+         false, "longer than 8 characters"},
         {"account", "a\nb", false, "contains a control or bidi character"},
         {"account",
          "ab\xe2\x80\xae"
