@@ -62,11 +62,12 @@ static void pack_header(msgpack_packer *pk, size_t nfields, const char *type)
 
 static void pack_job(msgpack_packer *pk, const cvg_job_t *j)
 {
-    pack_header(pk, 9, "job");
+    pack_header(pk, 10, "job");
     kv_str(pk, "run_id", j->run_id);
     kv_str(pk, "queue_id", j->queue_id);
     kv_str(pk, "tenant_id", j->tenant_id);
     kv_str(pk, "pipeline", j->pipeline);
+    kv_str(pk, "pipeline_id", j->pipeline_id);
     kv_str(pk, "trigger_type", j->trigger_type);
     kv_str(pk, "triggered_by", j->triggered_by);
     kv_int(pk, "attempt", j->attempt);
@@ -590,6 +591,7 @@ static int decode_job(const msgpack_object_map *m, cvg_job_t *j, cvg_err_t *err)
         (rc = get_str(m, "queue_id", false, j->queue_id, sizeof(j->queue_id), err)) ||
         (rc = get_str(m, "tenant_id", true, j->tenant_id, sizeof(j->tenant_id), err)) ||
         (rc = get_str(m, "pipeline", true, j->pipeline, sizeof(j->pipeline), err)) ||
+        (rc = get_str(m, "pipeline_id", false, j->pipeline_id, sizeof(j->pipeline_id), err)) ||
         (rc = get_str(m, "trigger_type", false, j->trigger_type, sizeof(j->trigger_type), err)) ||
         (rc = get_str(m, "triggered_by", false, j->triggered_by, sizeof(j->triggered_by), err)) ||
         (rc = get_int32(m, "attempt", 1, 1000, &j->attempt, err)) ||

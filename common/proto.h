@@ -55,6 +55,8 @@ typedef struct cvg_job {
     char queue_id[CVG_ID_LEN]; /* row in the execution queue */
     char tenant_id[CVG_TENANT_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX]; /* provider/domain/template */
+    char pipeline_id[CVG_NAME_MAX];       /* the config's when queued (reports of a run whose
+                                             config no longer loads); may be "" */
     char trigger_type[CVG_STATUS_MAX];    /* manual, scheduled, api, retry */
     char triggered_by[CVG_NAME_MAX];      /* user id or "scheduler" */
     int attempt;                          /* 1 for the first */

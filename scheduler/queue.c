@@ -98,6 +98,7 @@ static int collect_job(void *ud, const cvg_row_t *row)
     copy_text(j->run_id, sizeof(j->run_id), &row->vals[1]);
     copy_text(j->tenant_id, sizeof(j->tenant_id), &row->vals[2]);
     copy_text(j->pipeline, sizeof(j->pipeline), &row->vals[3]);
+    copy_text(j->pipeline_id, sizeof(j->pipeline_id), &row->vals[10]);
     if (row->vals[4].type == CVG_VAL_TEXT) {
         json_t *p = json_loadb(row->vals[4].s, row->vals[4].len, 0, NULL);
         const char *key;
@@ -135,7 +136,7 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
         "(SELECT count(*) FROM " Q " r WHERE r.tenant_id = q.tenant_id AND r.state IN "
         "('DISPATCHED', 'RUNNING')), "
         "(SELECT s.concurrent_limit FROM tenants.tenant_subscriptions s WHERE s.tenant_id = "
-        "q.tenant_id ORDER BY s.created_at DESC LIMIT 1) "
+        "q.tenant_id ORDER BY s.created_at DESC LIMIT 1), q.pipeline_id "
         "FROM " Q " q WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= $1) "
         "ORDER BY q.priority, q.enqueued_at LIMIT $2",
         p, 2, collect_job, &c, NULL, err);

@@ -131,9 +131,14 @@ static void *job_thread(void *arg)
         snprintf(msg, sizeof(msg), "pipeline %s cannot run: %.1000s", j->pipeline, err.message);
         cvg_log_ctx_t lc = {.tenant_id = j->tenant_id, .run_id = j->run_id};
         cvg_error(&lc, "%s", msg);
-        /* No valid config to take pipeline_id from: use the template name. */
+        /* No valid config to take pipeline_id from: the one it had when
+         * the run was queued, else the template's name. */
         const char *name = strrchr(j->pipeline, '/');
-        report_unrunnable(w, j, name ? name + 1 : j->pipeline, msg);
+        report_unrunnable(w, j,
+                          j->pipeline_id[0] ? j->pipeline_id
+                          : name            ? name + 1
+                                            : j->pipeline,
+                          msg);
         w->failed++;
     } else {
         wrk_run_t run = {.run_id = j->run_id,

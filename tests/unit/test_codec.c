@@ -23,6 +23,7 @@ static void test_codec_job_round_trip(void)
     cvg_id_new(j->queue_id);
     STRSET(j->tenant_id, "acme_corp");
     STRSET(j->pipeline, "gcp/cost/cost_billing");
+    STRSET(j->pipeline_id, "gcp_cost_billing");
     STRSET(j->trigger_type, "manual");
     STRSET(j->triggered_by, "user-42");
     j->attempt = 3;
@@ -38,6 +39,7 @@ static void test_codec_job_round_trip(void)
     CU_ASSERT_STRING_EQUAL(out.u.job.queue_id, j->queue_id);
     CU_ASSERT_STRING_EQUAL(out.u.job.tenant_id, "acme_corp");
     CU_ASSERT_STRING_EQUAL(out.u.job.pipeline, "gcp/cost/cost_billing");
+    CU_ASSERT_STRING_EQUAL(out.u.job.pipeline_id, "gcp_cost_billing");
     CU_ASSERT_STRING_EQUAL(out.u.job.trigger_type, "manual");
     CU_ASSERT_STRING_EQUAL(out.u.job.triggered_by, "user-42");
     CU_ASSERT_EQUAL(out.u.job.attempt, 3);

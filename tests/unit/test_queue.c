@@ -107,6 +107,8 @@ static void test_queue_claim_and_take(void)
     CU_ASSERT_EQUAL_FATAL(n, 1);
     CU_ASSERT_STRING_EQUAL(jobs[0].run_id, run);
     CU_ASSERT_STRING_EQUAL(jobs[0].pipeline, "gcp/cost/cost_billing");
+    /* the config's pipeline_id as queued, for reports if it no longer loads */
+    CU_ASSERT_STRING_EQUAL(jobs[0].pipeline_id, "cost_billing");
     CU_ASSERT_STRING_EQUAL(cvg_params_get(&jobs[0].params, "date"), "2026-11-03");
     CU_ASSERT_STRING_EQUAL(cvg_params_get(&jobs[0].params, "n"), "5");
     CU_ASSERT(jobs[0].lease_deadline_ms > 0);
