@@ -508,12 +508,13 @@ static void check_number(const json_t *spec, ftype_t t, const json_t *v, checker
     if ((mn && x < json_number_value(mn)) || (mx && x > json_number_value(mx))) {
         double lo = json_number_value(mn), hi = json_number_value(mx);
         if (mn && mx)
-            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be from %g to %g", c->path, lo,
-                            hi);
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be from %.15g to %.15g",
+                            c->path, lo, hi);
         else if (mn)
-            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at least %g", c->path, lo);
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at least %.15g", c->path,
+                            lo);
         else
-            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at most %g", c->path, hi);
+            cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: must be at most %.15g", c->path, hi);
     }
 }
 

@@ -268,7 +268,7 @@ static char *scalar_text(json_t *v)
         return NULL;
     if (json_is_string(v))
         return strdup(json_string_value(v));
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 }
 
 static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)

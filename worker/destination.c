@@ -306,8 +306,8 @@ int wrk_dest_prepare_write(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *d
         rc = cvg_wh_query_int(ctx->wh, sql, NULL, 0, &n, NULL, &err);
         if (rc == 0 && n > 0)
             return proc_fail(res, CVG_EEXIST,
-                             "%s.%s already has %lld rows (write_mode write_empty)", d->dataset,
-                             d->table, (long long)n);
+                             "%s.%s already has %lld row%s (write_mode write_empty)", d->dataset,
+                             d->table, (long long)n, n == 1 ? "" : "s");
     } else if (d->mode == WRK_WRITE_TRUNCATE && d->partition[0]) {
         snprintf(sql, sizeof(sql), "DELETE FROM %c%s%c.%c%s%c WHERE substr(%c%s%c, 1, %zu) = $1", q,
                  d->dataset, q, q, d->table, q, q, d->partition_field, q, strlen(d->partition));

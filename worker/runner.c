@@ -193,7 +193,8 @@ static void emit_dq(void *ud, const proc_ctx_t *ctx, json_t *detail)
     snprintf(ev.step_id, sizeof(ev.step_id), "%s", ctx->step_id);
     snprintf(ev.step_log_id, sizeof(ev.step_log_id), "%s", ctx->step_log_id);
     ev.step_index = ctx->step_index;
-    ev.detail = json_dumps(detail, JSON_COMPACT);
+    /* 15 digits: a measure of 821.8 reads 821.8, not 821.79999999999995 */
+    ev.detail = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(15));
     emit(e->env, &ev);
 }
 

@@ -18,6 +18,7 @@
 #include "gateway/whpool.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,15 +66,22 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
             snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
             text = num;
         }
+        /* JSON has one kind of number: 1e2 and 100.0 are the integer 100 */
+        double x = json_real_value(val);
+        if (json_is_real(val) && d->type == CVG_PT_INT && x == trunc(x) && fabs(x) < 9.0e15) {
+            snprintf(num, sizeof(num), "%.0f", x);
+            text = num;
+        }
         if (text == NULL) {
             cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected %s, not %s", name,
                             d->type == CVG_PT_INT ? "an integer (a JSON number or string)"
                                                   : "a JSON string",
-                            json_is_null(val)      ? "null"
-                            : json_is_boolean(val) ? "a boolean"
-                            : json_is_number(val)  ? "a number"
-                            : json_is_array(val)   ? "a list"
-                                                   : "an object");
+                            json_is_null(val)                            ? "null"
+                            : json_is_boolean(val)                       ? "a boolean"
+                            : json_is_real(val) && d->type == CVG_PT_INT ? "a fraction"
+                            : json_is_number(val)                        ? "a number"
+                            : json_is_array(val)                         ? "a list"
+                                                                         : "an object");
             continue;
         }
         if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {

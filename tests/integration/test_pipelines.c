@@ -512,8 +512,9 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
 
-/* An int parameter is stored as the number it is ("+007" is "7"), one
- * with blanks is refused, and a value of the wrong JSON type is named. */
+/* An int parameter is stored as the number it is ("+007" is "7", 1e2 is
+ * "100"), one with blanks or a fraction is refused, and a value of the
+ * wrong JSON type is named. */
 static void test_pipelines_int_parameter(void)
 {
     const char *path = "/api/v1/pipelines/run/acme/test/params/typed";
@@ -526,10 +527,18 @@ static void test_pipelines_int_parameter(void)
     CU_ASSERT_STRING_EQUAL(
         json_string_value(json_object_get(json_object_get(run, "parameters"), "n")), "7");
     json_decref(run);
+    /* JSON has one kind of number: 1e2 is the integer 100 */
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 1e2}", NULL, run_id), 202);
+    run = wait_run(run_id, key_acme, NULL, 60000);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(run, "parameters"), "n")), "100");
+    json_decref(run);
     static const struct {
         const char *body, *message;
     } bad[] = {
         {"{\"n\": \" 5\"}", "n: must be an integer from 0 to 1000"},
+        {"{\"n\": 2.5}", "n: expected an integer (a JSON number or string), not a fraction"},
         {"{\"n\": true}", "n: expected an integer (a JSON number or string), not a boolean"},
         {"{\"n\": 5, \"date\": 20261103}", "date: expected a JSON string, not a number"},
     };

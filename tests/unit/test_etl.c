@@ -879,13 +879,21 @@ static void test_etl_write_modes_and_continue_on_failure(void)
                         "write_mode: write_empty}\n";
     run_pipeline(NULL, alone, NULL, NULL, &out);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "acme.modes already has 2 rows (write_mode write_empty)");
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), 2);
+    const char *one = "pipeline_id: modes\ndescription: d\nsteps:\n"
+                      "  - step_id: not_empty\n    ps_type: gcp.bq_etl\n"
+                      "    source: {query: SELECT 3 AS x}\n"
+                      "    destination: {dataset_type: \"{tenant_id}\", table: modes_fresh, "
+                      "write_mode: write_empty}\n";
+    run_pipeline(NULL, one, NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(step_field(&out, 0, "error"),
+                           "acme.modes_fresh already has 1 row (write_mode write_empty)");
+    wrk_outcome_cleanup(&out);
 }
 
-/* Another process writing the tenant's dataset while a step appends, and
- * while one writes to an empty table: each step waits for the lock and
- * succeeds (an append used to fail at once with "database is locked"). */
 /* A query may end with ';', as people write them. */
 static void test_etl_query_with_closing_semicolon(void)
 {
@@ -900,6 +908,9 @@ static void test_etl_query_with_closing_semicolon(void)
     CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.semi"), 42);
 }
 
+/* Another process writing the tenant's dataset while a step appends, and
+ * while one writes to an empty table: each step waits for the lock and
+ * succeeds (an append used to fail at once with "database is locked"). */
 static void test_etl_writes_wait_for_another_writer(void)
 {
     const char *yaml =

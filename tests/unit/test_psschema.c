@@ -230,6 +230,14 @@ static void test_psschema_mistakes_and_their_messages(void)
     CU_ASSERT(has(errs, "steps[0].destination.partition: needs write_mode: truncate"));
     CU_ASSERT(has(errs, "steps[0].destination.partition: needs table_config.time_partitioning."
                         "field to match it against"));
+    /* bounds are shown as numbers are written */
+    snprintf(y, sizeof(y),
+             "%s    ps_type: file.data_loader\n    max_bad_rows: 2000000000\n"
+             "    source: {uri: \"file:///x.csv\"}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].max_bad_rows: must be from 0 to 1000000000"));
     /* a query step's SQL is one SELECT */
     snprintf(y, sizeof(y),
              "%s    ps_type: gcp.bq_etl\n    source: {query: \"SELECT 1 AS a; DROP TABLE t\"}\n"

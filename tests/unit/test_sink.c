@@ -213,6 +213,20 @@ static void test_sink_steps_and_dq(void)
     row_text("SELECT observed_value FROM tenants.tenant_dq_results WHERE pipeline_logging_id = $1",
              run, observed, sizeof(observed));
     CU_ASSERT_STRING_EQUAL(observed, "0");
+    /* a measure is stored as it reads: 821.8 h, not 821.79999999999995 */
+    run_event(&ev, CVG_EV_DQ_RESULT, run, "");
+    STRSET(ev.step_id, "checks");
+    ev.detail = strdup("{\"check_name\":\"fresh\",\"check_type\":\"freshness\",\"passed\":"
+                       "false,\"observed_value\":821.79999999999995,\"expected_value\":24.0}");
+    CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    cvg_event_cleanup(&ev);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT observed_value || ' ' || expected_value FROM "
+             "tenants.tenant_dq_results WHERE check_name = 'fresh' AND "
+             "pipeline_logging_id = $1");
+    row_text(sql, run, observed, sizeof(observed));
+    CU_ASSERT_STRING_EQUAL(observed, "821.8 24.0");
 }
 
 /* A "load" step starting at ts: a new step row when step_log_id is "" (its
