@@ -135,17 +135,22 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
         }
     }
     cvg_psschema_check(s, settings, "settings", refuse_ref, &r, errs);
-    if (errs->n + errs->dropped > before)
-        return (int)(errs->n + errs->dropped - before);
+    size_t checked = errs->n;
+    /* a file:// value is looked for where the tenant may read, unless the
+     * setting is already wrong (every setting's problem is told, not only
+     * the first setting's) */
     json_object_foreach((json_t *)settings, key, val)
     {
         const char *v = json_string_value(val);
-        if (v && strncmp(v, "file://", 7) == 0) {
+        char f[CVG_PATH_KEY_MAX + 16];
+        cvg_path_join(f, sizeof(f), "settings", key);
+        bool told = json_object_get(s->fields, key) == NULL;
+        for (size_t i = 0; i < checked && !told; i++)
+            told = strcmp(errs->items[i].field, f) == 0;
+        if (!told && v && strncmp(v, "file://", 7) == 0) {
             char resolved[4096];
             cvg_err_t err;
             cvg_err_clear(&err);
-            char f[CVG_PATH_KEY_MAX + 16];
-            cvg_path_join(f, sizeof(f), "settings", key);
             if (cvg_import_path(cfg, tenant_id, v, resolved, sizeof(resolved), &err) != 0)
                 cvg_errlist_add(errs, CVG_EINVAL, f, "%s: %s", f, err.message);
         }

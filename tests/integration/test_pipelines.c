@@ -241,6 +241,19 @@ static void test_pipelines_provider_settings(void)
     CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL,
                          "{\"billing_account\": \"x\"}", NULL),
                     422);
+    /* every setting's problem at once: an unknown one does not hide a path */
+    char both[1600];
+    snprintf(both, sizeof(both),
+             "{\"bogus\": \"x\", \"billing_export_uri\": \"file://%s/var/imports/freeco/"
+             "private.csv\"}",
+             c.dir);
+    CU_ASSERT_EQUAL(call("PUT", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, both, &b),
+                    422);
+    got = json_dumps(json_object_get(b, "errors"), JSON_COMPACT);
+    CU_ASSERT_PTR_NOT_NULL(got ? strstr(got, "settings.bogus: unknown field") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(got ? strstr(got, "settings.billing_export_uri: ") : NULL);
+    free(got);
+    json_decref(b);
     /* nothing of the refused values was stored */
     CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/providers/gcp", key_acme, NULL, NULL, &b),
                     200);
