@@ -321,6 +321,13 @@ static int read_header(cvg_rows_t *r, cvg_err_t *err)
             rc = cvg_err_set(err, CVG_EINVAL, "", "header column %zu has no name", i + 1);
         } else if (strlen(name) != len || !cvg_utf8_valid(name, len)) {
             rc = cvg_err_set(err, CVG_EINVAL, "", "header column %zu is not valid UTF-8", i + 1);
+        } else if (memchr(name, '\r', len) != NULL) {
+            /* the whole file read as one line */
+            rc = cvg_err_set(err, CVG_EINVAL, "",
+                             "header column %zu has a carriage return: the file's lines end "
+                             "with CR alone (old Mac line ends); save it with LF or CRLF line "
+                             "ends",
+                             i + 1);
         } else if (json_object_get(seen, name) != NULL) {
             rc = cvg_err_set(err, CVG_EINVAL, name, "header column %zu '%s' repeats column %lld",
                              i + 1, name,

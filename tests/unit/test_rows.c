@@ -310,6 +310,10 @@ static void test_rows_csv_header_errors(void)
          "bad header: line 1: 5 fields, over the limit of 4"},
         {"\"a\"b,c\n1,2\n", CVG_EINVAL,
          "bad header: line 1: field 1: characters after the closing quote"},
+        /* CR alone ends no line: the file is one line, named for what it is */
+        {"id,name\r1,a\r2,b\r", CVG_EINVAL,
+         "header column 2 has a carriage return: the file's lines end with CR alone (old Mac "
+         "line ends); save it with LF or CRLF line ends"},
     };
     cvg_rows_opts_t opts = {.max_columns = 4};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
