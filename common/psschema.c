@@ -378,6 +378,13 @@ static void schemes_text(const json_t *spec, char *out, size_t size)
 
 static void check_value(const json_t *spec, const json_t *v, checker_t *c);
 
+/* Every mistake of a SQL field, each its own error. */
+static void sql_mistake(void *ud, const cvg_err_t *mistake)
+{
+    checker_t *c = ud;
+    cvg_errlist_add(c->errs, CVG_EINVAL, c->path, "%s: %s", c->path, mistake->message);
+}
+
 static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker_t *c)
 {
     const char *p = c->path;
@@ -416,7 +423,7 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
          * text, a ? placeholder are errors now */
         cvg_err_t err;
         cvg_err_clear(&err);
-        if (cvg_sql_check(s, on_ref, c, &err) != 0)
+        if (cvg_sql_check_each(s, on_ref, c, sql_mistake, c, &err) != 0)
             cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: %s", p, err.message);
         return;
     }

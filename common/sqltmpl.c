@@ -47,6 +47,8 @@ typedef struct scope {
     cvg_vars_t seen; /* check: the names met, so they count as in a render */
     cvg_var_ref_fn fn;
     void *ud;
+    cvg_sql_mistake_fn each; /* check: every mistake the reading survives */
+    void *each_ud;
 } scope_t;
 
 static const cvg_var_t *lookup(scope_t *sc, const char *name, cvg_err_t *err)
@@ -180,7 +182,9 @@ static int keep_going(scope_t *sc, int rc, const cvg_err_t *err, cvg_err_t *firs
 {
     if (!sc->check || rc != CVG_EINVAL)
         return rc;
-    if (first->code == 0)
+    if (sc->each)
+        sc->each(sc->each_ud, err); /* every one, in order */
+    else if (first->code == 0)
         *first = *err;
     return 0;
 }
@@ -343,6 +347,18 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
     if (len)
         *len = (size_t)(p - tmpl);
     return 0;
+}
+
+int cvg_sql_check_each(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_sql_mistake_fn each,
+                       void *each_ud, cvg_err_t *err)
+{
+    scope_t sc = {.check = true, .fn = fn, .ud = ud, .each = each, .each_ud = each_ud};
+    cvg_sql_t q;
+    int rc = render(tmpl, &sc, '"', &q, err);
+    if (rc == 0)
+        cvg_sql_cleanup(&q);
+    cvg_vars_cleanup(&sc.seen);
+    return rc;
 }
 
 void cvg_sql_cleanup(cvg_sql_t *q)

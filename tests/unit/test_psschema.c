@@ -214,6 +214,20 @@ static void test_psschema_mistakes_and_their_messages(void)
                         "reserved"));
     CU_ASSERT(has(errs, "steps[0].source.query: unknown variable {nope} (not a built-in, a "
                         "declared parameter, a variable of the pipeline or a provider setting)"));
+    /* every mistake of the SQL, each its own error */
+    snprintf(y, sizeof(y),
+             "%s    ps_type: gcp.bq_etl\n"
+             "    source: {query: \"SELECT $1 AS a, '{date}x' AS b, {nope} AS c\"}\n"
+             "    destination: {dataset_type: \"{tenant_id}\", table: t}\n",
+             head);
+    check(y, errs);
+    CU_ASSERT_EQUAL(errs->n, 3);
+    CU_ASSERT(has(errs, "steps[0].source.query: write variables as {name}; $ placeholders are "
+                        "reserved"));
+    CU_ASSERT(has(errs, "steps[0].source.query: {date} inside quotes must be all of the quoted "
+                        "text ('{date}'), not part of it"));
+    CU_ASSERT(has(errs, "steps[0].source.query: unknown variable {nope} (not a built-in, a "
+                        "declared parameter, a variable of the pipeline or a provider setting)"));
     /* schemes of URIs, cross-field rules of a processor */
     snprintf(
         y, sizeof(y),
