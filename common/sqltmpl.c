@@ -290,23 +290,41 @@ static size_t blank_len(const char *p)
     }
 }
 
-static bool writes(const char *word, size_t n, const char *after)
+/* Words that begin a statement that changes something; not names a query
+ * reads (a column after '.' is a name whatever it is called). */
+static bool writes(const char *word, size_t n)
 {
-    static const char *const words[] = {"INSERT",  "UPDATE",  "DELETE",   "CREATE", "DROP",
-                                        "ALTER",   "ATTACH",  "DETACH",   "PRAGMA", "VACUUM",
-                                        "REINDEX", "REPLACE", "TRUNCATE", "GRANT",  NULL};
+    static const char *const words[] = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP",    "ALTER",
+                                        "ATTACH", "DETACH", "PRAGMA", "VACUUM", "REINDEX", NULL};
     for (size_t i = 0; words[i]; i++) {
         if (strlen(words[i]) == n && strncasecmp(word, words[i], n) == 0)
-            /* replace(x, 'a', 'b') is a function that reads */
-            return !(strcmp(words[i], "REPLACE") == 0 && after[blank_len(after)] == '(');
+            return true;
     }
     return false;
+}
+
+static bool reads_first(const char *word, size_t n)
+{
+    return (n == 6 && strncasecmp(word, "SELECT", 6) == 0) ||
+           (n == 4 && strncasecmp(word, "WITH", 4) == 0) ||
+           (n == 6 && strncasecmp(word, "VALUES", 6) == 0);
+}
+
+/* Length of a quoted name or literal at p: '...', "...", `...` (each
+ * doubling its quote to escape it) or [...]; 0 when it is not closed. */
+static size_t any_quoted_len(const char *p)
+{
+    if (p[0] != '[')
+        return quoted_len(p);
+    const char *end = strchr(p, ']');
+    return end ? (size_t)(end - p) + 1 : 0;
 }
 
 int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
 {
     const char *p = tmpl;
-    bool first = true;
+    const char *end = tmpl; /* after the statement's last token */
+    bool first = true, after_dot = false;
     while (*p) {
         char name[CVG_VAR_NAME_MAX + 1];
         size_t n = blank_len(p);
@@ -314,8 +332,11 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
             p += n;
             continue;
         }
-        if (p[0] == '\'' || p[0] == '"') {
-            n = quoted_len(p);
+        bool dot = false;
+        if (first && (p[0] == '\'' || p[0] == '"' || p[0] == '`' || p[0] == '[' || p[0] == '{'))
+            return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with '%c'", p[0]);
+        if (p[0] == '\'' || p[0] == '"' || p[0] == '`' || p[0] == '[') {
+            n = any_quoted_len(p);
             p += n ? n : strlen(p);
         } else if ((n = placeholder(p, name)) > 0) {
             p += n;
@@ -328,24 +349,26 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
             n = 1;
             while (name_char(p[n]))
                 n++;
-            if (first && !((n == 6 && strncasecmp(p, "SELECT", 6) == 0) ||
-                           (n == 4 && strncasecmp(p, "WITH", 4) == 0)))
+            if (first && !reads_first(p, n))
                 return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with %.*s",
                                    (int)(n < 20 ? n : 20), p);
-            if (writes(p, n, p + n))
+            if (!after_dot && writes(p, n))
                 return cvg_err_set(err, CVG_EINVAL, "sql", "%.*s writes", (int)n, p);
-            first = false;
             p += n;
         } else {
             if (first && p[0] != '(')
                 return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with '%c'", p[0]);
+            dot = p[0] == '.';
             p++;
         }
+        first = first && p[-1] == '(';
+        after_dot = dot;
+        end = p;
     }
     if (first)
         return cvg_err_set(err, CVG_EINVAL, "sql", "it has no statement");
     if (len)
-        *len = (size_t)(p - tmpl);
+        *len = (size_t)(end - tmpl);
     return 0;
 }
 

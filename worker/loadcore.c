@@ -55,6 +55,7 @@ typedef struct loader {
     int64_t loaded, read, bad;
     int64_t skipped; /* rows of other partitions than the one replaced */
     int part_col;    /* the partitioning column's position in cols, or -1 */
+    bool by_name;    /* rows are JSON objects: each member checked against cols */
     json_t *samples;
     cvg_err_t err;
 } loader_t;
@@ -325,7 +326,9 @@ static int add_row(loader_t *l, json_t *row, unsigned long line, proc_result_t *
         if (!convert(l, c, json_object_get(row, l->cols.items[c]), &slot[c], line))
             return drop_row(l, row, mark);
     }
-    if (json_is_object(row) && json_object_size(row) > l->cols.n) {
+    /* A CSV row has the header's names, all columns; a JSON object may
+     * leave columns out and still name one that is none. */
+    if (l->by_name && json_is_object(row)) {
         const char *key;
         json_t *val;
         json_object_foreach(row, key, val)
@@ -423,6 +426,7 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
     cvg_strlist_t names = {0};
     for (size_t i = 0; i < nfile; i++)
         cvg_strlist_add(&names, file_cols[i]);
+    l.by_name = nfile == 0;
     if (nfile == 0 && (rc = jsonl_columns(&l, first, &names, res)) != 0) {
         cvg_strlist_cleanup(&names);
         json_decref(first);

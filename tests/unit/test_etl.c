@@ -424,6 +424,13 @@ static void test_etl_sparse_jsonl_and_empty_files(void)
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free"), 3);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free WHERE a IS NULL"), 1);
+    /* a member that is no column is a bad row, not dropped */
+    write_file("typo.jsonl", "{\"a\": 4, \"typo\": \"y\"}\n");
+    run_load("typo.jsonl", "sparse_free", "max_bad_rows: 0", "", &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "'typo' is not a column"));
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse_free"), 3);
     /* empty files replace a table's rows under truncate: typed, untyped */
     write_file("empty.jsonl", "");
     write_file("empty.csv", "");
@@ -906,6 +913,15 @@ static void test_etl_query_with_closing_semicolon(void)
     CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.semi"), 42);
+    /* nor does a closing comment swallow the statement's wrapping */
+    run_pipeline(NULL,
+                 "pipeline_id: semi\ndescription: d\nsteps:\n  - step_id: s\n"
+                 "    ps_type: gcp.bq_etl\n    source: {query: \"SELECT 43 AS x -- done\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: semi}\n",
+                 NULL, NULL, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT max(x) FROM acme.semi"), 43);
 }
 
 /* Another process writing the tenant's dataset while a step appends, and

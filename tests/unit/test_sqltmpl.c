@@ -235,8 +235,12 @@ static void test_sql_select_only(void)
         {"WITH x AS (SELECT 1 AS a) SELECT a FROM x", 41},
         {"select 1 as a; ", 13},
         {"SELECT replace(name, '-', '_') FROM t", 37},
-        {"SELECT 'DELETE' AS w, \"update\" FROM t -- DROP", 45},
+        /* the statement ends before a closing comment: it is wrapped */
+        {"SELECT 'DELETE' AS w, \"update\" FROM t -- DROP", 37},
         {"SELECT {x} FROM {tenant_id}.t;\n-- the end\n", 29},
+        {"VALUES (1), (2)", 15},
+        {"SELECT `delete`, [drop] FROM t", 30},
+        {"select x.insert from x", 22},
     };
     cvg_err_t err;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -259,6 +263,8 @@ static void test_sql_select_only(void)
         {"", "it has no statement"},
         {"  -- only a comment", "it has no statement"},
         {"* FROM t", "it starts with '*'"},
+        {"'x'", "it starts with '''"},
+        {"{query}", "it starts with '{'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cvg_err_clear(&err);

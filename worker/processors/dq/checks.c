@@ -10,13 +10,11 @@
 #include "common/time.h"
 #include "worker/processor.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define IDENT_MAX   128
 #define STMT_MAX    (64 * 1024) /* a generated statement, the filter included */
