@@ -111,7 +111,7 @@ static void refuse_ref(void *ud, const char *name, const char *path)
 int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const char *tenant_id,
                         const char *provider, const json_t *settings, cvg_errlist_t *errs)
 {
-    size_t before = errs->n + errs->dropped;
+    size_t before = errs->n + errs->dropped, first = errs->n;
     const cvg_psschema_t *s = cvg_providers_find(p, provider);
     if (s == NULL) {
         cvg_errlist_add(errs, CVG_ENOTFOUND, "provider", "provider: no provider called '%.64s'",
@@ -145,7 +145,7 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
         char f[CVG_PATH_KEY_MAX + 16];
         cvg_path_join(f, sizeof(f), "settings", key);
         bool told = json_object_get(s->fields, key) == NULL;
-        for (size_t i = 0; i < checked && !told; i++)
+        for (size_t i = first; i < checked && !told; i++)
             told = strcmp(errs->items[i].field, f) == 0;
         if (!told && v && strncmp(v, "file://", 7) == 0) {
             char resolved[4096];

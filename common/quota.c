@@ -95,10 +95,12 @@ int cvg_quota_count_end(cvg_wh_t *wh, const char *tenant_id, const char *status,
         "pipelines_run_today, pipelines_run_month, pipelines_succeeded_today, "
         "pipelines_failed_today, concurrent_pipelines_running, daily_limit, monthly_limit, "
         "concurrent_limit, last_pipeline_at, updated_at) "
-        "SELECT $1, $2, $4, 0, CASE WHEN usage_month = $4 THEN pipelines_run_month ELSE 0 END, "
-        "$5, $6, 0, daily_limit, monthly_limit, concurrent_limit, last_pipeline_at, $3 "
-        "FROM tenants.tenant_usage_quotas WHERE tenant_id = $1 AND usage_date < $2 "
-        "ORDER BY usage_date DESC LIMIT 1",
+        "SELECT $1, $2, $4, 0, CASE WHEN u.usage_month = $4 THEN u.pipelines_run_month ELSE 0 "
+        "END, $5, $6, 0, s.daily_limit, s.monthly_limit, s.concurrent_limit, u.last_pipeline_at, "
+        "$3 FROM tenants.tenant_usage_quotas u LEFT JOIN tenants.tenant_subscriptions s "
+        "ON s.tenant_id = u.tenant_id AND s.created_at = (SELECT max(created_at) FROM "
+        "tenants.tenant_subscriptions WHERE tenant_id = $1) "
+        "WHERE u.tenant_id = $1 AND u.usage_date < $2 ORDER BY u.usage_date DESC LIMIT 1",
         i, 6, NULL, NULL, NULL, err);
 }
 

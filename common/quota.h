@@ -39,8 +39,9 @@ int cvg_quota_read(cvg_wh_t *wh, const char *tenant_id, const char *today, cvg_u
  * SUCCEEDED in pipelines_succeeded_today; FAILED, TIMED_OUT and DEAD in
  * pipelines_failed_today; any other status not at all. When the tenant
  * queued nothing that day, the day's row is made from its latest row (the
- * month's count, if the same month, and the limits carried). The caller
- * holds the transaction that settled the run, so it counts once. */
+ * month's count, if the same month) and its current subscription's limits.
+ * The caller holds the transaction that settled the run, so it counts
+ * once. */
 int cvg_quota_count_end(cvg_wh_t *wh, const char *tenant_id, const char *status, int64_t now_ms,
                         cvg_err_t *err);
 

@@ -4,8 +4,9 @@
  * a run twice.
  */
 #include "scheduler/queue.h"
-#include "common/quota.h"
 #include "common/buf.h"
+#include "common/log.h"
+#include "common/quota.h"
 #include "common/time.h"
 
 #include <jansson.h>
@@ -179,23 +180,62 @@ int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err)
                                p, 2, NULL, NULL, NULL, err));
 }
 
-/* Runs sql, which may end a run, and counts the end in the tenant's usage
- * (status NULL: not counted) in the same transaction, once: only when the
- * statement changed the queue row. */
-static int settle(sch_queue_t *q, const char *sql, const cvg_val_t *p, size_t n, const char *tenant,
-                  const char *status, int64_t *changed, cvg_err_t *err)
+/* The tenant of a run, from its queue row. */
+static int tenant_of(sch_queue_t *q, const char *run_id, char tenant[CVG_TENANT_MAX],
+                     cvg_err_t *err)
+{
+    cvg_val_t p = cvg_v_text(run_id);
+    bool found = false;
+    int rc = cvg_wh_query_text(q->wh, "SELECT tenant_id FROM " Q " WHERE pipeline_logging_id = $1",
+                               &p, 1, tenant, CVG_TENANT_MAX, &found, err);
+    if (rc == 0 && !found)
+        rc = cvg_err_set(err, CVG_ENOTFOUND, "run_id", "run %s is not in the queue", run_id);
+    return rc;
+}
+
+/* How a settled run is counted in its tenant's usage: status NULL for a
+ * change that ends nothing the counters count (a retry, a cancel). */
+typedef struct ending {
+    const char *run_id;
+    const char *status;
+    int64_t ended_ms; /* the UTC day it is counted on */
+} ending_t;
+
+static int settle_once(sch_queue_t *q, const char *sql, const cvg_val_t *p, size_t n,
+                       const ending_t *end, bool count, int64_t *changed, cvg_err_t *err)
 {
     *changed = 0;
     int rc = cvg_wh_begin(q->wh, err);
     bool begun = rc == 0;
     if (rc == 0)
         rc = cvg_wh_exec(q->wh, sql, p, n, NULL, NULL, changed, err);
-    if (rc == 0 && *changed > 0 && status != NULL)
-        rc = cvg_quota_count_end(q->wh, tenant, status, cvg_time_now_ms(), err);
+    if (rc == 0 && *changed > 0 && count) {
+        char tenant[CVG_TENANT_MAX];
+        rc = tenant_of(q, end->run_id, tenant, err);
+        if (rc == 0)
+            rc = cvg_quota_count_end(q->wh, tenant, end->status, end->ended_ms, err);
+    }
     if (rc == 0)
         rc = cvg_wh_commit(q->wh, err);
     if (rc != 0 && begun)
         cvg_wh_rollback(q->wh);
+    return rc;
+}
+
+/* Runs sql, which may end a run (a caller outside any transaction), and
+ * counts the end in the tenant's usage in the same transaction, once: only
+ * when the statement changed the queue row. A count that fails does not
+ * keep the run from being settled: it is settled without it. */
+static int settle(sch_queue_t *q, const char *sql, const cvg_val_t *p, size_t n,
+                  const ending_t *end, int64_t *changed, cvg_err_t *err)
+{
+    bool count = end->status != NULL;
+    int rc = settle_once(q, sql, p, n, end, count, changed, err);
+    if (rc != 0 && count && *changed > 0) {
+        cvg_log_ctx_t lc = {.run_id = end->run_id};
+        cvg_warn(&lc, "run not counted in its tenant's usage: %s", err->message);
+        rc = settle_once(q, sql, p, n, end, false, changed, err);
+    }
     return rc;
 }
 
@@ -221,12 +261,16 @@ int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
                           ev->error ? cvg_v_text(ev->error) : CVG_V_NULL, cvg_v_text(now),
                           CVG_V_INT(ev->attempt)};
         int64_t changed = 0;
+        ending_t end = {ev->run_id, ev->status,
+                        ev->end_ms > 0  ? ev->end_ms
+                        : ev->ts_ms > 0 ? ev->ts_ms
+                                        : cvg_time_now_ms()};
         return note(q, settle(q,
                               "UPDATE " Q " SET state = $2, last_error = $3, "
                               "lease_owner = NULL, lease_expires_at = NULL, updated_at = $4 "
                               "WHERE pipeline_logging_id = $1 AND attempt = $5 "
                               "AND state IN ('QUEUED', 'DISPATCHED', 'RUNNING')",
-                              p, 5, ev->tenant_id, ev->status, &changed, err));
+                              p, 5, &end, &changed, err));
     }
     return 0;
 }
@@ -301,6 +345,10 @@ static int collect_expired(void *ud, const cvg_row_t *row)
     e->max_attempts = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
     copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
     e->cancelled = row->vals[7].type == CVG_VAL_INT && row->vals[7].i != 0;
+    char ended[CVG_TIME_ISO_LEN];
+    copy_text(ended, sizeof(ended), &row->vals[8]);
+    if (ended[0] == '\0' || cvg_time_parse_iso(ended, &e->ended_ms) != 0)
+        e->ended_ms = cvg_time_now_ms();
     return 0;
 }
 
@@ -324,7 +372,7 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
         q->wh,
         "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.attempt, "
         "q.max_attempts, CASE WHEN r.status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') "
-        "THEN r.status END, q.cancel_requested FROM " Q " q "
+        "THEN r.status END, q.cancel_requested, r.end_time FROM " Q " q "
         "LEFT JOIN tenants.tenant_pipeline_runs r "
         "ON r.pipeline_logging_id = q.pipeline_logging_id AND r.attempt = q.attempt "
         "WHERE q.state = 'RUNNING' AND (q.lease_expires_at < $1 OR (r.status IN ('SUCCEEDED', "
@@ -343,7 +391,7 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
                         "UPDATE " Q " SET state = $4, lease_owner = NULL, "
                         "lease_expires_at = NULL, updated_at = $3 "
                         "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
-                        u, 4, e->tenant_id, e->logged, &changed, err);
+                        u, 4, &(ending_t){e->run_id, e->logged, e->ended_ms}, &changed, err);
         } else if (e->cancelled) {
             /* its worker was lost after a cancel was asked for: done */
             cvg_val_t u[3] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now)};
@@ -372,7 +420,8 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
                                   "worker lost', updated_at = $3 "
                                   "WHERE pipeline_logging_id = $1 AND attempt = $2 "
                                   "AND state = 'RUNNING'",
-                        u, 4, e->tenant_id, e->dead ? "DEAD" : NULL, &changed, err);
+                        u, 4, &(ending_t){e->run_id, e->dead ? "DEAD" : NULL, cvg_time_now_ms()},
+                        &changed, err);
         }
         if (rc != 0)
             return note(q, rc);

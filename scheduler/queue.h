@@ -38,6 +38,7 @@ typedef struct sch_expired {
     bool dead;                   /* no attempts left */
     bool cancelled;              /* a cancel was asked for: it ends CANCELLED */
     char logged[CVG_STATUS_MAX]; /* final state found in the run log, or "" */
+    int64_t ended_ms;            /* its end there (else now), for the usage counters */
 } sch_expired_t;
 
 void sch_queue_init(sch_queue_t *q, cvg_wh_t *wh, int dispatch_lease_ms, int run_lease_ms);
@@ -52,7 +53,8 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
 /* Puts a claimed run back to QUEUED (the push failed). */
 int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err);
 
-/* Follows a committed run event: started -> RUNNING, finished -> final. */
+/* Follows a committed run event: started -> RUNNING, finished -> final
+ * (counted in the tenant's usage). Outside any open transaction. */
 int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err);
 
 /* A live worker reports it holds attempt `attempt` of run_id: a DISPATCHED

@@ -69,6 +69,8 @@ static int map_error(sq_t *s, int rc, const char *sql, cvg_err_t *err)
     const char *msg = sqlite3_errmsg(s->db);
     int code = CVG_EDB;
     int primary = rc & 0xff;
+    if (primary == SQLITE_LOCKED)
+        s->interrupted = 0; /* a lock within this connection: no wait was stopped */
     if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) && !s->interrupted)
         code = CVG_EBUSY;
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -732,9 +734,9 @@ static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
     s->trusted--;
     if (rc == CVG_EBUSY)
         cvg_err_set(err, rc, "dataset",
-                    "dataset %s is locked: another writer (another run writing to it) held it "
-                    "for more than %d s",
-                    dataset, BUSY_TIMEOUT_MS / 1000);
+                    "dataset is locked: another writer (another run writing to it) held it for "
+                    "more than %d s",
+                    BUSY_TIMEOUT_MS / 1000);
     if (rc != 0)
         sq_rollback(impl);
     return rc;

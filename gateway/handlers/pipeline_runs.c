@@ -66,10 +66,11 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
             snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
             text = num;
         }
-        /* JSON has one kind of number: 1e2 and 100.0 are the integer 100 */
+        /* JSON has one kind of number: 1e2 and 100.0 are the integer 100
+         * (one past any int64 is told its range by the check) */
         double x = json_real_value(val);
-        if (json_is_real(val) && d->type == CVG_PT_INT && x == trunc(x) && fabs(x) < 9.0e15) {
-            snprintf(num, sizeof(num), "%.0f", x);
+        if (json_is_real(val) && d->type == CVG_PT_INT && isfinite(x) && x == trunc(x)) {
+            snprintf(num, sizeof(num), "%.0f", fabs(x) < 1e18 ? x : x > 0 ? 1e19 : -1e19);
             text = num;
         }
         if (text == NULL) {

@@ -552,6 +552,8 @@ static void test_pipelines_int_parameter(void)
     } bad[] = {
         {"{\"n\": \" 5\"}", "n: must be an integer from 0 to 1000"},
         {"{\"n\": 2.5}", "n: expected an integer (a JSON number or string), not a fraction"},
+        {"{\"n\": 1e16}", "n: must be an integer from 0 to 1000"},
+        {"{\"n\": 1e300}", "n: must be an integer from 0 to 1000"},
         {"{\"n\": true}", "n: expected an integer (a JSON number or string), not a boolean"},
         {"{\"n\": 5, \"date\": 20261103}", "date: expected a JSON string, not a number"},
     };

@@ -392,13 +392,17 @@ static void test_queue_concurrency_limit_per_tenant(void)
     CU_ASSERT_STRING_EQUAL(state, "QUEUED");
 }
 
-static void finish_event(const char *tenant, const char *run, const char *status)
+/* A run's end as the stream tells it; the tenant may be left out (the
+ * queue row knows it), ended_ms 0: the event's time. */
+static void finish_event(const char *tenant, const char *run, const char *status, int64_t ended_ms)
 {
     cvg_event_t ev;
     cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
     memcpy(ev.run_id, run, CVG_ID_LEN);
     snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", tenant);
     snprintf(ev.status, sizeof(ev.status), "%s", status);
+    ev.ts_ms = cvg_time_now_ms();
+    ev.end_ms = ended_ms;
     ev.attempt = 1;
     sch_queue_t q;
     sch_queue_init(&q, wh, 60000, 60000);
@@ -410,7 +414,8 @@ static void finish_event(const char *tenant, const char *run, const char *status
 /* Runs that end are counted in the tenant's usage of the day they end:
  * SUCCEEDED as succeeded; FAILED, TIMED_OUT and DEAD as failed; CANCELLED
  * not at all; each once however often its end is told. A day with no run
- * queued yet gets its row, with the month's count carried. */
+ * queued yet gets its row, with the month's count carried and the current
+ * plan's limits. */
 static void test_queue_ends_counted_in_usage(void)
 {
     int64_t now = cvg_time_now_ms();
@@ -429,17 +434,30 @@ static void test_queue_ends_counted_in_usage(void)
                     "7, 0, 0, 0, 10, 100, 2, '2026-01-01T00:00:00.000Z')",
                     p, 2, NULL, NULL, NULL, &err),
         0);
-    char ok[CVG_ID_LEN], bad[CVG_ID_LEN], slow[CVG_ID_LEN], gone[CVG_ID_LEN], lost[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_subscriptions (subscription_id, tenant_id, "
+                    "plan_name, status, daily_limit, monthly_limit, concurrent_limit, "
+                    "rate_limit_per_minute, subscription_start_date, created_at, updated_at) "
+                    "VALUES ('s-counter', 'counter', 'BASIC', 'ACTIVE', 20, 200, 3, 60, "
+                    "'2026-01-01', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                    NULL, 0, NULL, NULL, NULL, &err),
+        0);
+    char ok[CVG_ID_LEN], bad[CVG_ID_LEN], slow[CVG_ID_LEN], gone[CVG_ID_LEN], lost[CVG_ID_LEN],
+        late[CVG_ID_LEN];
     enqueue_for("counter", ok, 3);
     enqueue_for("counter", bad, 3);
     enqueue_for("counter", slow, 3);
     enqueue_for("counter", gone, 3);
     enqueue_for("counter", lost, 1);
-    finish_event("counter", ok, "SUCCEEDED");
-    finish_event("counter", ok, "SUCCEEDED"); /* told twice */
-    finish_event("counter", bad, "FAILED");
-    finish_event("counter", slow, "TIMED_OUT");
-    finish_event("counter", gone, "CANCELLED");
+    enqueue_for("counter", late, 3);
+    finish_event("counter", ok, "SUCCEEDED", 0);
+    finish_event("counter", ok, "SUCCEEDED", 0); /* told twice */
+    finish_event("", bad, "FAILED", 0);          /* the queue knows whose */
+    finish_event("counter", slow, "TIMED_OUT", 0);
+    finish_event("counter", gone, "CANCELLED", 0);
+    /* ended yesterday, settled today: yesterday's */
+    finish_event("counter", late, "SUCCEEDED", now - 86400000);
     /* a worker lost with no attempts left: DEAD */
     cvg_val_t r = cvg_v_text(lost);
     CU_ASSERT_EQUAL_FATAL(cvg_wh_exec(wh,
@@ -470,7 +488,10 @@ static void test_queue_ends_counted_in_usage(void)
                                      "tenant_id = 'counter' AND usage_date = $1",
                                      &t, 1, &limit, NULL, &err),
                     0);
-    CU_ASSERT_EQUAL(limit, 10);
+    CU_ASSERT_EQUAL(limit, 20); /* the plan's now, not yesterday's row's */
+    CU_ASSERT_EQUAL_FATAL(cvg_quota_read(wh, "counter", yesterday, &u, &err), 0);
+    CU_ASSERT_EQUAL(u.succeeded_today, 1);
+    CU_ASSERT_EQUAL(u.run_today, 4);
 }
 
 static CU_TestInfo tests[] = {
