@@ -126,7 +126,7 @@ static void pack_ctl(msgpack_packer *pk, const cvg_ctl_t *c)
 
 static void pack_worker(msgpack_packer *pk, const cvg_worker_msg_t *w)
 {
-    pack_header(pk, 7, "worker");
+    pack_header(pk, 8, "worker");
     kv_str(pk, "op", w->op);
     kv_str(pk, "worker_id", w->worker_id);
     kv_int(pk, "pid", w->pid);
@@ -134,6 +134,7 @@ static void pack_worker(msgpack_packer *pk, const cvg_worker_msg_t *w)
     kv_str(pk, "run_id", w->run_id);
     kv_int(pk, "attempt", w->attempt);
     kv_int(pk, "ts_ms", w->ts_ms);
+    kv_int(pk, "lease_deadline_ms", w->lease_deadline_ms);
 }
 
 static void kv_bool(msgpack_packer *pk, const char *key, bool v)
@@ -683,7 +684,8 @@ static int decode_worker(const msgpack_object_map *m, cvg_worker_msg_t *w, cvg_e
         (rc = get_str(m, "state", false, w->state, sizeof(w->state), err)) ||
         (rc = get_str(m, "run_id", false, w->run_id, sizeof(w->run_id), err)) ||
         (rc = get_int32(m, "attempt", 0, 1000, &w->attempt, err)) ||
-        (rc = get_int(m, "ts_ms", false, 0, INT64_MAX, &w->ts_ms, err)))
+        (rc = get_int(m, "ts_ms", false, 0, INT64_MAX, &w->ts_ms, err)) ||
+        (rc = get_int(m, "lease_deadline_ms", false, 0, INT64_MAX, &w->lease_deadline_ms, err)))
         return rc;
     return 0;
 }

@@ -115,13 +115,14 @@ typedef struct cvg_ctl {
 
 /* A worker saying it is alive, what it is doing, or that it leaves. */
 typedef struct cvg_worker_msg {
-    char op[CVG_OP_MAX]; /* "hello", "heartbeat", "bye" */
+    char op[CVG_OP_MAX]; /* "hello", "heartbeat", "handback", "refused", "bye" */
     char worker_id[CVG_NAME_MAX];
     int64_t pid;
     char state[CVG_STATUS_MAX]; /* "idle", "busy", "stopping" */
     char run_id[CVG_ID_LEN];    /* the run in hand, or "" */
     int attempt;                /* its attempt, 0 when none */
     int64_t ts_ms;
+    int64_t lease_deadline_ms; /* "refused": the refused job's, naming that dispatch */
 } cvg_worker_msg_t;
 
 /* A run to queue, as the gateway's run endpoint accepted it. */

@@ -1,8 +1,10 @@
 /*
  * Dispatch: claims due runs from the queue and pushes them to workers, at
- * most as many as there are idle workers not already promised a run. The
- * PUSH socket keeps a high-water mark of one, so a run never waits long in
- * a pipe; if it does, its short dispatch lease brings it back.
+ * most as many as there are idle workers not already promised a run. PUSH
+ * round-robins over every worker, busy or not: a busy one refuses the run
+ * at once and it is pushed again (sch_refused). The PUSH socket keeps a
+ * high-water mark of one, so a run never waits long in a pipe; if it does,
+ * its short dispatch lease brings it back.
  */
 #include "scheduler/scheduler.h"
 #include "common/buf.h"
@@ -107,6 +109,31 @@ static void emit_taken_back(sch_t *s, const sch_expired_t *e, const char *status
     cvg_event_cleanup(&ev);
 }
 
+void sch_refused(sch_t *s, const cvg_worker_msg_t *w)
+{
+    /* the refusing worker is busy, whatever the scheduler last heard */
+    for (size_t i = 0; i < s->workers.n; i++) {
+        if (strcmp(s->workers.items[i].id, w->worker_id) == 0)
+            snprintf(s->workers.items[i].state, sizeof(s->workers.items[i].state), "busy");
+    }
+    int64_t changed = 0;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_log_ctx_t lc = {.run_id = w->run_id};
+    if (sch_queue_refused(&s->queue, w->run_id, w->attempt, w->lease_deadline_ms, &changed, &err) !=
+        0) {
+        cvg_warn(&lc, "cannot queue a refused run again (its dispatch lease will): %s",
+                 err.message);
+        return;
+    }
+    if (changed > 0) {
+        sch_dispatch_taken(s, w->run_id); /* no longer promised to a worker */
+        s->refused++;
+        cvg_log_field_t f = CVG_LF_STR("worker_id", w->worker_id);
+        cvg_log_write(CVG_LOG_DEBUG, &lc, &f, 1, "busy worker refused the run; queued again");
+    }
+}
+
 void sch_handback(sch_t *s, const cvg_worker_msg_t *w)
 {
     sch_expired_t e;
@@ -141,12 +168,15 @@ void sch_expire(sch_t *s)
         cvg_warn(NULL, "cannot check leases: %s", err.message);
         return;
     }
-    size_t again = 0;
-    if (sch_queue_redispatch(&s->queue, &again, &err) == 0 && again > 0) {
-        s->redispatched += again;
-        cvg_log_field_t f = CVG_LF_NUM("runs", again);
-        cvg_log_write(CVG_LOG_INFO, NULL, &f, 1,
-                      "pushed runs not taken within the dispatch lease: queued again");
+    char again[16][CVG_ID_LEN];
+    size_t nagain = 0;
+    if (sch_queue_redispatch(&s->queue, again, 16, &nagain, &err) == 0) {
+        s->redispatched += nagain;
+        for (size_t i = 0; i < nagain; i++) {
+            cvg_log_ctx_t lc = {.run_id = again[i]};
+            sch_dispatch_taken(s, again[i]); /* its promise lapsed with it */
+            cvg_info(&lc, "pushed run not taken within its dispatch lease: queued again");
+        }
     }
     for (size_t i = 0; i < n; i++) {
         sch_expired_t *e = &lost[i];

@@ -184,6 +184,13 @@ static void on_worker(sch_t *s)
         sch_dispatch(s);
         return;
     }
+    if (strcmp(w->op, "refused") == 0) {
+        zframe_destroy(&identity);
+        sch_refused(s, w);
+        cvg_msg_cleanup(&m);
+        sch_dispatch(s);
+        return;
+    }
     size_t before = sch_workers_alive(&s->workers);
     bool was_idle = false;
     for (size_t i = 0; i < s->workers.n; i++) {

@@ -125,7 +125,9 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
         return 0;
     char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
     iso_in(0, now);
-    iso_in(q->dispatch_lease_ms, lease);
+    /* one deadline, in the row and in the job: a refusal names it */
+    int64_t deadline = cvg_time_now_ms() + q->dispatch_lease_ms;
+    cvg_time_format_iso(deadline, lease);
     claim_ctx_t c = {.jobs = jobs, .max = max};
     /* Look past the first `max`: the oldest may belong to tenants at their
      * limit, and the others must not wait behind them. */
@@ -148,7 +150,6 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
             cvg_params_cleanup(&jobs[i].params);
         return note(q, rc);
     }
-    int64_t deadline = cvg_time_now_ms() + q->dispatch_lease_ms;
     for (size_t i = 0; i < c.n; i++) {
         cvg_job_t *j = &jobs[i];
         cvg_val_t u[3] = {cvg_v_text(j->queue_id), cvg_v_text(lease), cvg_v_text(now)};
@@ -178,6 +179,23 @@ int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err)
                                "UPDATE " Q " SET state = 'QUEUED', lease_expires_at = NULL, "
                                "updated_at = $2 WHERE queue_id = $1 AND state = 'DISPATCHED'",
                                p, 2, NULL, NULL, NULL, err));
+}
+
+int sch_queue_refused(sch_queue_t *q, const char *run_id, int attempt, int64_t lease_deadline_ms,
+                      int64_t *changed, cvg_err_t *err)
+{
+    *changed = 0;
+    if (!q->ready || run_id[0] == '\0')
+        return 0;
+    char now[CVG_TIME_ISO_LEN], lease[CVG_TIME_ISO_LEN];
+    iso_in(0, now);
+    cvg_time_format_iso(lease_deadline_ms, lease);
+    cvg_val_t p[4] = {cvg_v_text(run_id), CVG_V_INT(attempt), cvg_v_text(lease), cvg_v_text(now)};
+    return note(q, cvg_wh_exec(q->wh,
+                               "UPDATE " Q " SET state = 'QUEUED', lease_expires_at = NULL, "
+                               "updated_at = $4 WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                               "AND state = 'DISPATCHED' AND lease_expires_at = $3",
+                               p, 4, NULL, NULL, changed, err));
 }
 
 /* The tenant of a run, from its queue row. */
@@ -307,21 +325,48 @@ bool sch_queue_cancel_requested(sch_queue_t *q, const char *run_id)
            n > 0;
 }
 
-int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err)
+typedef struct lapsed {
+    char (*ids)[CVG_ID_LEN];
+    size_t n, max;
+} lapsed_t;
+
+static int collect_lapsed(void *ud, const cvg_row_t *row)
+{
+    lapsed_t *l = ud;
+    if (l->n >= l->max)
+        return 1;
+    copy_text(l->ids[l->n++], CVG_ID_LEN, &row->vals[0]);
+    return 0;
+}
+
+int sch_queue_redispatch(sch_queue_t *q, char (*ids)[CVG_ID_LEN], size_t max, size_t *n,
+                         cvg_err_t *err)
 {
     *n = 0;
-    if (!sch_queue_check_ready(q))
+    if (!sch_queue_check_ready(q) || max == 0)
         return 0;
     char now[CVG_TIME_ISO_LEN];
     iso_in(0, now);
-    cvg_val_t p = cvg_v_text(now);
-    int64_t changed = 0;
+    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
+    lapsed_t l = {.ids = ids, .max = max};
     int rc = cvg_wh_exec(q->wh,
+                         "SELECT pipeline_logging_id FROM " Q " WHERE state = 'DISPATCHED' AND "
+                         "lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2",
+                         p, 2, collect_lapsed, &l, NULL, err);
+    rc = rc == 1 ? 0 : rc;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        cvg_val_t u[2] = {cvg_v_text(ids[i]), cvg_v_text(now)};
+        int64_t changed = 0;
+        rc = cvg_wh_exec(q->wh,
                          "UPDATE " Q " SET state = 'QUEUED', lease_expires_at = NULL, "
-                         "updated_at = $1 WHERE state = 'DISPATCHED' AND lease_expires_at < $1",
-                         &p, 1, NULL, NULL, &changed, err);
-    if (rc == 0)
-        *n = (size_t)changed;
+                         "updated_at = $2 WHERE pipeline_logging_id = $1 AND "
+                         "state = 'DISPATCHED' AND lease_expires_at < $2",
+                         u, 2, NULL, NULL, &changed, err);
+        if (rc == 0 && changed == 1 && i != *n)
+            memcpy(ids[*n], ids[i], CVG_ID_LEN);
+        if (rc == 0 && changed == 1)
+            (*n)++;
+    }
     return note(q, rc);
 }
 

@@ -53,6 +53,12 @@ int sch_queue_claim(sch_queue_t *q, size_t max, cvg_job_t *jobs, size_t *n, cvg_
 /* Puts a claimed run back to QUEUED (the push failed). */
 int sch_queue_unclaim(sch_queue_t *q, const char *queue_id, cvg_err_t *err);
 
+/* A worker that was busy refused a pushed run: back to QUEUED at once, if
+ * it is still that dispatch (DISPATCHED with that lease deadline; a later
+ * one is left alone). *changed says whether it was. */
+int sch_queue_refused(sch_queue_t *q, const char *run_id, int attempt, int64_t lease_deadline_ms,
+                      int64_t *changed, cvg_err_t *err);
+
 /* Follows a committed run event: started -> RUNNING, finished -> final
  * (counted in the tenant's usage). Outside any open transaction. */
 int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err);
@@ -65,8 +71,10 @@ int sch_queue_held(sch_queue_t *q, const char *run_id, int attempt, const char *
 /* True when someone asked to cancel run_id (it is still on a worker). */
 bool sch_queue_cancel_requested(sch_queue_t *q, const char *run_id);
 
-/* Pushes again the DISPATCHED runs nobody took in time; *n gets how many. */
-int sch_queue_redispatch(sch_queue_t *q, size_t *n, cvg_err_t *err);
+/* Queues again the DISPATCHED runs nobody took in time, up to max of them
+ * a call; *n gets how many, ids (max entries) which. */
+int sch_queue_redispatch(sch_queue_t *q, char (*ids)[CVG_ID_LEN], size_t max, size_t *n,
+                         cvg_err_t *err);
 
 /* Settles RUNNING runs whose end is in the run log (an end missed on the
  * stream), at once, and those whose lease lapsed without one: queued

@@ -33,7 +33,7 @@ typedef struct sch {
     sch_queue_t queue;
     size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
-    uint64_t dispatched, redispatched, requeued, dead;
+    uint64_t dispatched, redispatched, refused, requeued, dead;
 } sch_t;
 
 /* Answers one control request; *status gets 0 or a CVG_E* code. Returns
@@ -61,6 +61,10 @@ void sch_expire(sch_t *s);
 /* A stopping worker hands back the run it could not finish: queued again
  * at once (sch_queue_handback), and the run log told. */
 void sch_handback(sch_t *s, const cvg_worker_msg_t *w);
+
+/* A busy worker refused a run PUSH's round-robin gave it: queued again at
+ * once for another worker (sch_queue_refused), and that worker marked busy. */
+void sch_refused(sch_t *s, const cvg_worker_msg_t *w);
 
 /* A worker reported it holds run_id: it is no longer waiting to be taken. */
 void sch_dispatch_taken(sch_t *s, const char *run_id);

@@ -1,6 +1,7 @@
 /*
  * cvg-worker: runs one pipeline run at a time. Pulls jobs from the
- * scheduler (PULL, high-water mark one, read only while idle), runs them on
+ * scheduler (PULL, high-water mark one, read at once: one that comes while
+ * a run is in hand is refused back to the scheduler), runs them on
  * a job thread through the runner while the main loop heartbeats to the
  * scheduler, and reports every state as an event to the logger.
  * `cvg-worker validate FILE...` checks pipeline configs and exits.
@@ -77,6 +78,24 @@ static void send_status(wrk_t *w, const char *op)
         zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
     cvg_buf_cleanup(&b);
     w->last_heartbeat = cvg_time_mono_ms();
+}
+
+/* Gives a pushed job back unstarted (this worker is busy): that dispatch
+ * of it, named by its lease deadline, is queued again at once. */
+static void refuse(wrk_t *w, const cvg_job_t *j)
+{
+    cvg_worker_msg_t m = {.pid = getpid(), .ts_ms = cvg_time_now_ms()};
+    snprintf(m.op, sizeof(m.op), "refused");
+    snprintf(m.worker_id, sizeof(m.worker_id), "%s", w->id);
+    snprintf(m.state, sizeof(m.state), "busy");
+    memcpy(m.run_id, j->run_id, sizeof(m.run_id));
+    m.attempt = j->attempt;
+    m.lease_deadline_ms = j->lease_deadline_ms;
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    if (cvg_msg_encode_worker(&m, &b) == 0)
+        zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
+    cvg_buf_cleanup(&b);
 }
 
 /* Reports a run that could not start (bad config) as started and failed,
@@ -219,6 +238,14 @@ static void take_job(wrk_t *w)
         return;
     }
     cvg_log_ctx_t lc = {.tenant_id = m.u.job.tenant_id, .run_id = m.u.job.run_id};
+    if (w->busy) {
+        /* PUSH's round-robin does not know who is free: give it back at
+         * once for another worker, rather than keep it waiting here */
+        refuse(w, &m.u.job);
+        cvg_debug(&lc, "busy: run of %s refused", m.u.job.pipeline);
+        cvg_msg_cleanup(&m);
+        return;
+    }
     if (m.u.job.lease_deadline_ms > 0 &&
         m.u.job.lease_deadline_ms - START_MARGIN_MS < cvg_time_now_ms()) {
         /* It waited too long in a pipe: the scheduler takes it back at the
@@ -267,7 +294,7 @@ static int serve(wrk_t *w)
             wait = FLUSH_POLL_MS;
         zmq_pollitem_t items[3] = {{zsock_resolve(w->status), 0, ZMQ_POLLIN, 0},
                                    {NULL, w->done_pipe[0], ZMQ_POLLIN, 0},
-                                   {zsock_resolve(w->jobs), 0, w->busy ? 0 : ZMQ_POLLIN, 0}};
+                                   {zsock_resolve(w->jobs), 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 3, wait);
         if (n < 0) {
             if (zmq_errno() == EINTR)
@@ -278,7 +305,7 @@ static int serve(wrk_t *w)
             on_command(w);
         if ((items[1].revents & ZMQ_POLLIN) && atomic_load(&w->done))
             finish_job(w);
-        if (!w->busy && (items[2].revents & ZMQ_POLLIN))
+        if (items[2].revents & ZMQ_POLLIN)
             take_job(w);
     }
     return 0;

@@ -1088,6 +1088,41 @@ static bool log_line_has(const cluster_t *cl, const char *name, const char *a, c
     return found;
 }
 
+/* With one of the two workers busy, PUSH's round-robin still brings it
+ * every other run: it refuses them at once and they go to the free one,
+ * none waiting out its dispatch lease (5 s) in the busy worker's pipe. */
+static void test_pipelines_busy_worker_refuses_pushed_runs(void)
+{
+    /* the busy worker's run is another tenant's: a run holds its own
+     * tenant's dataset while it writes */
+    char key[64], spin[CVG_ID_LEN], run_id[CVG_ID_LEN], path[256];
+    onboard("spinner", "PROFESSIONAL", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("spinner", "test/slow/spin", key, "{}", NULL, spin), 202);
+    json_t *running = wait_run(spin, key, "RUNNING", 60000);
+    CU_ASSERT_STRING_EQUAL_FATAL(status_of(running), "RUNNING");
+    json_decref(running);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL_FATAL(
+            run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 1}", NULL, run_id), 202);
+        json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+        CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(run, "attempt")), 1);
+        json_decref(run);
+        /* taken at the first push, or after a refusal: never by the lease */
+        if (log_line_has(&c, "scheduler", run_id, "dispatch lease") ||
+            log_line_has(&c, "worker", run_id, "too close to its dispatch lease"))
+            printf("\n  run %s waited out its dispatch lease\n", run_id);
+        CU_ASSERT_FALSE(log_line_has(&c, "scheduler", run_id, "dispatch lease"));
+        CU_ASSERT_FALSE(log_line_has(&c, "worker", run_id, "too close to its dispatch lease"));
+    }
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", spin);
+    CU_ASSERT_EQUAL(call("POST", path, key, NULL, NULL, NULL), 202);
+    json_t *run = wait_run(spin, key, "CANCELLED", 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    json_decref(run);
+}
+
 /* The run's answer once its attempt is at least `attempt` (and its status
  * is `status`, when given), or NULL after a minute; json_decref it. */
 static json_t *wait_attempt(const char *run_id, int attempt, const char *status)
@@ -1306,6 +1341,8 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_concurrent_requests", test_pipelines_concurrent_requests},
     {"test_pipelines_backlog_drains", test_pipelines_backlog_drains},
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
+    {"test_pipelines_busy_worker_refuses_pushed_runs",
+     test_pipelines_busy_worker_refuses_pushed_runs},
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
     {"test_pipelines_stopping_worker_hands_back_its_run",
      test_pipelines_stopping_worker_hands_back_its_run},

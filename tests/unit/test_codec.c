@@ -128,7 +128,12 @@ static void test_codec_ack_ctl_worker_round_trip(void)
     cvg_msg_cleanup(&out);
     cvg_buf_cleanup(&b);
 
-    cvg_worker_msg_t w = {.op = "heartbeat", .worker_id = "h-1", .pid = 77, .state = "busy"};
+    cvg_worker_msg_t w = {.op = "refused",
+                          .worker_id = "h-1",
+                          .pid = 77,
+                          .state = "busy",
+                          .attempt = 2,
+                          .lease_deadline_ms = 1795000000123};
     cvg_id_new(w.run_id);
     cvg_buf_init(&b, CVG_MSG_MAX);
     CU_ASSERT_EQUAL_FATAL(cvg_msg_encode_worker(&w, &b), 0);
@@ -137,6 +142,9 @@ static void test_codec_ack_ctl_worker_round_trip(void)
     CU_ASSERT_STRING_EQUAL(out.u.worker.state, "busy");
     CU_ASSERT_STRING_EQUAL(out.u.worker.run_id, w.run_id);
     CU_ASSERT_EQUAL(out.u.worker.pid, 77);
+    CU_ASSERT_STRING_EQUAL(out.u.worker.op, "refused");
+    CU_ASSERT_EQUAL(out.u.worker.attempt, 2);
+    CU_ASSERT_EQUAL(out.u.worker.lease_deadline_ms, 1795000000123);
     cvg_msg_cleanup(&out);
     cvg_buf_cleanup(&b);
 }

@@ -149,6 +149,49 @@ static void test_queue_claim_and_take(void)
     CU_ASSERT_STRING_EQUAL(state, "SUCCEEDED");
 }
 
+/* A busy worker refuses a pushed run: that dispatch (its lease deadline)
+ * goes back to QUEUED at once; a stale refusal, of an earlier dispatch of
+ * the run, changes nothing. */
+static void test_queue_refused_dispatch(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    char run[CVG_ID_LEN];
+    enqueue_for("refuser", run, 3);
+    cvg_job_t jobs[8];
+    size_t n = 0;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(sch_queue_claim(&q, 8, jobs, &n, &err), 0);
+    int64_t deadline = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(jobs[i].run_id, run) == 0)
+            deadline = jobs[i].lease_deadline_ms;
+        cvg_params_cleanup(&jobs[i].params);
+    }
+    CU_ASSERT_FATAL(deadline > 0);
+    int64_t changed = 0;
+    CU_ASSERT_EQUAL(sch_queue_refused(&q, run, 1, deadline - 1, &changed, &err), 0);
+    CU_ASSERT_EQUAL(changed, 0); /* not this dispatch */
+    char state[32];
+    int attempt;
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "DISPATCHED");
+    CU_ASSERT_EQUAL(sch_queue_refused(&q, run, 1, deadline, &changed, &err), 0);
+    CU_ASSERT_EQUAL(changed, 1);
+    state_of(run, state, &attempt);
+    CU_ASSERT_STRING_EQUAL(state, "QUEUED");
+    CU_ASSERT_EQUAL(attempt, 1); /* not an attempt: it never started */
+    CU_ASSERT_EQUAL(sch_queue_refused(&q, run, 1, deadline, &changed, &err), 0);
+    CU_ASSERT_EQUAL(changed, 0); /* told twice */
+    /* out of the way of the next tests' claims */
+    cvg_val_t p = cvg_v_text(run);
+    CU_ASSERT_EQUAL(cvg_wh_exec(wh,
+                                "UPDATE tenants.tenant_pipeline_execution_queue SET state = "
+                                "'CANCELLED' WHERE pipeline_logging_id = $1",
+                                &p, 1, NULL, NULL, NULL, &err),
+                    0);
+}
+
 static void test_queue_untaken_dispatch_keeps_its_attempt(void)
 {
     sch_queue_t q;
@@ -158,9 +201,11 @@ static void test_queue_untaken_dispatch_keeps_its_attempt(void)
     cvg_job_t jobs[8];
     CU_ASSERT_EQUAL_FATAL(claim_all(&q, jobs), 1);
     size_t again = 0;
+    char ids[4][CVG_ID_LEN];
     cvg_err_t err;
-    CU_ASSERT_EQUAL(sch_queue_redispatch(&q, &again, &err), 0);
-    CU_ASSERT_EQUAL(again, 1);
+    CU_ASSERT_EQUAL(sch_queue_redispatch(&q, ids, 4, &again, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(again, 1);
+    CU_ASSERT_STRING_EQUAL(ids[0], run);
     char state[32];
     int attempt;
     state_of(run, state, &attempt);
@@ -496,6 +541,7 @@ static void test_queue_ends_counted_in_usage(void)
 
 static CU_TestInfo tests[] = {
     {"test_queue_claim_and_take", test_queue_claim_and_take},
+    {"test_queue_refused_dispatch", test_queue_refused_dispatch},
     {"test_queue_untaken_dispatch_keeps_its_attempt",
      test_queue_untaken_dispatch_keeps_its_attempt},
     {"test_queue_lost_worker_means_a_new_attempt_then_dead",
