@@ -16,7 +16,7 @@ static const char *const RUN_UPSERT =
     "pipeline, status, state_seq, trigger_type, trigger_by, parameters, attempt, worker_id, "
     "start_time, end_time, duration_ms, rows_processed, error_message, result, created_at, "
     "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-    "$17, $18, $18) "
+    "$17, $19, $18) "
     "ON CONFLICT (pipeline_logging_id) DO UPDATE SET status = excluded.status, "
     "state_seq = excluded.state_seq, "
     "pipeline = COALESCE(excluded.pipeline, tenant_pipeline_runs.pipeline), "
@@ -189,7 +189,12 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *
     }
     bool finished = ev->kind == CVG_EV_RUN_FINISHED;
     cvg_time_format_iso(ev->ts_ms, ts);
-    cvg_val_t v[18] = {
+    /* created when it was accepted, which its id (UUIDv7) says: the run's
+     * place in lists does not move when it starts */
+    char created[CVG_TIME_ISO_LEN];
+    int64_t born = cvg_id_time_ms(ev->run_id);
+    cvg_time_format_iso(born > 0 ? born : ev->ts_ms, created);
+    cvg_val_t v[19] = {
         cvg_v_text(ev->run_id),
         cvg_v_text(ev->tenant_id),
         cvg_v_text(ev->pipeline_id),
@@ -208,9 +213,10 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *
         str_or_null(ev->error),
         result ? cvg_v_text(result) : CVG_V_NULL,
         cvg_v_text(ts),
+        cvg_v_text(created),
     };
     int64_t changed = 0;
-    int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 18, NULL, NULL, &changed, err);
+    int rc = cvg_wh_exec(wh, RUN_UPSERT, v, 19, NULL, NULL, &changed, err);
     *stale = rc == 0 && changed == 0;
     free(params);
     free(result);

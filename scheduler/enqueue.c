@@ -253,10 +253,13 @@ static bool enqueue_one(batch_t *b, const cvg_enq_run_t *run, cvg_enq_result_t *
         res->retry_after_s = retry_after;
         return false;
     }
-    char run_id[CVG_ID_LEN], queue_id[CVG_ID_LEN];
+    char run_id[CVG_ID_LEN], queue_id[CVG_ID_LEN], enqueued[CVG_TIME_ISO_LEN];
     cvg_id_new(run_id);
     cvg_id_new(queue_id);
-    cvg_val_t v[12] = {cvg_v_text(queue_id),
+    /* the time its id says: the run log's created_at, so a list's order
+     * and cursor hold when the run moves from the queue to the log */
+    cvg_time_format_iso(cvg_id_time_ms(run_id), enqueued);
+    cvg_val_t v[13] = {cvg_v_text(queue_id),
                        cvg_v_text(run_id),
                        cvg_v_text(run->tenant_id),
                        cvg_v_text(run->pipeline),
@@ -267,15 +270,16 @@ static bool enqueue_one(batch_t *b, const cvg_enq_run_t *run, cvg_enq_result_t *
                        CVG_V_INT(run->priority),
                        CVG_V_INT(run->max_attempts),
                        run->idempotency_key[0] ? cvg_v_text(run->idempotency_key) : CVG_V_NULL,
-                       cvg_v_text(b->now_iso)};
+                       cvg_v_text(b->now_iso),
+                       cvg_v_text(enqueued)};
     rc = cvg_wh_exec(s->wh,
                      "INSERT INTO " Q " (queue_id, pipeline_logging_id, tenant_id, "
                      "pipeline, pipeline_id, parameters, trigger_type, "
                      "triggered_by, priority, state, attempt, max_attempts, "
                      "idempotency_key, cancel_requested, enqueued_at, updated_at) "
                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED', 1, "
-                     "$10, $11, 0, $12, $12)",
-                     v, 12, NULL, NULL, NULL, &err);
+                     "$10, $11, 0, $13, $12)",
+                     v, 13, NULL, NULL, NULL, &err);
     if (rc == CVG_EEXIST || rc == CVG_EINVAL || rc == CVG_ENOMEM) {
         /* this row only: the statement changed nothing, the batch goes on */
         error_result(res, rc, "unavailable", err.message);

@@ -1123,6 +1123,53 @@ static void test_pipelines_busy_worker_refuses_pushed_runs(void)
     json_decref(run);
 }
 
+/* Paging through a tenant's runs with the cursor while they start: a run
+ * keeps its place in the list when it moves from the queue to the run log
+ * (its created_at is when it was accepted), so the second page has the
+ * rest, none lost. */
+static void test_pipelines_cursor_holds_while_runs_start(void)
+{
+    /* FREE: one run at a time, so the others wait behind the spin */
+    char key[64], spin[CVG_ID_LEN], ids[4][CVG_ID_LEN], path[400];
+    onboard("pager", "FREE", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("pager", "test/slow/spin", key, "{}", NULL, spin), 202);
+    json_t *b = wait_run(spin, key, "RUNNING", 60000);
+    json_decref(b);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(
+            run_pipeline("pager", "test/params/typed", key, "{\"n\": 2}", NULL, ids[i]), 202);
+    const char *list = "/api/v1/pipelines/runs?tenant_id=pager&pipeline_id=test_typed_params";
+    snprintf(path, sizeof(path), "%s&limit=2", list);
+    CU_ASSERT_EQUAL_FATAL(call("GET", path, NULL, NULL, NULL, &b), 200);
+    json_t *page = json_object_get(b, "runs");
+    CU_ASSERT_EQUAL(json_array_size(page), 2);
+    const char *first = json_string_value(json_object_get(json_array_get(page, 0), "status"));
+    CU_ASSERT_STRING_EQUAL(first ? first : "", "QUEUED");
+    const char *cursor = json_string_value(json_object_get(b, "next_cursor"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cursor);
+    snprintf(path, sizeof(path), "%s&limit=2&cursor=%s", list, cursor);
+    json_decref(b);
+    /* now they start and end */
+    char cancel[256];
+    snprintf(cancel, sizeof(cancel), "/api/v1/pipelines/runs/%s/cancel", spin);
+    CU_ASSERT_EQUAL(call("POST", cancel, key, NULL, NULL, NULL), 202);
+    for (int i = 0; i < 4; i++) {
+        json_t *run = wait_run(ids[i], key, "SUCCEEDED", 60000);
+        json_decref(run);
+    }
+    CU_ASSERT_EQUAL_FATAL(call("GET", path, NULL, NULL, NULL, &b), 200);
+    page = json_object_get(b, "runs");
+    CU_ASSERT_EQUAL(json_array_size(page), 2);
+    /* the two accepted first, newest first */
+    for (size_t i = 0; i < 2 && i < json_array_size(page); i++) {
+        const char *id =
+            json_string_value(json_object_get(json_array_get(page, i), "pipeline_logging_id"));
+        CU_ASSERT_STRING_EQUAL(id ? id : "", ids[1 - i]);
+    }
+    json_decref(b);
+}
+
 /* The run's answer once its attempt is at least `attempt` (and its status
  * is `status`, when given), or NULL after a minute; json_decref it. */
 static json_t *wait_attempt(const char *run_id, int attempt, const char *status)
@@ -1343,6 +1390,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
     {"test_pipelines_busy_worker_refuses_pushed_runs",
      test_pipelines_busy_worker_refuses_pushed_runs},
+    {"test_pipelines_cursor_holds_while_runs_start", test_pipelines_cursor_holds_while_runs_start},
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
     {"test_pipelines_stopping_worker_hands_back_its_run",
      test_pipelines_stopping_worker_hands_back_its_run},
