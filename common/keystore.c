@@ -183,6 +183,17 @@ int cvg_keystore_expire_at(cvg_wh_t *wh, const char *key_id, int64_t expires_ms,
                        p, 2, NULL, NULL, NULL, err);
 }
 
+int cvg_keystore_successor(cvg_wh_t *wh, const char *key_id, char successor[CVG_ID_LEN],
+                           bool *found, cvg_err_t *err)
+{
+    cvg_val_t p = cvg_v_text(key_id);
+    successor[0] = '\0';
+    return cvg_wh_query_text(wh,
+                             "SELECT api_key_id FROM " KEYS " WHERE rotated_from = $1 "
+                             "ORDER BY created_at LIMIT 1",
+                             &p, 1, successor, CVG_ID_LEN, found, err);
+}
+
 int cvg_keystore_touch(cvg_wh_t *wh, const char *key_id, int64_t now_ms, cvg_err_t *err)
 {
     char now[CVG_TIME_ISO_LEN];

@@ -65,6 +65,11 @@ int cvg_keystore_revoke(cvg_wh_t *wh, const char *key_id, const char *reason, bo
 /* Sets a key's expiry (for rotation overlaps). */
 int cvg_keystore_expire_at(cvg_wh_t *wh, const char *key_id, int64_t expires_ms, cvg_err_t *err);
 
+/* The key that replaced key_id in a rotation, if any (into successor;
+ * *found says whether there is one). */
+int cvg_keystore_successor(cvg_wh_t *wh, const char *key_id, char successor[CVG_ID_LEN],
+                           bool *found, cvg_err_t *err);
+
 /* Records a successful use. */
 int cvg_keystore_touch(cvg_wh_t *wh, const char *key_id, int64_t now_ms, cvg_err_t *err);
 

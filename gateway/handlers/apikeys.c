@@ -266,10 +266,26 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
     }
     cvg_err_t err;
     cvg_err_clear(&err);
+    /* the overlap never lengthens the old key's life */
     int64_t old_until = cvg_time_now_ms() + overlap * 1000;
+    if (old.expires_ms > 0 && old.expires_ms < old_until)
+        old_until = old.expires_ms;
+    char successor[CVG_ID_LEN];
+    bool rotated = false;
     int rc = cvg_wh_use(wh, "tenants", &err);
     if (rc == 0)
         rc = cvg_wh_begin(wh, &err);
+    if (rc == 0)
+        rc = cvg_keystore_successor(wh, old.key_id, successor, &rotated, &err);
+    if (rc == 0 && rotated) {
+        /* a retried rotate: its successor stands, and this key's overlap
+         * is already running */
+        cvg_wh_rollback(wh);
+        gw_resp_error(resp, 409, "conflict", "key_id",
+                      "key %s was already rotated: its successor is %s (rotate that one)",
+                      old.key_id, successor);
+        goto out;
+    }
     if (rc == 0)
         rc = cvg_keystore_issue(wh, req->gw->keys.pepper, old.tenant_id, old.scopes, old.expires_ms,
                                 "rotated", gw_req_actor(req), old.key_id, &k, &err);

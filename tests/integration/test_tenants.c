@@ -942,7 +942,33 @@ static void test_tenants_key_rotation_overlap(void)
     json_decref(b);
     CU_ASSERT_EQUAL(with_key("GET", path, fresh, NULL, NULL), 200);
     CU_ASSERT_EQUAL(with_key("GET", path, old, NULL, NULL), 200); /* overlap */
+    /* A retried rotate names the successor and issues no other (one that
+     * would inherit the old key's hour of overlap as its whole life). */
+    snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", old_id);
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post(rot, "{}", &b), 409);
+    const char *m = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+    CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, fresh_id) : NULL);
+    json_decref(b);
+    /* An overlap longer than the key has left does not lengthen its life:
+     * a key of one day, rotated with 30 days of overlap, ends in a day. */
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\", \"expires_in_days\": 1}",
+             tenant_field(0, "tenant_id"));
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
+    char day_id[64], day_expires[64];
+    snprintf(day_id, sizeof(day_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
+    snprintf(day_expires, sizeof(day_expires), "%s",
+             json_string_value(json_object_get(b, "expires_at")));
+    json_decref(b);
+    snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", day_id);
+    b = NULL;
+    CU_ASSERT_EQUAL_FATAL(admin_post(rot, "{\"overlap_seconds\": 2592000}", &b), 201);
+    const char *until = json_string_value(json_object_get(b, "old_key_expires_at"));
+    CU_ASSERT_STRING_EQUAL(until ? until : "", day_expires);
+    json_decref(b);
     /* Rotating without overlap ends the old key at once. */
+    snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", fresh_id);
     snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", fresh_id);
     b = NULL;
     CU_ASSERT_EQUAL_FATAL(admin_post(rot, "{\"overlap_seconds\": 0}", &b), 201);
