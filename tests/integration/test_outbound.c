@@ -418,7 +418,8 @@ static const char slack_step[] =
     "pipeline_id: daily_costs\ndescription: d\nsteps:\n"
     "  - step_id: post\n    ps_type: notify_systems.slack_notification\n"
     "    retry_policy: {max_retries: %d, retry_delay_seconds: 0}\n"
-    "    message_template: \"*{pipeline_id}* {run_status} for {tenant_id} (run {run_id})\"\n";
+    "    message_template: \"*{pipeline_id}* {run_status} for {tenant_id} (run {run_id})\\n"
+    "{run_error}\\n\"\n"; /* as the default's: the error's line empty when all went well */
 
 static void run_slack(int max_retries, wrk_outcome_t *out)
 {
@@ -468,7 +469,7 @@ static void test_outbound_slack_retried_after_500(void)
         "application/json");
     json_t *body = json_loads(json_string_value(json_object_get(req, "body")), 0, NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "text")),
-                           "*daily_costs* SUCCEEDED for acme (run run-0042)");
+                           "*daily_costs* SUCCEEDED for acme (run run-0042)"); /* no blank end */
     /* no channel in the step or the credential: the tenant's setting */
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(body, "channel")), "#finops");
     json_decref(body);

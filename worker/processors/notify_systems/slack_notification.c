@@ -133,7 +133,12 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     }
     const char *channel = pick_channel(ctx, step, cred);
     const char *text = json_string_value(json_object_get(step, "message_template"));
-    payload = json_pack("{s:s}", "text", text ? text : "");
+    /* a template's last line may be a variable that was empty ({run_error}
+     * of a run that went well): no blank lines at the message's end */
+    size_t len = text ? strlen(text) : 0;
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    payload = json_pack("{s:s%}", "text", text ? text : "", len);
     if (channel)
         json_object_set_new(payload, "channel", json_string(channel));
     body = json_dumps(payload, JSON_COMPACT);
