@@ -311,6 +311,8 @@ int lgr_tail_main(const cvg_config_t *cfg, int argc, char **argv)
             int drc = cvg_msg_decode(zframe_data(body), zframe_size(body), &m, NULL);
             if (drc == 0 && m.type == CVG_MSG_CTL) {
                 last_beat = now;
+                if (warned)
+                    fprintf(stderr, "tail: the logger's heartbeat is back\n");
                 warned = false;
                 if (!alive) {
                     fprintf(stderr, "tail: connected; waiting for events\n");
