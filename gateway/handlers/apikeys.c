@@ -9,6 +9,7 @@
  */
 #include "common/crypto.h"
 #include "common/id.h"
+#include "common/str.h"
 #include "common/time.h"
 #include "common/utf8.h"
 #include "gateway/gateway.h"
@@ -236,8 +237,18 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
     int64_t overlap = req->gw->cfg.key_rotation_overlap_s;
     json_t *o = json_object_get(body, "overlap_seconds");
     if (json_object_size(body) > (o ? 1u : 0u)) {
-        gw_resp_error(resp, 422, "invalid_field", NULL,
-                      "the only field accepted is overlap_seconds");
+        const char *key = NULL, *k;
+        json_t *v;
+        json_object_foreach(body, k, v)
+        {
+            if (key == NULL && strcmp(k, "overlap_seconds") != 0)
+                key = k;
+        }
+        char name[CVG_PATH_KEY_MAX + 4];
+        cvg_path_join(name, sizeof(name), "", key ? key : "");
+        cvg_utf8_clean(name);
+        gw_resp_error(resp, 422, "invalid_field", name,
+                      "%s: unknown field; the only field accepted is overlap_seconds", name);
         json_decref(body);
         return;
     }

@@ -942,6 +942,12 @@ static void test_tenants_key_rotation_overlap(void)
     json_decref(b);
     CU_ASSERT_EQUAL(with_key("GET", path, fresh, NULL, NULL), 200);
     CU_ASSERT_EQUAL(with_key("GET", path, old, NULL, NULL), 200); /* overlap */
+    /* A field it does not know is named */
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post(rot, "{\"overlap\": 60}", &b), 422);
+    const char *fld = json_string_value(json_object_get(json_object_get(b, "error"), "field"));
+    CU_ASSERT_STRING_EQUAL(fld ? fld : "", "overlap");
+    json_decref(b);
     /* A retried rotate names the successor and issues no other (one that
      * would inherit the old key's hour of overlap as its whole life). */
     snprintf(rot, sizeof(rot), "/api/v1/admin/api-keys/%s/rotate", old_id);
