@@ -262,13 +262,7 @@ int cvg_sql_render(const char *tmpl, const cvg_vars_t *vars, char quote, cvg_sql
 
 int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err)
 {
-    scope_t sc = {.check = true, .fn = fn, .ud = ud};
-    cvg_sql_t q;
-    int rc = render(tmpl, &sc, '"', &q, err);
-    if (rc == 0)
-        cvg_sql_cleanup(&q);
-    cvg_vars_cleanup(&sc.seen);
-    return rc;
+    return cvg_sql_check_each(tmpl, fn, ud, NULL, NULL, err);
 }
 
 /* Length of the blanks and comments at p (an unterminated comment runs to

@@ -38,8 +38,9 @@ int cvg_sql_check(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_err_t *err)
 
 /* The same, telling each mistake the reading survives (a placeholder, a
  * variable in part of a quoted text) to each, in order, instead of
- * returning the first; one that ends the reading (an unterminated literal
- * or comment) is returned as by cvg_sql_check. */
+ * returning the first (each NULL: as cvg_sql_check); one that ends the
+ * reading (an unterminated literal or comment) is returned as by
+ * cvg_sql_check. */
 typedef void (*cvg_sql_mistake_fn)(void *ud, const cvg_err_t *mistake);
 int cvg_sql_check_each(const char *tmpl, cvg_var_ref_fn fn, void *ud, cvg_sql_mistake_fn each,
                        void *each_ud, cvg_err_t *err);

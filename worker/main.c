@@ -59,6 +59,15 @@ typedef struct wrk {
     cvg_providers_t providers; /* settings tenants may store */
 } wrk_t;
 
+static void send_worker_msg(wrk_t *w, const cvg_worker_msg_t *m)
+{
+    cvg_buf_t b;
+    cvg_buf_init(&b, 4096);
+    if (cvg_msg_encode_worker(m, &b) == 0)
+        zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
+    cvg_buf_cleanup(&b);
+}
+
 static void send_status(wrk_t *w, const char *op)
 {
     cvg_worker_msg_t m = {.pid = getpid(), .ts_ms = cvg_time_now_ms()};
@@ -72,11 +81,7 @@ static void send_status(wrk_t *w, const char *op)
         memcpy(m.run_id, w->run_id, sizeof(m.run_id));
         m.attempt = w->attempt;
     }
-    cvg_buf_t b;
-    cvg_buf_init(&b, 4096);
-    if (cvg_msg_encode_worker(&m, &b) == 0)
-        zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
-    cvg_buf_cleanup(&b);
+    send_worker_msg(w, &m);
     w->last_heartbeat = cvg_time_mono_ms();
 }
 
@@ -91,11 +96,7 @@ static void refuse(wrk_t *w, const cvg_job_t *j)
     memcpy(m.run_id, j->run_id, sizeof(m.run_id));
     m.attempt = j->attempt;
     m.lease_deadline_ms = j->lease_deadline_ms;
-    cvg_buf_t b;
-    cvg_buf_init(&b, 4096);
-    if (cvg_msg_encode_worker(&m, &b) == 0)
-        zmq_send(zsock_resolve(w->status), b.data, b.len, ZMQ_DONTWAIT);
-    cvg_buf_cleanup(&b);
+    send_worker_msg(w, &m);
 }
 
 /* Reports a run that could not start (bad config) as started and failed,
