@@ -375,6 +375,9 @@ typedef struct expire_ctx {
     size_t n, max;
 } expire_ctx_t;
 
+/* A row of run id, tenant, pipeline_id, pipeline, attempt, max_attempts,
+ * the run log's final status (or NULL), cancel_requested, the run log's
+ * end time (or NULL). */
 static int collect_expired(void *ud, const cvg_row_t *row)
 {
     expire_ctx_t *c = ud;
@@ -390,8 +393,9 @@ static int collect_expired(void *ud, const cvg_row_t *row)
     e->max_attempts = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
     copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
     e->cancelled = row->vals[7].type == CVG_VAL_INT && row->vals[7].i != 0;
-    char ended[CVG_TIME_ISO_LEN];
-    copy_text(ended, sizeof(ended), &row->vals[8]);
+    char ended[CVG_TIME_ISO_LEN] = "";
+    if (row->ncols > 8)
+        copy_text(ended, sizeof(ended), &row->vals[8]);
     if (ended[0] == '\0' || cvg_time_parse_iso(ended, &e->ended_ms) != 0)
         e->ended_ms = cvg_time_now_ms();
     return 0;
@@ -500,7 +504,7 @@ int sch_queue_handback(sch_queue_t *q, const char *run_id, int attempt, const ch
         "(state = 'DISPATCHED' OR (state = 'RUNNING' AND lease_owner = $3)) AND "
         "COALESCE(cancel_requested, 0) = 0 "
         "RETURNING pipeline_logging_id, tenant_id, pipeline_id, pipeline, attempt - 1, "
-        "max_attempts, NULL, cancel_requested",
+        "max_attempts, NULL, cancel_requested, NULL",
         p, 5, collect_expired, &c, NULL, err);
     if (rc == 1)
         rc = 0;
