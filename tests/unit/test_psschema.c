@@ -134,12 +134,15 @@ static void test_psschema_mistakes_and_their_messages(void)
     cvg_errlist_t *errs = calloc(1, sizeof(*errs));
     const char *head = "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n";
     char y[2048];
-    /* the originals' destination mistakes, with their hints */
+    /* the originals' destination mistakes, with their hints, and a query's
+     * own mistake beside them (all at once) */
     snprintf(y, sizeof(y),
-             "%s    ps_type: gcp.bq_etl\n    source: {query: SELECT 1 AS x}\n"
+             "%s    ps_type: gcp.bq_etl\n    source: {query: \"SELECT 1 AS x; DROP TABLE t\"}\n"
              "    destination: {dataset_id: acme, table_id: t, write_disposition: WRITE_APPEND}\n",
              head);
     check(y, errs);
+    CU_ASSERT(has(errs, "steps[0].source.query: must be one SELECT (or WITH ... SELECT) "
+                        "statement; there is another statement after the ';'"));
     CU_ASSERT(
         has(errs, "steps[0].destination.dataset_id: unknown field; did you mean dataset_type?"));
     CU_ASSERT(has(errs, "steps[0].destination.table_id: unknown field; did you mean table?"));

@@ -172,5 +172,6 @@ const proc_def_t proc_gcp_bq_etl = {
     .ps_type = "gcp.bq_etl",
     .summary = "run a query and write its rows to a table",
     .validate = validate,
+    .validate_always = true, /* its rules read each field only if it is of the right type */
     .run = run,
 };
