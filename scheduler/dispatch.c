@@ -112,10 +112,9 @@ static void emit_taken_back(sch_t *s, const sch_expired_t *e, const char *status
 void sch_refused(sch_t *s, const cvg_worker_msg_t *w)
 {
     /* the refusing worker is busy, whatever the scheduler last heard */
-    for (size_t i = 0; i < s->workers.n; i++) {
-        if (strcmp(s->workers.items[i].id, w->worker_id) == 0)
-            snprintf(s->workers.items[i].state, sizeof(s->workers.items[i].state), "busy");
-    }
+    sch_worker_t *x = sch_workers_find(&s->workers, w->worker_id);
+    if (x != NULL)
+        snprintf(x->state, sizeof(x->state), "busy");
     int64_t changed = 0;
     cvg_err_t err;
     cvg_err_clear(&err);

@@ -192,11 +192,8 @@ static void on_worker(sch_t *s)
         return;
     }
     size_t before = sch_workers_alive(&s->workers);
-    bool was_idle = false;
-    for (size_t i = 0; i < s->workers.n; i++) {
-        if (strcmp(s->workers.items[i].id, w->worker_id) == 0)
-            was_idle = strcmp(s->workers.items[i].state, "idle") == 0;
-    }
+    const sch_worker_t *known = sch_workers_find(&s->workers, w->worker_id);
+    bool was_idle = known != NULL && strcmp(known->state, "idle") == 0;
     sch_worker_t *x = sch_workers_update(&s->workers, w, cvg_time_mono_ms());
     if (x != NULL && identity != NULL)
         sch_workers_set_identity(x, zframe_data(identity), zframe_size(identity));

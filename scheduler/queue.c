@@ -215,6 +215,7 @@ static int tenant_of(sch_queue_t *q, const char *run_id, char tenant[CVG_TENANT_
  * change that ends nothing the counters count (a retry, a cancel). */
 typedef struct ending {
     const char *run_id;
+    const char *tenant; /* "" when the teller did not say: read from the queue row */
     const char *status;
     int64_t ended_ms; /* the UTC day it is counted on */
 } ending_t;
@@ -229,7 +230,9 @@ static int settle_once(sch_queue_t *q, const char *sql, const cvg_val_t *p, size
         rc = cvg_wh_exec(q->wh, sql, p, n, NULL, NULL, changed, err);
     if (rc == 0 && *changed > 0 && count) {
         char tenant[CVG_TENANT_MAX];
-        rc = tenant_of(q, end->run_id, tenant, err);
+        snprintf(tenant, sizeof(tenant), "%s", end->tenant);
+        if (tenant[0] == '\0')
+            rc = tenant_of(q, end->run_id, tenant, err);
         if (rc == 0)
             rc = cvg_quota_count_end(q->wh, tenant, end->status, end->ended_ms, err);
     }
@@ -279,7 +282,7 @@ int sch_queue_on_event(sch_queue_t *q, const cvg_event_t *ev, cvg_err_t *err)
                           ev->error ? cvg_v_text(ev->error) : CVG_V_NULL, cvg_v_text(now),
                           CVG_V_INT(ev->attempt)};
         int64_t changed = 0;
-        ending_t end = {ev->run_id, ev->status,
+        ending_t end = {ev->run_id, ev->tenant_id, ev->status,
                         ev->end_ms > 0  ? ev->end_ms
                         : ev->ts_ms > 0 ? ev->ts_ms
                                         : cvg_time_now_ms()};
@@ -440,7 +443,8 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
                         "UPDATE " Q " SET state = $4, lease_owner = NULL, "
                         "lease_expires_at = NULL, updated_at = $3 "
                         "WHERE pipeline_logging_id = $1 AND attempt = $2 AND state = 'RUNNING'",
-                        u, 4, &(ending_t){e->run_id, e->logged, e->ended_ms}, &changed, err);
+                        u, 4, &(ending_t){e->run_id, e->tenant_id, e->logged, e->ended_ms},
+                        &changed, err);
         } else if (e->cancelled) {
             /* its worker was lost after a cancel was asked for: done */
             cvg_val_t u[3] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now)};
@@ -457,20 +461,22 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
             iso_in((int64_t)q->retry_delay_ms * ((int64_t)1 << (shift > 0 ? shift : 0)), later);
             cvg_val_t u[4] = {cvg_v_text(e->run_id), CVG_V_INT(e->attempt), cvg_v_text(now),
                               cvg_v_text(later)};
-            rc = settle(q,
-                        e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
-                                  "lease_expires_at = NULL, last_error = 'lease expired: "
-                                  "worker lost, no attempts left', updated_at = $3 "
-                                  "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                  "AND state = 'RUNNING'"
-                                : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
-                                  "not_before = $4, lease_owner = NULL, "
-                                  "lease_expires_at = NULL, last_error = 'lease expired: "
-                                  "worker lost', updated_at = $3 "
-                                  "WHERE pipeline_logging_id = $1 AND attempt = $2 "
-                                  "AND state = 'RUNNING'",
-                        u, 4, &(ending_t){e->run_id, e->dead ? "DEAD" : NULL, cvg_time_now_ms()},
-                        &changed, err);
+            rc = settle(
+                q,
+                e->dead ? "UPDATE " Q " SET state = 'DEAD', lease_owner = NULL, "
+                          "lease_expires_at = NULL, last_error = 'lease expired: "
+                          "worker lost, no attempts left', updated_at = $3 "
+                          "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                          "AND state = 'RUNNING'"
+                        : "UPDATE " Q " SET state = 'QUEUED', attempt = attempt + 1, "
+                          "not_before = $4, lease_owner = NULL, "
+                          "lease_expires_at = NULL, last_error = 'lease expired: "
+                          "worker lost', updated_at = $3 "
+                          "WHERE pipeline_logging_id = $1 AND attempt = $2 "
+                          "AND state = 'RUNNING'",
+                u, 4,
+                &(ending_t){e->run_id, e->tenant_id, e->dead ? "DEAD" : NULL, cvg_time_now_ms()},
+                &changed, err);
         }
         if (rc != 0)
             return note(q, rc);

@@ -13,7 +13,7 @@ void sch_workers_init(sch_workers_t *w, int timeout_ms)
     w->timeout_ms = timeout_ms;
 }
 
-static sch_worker_t *find(sch_workers_t *w, const char *id)
+sch_worker_t *sch_workers_find(sch_workers_t *w, const char *id)
 {
     for (size_t i = 0; i < w->n; i++) {
         if (strcmp(w->items[i].id, id) == 0)
@@ -24,7 +24,7 @@ static sch_worker_t *find(sch_workers_t *w, const char *id)
 
 sch_worker_t *sch_workers_update(sch_workers_t *w, const cvg_worker_msg_t *m, int64_t now_mono)
 {
-    sch_worker_t *x = find(w, m->worker_id);
+    sch_worker_t *x = sch_workers_find(w, m->worker_id);
     if (strcmp(m->op, "bye") == 0) {
         if (x != NULL)
             *x = w->items[--w->n];

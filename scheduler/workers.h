@@ -35,6 +35,9 @@ void sch_workers_init(sch_workers_t *w, int timeout_ms);
 
 /* Applies a worker message; returns the worker's entry (or NULL for "bye"
  * or when the table is full). */
+/* The worker called id, or NULL. */
+sch_worker_t *sch_workers_find(sch_workers_t *w, const char *id);
+
 sch_worker_t *sch_workers_update(sch_workers_t *w, const cvg_worker_msg_t *m, int64_t now_mono);
 
 /* Forgets workers silent past the timeout; returns how many. */
