@@ -2,6 +2,7 @@
  * Tenant credentials, encrypted at rest (see credentials.h).
  */
 #include "common/credentials.h"
+#include "common/central.h"
 #include "common/utf8.h"
 #include "common/crypto.h"
 #include "common/proto.h"
@@ -342,9 +343,7 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
     char *meta = metadata ? json_dumps(metadata, JSON_COMPACT) : NULL;
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
-    rc = cvg_wh_use(wh, "tenants", err);
-    if (rc == 0)
-        rc = cvg_wh_begin(wh, err);
+    rc = cvg_wh_begin_write(wh, CVG_CENTRAL_DATASET, err); /* that file's lock alone */
     if (rc == 0) {
         cvg_val_t del[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
         rc = cvg_wh_exec(wh, "DELETE FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", del, 2,

@@ -110,7 +110,9 @@ int cvg_wh_query_text(cvg_wh_t *wh, const char *sql, const cvg_val_t *params, si
                       char *out, size_t size, bool *found, cvg_err_t *err);
 
 /* Transactions for writes. Datasets a transaction touches must be named by
- * cvg_wh_use before begin. */
+ * cvg_wh_use before begin. On SQLite, begin locks every dataset this
+ * connection has reached: a transaction that writes one dataset takes
+ * cvg_wh_begin_write instead. */
 int cvg_wh_begin(cvg_wh_t *wh, cvg_err_t *err);
 int cvg_wh_commit(cvg_wh_t *wh, cvg_err_t *err);
 int cvg_wh_rollback(cvg_wh_t *wh);
@@ -124,7 +126,8 @@ int cvg_wh_begin_read(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err)
  * waiting for it as any writer does: what it reads before writing (is the
  * table there, its columns, its rows) no other writer changes in between,
  * and its first write never finds the lock taken. A restricted connection
- * (a tenant's run) locks that dataset only; ended by commit or rollback. */
+ * (a tenant's run), or one with other datasets reached, locks that dataset
+ * only; ended by commit or rollback. */
 int cvg_wh_begin_write(cvg_wh_t *wh, const char *dataset, cvg_err_t *err);
 
 /* Makes a dataset reachable from this connection (a no-op where every

@@ -711,22 +711,32 @@ static int sq_begin(void *impl, cvg_err_t *err)
 static int reach(sq_t *s, const char *dataset, cvg_err_t *err);
 static int sq_rollback(void *impl);
 
-/* BEGIN IMMEDIATE locks every attached file. A restricted connection, which
- * keeps others attached for reading, begins deferred and writes the
- * dataset's header at once instead (its user_version, which nothing uses,
- * set to the 0 it holds): that takes this file's write lock with the busy
- * wait of a first write, before a read gives the transaction a snapshot
- * (after one, a write on a file another writer holds fails at once). */
+/* BEGIN IMMEDIATE locks every attached file: with another file attached
+ * (a tenant's run keeps the central dataset attached for reading; the
+ * gateway keeps the datasets of the tenants it set up), that would wait
+ * for, and then hold up, every writer of those files, so a long tenant
+ * step would stop onboarding. Such a connection begins deferred and writes
+ * the dataset's header at once instead (its user_version, which nothing
+ * uses, set to the 0 it holds): that takes this file's write lock only,
+ * with the busy wait of a first write, before a read gives the transaction
+ * a snapshot (after one, a write on a file another writer holds fails at
+ * once). A file attached alone is locked by BEGIN IMMEDIATE, as before. */
 static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
 {
     sq_t *s = impl;
     if (reserved(dataset))
         return cvg_err_set(err, CVG_EINVAL, "dataset", "'%s' is a reserved name", dataset);
-    int rc = s->txn_depth > 0 ? 0 : reach(s, dataset, err);
-    if (rc == 0)
-        rc = sq_begin(impl, err);
-    if (rc != 0 || !s->restricted)
+    if (s->txn_depth > 0)
+        return cvg_err_set(err, CVG_EINVAL, "", "transaction already open");
+    int rc = reach(s, dataset, err);
+    if (rc != 0)
         return rc;
+    if (!s->restricted && s->natt == 1)
+        return sq_begin(impl, err); /* this file is all BEGIN IMMEDIATE locks */
+    rc = run_txn(s, "BEGIN", err);
+    if (rc != 0)
+        return rc;
+    s->txn_depth = 1;
     char sql[128];
     snprintf(sql, sizeof(sql), "PRAGMA \"%s\".user_version = 0", dataset);
     s->trusted++;
@@ -734,8 +744,7 @@ static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
     s->trusted--;
     if (rc == CVG_EBUSY)
         cvg_err_set(err, rc, "dataset",
-                    "dataset is locked: another writer (another run writing to it) held it for "
-                    "more than %d s",
+                    "dataset %s is locked: another writer held it for more than %d s", dataset,
                     BUSY_TIMEOUT_MS / 1000);
     if (rc != 0)
         sq_rollback(impl);

@@ -7,6 +7,7 @@
  *   PATCH  /api/v1/admin/tenants/{tenant_id}/subscription plan, status, dates
  * A revocation or subscription change evicts the cached lookups at once.
  */
+#include "common/central.h"
 #include "common/crypto.h"
 #include "common/id.h"
 #include "common/str.h"
@@ -283,9 +284,9 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
         old_until = old.expires_ms;
     char successor[CVG_ID_LEN];
     bool rotated = false;
-    int rc = cvg_wh_use(wh, "tenants", &err);
-    if (rc == 0)
-        rc = cvg_wh_begin(wh, &err);
+    /* the central dataset's write lock only: the gateway keeps tenants'
+     * datasets attached, and their runs' writes must not hold this up */
+    int rc = cvg_wh_begin_write(wh, CVG_CENTRAL_DATASET, &err);
     if (rc == 0)
         rc = cvg_keystore_successor(wh, old.key_id, successor, &rotated, &err);
     if (rc == 0 && rotated) {

@@ -593,6 +593,40 @@ static void test_sqlite_write_waits_for_the_lock(void)
     cvg_wh_close(&wh);
 }
 
+/* A connection with another dataset reached (the gateway keeps the
+ * datasets of the tenants it set up) writing the central one while a run
+ * writes its own: begin_write locks only the file it names, so neither
+ * waits for the other (BEGIN IMMEDIATE would lock both, and wait out the
+ * busy timeout for the tenant's writer). */
+static void test_sqlite_write_locks_only_its_dataset(void)
+{
+    cvg_wh_t *gw = open_wh(), *run = open_wh();
+    cvg_err_t err;
+    int rc = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(gw, "central_w", &err), 0);
+    make_table(gw, "central_w", "t", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(gw, "tenant1", &err), 0);
+    make_table(gw, "tenant1", "t", "[{\"name\":\"x\",\"type\":\"INT64\"}]");
+    CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM tenant1.t", &rc, &err), 0); /* reached */
+    /* the tenant's run holds its dataset's write lock */
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_begin_write(run, "tenant1", &err), 0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(run, "INSERT INTO tenant1.t VALUES (1)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    rc = cvg_wh_begin_write(gw, "central_w", &err);
+    if (rc != 0)
+        printf("\n  begin_write: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(
+        cvg_wh_exec(gw, "INSERT INTO central_w.t VALUES (2)", NULL, 0, NULL, NULL, NULL, &err), 0);
+    /* it still reads the tenant's file, as it was before the run's write */
+    CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM tenant1.t", &rc, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_commit(gw, &err), 0);
+    CU_ASSERT_EQUAL(cvg_wh_commit(run, &err), 0);
+    CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM central_w.t WHERE x = 2", &rc, &err), 1);
+    CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM tenant1.t WHERE x = 1", &rc, &err), 1);
+    cvg_wh_close(&gw);
+}
+
 /* A table's schema as declared: STRICT types and the names CREATE TABLE
  * ... AS gives (from a column's or a CAST's type) map to the loader's
  * types; NOT NULL makes REQUIRED. */
@@ -717,6 +751,7 @@ static CU_TestInfo tests[] = {
     {"test_sqlite_table_from_a_query", test_sqlite_table_from_a_query},
     {"test_sqlite_index_dropped_once", test_sqlite_index_dropped_once},
     {"test_sqlite_write_waits_for_the_lock", test_sqlite_write_waits_for_the_lock},
+    {"test_sqlite_write_locks_only_its_dataset", test_sqlite_write_locks_only_its_dataset},
     {"test_sqlite_table_schema_from_declared_types", test_sqlite_table_schema_from_declared_types},
     {"test_sqlite_dataset_created_once_under_a_race",
      test_sqlite_dataset_created_once_under_a_race},

@@ -239,8 +239,9 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         goto failed;
     }
     /* 4. The central records, together. */
-    if ((rc = cvg_wh_use(ctx->wh, CVG_CENTRAL_DATASET, &o.err)) != 0 ||
-        (rc = cvg_wh_begin(ctx->wh, &o.err)) != 0)
+    /* that file's lock alone: the tenants' datasets attached beside it may
+     * be in the middle of their runs' writes */
+    if ((rc = cvg_wh_begin_write(ctx->wh, CVG_CENTRAL_DATASET, &o.err)) != 0)
         goto failed;
     in_txn = true;
     if ((rc = central_records(&o)) != 0)
