@@ -5,6 +5,7 @@
  */
 #include "worker/runner.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "common/id.h"
 #include "common/tenant.h"
 #include "common/time.h"
@@ -61,11 +62,30 @@ static void emit(const wrk_env_t *env, cvg_event_t *ev)
     cvg_event_cleanup(ev);
 }
 
-static char *params_json(const cvg_params_t *params)
+/* A parameter's value as JSON: an int parameter's as the number it is. */
+static json_t *param_value(const cvg_pipeline_t *p, const char *name, const char *value)
+{
+    const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, name);
+    int64_t n;
+    if (d != NULL && d->type == CVG_PT_INT && cvg_parse_int64(value, INT64_MIN, INT64_MAX, &n) == 0)
+        return json_integer(n);
+    return json_string(value);
+}
+
+/* The run's parameters as it used them, for the run log: those given,
+ * then, once its variables are built (vars not NULL), every declared one
+ * it took by default, `date` included. */
+static char *params_json(const wrk_run_t *run, const cvg_pipeline_t *p, const cvg_vars_t *vars)
 {
     json_t *o = json_object();
-    for (size_t i = 0; params && i < params->n; i++)
-        json_object_set_new(o, params->keys[i], json_string(params->values[i]));
+    for (size_t i = 0; run->params && i < run->params->n; i++)
+        json_object_set_new(o, run->params->keys[i],
+                            param_value(p, run->params->keys[i], run->params->values[i]));
+    for (size_t i = 0; vars && i < p->nparams; i++) {
+        const cvg_var_t *v = cvg_vars_find(vars, p->params[i].name);
+        if (v != NULL && json_object_get(o, v->name) == NULL)
+            json_object_set_new(o, v->name, param_value(p, v->name, v->value));
+    }
     json_t *wrap = json_pack("{s:o}", "parameters", o);
     char *s = json_dumps(wrap, JSON_COMPACT);
     json_decref(wrap);
@@ -487,25 +507,29 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         .tenant_id = run->tenant_id, .pipeline_id = p->pipeline_id, .run_id = run->run_id};
     int64_t start = cvg_time_now_ms(), t0 = cvg_time_mono_ms();
 
-    cvg_event_t ev;
-    event_base(&ev, CVG_EV_RUN_STARTED, env, run, p);
-    snprintf(ev.status, sizeof(ev.status), "RUNNING");
-    ev.start_ms = start;
-    ev.detail = params_json(run->params);
-    emit(env, &ev);
-    cvg_info(&rs.lc, "run started (%zu steps)", p->nsteps);
-
     bool failed = false, cancelled = false, timed_out = false, unstartable = false;
     /* the worker's stop interrupted or kept back a step that was to run */
     bool left_undone = false;
     cvg_err_t verr;
     cvg_err_clear(&verr);
-    if (wrk_run_vars(env, run, p, &rs.vars, &verr) != 0 ||
-        confine(env, run->tenant_id, &verr) != 0) {
+    bool vars_built = wrk_run_vars(env, run, p, &rs.vars, &verr) == 0;
+    if (!vars_built || confine(env, run->tenant_id, &verr) != 0) {
         snprintf(out->error, sizeof(out->error), "the run cannot start: %.900s", verr.message);
-        cvg_warn(&rs.lc, "%s", out->error);
         failed = unstartable = true;
     }
+    /* the parameters it runs with, defaults and date included, for the
+     * started event and again the finished one */
+    char *params = params_json(run, p, vars_built ? &rs.vars : NULL);
+
+    cvg_event_t ev;
+    event_base(&ev, CVG_EV_RUN_STARTED, env, run, p);
+    snprintf(ev.status, sizeof(ev.status), "RUNNING");
+    ev.start_ms = start;
+    ev.detail = params ? strdup(params) : NULL;
+    emit(env, &ev);
+    cvg_info(&rs.lc, "run started (%zu steps)", p->nsteps);
+    if (unstartable)
+        cvg_warn(&rs.lc, "%s", out->error);
     for (size_t i = 0; i < p->nsteps; i++) {
         const cvg_step_t *st = &p->steps[i];
         rs.lc.step_id = st->step_id;
@@ -581,6 +605,7 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         snprintf(out->error, sizeof(out->error), "its worker stopped before the run ended");
         cvg_info(&rs.lc, "run handed back after %lld ms: its worker is stopping",
                  (long long)out->duration_ms);
+        free(params);
         return 0;
     }
 
@@ -593,8 +618,7 @@ int wrk_runner_run(const wrk_env_t *env, const wrk_run_t *run, const cvg_pipelin
         ev.error = strdup(out->error);
     /* The parameters travel again so the run log has them even when the
      * started event is applied after this one. */
-    char *params = params_json(run->params);
-    json_t *detail = json_loads(params, 0, NULL);
+    json_t *detail = params ? json_loads(params, 0, NULL) : json_object();
     json_object_set(detail, "steps", out->steps);
     ev.detail = json_dumps(detail, JSON_COMPACT);
     json_decref(detail);

@@ -43,8 +43,9 @@ static void errors_reply(gw_resp_t *resp, int status, const char *code, const cv
     gw_resp_json(resp, status, json_pack("{s:o, s:o}", "error", e, "errors", list));
 }
 
-/* The request body as the run's parameters (strings), checked against the
- * pipeline's declarations; `date` defaults to today (UTC). */
+/* The request body as the run's parameters (an int parameter as a number,
+ * the others as strings), checked against the pipeline's declarations;
+ * `date` defaults to today (UTC). */
 static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_errlist_t *errs)
 {
     json_t *out = json_object();
@@ -90,12 +91,10 @@ static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_err
             continue;
         }
         int64_t iv;
-        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0) {
-            /* stored as the number it is: "007" and "+7" are 7 */
-            snprintf(num, sizeof(num), "%" PRId64, iv);
-            text = num;
-        }
-        json_object_set_new(out, key, json_string(text));
+        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0)
+            json_object_set_new(out, key, json_integer(iv)); /* "007" and "+7" are 7 */
+        else
+            json_object_set_new(out, key, json_string(text));
     }
     for (size_t i = 0; i < p->nparams; i++) {
         const cvg_paramdecl_t *d = &p->params[i];

@@ -15,6 +15,7 @@
 #include "tests/tests.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,27 +526,39 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
 
-/* An int parameter is stored as the number it is ("+007" is "7", 1e2 is
- * "100"), one with blanks or a fraction is refused, and a value of the
- * wrong JSON type is named. */
+static json_t *run_param(const json_t *run, const char *name)
+{
+    return json_object_get(json_object_get(run, "parameters"), name);
+}
+
+/* An int parameter is stored as the number it is ("+007" is 7, 1e2 is
+ * 100), queued and run alike; one with blanks or a fraction is refused, and
+ * a value of the wrong JSON type is named. */
 static void test_pipelines_int_parameter(void)
 {
     const char *path = "/api/v1/pipelines/run/acme/test/params/typed";
-    char run_id[CVG_ID_LEN];
+    char run_id[CVG_ID_LEN], url[200];
     CU_ASSERT_EQUAL_FATAL(
         run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": \"+007\"}", NULL, run_id),
         202);
-    json_t *run = wait_run(run_id, key_acme, NULL, 60000);
+    /* the first read, queued or started, has the number already */
+    json_t *run = NULL;
+    snprintf(url, sizeof(url), "/api/v1/pipelines/runs/%s", run_id);
+    CU_ASSERT_EQUAL(call("GET", url, key_acme, NULL, NULL, &run), 200);
+    CU_ASSERT_TRUE(json_is_integer(run_param(run, "n")));
+    CU_ASSERT_EQUAL(json_integer_value(run_param(run, "n")), 7);
+    json_decref(run);
+    run = wait_run(run_id, key_acme, NULL, 60000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
-    CU_ASSERT_STRING_EQUAL(
-        json_string_value(json_object_get(json_object_get(run, "parameters"), "n")), "7");
+    CU_ASSERT_TRUE(json_is_integer(run_param(run, "n")));
+    CU_ASSERT_EQUAL(json_integer_value(run_param(run, "n")), 7);
     json_decref(run);
     /* JSON has one kind of number: 1e2 is the integer 100 */
     CU_ASSERT_EQUAL_FATAL(
         run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 1e2}", NULL, run_id), 202);
     run = wait_run(run_id, key_acme, NULL, 60000);
-    CU_ASSERT_STRING_EQUAL(
-        json_string_value(json_object_get(json_object_get(run, "parameters"), "n")), "100");
+    CU_ASSERT_TRUE(json_is_integer(run_param(run, "n")));
+    CU_ASSERT_EQUAL(json_integer_value(run_param(run, "n")), 100);
     json_decref(run);
     static const struct {
         const char *body, *message;
@@ -742,11 +755,19 @@ static void test_pipelines_step_time_limit(void)
 
 static void test_pipelines_data_quality_failure(void)
 {
-    char run_id[CVG_ID_LEN];
+    char run_id[CVG_ID_LEN], day_before[CVG_TIME_DATE_LEN], day_after[CVG_TIME_DATE_LEN];
+    cvg_time_format_date(cvg_time_now_ms(), day_before);
     CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/quality/checks", key_acme, "{}", NULL, run_id),
                           202);
     json_t *run = wait_run(run_id, key_acme, NULL, 30000);
     CU_ASSERT_STRING_EQUAL(status_of(run), "FAILED");
+    /* the run's parameters are those it ran with: the declared default it
+     * took, and the day the request left to its arrival */
+    CU_ASSERT_STRING_EQUAL(json_string_value(run_param(run, "strict")), "yes");
+    cvg_time_format_date(cvg_time_now_ms(), day_after);
+    const char *date = json_string_value(run_param(run, "date"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(date);
+    CU_ASSERT(strcmp(date, day_before) == 0 || strcmp(date, day_after) == 0);
     json_t *dq = json_object_get(run, "dq_results");
     CU_ASSERT_EQUAL(json_array_size(dq), 3);
     int failed = 0, warned = 0;
@@ -1117,25 +1138,67 @@ static void test_pipelines_busy_worker_refuses_pushed_runs(void)
             waited++;
         }
     }
-    /* Under valgrind, which runs one thread at a time, the spinning worker
-     * can starve past its run lease: the spin is taken back and run again,
-     * and no worker is steadily busy, the premise of this test. */
-    bool starved = getenv("CVG_VALGRIND_CHILDREN") != NULL &&
-                   log_line_has(&c, "scheduler", spin, "lease expired");
-    if (starved) {
-        printf("\n  note: the spin's lease lapsed (valgrind): dispatch not checked\n");
+    /* Under valgrind, which runs one thread of a process at a time, the
+     * busy worker's spinning job thread starves its own main loop (seen
+     * silent for seconds, its lease lapsing): it cannot refuse promptly,
+     * and the premise of this test is gone. Reported there, not asserted. */
+    bool valgrind = getenv("CVG_VALGRIND_CHILDREN") != NULL;
+    if (valgrind && waited > 0) {
+        printf("\n  note: under valgrind %d run(s) waited out the lease\n", waited);
     } else {
         CU_ASSERT_EQUAL(waited, 0);
     }
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", spin);
     long st = call("POST", path, key, NULL, NULL, NULL);
-    CU_ASSERT(st == 202 || (starved && st == 409)); /* starved: it may have ended */
-    json_t *run = wait_run(spin, key, starved ? NULL : "CANCELLED", 60000);
-    if (starved) {
+    CU_ASSERT(st == 202 || (valgrind && st == 409)); /* its lease may have lapsed */
+    json_t *run = wait_run(spin, key, valgrind ? NULL : "CANCELLED", 60000);
+    if (valgrind) {
         CU_ASSERT_TRUE(final_status(status_of(run)));
     } else {
         CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
     }
+    json_decref(run);
+}
+
+/* Whether another writer holds a dataset file's write lock now. */
+static bool write_locked(const char *dataset)
+{
+    char path[800];
+    snprintf(path, sizeof(path), "%s/%s.db", c.warehouse_dir, dataset);
+    sqlite3 *db = NULL;
+    bool locked = false;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+        int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL); /* no busy wait */
+        locked = (rc & 0xff) == SQLITE_BUSY;
+        if (rc == SQLITE_OK)
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return locked;
+}
+
+/* A tenant's long step holds its dataset's write lock; the gateway, which
+ * keeps that dataset attached since it set the tenant up, still onboards
+ * another tenant at once (its central transaction used to lock every
+ * attached file, so it waited out the 10 s busy timeout and failed 500
+ * "database is locked"). */
+static void test_pipelines_onboarding_while_a_run_writes(void)
+{
+    char key[64], other[64], spin[CVG_ID_LEN], path[256];
+    onboard("longrun", "PROFESSIONAL", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("longrun", "test/slow/spin", key, "{}", NULL, spin), 202);
+    int64_t until = cvg_time_mono_ms() + 60000;
+    while (!write_locked("longrun") && cvg_time_mono_ms() < until)
+        cvg_time_sleep_ms(20);
+    CU_ASSERT_TRUE_FATAL(write_locked("longrun")); /* the spin step is writing */
+    onboard("newcomer", "BASIC", other, sizeof(other));
+    CU_ASSERT(other[0] != '\0');
+    CU_ASSERT_TRUE(write_locked("longrun")); /* it did not wait for the spin to end */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", spin);
+    CU_ASSERT_EQUAL(call("POST", path, key, NULL, NULL, NULL), 202);
+    json_t *run = wait_run(spin, key, "CANCELLED", 60000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
     json_decref(run);
 }
 
@@ -1406,6 +1469,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_finished_run_from_memory", test_pipelines_finished_run_from_memory},
     {"test_pipelines_busy_worker_refuses_pushed_runs",
      test_pipelines_busy_worker_refuses_pushed_runs},
+    {"test_pipelines_onboarding_while_a_run_writes", test_pipelines_onboarding_while_a_run_writes},
     {"test_pipelines_cursor_holds_while_runs_start", test_pipelines_cursor_holds_while_runs_start},
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
     {"test_pipelines_stopping_worker_hands_back_its_run",
