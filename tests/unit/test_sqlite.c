@@ -624,6 +624,7 @@ static void test_sqlite_write_locks_only_its_dataset(void)
     CU_ASSERT_EQUAL(cvg_wh_commit(run, &err), 0);
     CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM central_w.t WHERE x = 2", &rc, &err), 1);
     CU_ASSERT_EQUAL(count_in(gw, "SELECT count(*) FROM tenant1.t WHERE x = 1", &rc, &err), 1);
+    cvg_wh_close(&run);
     cvg_wh_close(&gw);
 }
 
