@@ -1349,10 +1349,15 @@ static void test_pipelines_stopping_worker_hands_back_its_run(void)
                                    "AND status = 'CANCELLED' AND error_message LIKE '%its worker "
                                    "is stopping%'",
                                    stopped_step, 1, 30000));
-        /* attempt 2 runs, without the stopped attempt's error */
+        /* attempt 2 runs, without the stopped attempt's error (under
+         * valgrind a lease may also have lapsed before the stop, each
+         * lapse one attempt more) */
+        bool lapsed = getenv("CVG_VALGRIND_CHILDREN") != NULL &&
+                      log_line_has(&c, "scheduler", run_id, "lease expired");
         json_t *next = wait_attempt(run_id, 2, "RUNNING");
         CU_ASSERT_PTR_NOT_NULL(next);
-        CU_ASSERT_EQUAL(json_integer_value(json_object_get(next, "attempt")), 2);
+        json_int_t attempt = json_integer_value(json_object_get(next, "attempt"));
+        CU_ASSERT(attempt == 2 || (lapsed && attempt > 2));
         CU_ASSERT_TRUE(json_is_null(json_object_get(next, "error_message")));
         json_decref(next);
     }
