@@ -19,6 +19,7 @@
 #include <msgpack.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +461,38 @@ static void test_cluster_tail_prints_the_run(void)
     CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"run_started\"", 1000));
 }
 
+/* Waits until text appears in <name>.log past its first `from` bytes. */
+static bool wait_log_after(const char *name, size_t from, const char *text, int timeout_ms)
+{
+    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
+    for (;;) {
+        char *log = cluster_log(&c, name);
+        bool found = log && strlen(log) > from && strstr(log + from, text) != NULL;
+        free(log);
+        if (found || cvg_time_mono_ms() > deadline)
+            return found;
+        cvg_time_sleep_ms(50);
+    }
+}
+
+/* An operator's tail says when the logger falls silent (frozen here, as a
+ * hung or stopped logger would be) and again when its heartbeat is back. */
+static void test_cluster_tail_tells_a_silent_logger(void)
+{
+    proc_t *lg = cluster_proc(&c, "logger");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lg);
+    char *log = cluster_log(&c, "tail-acme");
+    size_t from = log ? strlen(log) : 0; /* only what the tail says from now on */
+    free(log);
+    kill(lg->pid, SIGSTOP);
+    bool silent =
+        wait_log_after("tail-acme", from, "tail: no heartbeat from the logger for 5 s", 20000);
+    kill(lg->pid, SIGCONT);
+    CU_ASSERT_TRUE(silent);
+    CU_ASSERT_TRUE(
+        wait_log_after("tail-acme", from, "tail: the logger's heartbeat is back", 20000));
+}
+
 /* A run's start that reaches the logger after its end (sent again after a
  * failed write): stored already, so the stream does not show the run going
  * back to RUNNING after its end. */
@@ -689,6 +722,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_unreadable_enqueue_answered", test_cluster_unreadable_enqueue_answered},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
+    {"test_cluster_tail_tells_a_silent_logger", test_cluster_tail_tells_a_silent_logger},
     {"test_cluster_late_event_not_streamed_again", test_cluster_late_event_not_streamed_again},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},
     {"test_cluster_events_survive_a_logger_restart", test_cluster_events_survive_a_logger_restart},
