@@ -731,12 +731,15 @@ static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
     int rc = reach(s, dataset, err);
     if (rc != 0)
         return rc;
-    if (!s->restricted && s->natt == 1)
-        return sq_begin(impl, err); /* this file is all BEGIN IMMEDIATE locks */
-    rc = run_txn(s, "BEGIN", err);
+    /* reach() checked the attached files; alone, this file is all that
+     * BEGIN IMMEDIATE locks */
+    bool alone = !s->restricted && s->natt == 1;
+    rc = run_txn(s, alone ? "BEGIN IMMEDIATE" : "BEGIN", err);
     if (rc != 0)
         return rc;
     s->txn_depth = 1;
+    if (alone)
+        return 0;
     char sql[128];
     snprintf(sql, sizeof(sql), "PRAGMA \"%s\".user_version = 0", dataset);
     s->trusted++;

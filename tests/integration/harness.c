@@ -294,10 +294,16 @@ char *cluster_log(const cluster_t *c, const char *name)
 
 bool cluster_wait_log(const cluster_t *c, const char *name, const char *text, int timeout_ms)
 {
+    return cluster_wait_log_after(c, name, 0, text, timeout_ms);
+}
+
+bool cluster_wait_log_after(const cluster_t *c, const char *name, size_t from, const char *text,
+                            int timeout_ms)
+{
     int64_t deadline = cvg_time_mono_ms() + timeout_ms;
     for (;;) {
         char *log = cluster_log(c, name);
-        bool found = log && strstr(log, text) != NULL;
+        bool found = log && strlen(log) >= from && strstr(log + from, text) != NULL;
         free(log);
         if (found)
             return true;

@@ -68,6 +68,11 @@ char *cluster_log(const cluster_t *c, const char *name);
 /* Waits until <name>.log contains text. */
 bool cluster_wait_log(const cluster_t *c, const char *name, const char *text, int timeout_ms);
 
+/* The same, for text written past the log's first `from` bytes (what a
+ * process says from some moment on). */
+bool cluster_wait_log_after(const cluster_t *c, const char *name, size_t from, const char *text,
+                            int timeout_ms);
+
 /* Waits for a process to exit by itself; returns its exit code or -1. */
 int cluster_wait_exit(cluster_t *c, proc_t *p, int timeout_ms);
 

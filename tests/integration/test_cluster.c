@@ -461,20 +461,6 @@ static void test_cluster_tail_prints_the_run(void)
     CU_ASSERT_TRUE(cluster_wait_log(&c, "tail", "\"kind\":\"run_started\"", 1000));
 }
 
-/* Waits until text appears in <name>.log past its first `from` bytes. */
-static bool wait_log_after(const char *name, size_t from, const char *text, int timeout_ms)
-{
-    int64_t deadline = cvg_time_mono_ms() + timeout_ms;
-    for (;;) {
-        char *log = cluster_log(&c, name);
-        bool found = log && strlen(log) > from && strstr(log + from, text) != NULL;
-        free(log);
-        if (found || cvg_time_mono_ms() > deadline)
-            return found;
-        cvg_time_sleep_ms(50);
-    }
-}
-
 /* An operator's tail says when the logger falls silent (frozen here, as a
  * hung or stopped logger would be) and again when its heartbeat is back. */
 static void test_cluster_tail_tells_a_silent_logger(void)
@@ -485,12 +471,12 @@ static void test_cluster_tail_tells_a_silent_logger(void)
     size_t from = log ? strlen(log) : 0; /* only what the tail says from now on */
     free(log);
     kill(lg->pid, SIGSTOP);
-    bool silent =
-        wait_log_after("tail-acme", from, "tail: no heartbeat from the logger for 5 s", 20000);
+    bool silent = cluster_wait_log_after(&c, "tail-acme", from,
+                                         "tail: no heartbeat from the logger for 5 s", 20000);
     kill(lg->pid, SIGCONT);
     CU_ASSERT_TRUE(silent);
-    CU_ASSERT_TRUE(
-        wait_log_after("tail-acme", from, "tail: the logger's heartbeat is back", 20000));
+    CU_ASSERT_TRUE(cluster_wait_log_after(&c, "tail-acme", from,
+                                          "tail: the logger's heartbeat is back", 20000));
 }
 
 /* A run's start that reaches the logger after its end (sent again after a
