@@ -69,7 +69,9 @@ int cvg_keystore_issue(cvg_wh_t *wh, const unsigned char pepper[32], const char 
     int rc = cvg_wh_exec(wh,
                          "INSERT INTO " KEYS " (api_key_id, tenant_id, key_hash, key_prefix, "
                          "scopes, description, is_active, created_at, created_by, expires_at, "
-                         "rotated_from) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $10)",
+                         "rotated_from) VALUES ($1, $2, $3, $4, $5, COALESCE($6, (SELECT "
+                         "description FROM " KEYS " WHERE api_key_id = $10)), TRUE, $7, $8, $9, "
+                         "$10)",
                          p, 10, NULL, NULL, NULL, err);
     free(scopes_text);
     cvg_wipe(hash, sizeof(hash));
@@ -157,8 +159,9 @@ int cvg_keystore_get(cvg_wh_t *wh, const char *key_id, cvg_keyinfo_t *out, bool 
 }
 
 int cvg_keystore_revoke(cvg_wh_t *wh, const char *key_id, const char *reason, bool *changed,
-                        cvg_err_t *err)
+                        char revoked_at[CVG_TIME_ISO_LEN], cvg_err_t *err)
 {
+    revoked_at[0] = '\0';
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
     cvg_val_t p[3] = {cvg_v_text(key_id), cvg_v_text(now),
@@ -169,6 +172,11 @@ int cvg_keystore_revoke(cvg_wh_t *wh, const char *key_id, const char *reason, bo
                          "revoked_reason = $3 WHERE api_key_id = $1 AND is_active",
                          p, 3, NULL, NULL, &n, err);
     *changed = n == 1;
+    /* the time stored, by this call or the one that revoked it first */
+    bool found = false;
+    if (rc == 0)
+        rc = cvg_wh_query_text(wh, "SELECT revoked_at FROM " KEYS " WHERE api_key_id = $1", p, 1,
+                               revoked_at, CVG_TIME_ISO_LEN, &found, err);
     return rc;
 }
 

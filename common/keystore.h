@@ -10,6 +10,7 @@
 #include "common/apikey.h"
 #include "common/err.h"
 #include "common/id.h"
+#include "common/time.h"
 #include "common/warehouse.h"
 
 #include <jansson.h>
@@ -43,8 +44,10 @@ typedef struct cvg_issued_key {
     int64_t expires_ms;
 } cvg_issued_key_t;
 
-/* Issues a key for tenant with scopes; expires_ms 0 = never. Runs inside
- * the caller's transaction when there is one. */
+/* Issues a key for tenant with scopes; expires_ms 0 = never. A successor
+ * (rotated_from set) without a description of its own keeps the one of
+ * the key it replaces. Runs inside the caller's transaction when there is
+ * one. */
 int cvg_keystore_issue(cvg_wh_t *wh, const unsigned char pepper[32], const char *tenant_id,
                        unsigned scopes, int64_t expires_ms, const char *description,
                        const char *created_by, const char *rotated_from, cvg_issued_key_t *out,
@@ -58,9 +61,10 @@ int cvg_keystore_lookup(cvg_wh_t *wh, const char *key_hash, cvg_keyinfo_t *out, 
 int cvg_keystore_get(cvg_wh_t *wh, const char *key_id, cvg_keyinfo_t *out, bool *found,
                      cvg_err_t *err);
 
-/* Revokes a key; *changed false when it was already revoked. */
+/* Revokes a key; *changed false when it was already revoked. revoked_at
+ * gets the time stored (the first revocation's), "" when none is. */
 int cvg_keystore_revoke(cvg_wh_t *wh, const char *key_id, const char *reason, bool *changed,
-                        cvg_err_t *err);
+                        char revoked_at[CVG_TIME_ISO_LEN], cvg_err_t *err);
 
 /* Sets a key's expiry (for rotation overlaps). */
 int cvg_keystore_expire_at(cvg_wh_t *wh, const char *key_id, int64_t expires_ms, cvg_err_t *err);

@@ -109,6 +109,13 @@ static bool refuse(gw_t *gw, gw_resp_t *resp, int status, const char *code, cons
     return false;
 }
 
+/* A tenant API key, and no admin key, on a route only the admin key opens. */
+static bool tenant_key_refused(gw_t *gw, gw_resp_t *resp)
+{
+    return refuse(gw, resp, 403, "forbidden", "X-Admin-Key",
+                  "this endpoint needs the admin key; a tenant API key is not enough");
+}
+
 static bool admin(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
 {
     if (!gw_auth_admin(gw, req, resp)) {
@@ -226,14 +233,15 @@ bool gw_auth_check(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *
         return true;
     case GW_AUTH_ADMIN:
         if (!has_admin && gw_req_header(req, "X-API-Key"))
-            return refuse(gw, resp, 403, "forbidden", "X-Admin-Key",
-                          "this endpoint needs the admin key; a tenant API key is not enough");
+            return tenant_key_refused(gw, resp);
         return admin(gw, req, resp);
     case GW_AUTH_TENANT:
         return tenant_key(gw, route, req, resp);
     case GW_AUTH_TENANT_OR_ADMIN:
         return has_admin ? admin(gw, req, resp) : tenant_key(gw, route, req, resp);
     case GW_AUTH_SIGNUP:
+        if (!has_admin && !gw->cfg.self_signup && gw_req_header(req, "X-API-Key"))
+            return tenant_key_refused(gw, resp);
         if (has_admin || !gw->cfg.self_signup)
             return admin(gw, req, resp);
         req->principal = GW_SIGNUP;

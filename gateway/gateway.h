@@ -15,6 +15,7 @@
 #include "common/plans.h"
 #include "common/providers.h"
 #include "common/tenant.h"
+#include "common/warehouse.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -150,6 +151,9 @@ const char *gw_req_query_unknown(const gw_req_t *r, const char *const *known,
  * failure fills resp and returns non-zero.
  */
 int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out);
+/* For a route that takes no body: none, or an empty JSON object. Anything
+ * else is answered (415, 400 or 422 naming the first field) and -1 returned. */
+int gw_req_no_body(gw_req_t *req, gw_resp_t *resp);
 
 /* Route table (routes.c). */
 const gw_route_t *gw_routes(size_t *n);
@@ -168,6 +172,10 @@ const gw_route_t *gw_route_match(const char *method, const char *path, gw_req_t 
  */
 gw_resp_t *gw_req_suspend(gw_req_t *req, const gw_resp_t *resp);
 void gw_req_resume(gw_req_t *req);
+
+/* Whether the tenant the path names exists (always, for its own key);
+ * otherwise answers 404, or 503 when it cannot be read, and returns false. */
+bool gw_tenant_known(gw_req_t *req, gw_resp_t *resp, cvg_wh_t *wh, const char *tenant);
 
 /* Who triggered something, for run logs: X-User-ID, else the principal. */
 const char *gw_req_actor(const gw_req_t *req);

@@ -164,6 +164,20 @@ int gw_req_json_body(gw_req_t *req, gw_resp_t *resp, json_t **out)
     return 0;
 }
 
+int gw_req_no_body(gw_req_t *req, gw_resp_t *resp)
+{
+    json_t *body = NULL;
+    if (gw_req_json_body(req, resp, &body) != 0)
+        return -1;
+    const char *first =
+        json_object_size(body) > 0 ? json_object_iter_key(json_object_iter(body)) : NULL;
+    if (first != NULL)
+        gw_resp_error(resp, 422, "invalid_field", first,
+                      "%.64s: unknown field; %s %s takes no body", first, req->method, req->path);
+    json_decref(body);
+    return first != NULL ? -1 : 0;
+}
+
 static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
 {
     if (req->body_too_big) {

@@ -28,14 +28,14 @@ void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp)
     json_object_foreach(body, key, val)
     {
         if (strcmp(key, flags[0]) != 0 && strcmp(key, flags[1]) != 0) {
-            gw_resp_error(resp, 400, "invalid_field", key,
+            gw_resp_error(resp, 422, "invalid_field", key,
                           "%s: unknown field (expected force_recreate_dataset, "
                           "force_recreate_tables)",
                           key);
             goto out;
         }
         if (!json_is_boolean(val)) {
-            gw_resp_error(resp, 400, "invalid_field", key, "%s: must be true or false", key);
+            gw_resp_error(resp, 422, "invalid_field", key, "%s: must be true or false", key);
             goto out;
         }
         cvg_params_add(&params, key, json_is_true(val) ? "true" : "false");

@@ -37,17 +37,6 @@ static void db_error(gw_resp_t *resp, int rc, const cvg_err_t *err)
                   err->message);
 }
 
-static bool tenant_exists(cvg_wh_t *wh, const char *tenant, bool *exists, cvg_err_t *err)
-{
-    cvg_val_t p = cvg_v_text(tenant);
-    int64_t n = 0;
-    int rc =
-        cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
-                         &p, 1, &n, NULL, err);
-    *exists = n > 0;
-    return rc == 0;
-}
-
 static json_t *issued_json(const cvg_issued_key_t *k, const char *tenant, unsigned scopes)
 {
     char created[CVG_TIME_ISO_LEN], expires[CVG_TIME_ISO_LEN];
@@ -134,17 +123,10 @@ void gw_admin_keys_issue(gw_req_t *req, gw_resp_t *resp)
     }
     if ((wh = acquire(req, resp)) == NULL)
         goto out;
+    if (!gw_tenant_known(req, resp, wh, tenant))
+        goto out;
     cvg_err_t err;
     cvg_err_clear(&err);
-    bool exists = false;
-    if (!tenant_exists(wh, tenant, &exists, &err)) {
-        db_error(resp, CVG_EDB, &err);
-        goto out;
-    }
-    if (!exists) {
-        gw_resp_error(resp, 404, "not_found", "tenant_id", "no tenant with that id");
-        goto out;
-    }
     cvg_issued_key_t k;
     int rc = cvg_keystore_issue(wh, req->gw->keys.pepper, tenant, scopes, expires,
                                 json_string_value(desc), gw_req_actor(req), NULL, &k, &err);
@@ -167,12 +149,9 @@ void gw_admin_keys_list(gw_req_t *req, gw_resp_t *resp)
         return;
     cvg_err_t err;
     cvg_err_clear(&err);
-    bool exists = false;
     json_t *keys = NULL;
-    if (!tenant_exists(wh, tenant, &exists, &err))
-        db_error(resp, CVG_EDB, &err);
-    else if (!exists)
-        gw_resp_error(resp, 404, "not_found", "tenant_id", "no tenant with that id");
+    if (!gw_tenant_known(req, resp, wh, tenant))
+        ; /* answered */
     else if (cvg_keystore_list(wh, tenant, &keys, &err) != 0)
         db_error(resp, CVG_EDB, &err);
     else
@@ -204,6 +183,8 @@ static bool load_key(gw_req_t *req, gw_resp_t *resp, cvg_wh_t *wh, cvg_keyinfo_t
 
 void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp)
 {
+    if (gw_req_no_body(req, resp) != 0)
+        return;
     cvg_wh_t *wh = acquire(req, resp);
     if (wh == NULL)
         return;
@@ -214,17 +195,16 @@ void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp)
         bool changed = false;
         char reason[160];
         snprintf(reason, sizeof(reason), "revoked by %s", gw_req_actor(req));
-        if (cvg_keystore_revoke(wh, k.key_id, reason, &changed, &err) != 0) {
+        char revoked_at[CVG_TIME_ISO_LEN];
+        if (cvg_keystore_revoke(wh, k.key_id, reason, &changed, revoked_at, &err) != 0) {
             db_error(resp, CVG_EDB, &err);
         } else {
             /* Every HTTP thread of this gateway refuses it from now on. */
             gw_keycache_forget_key(req->gw->keycache, k.key_id);
-            char now[CVG_TIME_ISO_LEN];
-            cvg_time_format_iso(cvg_time_now_ms(), now);
             gw_resp_json(resp, 200,
-                         json_pack("{s:s, s:s, s:b, s:b, s:s}", "api_key_id", k.key_id, "tenant_id",
-                                   k.tenant_id, "revoked", 1, "was_active", changed, "revoked_at",
-                                   now));
+                         json_pack("{s:s, s:s, s:b, s:b, s:s?}", "api_key_id", k.key_id,
+                                   "tenant_id", k.tenant_id, "revoked", 1, "was_active", changed,
+                                   "revoked_at", revoked_at[0] ? revoked_at : NULL));
         }
     }
     gw_whpool_release(req->gw->pool, wh);
@@ -300,7 +280,7 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
     }
     if (rc == 0)
         rc = cvg_keystore_issue(wh, req->gw->keys.pepper, old.tenant_id, old.scopes, old.expires_ms,
-                                "rotated", gw_req_actor(req), old.key_id, &k, &err);
+                                NULL, gw_req_actor(req), old.key_id, &k, &err);
     if (rc == 0)
         rc = cvg_keystore_expire_at(wh, old.key_id, old_until, &err);
     if (rc == 0)

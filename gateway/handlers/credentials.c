@@ -20,24 +20,6 @@
 
 #define POOL_WAIT_MS 5000
 
-static bool tenant_known(gw_req_t *req, gw_resp_t *resp, cvg_wh_t *wh, const char *tenant)
-{
-    if (req->principal == GW_TENANT_KEY)
-        return true; /* its own tenant, checked by authentication */
-    cvg_val_t p = cvg_v_text(tenant);
-    int64_t n = 0;
-    if (cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
-                         &p, 1, &n, NULL, NULL) != 0) {
-        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the tenant");
-        return false;
-    }
-    if (n == 0) {
-        gw_resp_error(resp, 404, "not_found", "tenant_id", "no tenant with that id");
-        return false;
-    }
-    return true;
-}
-
 void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
 {
     gw_t *gw = req->gw;
@@ -90,7 +72,7 @@ void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
         goto out;
     }
     char cred_id[CVG_ID_LEN];
-    if (tenant_known(req, resp, wh, tenant)) {
+    if (gw_tenant_known(req, resp, wh, tenant)) {
         int rc = cvg_cred_store(wh, &gw->keys, tenant, provider, NULL, secret, meta,
                                 gw_req_actor(req), cred_id, &err);
         if (rc == CVG_ETOOBIG)
@@ -139,7 +121,7 @@ static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)
     json_t *items = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
-    if (tenant_known(req, resp, wh, tenant)) {
+    if (gw_tenant_known(req, resp, wh, tenant)) {
         if (cvg_cred_list(wh, tenant, provider, &items, &err) != 0)
             gw_resp_error(resp, 503, "unavailable", NULL, "cannot read credentials");
         else if (provider && json_array_size(items) == 0)
@@ -166,6 +148,8 @@ void gw_credentials_list(gw_req_t *req, gw_resp_t *resp)
 
 void gw_credentials_delete(gw_req_t *req, gw_resp_t *resp)
 {
+    if (gw_req_no_body(req, resp) != 0)
+        return;
     const char *tenant = gw_req_param(req, "tenant_id");
     const char *provider = gw_req_param(req, "provider");
     cvg_wh_t *wh = connection_for(req, resp, provider);
@@ -174,7 +158,7 @@ void gw_credentials_delete(gw_req_t *req, gw_resp_t *resp)
     cvg_err_t err;
     cvg_err_clear(&err);
     int64_t removed = 0;
-    if (tenant_known(req, resp, wh, tenant)) {
+    if (gw_tenant_known(req, resp, wh, tenant)) {
         if (cvg_cred_delete(wh, tenant, provider, &removed, &err) != 0)
             gw_resp_error(resp, 503, "unavailable", NULL, "the credential was not removed");
         else if (removed == 0)

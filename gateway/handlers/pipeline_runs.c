@@ -122,6 +122,22 @@ static int collect_settings(void *ud, const cvg_row_t *row)
     return 0;
 }
 
+/* The admin key may name any tenant; one that does not exist is a 404 (a
+ * tenant key names its own, which authentication found). */
+static bool tenant_exists(gw_req_t *req, gw_resp_t *resp, const char *tenant)
+{
+    if (req->principal == GW_TENANT_KEY)
+        return true;
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
+    if (wh == NULL) {
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+        return false;
+    }
+    bool known = gw_tenant_known(req, resp, wh, tenant);
+    gw_whpool_release(req->gw->pool, wh);
+    return known;
+}
+
 /* Every provider setting the steps use must be stored for the tenant. */
 static int check_settings(gw_req_t *req, const char *tenant, const gw_pipe_t *pipe,
                           cvg_errlist_t *errs, cvg_err_t *err)
@@ -310,6 +326,8 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
         params = check_params(&pipe->p, body, errs);
         if (errs->n > 0)
             errors_reply(resp, 400, "invalid_parameter", errs);
+        else if (!tenant_exists(req, resp, tenant))
+            ; /* answered: 404 or 503 */
         else if ((rc = check_settings(req, tenant, pipe, errs, &err)) != 0)
             gw_resp_error(resp, 503, "unavailable", NULL, "%s", err.message);
         else if (errs->n > 0)
@@ -325,6 +343,8 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
 
 void gw_pipelines_run_cancel(gw_req_t *req, gw_resp_t *resp)
 {
+    if (gw_req_no_body(req, resp) != 0)
+        return;
     const char *run_id = gw_req_param(req, "run_id");
     if (!cvg_id_valid(run_id)) { /* as GET of the run: no run has such an id */
         gw_resp_error(resp, 404, "not_found", "run_id", "no run %.64s", run_id);

@@ -23,15 +23,6 @@ static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
     return wh;
 }
 
-static bool tenant_exists(cvg_wh_t *wh, const char *tenant, cvg_err_t *err, int *rc)
-{
-    cvg_val_t p = cvg_v_text(tenant);
-    int64_t n = 0;
-    *rc = cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
-                           &p, 1, &n, NULL, err);
-    return *rc == 0 && n > 0;
-}
-
 void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
@@ -77,7 +68,7 @@ void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    if (tenant_exists(wh, tenant, &err, &rc)) {
+    if (gw_tenant_known(req, resp, wh, tenant)) {
         cvg_val_t v[5] = {cvg_v_text(tenant), cvg_v_text(provider), cvg_v_text(text),
                           cvg_v_text(now), cvg_v_text(gw_req_actor(req))};
         rc = cvg_wh_exec(wh,
@@ -90,8 +81,6 @@ void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
             gw_resp_json(resp, 200,
                          json_pack("{s:s, s:s, s:O, s:s}", "tenant_id", tenant, "provider",
                                    provider, "settings", body, "updated_at", now));
-    } else if (rc == 0) {
-        gw_resp_error(resp, 404, "not_found", "tenant_id", "no tenant %s", tenant);
     }
     if (rc != 0)
         gw_resp_error(resp, 503, "unavailable", NULL, "cannot store the settings: %s", err.message);
@@ -121,6 +110,10 @@ void gw_providers_get(gw_req_t *req, gw_resp_t *resp)
     cvg_wh_t *wh = acquire(req, resp);
     if (wh == NULL)
         return;
+    if (!gw_tenant_known(req, resp, wh, tenant)) {
+        gw_whpool_release(req->gw->pool, wh);
+        return;
+    }
     cvg_err_t err;
     cvg_err_clear(&err);
     found_t f = {0};

@@ -78,12 +78,13 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
     json_t *run = NULL, *queue = NULL;
     int rc = cvg_wh_exec(wh, sql, &p, 1, take_one, &run, NULL, err);
     if (rc == 0 || rc == 1)
-        rc = cvg_wh_exec(wh,
-                         "SELECT state, attempt, max_attempts, cancel_requested, enqueued_at, "
-                         "not_before, tenant_id, pipeline, pipeline_id, parameters, trigger_type, "
-                         "triggered_by, last_error FROM tenants.tenant_pipeline_execution_queue "
-                         "WHERE pipeline_logging_id = $1",
-                         &p, 1, take_one, &queue, NULL, err);
+        rc = cvg_wh_exec(
+            wh,
+            "SELECT state, attempt, max_attempts, cancel_requested, enqueued_at, "
+            "not_before, tenant_id, pipeline, pipeline_id, parameters, trigger_type, "
+            "triggered_by, last_error, updated_at FROM tenants.tenant_pipeline_execution_queue "
+            "WHERE pipeline_logging_id = $1",
+            &p, 1, take_one, &queue, NULL, err);
     if (rc != 0 && rc != 1) {
         json_decref(run);
         json_decref(queue);
@@ -92,16 +93,21 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
     if (run == NULL && queue == NULL)
         return 0;
     if (run == NULL) {
-        /* accepted, not yet in the run log */
+        /* accepted, not yet in the run log: the run log's fields all the
+         * same (as the list has them), those of a start null */
         run = json_pack(
-            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "pipeline_logging_id", run_id,
-            "tenant_id", json_object_get(queue, "tenant_id"), "pipeline_id",
-            json_object_get(queue, "pipeline_id"), "pipeline", json_object_get(queue, "pipeline"),
-            "status", json_object_get(queue, "state"), "trigger_type",
-            json_object_get(queue, "trigger_type"), "triggered_by",
+            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, s:O, s:O, "
+            "s:O}",
+            "pipeline_logging_id", run_id, "tenant_id", json_object_get(queue, "tenant_id"),
+            "pipeline_id", json_object_get(queue, "pipeline_id"), "pipeline",
+            json_object_get(queue, "pipeline"), "status", json_object_get(queue, "state"),
+            "trigger_type", json_object_get(queue, "trigger_type"), "triggered_by",
             json_object_get(queue, "triggered_by"), "parameters",
             json_object_get(queue, "parameters"), "attempt", json_object_get(queue, "attempt"),
-            "created_at", json_object_get(queue, "enqueued_at"));
+            "worker_id", "start_time", "end_time", "duration_ms", "rows_processed", "error_message",
+            json_object_get(queue, "last_error"), "created_at",
+            json_object_get(queue, "enqueued_at"), "updated_at",
+            json_object_get(queue, "updated_at"));
     }
     parse_json_field(run, "parameters");
     if (queue) {

@@ -140,9 +140,9 @@ static void test_cluster_bootstrap_refuses_bad_bodies(void)
         long status;
         const char *field;
     } cases[] = {
-        {"Content-Type: application/json", "{\"force_recreate_dataset\": \"yes\"}", 400,
+        {"Content-Type: application/json", "{\"force_recreate_dataset\": \"yes\"}", 422,
          "force_recreate_dataset"},
-        {"Content-Type: application/json", "{\"force_recreate_everything\": true}", 400,
+        {"Content-Type: application/json", "{\"force_recreate_everything\": true}", 422,
          "force_recreate_everything"},
         {"Content-Type: application/json", "{\"force_recreate_tables\": tru", 400, NULL},
         {"Content-Type: application/json", "[true]", 400, NULL},

@@ -523,6 +523,30 @@ static void test_pipelines_bad_requests_change_nothing(void)
     CU_ASSERT_STRING_EQUAL(error_part(b, "code"), "missing_setting");
     CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "billing_export_uri");
     json_decref(b);
+    /* the admin key naming a tenant that does not exist: 404 naming the
+     * tenant (not a setting it lacks), for a run and for its settings */
+    static const struct {
+        const char *method, *path, *body;
+    } nosuch[] = {
+        {"POST", "/api/v1/pipelines/run/nosuch/gcp/cost/cost_billing", "{}"},
+        {"POST", "/api/v1/pipelines/run/nosuch/test/slow/short", "{}"},
+        {"GET", "/api/v1/tenants/nosuch/providers/gcp", NULL},
+        {"PUT", "/api/v1/tenants/nosuch/providers/gcp", NULL},
+    };
+    char setting[1400]; /* a good value: the tenant is what is wrong */
+    snprintf(setting, sizeof(setting),
+             "{\"billing_export_uri\": \"file://%s/configs/samples/gcp_billing_export.csv\"}",
+             c.dir);
+    for (size_t i = 0; i < sizeof(nosuch) / sizeof(nosuch[0]); i++) {
+        b = NULL;
+        const char *sent = strcmp(nosuch[i].method, "PUT") == 0 ? setting : nosuch[i].body;
+        long st = call(nosuch[i].method, nosuch[i].path, NULL, NULL, sent, &b);
+        if (st != 404)
+            printf("\n  %s %s: %ld\n", nosuch[i].method, nosuch[i].path, st);
+        CU_ASSERT_EQUAL(st, 404);
+        CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "tenant_id");
+        json_decref(b);
+    }
     CU_ASSERT_EQUAL(wh_query(count), before);
 }
 
@@ -649,8 +673,38 @@ static void test_pipelines_cancel_queued_and_running(void)
     CU_ASSERT_STRING_EQUAL(id ? id : "", waiting);
     CU_ASSERT_STRING_EQUAL(trigger ? trigger : "", "manual");
     CU_ASSERT_TRUE(json_is_string(json_object_get(json_object_get(first, "parameters"), "date")));
+    /* read alone it has every field the list shows (those of a start null) */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", waiting);
+    json_t *alone = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, NULL, NULL, NULL, &alone), 200);
+    const char *field;
+    json_t *value;
+    json_object_foreach(first, field, value)
+    {
+        json_t *got = json_object_get(alone, field);
+        if (got == NULL)
+            printf("\n  the queued run read alone lacks %s\n", field);
+        CU_ASSERT_PTR_NOT_NULL(got);
+        CU_ASSERT_EQUAL(got ? json_typeof(got) : JSON_NULL, json_typeof(value));
+    }
+    CU_ASSERT_TRUE(json_is_null(json_object_get(alone, "start_time")));
+    json_decref(alone);
     json_decref(b);
+    /* a cancel takes no body: one it cannot take is refused and cancels
+     * nothing */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", waiting);
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key_free);
+    const char *plain[] = {kh, "Content-Type: text/plain", NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "POST", path, plain, "garbage", NULL), 415);
+    CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, "{\"bogus\": [1,2", NULL), 400);
+    b = NULL;
+    CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, "{\"bogus\": 1}", &b), 422);
+    CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "bogus");
+    json_decref(b);
+    run = wait_run(waiting, key_free, "QUEUED", 1000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "QUEUED");
+    json_decref(run);
     CU_ASSERT_EQUAL(call("POST", path, key_free, NULL, NULL, &b), 202);
     CU_ASSERT_STRING_EQUAL(status_of(b), "CANCELLED");
     json_decref(b);

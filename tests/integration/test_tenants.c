@@ -750,8 +750,6 @@ static void test_tenants_isolation_matrix(void)
         case GW_AUTH_ADMIN:
         case GW_AUTH_SIGNUP: /* self sign-up is off: the admin key is needed */
             ok = st_a == 403 && st_none == 401 && st_wrong == 403;
-            if (r->auth == GW_AUTH_SIGNUP)
-                ok = (st_a == 401 || st_a == 403) && st_none == 401 && st_wrong == 403;
             break;
         }
         if (!ok)
@@ -902,7 +900,13 @@ static void test_tenants_revocation_bound(void)
     CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, NULL), 200);
     CU_ASSERT_EQUAL(http_request_at(port2, "GET", path, h, NULL, NULL), 200);
     const char *ah[] = {admin_header, NULL};
-    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, NULL), 200);
+    /* A DELETE takes no body: one it cannot take is refused, the key stands */
+    const char *plain[] = {admin_header, "Content-Type: text/plain", NULL};
+    const char *json[] = {admin_header, json_ct, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, plain, "revoke it", NULL), 415);
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, json, "{\"reason\": \"x\"}", NULL), 422);
+    CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, json, "{}", NULL), 200);
     /* The gateway that revoked it refuses it at once ... */
     b = NULL;
     CU_ASSERT_EQUAL(with_key("GET", path, key, NULL, &b), 401);
@@ -914,17 +918,48 @@ static void test_tenants_revocation_bound(void)
     CU_ASSERT_EQUAL(http_request_at(port2, "GET", path, h, NULL, &b), 401);
     CU_ASSERT_STRING_EQUAL(code_of(b), "key_revoked");
     json_decref(b);
-    /* Revoking twice is harmless; an unknown id is 404. */
-    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, NULL), 200);
+    /* Revoking twice is harmless, and tells the time it was revoked; an
+     * unknown id is 404. */
+    b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, &b), 200);
+    CU_ASSERT_TRUE(json_is_false(json_object_get(b, "was_active")));
+    char first_revoked[64];
+    snprintf(first_revoked, sizeof(first_revoked), "%s",
+             json_string_value(json_object_get(b, "revoked_at")));
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "revoked_at")), first_revoked);
+    json_decref(b);
     CU_ASSERT_EQUAL(
         http_request(&c, "DELETE", "/api/v1/admin/api-keys/not-a-key-id", ah, NULL, NULL), 404);
     CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw2, 10000), 0);
 }
 
+/* The description of key_id in its tenant's list of keys ("" when none). */
+static void listed_description(const char *tenant, const char *key_id, char *out, size_t size)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/admin/tenants/%s/api-keys", tenant);
+    const char *ah[] = {admin_header, NULL};
+    json_t *b = NULL;
+    out[0] = '\0';
+    http_request(&c, "GET", path, ah, NULL, &b);
+    json_t *keys = json_object_get(b, "api_keys");
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        json_t *k = json_array_get(keys, i);
+        const char *d = json_string_value(json_object_get(k, "description"));
+        if (strcmp(json_string_value(json_object_get(k, "api_key_id")), key_id) == 0)
+            snprintf(out, size, "%s", d ? d : "");
+    }
+    json_decref(b);
+}
+
 static void test_tenants_key_rotation_overlap(void)
 {
     char body[256];
-    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\"}", tenant_field(0, "tenant_id"));
+    snprintf(body, sizeof(body), "{\"tenant_id\": \"%s\", \"description\": \"the dashboard\"}",
+             tenant_field(0, "tenant_id"));
     json_t *b = NULL;
     CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/admin/api-keys", body, &b), 201);
     char old[64], old_id[64], path[256], rot[256];
@@ -940,6 +975,10 @@ static void test_tenants_key_rotation_overlap(void)
     snprintf(fresh_id, sizeof(fresh_id), "%s", json_string_value(json_object_get(b, "api_key_id")));
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "replaces")), old_id);
     json_decref(b);
+    /* the successor is the same key to its owner: same description */
+    char described[64];
+    listed_description(tenant_field(0, "tenant_id"), fresh_id, described, sizeof(described));
+    CU_ASSERT_STRING_EQUAL(described, "the dashboard");
     CU_ASSERT_EQUAL(with_key("GET", path, fresh, NULL, NULL), 200);
     CU_ASSERT_EQUAL(with_key("GET", path, old, NULL, NULL), 200); /* overlap */
     /* A field it does not know is named */
