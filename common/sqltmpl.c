@@ -175,6 +175,31 @@ static int quoted(cvg_sql_t *q, const char *p, size_t n, scope_t *sc, char quote
     return cvg_buf_append(&q->text, p, n);
 }
 
+/* Whether the placeholder at p (n bytes) of tmpl touches a name or another
+ * placeholder: a variable is never part of a word. */
+static bool joined(const char *tmpl, const char *p, size_t n)
+{
+    char before = p > tmpl ? p[-1] : ' ';
+    return name_char(before) || before == '}' || name_char(p[n]) || p[n] == '{';
+}
+
+/* The word the placeholder at p was joined into, for the message. */
+static const char *joined_start(const char *tmpl, const char *p)
+{
+    while (p > tmpl && (name_char(p[-1]) || p[-1] == '{' || p[-1] == '}'))
+        p--;
+    return p;
+}
+
+static size_t joined_len(const char *tmpl, const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (name_char(*end) || *end == '{' || *end == '}')
+        end++;
+    size_t len = (size_t)(end - joined_start(tmpl, p));
+    return len < 60 ? len : 60;
+}
+
 /* Checking only, a mistake that leaves the text readable (a placeholder, a
  * variable in part of a quoted text) is kept, the first one in *first, and
  * the reading goes on, so every variable the SQL uses is still told. */
@@ -233,8 +258,18 @@ static int render(const char *tmpl, scope_t *sc, char quote, cvg_sql_t *out, cvg
                 rc = CVG_EINVAL;
                 break;
             }
-            rc = identifier_position(&out->text, p + n) ? ident(out, v, quote, err)
-                                                        : bind(out, v, err);
+            if (joined(tmpl, p, n)) {
+                /* {t}_v2 would quote "t" and leave _v2 as an alias; x{d}
+                 * would make a name of x$1 */
+                rc = cvg_err_set(err, CVG_EINVAL, name,
+                                 "{%s} is joined to the text around it ('%.*s'): a variable "
+                                 "stands for a whole value or a whole name, never part of one",
+                                 name, (int)joined_len(tmpl, p, n), joined_start(tmpl, p));
+                rc = keep_going(sc, rc, err, &first);
+            } else {
+                rc = identifier_position(&out->text, p + n) ? ident(out, v, quote, err)
+                                                            : bind(out, v, err);
+            }
         } else {
             n = 1;
             rc = cvg_buf_append(&out->text, p, 1);

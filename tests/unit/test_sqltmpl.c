@@ -157,6 +157,20 @@ static void test_sql_errors_name_the_problem(void)
     CU_ASSERT_EQUAL(cvg_sql_render("SELECT 'open", &v, '"', &q, &err), CVG_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.message, "unterminated string literal");
     CU_ASSERT_EQUAL(cvg_sql_render("SELECT 1 /* open", &v, '"', &q, &err), CVG_EINVAL);
+    /* a variable is never part of a word: {t}_v2 would read table t */
+    CU_ASSERT_EQUAL(
+        cvg_sql_render("SELECT count(*) FROM {tenant_id}.{tenant_id}_v2", &v, '"', &q, &err),
+        CVG_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message,
+                           "{tenant_id} is joined to the text around it ('{tenant_id}_v2'): a "
+                           "variable stands for a whole value or a whole name, never part of one");
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT x{date}", &v, '"', &q, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "('x{date}')"));
+    CU_ASSERT_EQUAL(cvg_sql_render("SELECT {date}{date}", &v, '"', &q, &err), CVG_EINVAL);
+    /* beside punctuation it is whole */
+    CU_ASSERT_EQUAL_FATAL(cvg_sql_render("SELECT ({date}),{date}::text", &v, '"', &q, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cvg_buf_cstr(&q.text), "SELECT ($1),$1::text");
+    cvg_sql_cleanup(&q);
     /* a date is not a name */
     CU_ASSERT_EQUAL(cvg_sql_render("SELECT * FROM {date}", &v, '"', &q, &err), CVG_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'2026-11-03' is not an identifier"));
@@ -197,6 +211,7 @@ static void test_sql_checked_before_a_run(void)
         {"SELECT 1 /* open", "unterminated /* comment"},
         {"SELECT * FROM t WHERE a = ?", "? placeholders are reserved"},
         {"SELECT * FROM t WHERE a = $1", "$ placeholders are reserved"},
+        {"SELECT n FROM {d}.{t}_archive", "{t} is joined to the text around it ('{t}_archive')"},
         /* the first mistake is the one told, whatever follows it */
         {"SELECT ? AS a, 'open", "? placeholders are reserved"},
     };
