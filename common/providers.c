@@ -4,6 +4,7 @@
 #include "common/providers.h"
 #include "common/str.h"
 #include "common/importpath.h"
+#include "common/outbound.h"
 #include "common/yaml.h"
 
 #include <stdio.h>
@@ -136,6 +137,7 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
     }
     cvg_psschema_check(s, settings, "settings", refuse_ref, &r, errs);
     size_t checked = errs->n;
+    cvg_outbound_t *policy = NULL;
     /* a file:// value is looked for where the tenant may read, unless the
      * setting is already wrong (every setting's problem is told, not only
      * the first setting's) */
@@ -147,13 +149,27 @@ int cvg_providers_check(const cvg_providers_t *p, const cvg_config_t *cfg, const
         bool told = json_object_get(s->fields, key) == NULL;
         for (size_t i = first; i < checked && !told; i++)
             told = strcmp(errs->items[i].field, f) == 0;
+        cvg_err_t err;
+        cvg_err_clear(&err);
         if (!told && v && strncmp(v, "file://", 7) == 0) {
             char resolved[4096];
-            cvg_err_t err;
-            cvg_err_clear(&err);
             if (cvg_import_path(cfg, tenant_id, v, resolved, sizeof(resolved), &err) != 0)
+                cvg_errlist_add(errs, CVG_EINVAL, f, "%s: %s", f, err.message);
+        } else if (!told && v &&
+                   (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)) {
+            /* an endpoint the workers will call: the outbound policy's
+             * checks now (plain http, link-local, metadata, private) */
+            if (policy == NULL && (policy = malloc(sizeof(*policy))) != NULL &&
+                cvg_outbound_from_config(cfg, policy, &err) != 0) {
+                free(policy);
+                policy = NULL;
+            }
+            if (policy == NULL)
+                cvg_errlist_add(errs, CVG_EINVAL, f, "%s: the outbound policy cannot be read", f);
+            else if (cvg_outbound_check_url(policy, v, &err) != 0)
                 cvg_errlist_add(errs, CVG_EINVAL, f, "%s: %s", f, err.message);
         }
     }
+    free(policy);
     return (int)(errs->n + errs->dropped - before);
 }

@@ -364,6 +364,17 @@ static bool scheme_ok(const json_t *spec, const char *uri)
     return false;
 }
 
+/* A URI of any scheme but file:// must name its host (for s3://, the
+ * bucket): "https:///x" and "s3:///key" name none. */
+static bool host_missing(const char *uri)
+{
+    const char *colon = strstr(uri, "://");
+    if (colon == NULL || (colon - uri == 4 && strncmp(uri, "file", 4) == 0))
+        return false;
+    char c = colon[3];
+    return c == '\0' || c == '/' || c == '?' || c == '#' || c == ':';
+}
+
 static void schemes_text(const json_t *spec, char *out, size_t size)
 {
     const json_t *schemes = json_object_get(spec, "schemes");
@@ -447,6 +458,9 @@ static void check_string(const json_t *spec, ftype_t t, const json_t *v, checker
         char list[200];
         schemes_text(spec, list, sizeof(list));
         cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: must be a URI starting with %s", p, list);
+    } else if (t == FT_URI && host_missing(s)) {
+        cvg_errlist_add(c->errs, CVG_EINVAL, p, "%s: '%.100s' names no host (for s3://, no bucket)",
+                        p, s);
     }
 }
 
@@ -679,6 +693,10 @@ static json_t *resolve_string(const json_t *spec, ftype_t t, const json_t *v,
         char list[200];
         schemes_text(spec, list, sizeof(list));
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: must be a URI starting with %s", path, list);
+    } else if (t == FT_URI && host_missing(cvg_buf_cstr(&b))) {
+        cvg_errlist_add(errs, CVG_EINVAL, path,
+                        "%s: '%.100s' (after variables) names no host (for s3://, no bucket)", path,
+                        cvg_buf_cstr(&b));
     } else if ((t == FT_STRING || t == FT_IDENT || t == FT_URI) &&
                strpbrk(cvg_buf_cstr(&b), "\r\n")) {
         cvg_errlist_add(errs, CVG_EINVAL, path, "%s: must be a single line", path);

@@ -1108,6 +1108,46 @@ static bool store_gcp_settings(json_t *settings)
     return rc == 0;
 }
 
+/* Settings refused when stored, each naming the setting: a scheme the
+ * shipped pipeline cannot load, a URI with no host or bucket, an endpoint
+ * the outbound policy would never let a worker reach. */
+static void test_etl_provider_settings_refused(void)
+{
+    static const struct {
+        const char *provider, *settings, *field, *says;
+    } cases[] = {
+        {"gcp", "{\"billing_export_uri\": \"s3://acme-billing/export.csv\"}",
+         "settings.billing_export_uri", "must be a URI starting with file://"},
+        {"aws", "{\"cur_uri\": \"s3:///exports/cur.csv\"}", "settings.cur_uri", "no bucket"},
+        {"azure", "{\"cost_export_uri\": \"https:///x.csv\"}", "settings.cost_export_uri",
+         "names no host"},
+        {"aws", "{\"s3_endpoint\": \"https://169.254.169.254/\"}", "settings.s3_endpoint",
+         "169.254.169.254"},
+        {"aws", "{\"s3_endpoint\": \"http://minio.internal:9000\"}", "settings.s3_endpoint",
+         "http"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *settings = json_loads(cases[i].settings, 0, NULL);
+        cvg_errlist_t *errs = cvg_errlist_new();
+        CU_ASSERT_EQUAL(
+            cvg_providers_check(&providers, &cfg, "acme", cases[i].provider, settings, errs), 1);
+        bool named = errs->n == 1 && strcmp(errs->items[0].field, cases[i].field) == 0 &&
+                     strstr(errs->items[0].message, cases[i].says) != NULL;
+        if (!named)
+            printf("\n  case %zu: %s\n", i, errs->n ? errs->items[0].message : "(no error)");
+        CU_ASSERT_TRUE(named);
+        free(errs);
+        json_decref(settings);
+    }
+    /* a public https endpoint and an s3:// object are fine */
+    json_t *good = json_pack("{s:s, s:s}", "s3_endpoint", "https://s3.eu-west-1.amazonaws.com",
+                             "cur_uri", "s3://acme-cur/2026/11/cur.csv.gz");
+    cvg_errlist_t *errs = cvg_errlist_new();
+    CU_ASSERT_EQUAL(cvg_providers_check(&providers, &cfg, "acme", "aws", good, errs), 0);
+    free(errs);
+    json_decref(good);
+}
+
 /* The injection payloads stored as a provider setting: where the setting
  * is a value it is bound (the row holds the payload, verbatim), where it
  * is a name the run is refused; no statement changes, no table goes. */
@@ -1225,6 +1265,7 @@ static CU_TestInfo tests[] = {
     {"test_etl_load_checks_types_of_a_query_made_table",
      test_etl_load_checks_types_of_a_query_made_table},
     {"test_etl_gzip_load_says_compressed", test_etl_gzip_load_says_compressed},
+    {"test_etl_provider_settings_refused", test_etl_provider_settings_refused},
     {"test_etl_injection_payloads_as_settings", test_etl_injection_payloads_as_settings},
     CU_TEST_INFO_NULL,
 };
