@@ -206,7 +206,16 @@ static void parse_one(const char *name, const json_t *spec, cvg_paramdecl_t *d, 
     if (def) {
         char why[200];
         if (d->required)
-            cvg_errlist_add(errs, CVG_EINVAL, path, "%s: a required parameter has no default",
+            cvg_errlist_add(errs, CVG_EINVAL, path,
+                            "%s: required and default exclude each other (a required parameter "
+                            "is always given)",
+                            path);
+        else if (strcmp(name, "date") == 0)
+            /* the run's day (or its scheduled slot's) is date's default */
+            cvg_errlist_add(errs, CVG_EINVAL, path,
+                            "%s.default: date takes no default: a run's date is the day it is "
+                            "run for (today in UTC, or a schedule's slot) unless the request "
+                            "gives one",
                             path);
         else if (!scalar_text(def, d->default_value, sizeof(d->default_value)))
             cvg_errlist_add(errs, CVG_EINVAL, path, "%s.default: expected a string or integer",

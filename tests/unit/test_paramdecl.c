@@ -126,7 +126,11 @@ static void test_paramdecl_bad_declarations(void)
          "parameters.x: give it a default or make it required (required: true); a run without "
          "it could not resolve {x}"},
         {"{\"x\": {\"type\": \"int\", \"required\": true, \"default\": 3}}",
-         "parameters.x: a required parameter has no default"},
+         "parameters.x: required and default exclude each other (a required parameter is "
+         "always given)"},
+        {"{\"date\": {\"type\": \"date\", \"default\": \"2026-11-01\"}}",
+         "parameters.date.default: date takes no default: a run's date is the day it is run for "
+         "(today in UTC, or a schedule's slot) unless the request gives one"},
         {"{\"x\": {\"type\": \"int\", \"min\": 1, \"max\": 5, \"default\": 9}}",
          "parameters.x.default: must be an integer from 1 to 5"},
         /* bounds the wrong way round are named as such, not only by the default */
