@@ -82,12 +82,26 @@ static int request_params(gw_req_t *req, gw_resp_t *resp, cvg_params_t *params)
 }
 
 /* The tenant a run is logged under: the requested id when it is well
- * formed, else the system tenant (an invalid id cannot name anything). */
-static const char *log_tenant(const cvg_params_t *params)
+ * formed and no tenant has it yet (a dry-run and the onboarding are the
+ * new tenant's first runs), else the system tenant: an invalid id names
+ * nothing, and a request naming an existing tenant (its dry-run, an
+ * onboarding refused as taken) is not that tenant's doing and must not
+ * show in its runs. */
+static const char *log_tenant(gw_t *gw, const cvg_params_t *params)
 {
     const char *id = cvg_params_get(params, "tenant_id");
     char why[256];
-    return id && cvg_tenant_id_check(id, why, sizeof(why)) == 0 ? id : GW_SYSTEM_TENANT;
+    if (id == NULL || cvg_tenant_id_check(id, why, sizeof(why)) != 0)
+        return GW_SYSTEM_TENANT;
+    cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
+    cvg_val_t p = cvg_v_text(id);
+    int64_t n = 1; /* unknown counts as taken */
+    if (wh == NULL ||
+        cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
+                         &p, 1, &n, NULL, NULL) != 0)
+        n = 1;
+    gw_whpool_release(gw->pool, wh);
+    return n == 0 ? id : GW_SYSTEM_TENANT;
 }
 
 static json_t *step_result(const wrk_outcome_t *out, size_t i)
@@ -130,8 +144,8 @@ void gw_tenants_dryrun(gw_req_t *req, gw_resp_t *resp)
     cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
-    int rc = errs ? gw_setup_run(req->gw, "setup/dryrun/dryrun", log_tenant(&params), &params,
-                                 gw_req_actor(req), NULL, 0, run_id, &outcome, errs, &err)
+    int rc = errs ? gw_setup_run(req->gw, "setup/dryrun/dryrun", log_tenant(req->gw, &params),
+                                 &params, gw_req_actor(req), NULL, 0, run_id, &outcome, errs, &err)
                   : CVG_ENOMEM;
     free(errs);
     if (rc != 0) {
@@ -201,8 +215,9 @@ void gw_tenants_onboard(gw_req_t *req, gw_resp_t *resp)
     cvg_errlist_t *errs = cvg_errlist_new();
     cvg_err_t err;
     cvg_err_clear(&err);
-    int rc = errs ? gw_setup_run(req->gw, "setup/tenants/onboarding", log_tenant(&params), &params,
-                                 gw_req_actor(req), key, sizeof(key), run_id, &outcome, errs, &err)
+    int rc = errs ? gw_setup_run(req->gw, "setup/tenants/onboarding", log_tenant(req->gw, &params),
+                                 &params, gw_req_actor(req), key, sizeof(key), run_id, &outcome,
+                                 errs, &err)
                   : CVG_ENOMEM;
     free(errs);
     if (rc != 0) {

@@ -428,6 +428,30 @@ static void test_tenants_conflicts(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "already exists"));
     CU_ASSERT_TRUE(errors_contain(b, "already exists"));
     json_decref(b);
+    /* Neither that refused onboarding nor a dry-run of the taken id shows
+     * in the tenant's own runs (they were not its doing, and carry the
+     * caller's company name and e-mail): both are logged under the system
+     * tenant. */
+    const char *tid = tenant_field(1, "tenant_id");
+    static const char own_sql[] =
+        "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = ? AND pipeline_id IN "
+        "('dryrun_validation', 'tenant_onboarding')";
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = ? AND "
+                               "pipeline_id = 'tenant_onboarding' AND status = 'SUCCEEDED'",
+                               tid, 1, 10000));
+    long long own_before = wh_int(&c, "tenants", own_sql, tid);
+    b = NULL;
+    CU_ASSERT_EQUAL(admin_post("/api/v1/tenants/dryrun", body, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "status")), "failed");
+    json_decref(b);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = "
+                               "'system' AND pipeline_id IN ('dryrun_validation', "
+                               "'tenant_onboarding') AND json_extract(parameters, '$.tenant_id') "
+                               "= ?",
+                               tid, 2, 10000));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", own_sql, tid), own_before);
     free(body);
     /* The same dataset under another spelling. */
     json_t *coll = json_object_get(cfg, "collision");
