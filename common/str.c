@@ -123,3 +123,12 @@ int cvg_hex_digit(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+void cvg_format_double(double x, char out[CVG_DOUBLE_TEXT_MAX])
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(out, CVG_DOUBLE_TEXT_MAX, "%.*g", digits, x);
+        if (strtod(out, NULL) == x)
+            return;
+    }
+}

@@ -38,4 +38,9 @@ void cvg_path_join(char *out, size_t size, const char *base, const char *key);
 /* The value of a hex digit (either case), or -1. */
 int cvg_hex_digit(char c);
 
+/* Writes x in the fewest significant digits that read back as x (0.1 as
+ * "0.1", not "0.10000000000000001"), as %g writes numbers. */
+#define CVG_DOUBLE_TEXT_MAX 32
+void cvg_format_double(double x, char out[CVG_DOUBLE_TEXT_MAX]);
+
 #endif

@@ -157,7 +157,7 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
         if (json_is_integer(v))
             snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         else if (json_is_real(v))
-            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+            cvg_format_double(json_real_value(v), num);
         else
             snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" : "false");
         s = num;

@@ -413,6 +413,16 @@ static void test_etl_sparse_jsonl_and_empty_files(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "bad_rows")), 1);
     wrk_outcome_cleanup(&out);
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse WHERE service IS NULL"), 1);
+    /* a JSON number into a STRING column is written as it reads, in its
+     * fewest digits (0.1, not 0.10000000000000001) */
+    write_file("numbers.jsonl", "{\"day\": \"2026-11-03\", \"service\": 0.1, \"cost\": 0.1}\n"
+                                "{\"day\": \"2026-11-04\", \"service\": 123456789.25}\n");
+    run_load("numbers.jsonl", "sparse", "max_bad_rows: 0", typed, &out);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse WHERE service IN ('0.1', "
+                           "'123456789.25') AND (cost = 0.1 OR cost IS NULL)"),
+                    2);
     /* a table the first object made takes later objects' subsets */
     write_file("first.jsonl", "{\"a\": 1, \"b\": \"x\"}\n");
     write_file("later.jsonl", "{\"b\": \"y\"}\n{\"a\": 3}\n");

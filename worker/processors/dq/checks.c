@@ -248,7 +248,7 @@ static int read_scalar(void *ud, const cvg_row_t *row)
     } else if (v->type == CVG_VAL_INT) {
         snprintf(s->text, sizeof(s->text), "%lld", (long long)v->i);
     } else if (v->type == CVG_VAL_REAL) {
-        snprintf(s->text, sizeof(s->text), "%.17g", v->d);
+        cvg_format_double(v->d, s->text);
     }
     return 0;
 }
