@@ -139,6 +139,14 @@ static const char *keep(loader_t *l, char *s)
     return l->owned.items[l->owned.n - 1];
 }
 
+/* A value as a bad row's message quotes it: its text, or for an object or
+ * an array its compact JSON (cut by the message). */
+static const char *shown(loader_t *l, const char *s, const json_t *v)
+{
+    const char *json = s ? NULL : keep(l, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+    return s ? s : json ? json : "?";
+}
+
 /* Converts one value for column i; false (and a bad row) when it cannot. */
 static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsigned long line)
 {
@@ -166,7 +174,7 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
     case CVG_COL_INT64: {
         int64_t x;
         if (s == NULL || cvg_parse_int64(s, INT64_MIN, INT64_MAX, &x) != 0) {
-            bad_row(l, "line %lu: column %s: '%.60s' is not an integer", line, col, s ? s : "?");
+            bad_row(l, "line %lu: column %s: '%.60s' is not an integer", line, col, shown(l, s, v));
             return false;
         }
         *out = CVG_V_INT(x);
@@ -178,7 +186,7 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
         errno = 0;
         double x = s ? strtod(s, &end) : 0;
         if (s == NULL || end == s || *end != '\0' || errno == ERANGE || !isfinite(x)) {
-            bad_row(l, "line %lu: column %s: '%.60s' is not a number", line, col, s ? s : "?");
+            bad_row(l, "line %lu: column %s: '%.60s' is not a number", line, col, shown(l, s, v));
             return false;
         }
         *out = CVG_V_REAL(x);
@@ -187,7 +195,8 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
     case CVG_COL_BOOL: {
         bool b;
         if (s == NULL || cvg_parse_bool(s, &b) != 0) {
-            bad_row(l, "line %lu: column %s: '%.60s' is not true or false", line, col, s ? s : "?");
+            bad_row(l, "line %lu: column %s: '%.60s' is not true or false", line, col,
+                    shown(l, s, v));
             return false;
         }
         *out = CVG_V_BOOL(b);
@@ -198,7 +207,7 @@ static bool convert(loader_t *l, size_t i, const json_t *v, cvg_val_t *out, unsi
         int64_t ms;
         if (s == NULL || cvg_time_parse_iso(s, &ms) != 0 ||
             (l->types[i] == CVG_COL_DATE && strlen(s) != 10)) {
-            bad_row(l, "line %lu: column %s: '%.60s' is not a %s", line, col, s ? s : "?",
+            bad_row(l, "line %lu: column %s: '%.60s' is not a %s", line, col, shown(l, s, v),
                     l->types[i] == CVG_COL_DATE ? "date YYYY-MM-DD" : "timestamp");
             return false;
         }

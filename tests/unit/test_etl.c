@@ -423,6 +423,14 @@ static void test_etl_sparse_jsonl_and_empty_files(void)
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.sparse WHERE service IN ('0.1', "
                            "'123456789.25') AND (cost = 0.1 OR cost IS NULL)"),
                     2);
+    /* an object where a number belongs is quoted as it was written */
+    write_file("object.jsonl", "{\"day\": \"2026-11-05\", \"cost\": {\"a\": 1}}\n");
+    run_load("object.jsonl", "sparse", "max_bad_rows: 1", "      schema_template: sparse\n", &out);
+    json_t *samples = json_object_get(step_result(&out, 0), "bad_row_samples");
+    const char *sample = json_string_value(json_array_get(samples, 0));
+    CU_ASSERT_STRING_EQUAL(sample ? sample : "",
+                           "line 1: column cost: '{\"a\":1}' is not a number");
+    wrk_outcome_cleanup(&out);
     /* a table the first object made takes later objects' subsets */
     write_file("first.jsonl", "{\"a\": 1, \"b\": \"x\"}\n");
     write_file("later.jsonl", "{\"b\": \"y\"}\n{\"a\": 3}\n");
