@@ -61,16 +61,26 @@ int gw_auth_init(gw_t *gw, cvg_err_t *err)
     return rc;
 }
 
+/* A header value's length without the blanks after it (HTTP's optional
+ * whitespace, which a client may leave in). */
+static size_t trimmed_len(const char *v)
+{
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
 bool gw_auth_admin(gw_t *gw, const gw_req_t *req, gw_resp_t *resp)
 {
     const char *given = gw_req_header(req, "X-Admin-Key");
-    if (given == NULL || given[0] == '\0') {
+    if (given == NULL || trimmed_len(given) == 0) {
         gw_resp_error(resp, 401, "unauthorized", "X-Admin-Key",
                       "missing X-Admin-Key header: this endpoint needs the admin key");
         return false;
     }
     unsigned char h[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)given, strlen(given), h);
+    SHA256((const unsigned char *)given, trimmed_len(given), h);
     if (CRYPTO_memcmp(h, gw->admin_key_hash, sizeof(h)) != 0) {
         gw_resp_error(resp, 403, "forbidden", "X-Admin-Key", "invalid admin key");
         return false;
@@ -159,9 +169,16 @@ static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
 static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
 {
     const char *key = gw_req_header(req, "X-API-Key");
-    if (key == NULL || key[0] == '\0')
+    if (key == NULL || trimmed_len(key) == 0)
         return refuse(gw, resp, 401, "unauthorized", "X-API-Key",
                       "missing X-API-Key header: this endpoint needs the tenant's API key");
+    char bare[CVG_APIKEY_LEN + 1];
+    size_t klen = trimmed_len(key);
+    if (klen != strlen(key) && klen < sizeof(bare)) {
+        memcpy(bare, key, klen);
+        bare[klen] = '\0';
+        key = bare;
+    }
     /* A mistyped or scanned key is refused here, before any lookup. */
     if (!cvg_apikey_well_formed(key))
         return refuse(gw, resp, 401, "invalid_api_key", "X-API-Key", "invalid API key");
@@ -219,12 +236,18 @@ static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp
 bool gw_auth_check(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
 {
     const char *user = gw_req_header(req, "X-User-ID");
-    if (user && user[0] && strlen(user) < sizeof(req->user_id)) {
-        bool clean = true;
-        for (const char *p = user; *p; p++)
-            clean &= (unsigned char)*p >= 0x20 && *p != 0x7f;
-        if (clean)
-            memcpy(req->user_id, user, strlen(user) + 1);
+    if (user && user[0]) {
+        /* recorded as who did it: one line of text, or the request is refused */
+        bool clean = strlen(user) < sizeof(req->user_id);
+        for (const char *p = user; clean && *p; p++)
+            clean = (unsigned char)*p >= 0x20 && *p != 0x7f;
+        if (!clean) {
+            gw_resp_error(resp, 400, "invalid_field", "X-User-ID",
+                          "X-User-ID: at most %zu bytes of text without control characters",
+                          sizeof(req->user_id) - 1);
+            return false;
+        }
+        memcpy(req->user_id, user, strlen(user) + 1);
     }
     const char *admin_key = gw_req_header(req, "X-Admin-Key");
     bool has_admin = admin_key && admin_key[0];

@@ -1324,6 +1324,39 @@ static void test_tenants_odd_bytes_in_requests(void)
     }
 }
 
+/* Blanks after a key (HTTP's optional whitespace) are not part of it; an
+ * X-User-ID that cannot be recorded as it is refuses the request. */
+static void test_tenants_header_values(void)
+{
+    char path[256], kh[160], ah[160];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    snprintf(kh, sizeof(kh), "X-API-Key: %s \t ", key_a);
+    snprintf(ah, sizeof(ah), "%s  ", admin_header);
+    const char *tenant[] = {kh, NULL};
+    const char *admin[] = {ah, NULL};
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, tenant, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, admin, NULL, NULL), 200);
+    char before[2048], after[2048];
+    central_snapshot(&c, before, sizeof(before));
+    char long_user[400];
+    memset(long_user, 'u', sizeof(long_user) - 1);
+    long_user[sizeof(long_user) - 1] = '\0';
+    char uh[460];
+    snprintf(uh, sizeof(uh), "X-User-ID: %s", long_user);
+    const char *users[] = {"X-User-ID: bob\x1b[31m", uh};
+    for (size_t i = 0; i < 2; i++) {
+        const char *h[] = {admin_header, json_ct, users[i], NULL};
+        json_t *b = NULL;
+        CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/api-keys", h,
+                                     "{\"tenant_id\": \"nosuch\"}", &b),
+                        400);
+        CU_ASSERT_STRING_EQUAL(field_of(b), "X-User-ID");
+        json_decref(b);
+    }
+    central_snapshot(&c, after, sizeof(after));
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
 static void test_tenants_self_signup(void)
 {
     /* Off by default: onboarding without the admin key is refused. */
@@ -1384,6 +1417,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_master_key_rotation", test_tenants_master_key_rotation},
     {"test_tenants_keys_in_url_refused", test_tenants_keys_in_url_refused},
     {"test_tenants_odd_bytes_in_requests", test_tenants_odd_bytes_in_requests},
+    {"test_tenants_header_values", test_tenants_header_values},
     {"test_tenants_self_signup", test_tenants_self_signup},
     CU_TEST_INFO_NULL,
 };
