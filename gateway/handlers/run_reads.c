@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #define POOL_WAIT_MS 2000
@@ -151,6 +152,20 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
     json_object_set_new(run, "dq_results", dq);
     *out = run;
     return rc;
+}
+
+/* An administrator's tenant filter: the shape of a tenant id (the system
+ * tenant's included), never empty. */
+static bool tenant_filter_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > CVG_TENANT_ID_MAX)
+        return false;
+    for (const char *p = t; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+            return false;
+    }
+    return true;
 }
 
 /* The tenant a request may read, or NULL for an administrator (all). */
@@ -315,8 +330,16 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
                       "TIMED_OUT, CANCELLED, DEAD");
         return;
     }
+    if (scope_tenant(req) == NULL && tenant && !tenant_filter_ok(tenant)) {
+        gw_resp_error(resp, 400, "invalid_field", "tenant_id",
+                      "tenant_id: a tenant id (letters, digits, _ and -, at most %d)",
+                      CVG_TENANT_ID_MAX);
+        return;
+    }
     if (pipeline_id && !cvg_ident_valid(pipeline_id, CVG_NAME_MAX - 1)) {
-        gw_resp_error(resp, 400, "invalid_field", "pipeline_id", "pipeline_id: an identifier");
+        gw_resp_error(resp, 400, "invalid_field", "pipeline_id",
+                      "pipeline_id: an identifier, the config's pipeline_id (gcp_cost_billing), "
+                      "not its path");
         return;
     }
     if (since && cvg_time_parse_iso(since, &ms) != 0) {

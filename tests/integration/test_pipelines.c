@@ -351,6 +351,16 @@ static void test_pipelines_manual_run_end_to_end(void)
     const char *m = json_string_value(json_object_get(e, "message"));
     CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "unknown query parameter") : NULL);
     json_decref(b);
+    /* the administrator's tenant filter, empty or not a tenant id, is
+     * refused rather than answered with an empty page */
+    const char *filters[] = {"/api/v1/pipelines/runs?tenant_id=",
+                             "/api/v1/pipelines/runs?tenant_id=Bad%20Id"};
+    for (size_t i = 0; i < 2; i++) {
+        b = NULL;
+        CU_ASSERT_EQUAL(call("GET", filters[i], NULL, NULL, NULL, &b), 400);
+        CU_ASSERT_STRING_EQUAL(error_part(b, "field"), "tenant_id");
+        json_decref(b);
+    }
     /* a name that is not UTF-8 is still named (its bad bytes as '?') */
     b = NULL;
     CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?x%FFy=1", key_acme, NULL, NULL, &b), 400);
