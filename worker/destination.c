@@ -2,6 +2,7 @@
  * Destination tables (see destination.h).
  */
 #include "worker/destination.h"
+#include "common/fs.h"
 #include "common/str.h"
 #include "common/tenant.h"
 
@@ -40,16 +41,30 @@ static bool partition_ok(const char *v, size_t len)
     return true;
 }
 
+/* Where ps_type's schema template name is: <templates>/<provider>/
+ * <processor>/schemas/<name>.json; rel gets the part after <templates>. */
+static void template_path(const char *templates_dir, const char *ps_type, const char *name,
+                          char *out, size_t size, char *rel, size_t rel_size)
+{
+    char dirs[CVG_NAME_MAX];
+    snprintf(dirs, sizeof(dirs), "%s", ps_type);
+    for (char *p = dirs; *p; p++)
+        *p = *p == '.' ? '/' : *p;
+    snprintf(rel, rel_size, "%s/schemas/%s.json", dirs, name);
+    snprintf(out, size, "%s/%s", templates_dir, rel);
+}
+
 static int load_template(const proc_ctx_t *ctx, const char *ps_type, wrk_dest_t *d,
                          proc_result_t *res)
 {
-    char rel[CVG_NAME_MAX];
-    snprintf(rel, sizeof(rel), "%s", ps_type);
-    for (char *p = rel; *p; p++)
-        *p = *p == '.' ? '/' : *p;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s/schemas/%s.json", ctx->cfg->templates_dir, rel,
-             d->schema_template);
+    char path[4096], rel[512];
+    template_path(ctx->cfg->templates_dir, ps_type, d->schema_template, path, sizeof(path), rel,
+                  sizeof(rel));
+    if (!cvg_fs_exists(path))
+        return proc_fail(res, CVG_ECONFIG,
+                         "destination.schema_template: %s has no schema '%s' "
+                         "(ps_templates/%s)",
+                         ps_type, d->schema_template, rel);
     cvg_err_t err;
     cvg_err_clear(&err);
     if (cvg_schema_load_file(path, &d->schema, &err) != 0)
@@ -58,6 +73,23 @@ static int load_template(const proc_ctx_t *ctx, const char *ps_type, wrk_dest_t 
     snprintf(d->schema.table, sizeof(d->schema.table), "%s", d->table);
     d->has_schema = true;
     return 0;
+}
+
+void wrk_dest_check_template(const char *templates_dir, const char *ps_type, const json_t *step,
+                             const char *path, cvg_errlist_t *errs)
+{
+    const char *name =
+        json_string_value(json_object_get(json_object_get(step, "destination"), "schema_template"));
+    /* one from variables is looked for when the step runs; a name that is
+     * no identifier, the schema check has told */
+    if (name == NULL || strchr(name, '{') || !cvg_ident_valid(name, CVG_SCHEMA_NAME_MAX - 1))
+        return;
+    char file[4096], rel[512];
+    template_path(templates_dir, ps_type, name, file, sizeof(file), rel, sizeof(rel));
+    if (!cvg_fs_exists(file))
+        cvg_errlist_add(errs, CVG_EINVAL, path,
+                        "%s.destination.schema_template: %s has no schema '%s' (ps_templates/%s)",
+                        path, ps_type, name, rel);
 }
 
 int wrk_dest_validate(const json_t *step, const char *path, cvg_errlist_t *errs)

@@ -34,6 +34,10 @@ typedef struct wrk_dest {
 /* The rules across destination fields the schema cannot say (partition
  * needs truncate and a partitioning field), for a step at path. */
 int wrk_dest_validate(const json_t *step, const char *path, cvg_errlist_t *errs);
+/* The step's destination.schema_template, when it names one outright, must
+ * exist for its processor: an error at path otherwise. */
+void wrk_dest_check_template(const char *templates_dir, const char *ps_type, const json_t *step,
+                             const char *path, cvg_errlist_t *errs);
 
 /* Reads a resolved `destination` object; the run may write its tenant's
  * dataset only. Loads the schema template of ps_type when one is named. */

@@ -4,6 +4,7 @@
  * always steps run. Every state change is an event to the logger.
  */
 #include "worker/runner.h"
+#include "worker/destination.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/id.h"
@@ -163,6 +164,8 @@ int wrk_runner_validate_ex(const wrk_env_t *env, const cvg_pipeline_t *p, cvg_er
              def->validate_always) &&
             def->validate)
             def->validate(st->config, path, errs);
+        if (json_object_get(schema->fields, "destination") != NULL)
+            wrk_dest_check_template(env->cfg->templates_dir, st->ps_type, st->config, path, errs);
     }
     return (int)(errs->n + errs->dropped - before);
 }

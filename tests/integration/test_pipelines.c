@@ -921,6 +921,13 @@ static void test_pipelines_broken_configs(void)
          "    target: {table: t}\n    checks:\n      - {name: a, type: bogus}\n"
          "      - {name: b, type: row_count}\n",
          "steps[0].checks[1].min: min or max required for row_count"},
+        /* a schema template the processor does not have: told before a run */
+        {"no_template",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+         "    source: {query: SELECT 1 AS x}\n"
+         "    destination: {dataset_type: \"{tenant_id}\", table: t, schema_template: nope}\n",
+         "steps[0].destination.schema_template: gcp.bq_etl has no schema 'nope' "
+         "(ps_templates/gcp/bq_etl/schemas/nope.json)"},
     };
     enum { NMISTAKES = sizeof(mistakes) / sizeof(mistakes[0]) };
     for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
