@@ -99,7 +99,7 @@ static void add(cvg_errlist_t *errs, const char *cp, const char *field, const ch
 static void add(cvg_errlist_t *errs, const char *cp, const char *field, const char *fmt, ...)
 {
     char at[CVG_ERR_FIELD_MAX], why[512];
-    snprintf(at, sizeof(at), "%s.%s", cp, field);
+    cvg_path_join(at, sizeof(at), cp, field);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
@@ -123,8 +123,11 @@ static void check_rules(const json_t *check, const char *cp, cvg_errlist_t *errs
     json_t *val;
     json_object_foreach((json_t *)check, key, val)
     {
-        if (kind_uses(k, key))
-            continue;
+        bool known = false;
+        for (int other = 0; other < K_COUNT && !known; other++)
+            known = kind_uses(other, key);
+        if (!known || kind_uses(k, key))
+            continue; /* unknown to every check: the schema has said so */
         bool meant_age = k == K_FRESHNESS && strcmp(key, "max") == 0;
         add(errs, cp, key, "not used by %s%s", kinds[k].name,
             meant_age ? "; did you mean max_age_hours?" : "");
