@@ -344,13 +344,33 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
     rc = cvg_wh_begin_write(wh, CVG_CENTRAL_DATASET, err); /* that file's lock alone */
+    /* a replacement is a new secret with an id of its own (the id is bound
+     * into its encryption); the credential was still created when the
+     * first one was stored */
+    char created[CVG_TIME_ISO_LEN] = "";
+    bool replacing = false;
+    cvg_val_t key[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
+    if (rc == 0)
+        rc = cvg_wh_query_text(
+            wh, "SELECT created_at FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", key, 2,
+            created, sizeof(created), &replacing, err);
+    char first_by[CVG_NAME_MAX] = "";
+    bool by_known = false;
+    if (rc == 0 && replacing)
+        rc = cvg_wh_query_text(
+            wh, "SELECT created_by FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", key, 2,
+            first_by, sizeof(first_by), &by_known, err);
+    if (rc == 0 && replacing && by_known && first_by[0] != '\0')
+        created_by = first_by;
+    if (rc == 0 && (!replacing || created[0] == '\0'))
+        snprintf(created, sizeof(created), "%s", now);
     if (rc == 0) {
         cvg_val_t del[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
         rc = cvg_wh_exec(wh, "DELETE FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", del, 2,
                          NULL, NULL, NULL, err);
     }
     if (rc == 0) {
-        cvg_val_t p[11] = {cvg_v_text(cred_id),
+        cvg_val_t p[12] = {cvg_v_text(cred_id),
                            cvg_v_text(tenant),
                            cvg_v_text(provider),
                            name ? cvg_v_text(name) : CVG_V_NULL,
@@ -360,13 +380,14 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
                            CVG_V_INT(s.key_version),
                            meta ? cvg_v_text(meta) : CVG_V_NULL,
                            cvg_v_text(now),
-                           created_by ? cvg_v_text(created_by) : CVG_V_NULL};
+                           created_by ? cvg_v_text(created_by) : CVG_V_NULL,
+                           cvg_v_text(created)};
         rc = cvg_wh_exec(wh,
                          "INSERT INTO " CREDS " (credential_id, tenant_id, provider, "
                          "credential_name, ciphertext, nonce, wrapped_data_key, key_version, "
                          "metadata, is_active, created_at, created_by, updated_at) VALUES ($1, $2, "
-                         "$3, $4, $5, $6, $7, $8, $9, TRUE, $10, $11, $10)",
-                         p, 11, NULL, NULL, NULL, err);
+                         "$3, $4, $5, $6, $7, $8, $9, TRUE, $12, $11, $10)",
+                         p, 12, NULL, NULL, NULL, err);
     }
     if (rc == 0)
         rc = cvg_wh_commit(wh, err);
