@@ -201,10 +201,13 @@ void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp)
         } else {
             /* Every HTTP thread of this gateway refuses it from now on. */
             gw_keycache_forget_key(req->gw->keycache, k.key_id);
+            /* an expired key was not in use, revoked or not */
+            bool expired = k.expires_ms > 0 && k.expires_ms <= cvg_time_now_ms();
             gw_resp_json(resp, 200,
                          json_pack("{s:s, s:s, s:b, s:b, s:s?}", "api_key_id", k.key_id,
-                                   "tenant_id", k.tenant_id, "revoked", 1, "was_active", changed,
-                                   "revoked_at", revoked_at[0] ? revoked_at : NULL));
+                                   "tenant_id", k.tenant_id, "revoked", 1, "was_active",
+                                   changed && !expired, "revoked_at",
+                                   revoked_at[0] ? revoked_at : NULL));
         }
     }
     gw_whpool_release(req->gw->pool, wh);

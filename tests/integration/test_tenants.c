@@ -1047,6 +1047,14 @@ static void test_tenants_key_rotation_overlap(void)
     CU_ASSERT_STRING_EQUAL(code_of(b), "key_expired");
     json_decref(b);
     CU_ASSERT_EQUAL(admin_post(rot, "{}", NULL), 409); /* not active any more */
+    /* revoked once it has expired: it was not active */
+    char del[256];
+    snprintf(del, sizeof(del), "/api/v1/admin/api-keys/%s", fresh_id);
+    const char *ah[] = {admin_header, NULL};
+    b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "DELETE", del, ah, NULL, &b), 200);
+    CU_ASSERT_TRUE(json_is_false(json_object_get(b, "was_active")));
+    json_decref(b);
 }
 
 /* ---- plans, subscriptions, rate limits ------------------------------------ */
