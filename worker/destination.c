@@ -16,6 +16,18 @@ static const char *text(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+/* How a partition value of each granularity is written. */
+static const char *partition_shape(const char *type)
+{
+    if (strcmp(type, "YEAR") == 0)
+        return "YYYY";
+    if (strcmp(type, "MONTH") == 0)
+        return "YYYY-MM";
+    if (strcmp(type, "HOUR") == 0)
+        return "YYYY-MM-DDTHH";
+    return "YYYY-MM-DD";
+}
+
 /* Characters of a partition value for each granularity. */
 static size_t partition_len(const char *type)
 {
@@ -111,6 +123,15 @@ int wrk_dest_validate(const json_t *step, const char *path, cvg_errlist_t *errs)
                         "%s: needs table_config.time_partitioning.field to match it against", f);
         n++;
     }
+    /* a value written out (not from variables) can be judged now */
+    const char *value = json_string_value(part);
+    const json_t *tp = json_object_get(json_object_get(dest, "table_config"), "time_partitioning");
+    const char *type = json_string_value(json_object_get(tp, "type"));
+    if (value && !strchr(value, '{') && !partition_ok(value, partition_len(type ? type : "DAY"))) {
+        cvg_errlist_add(errs, CVG_EINVAL, f, "%s: '%.40s' is not a %s partition (%s)", f, value,
+                        type ? type : "DAY", partition_shape(type ? type : "DAY"));
+        n++;
+    }
     return n;
 }
 
@@ -148,9 +169,8 @@ int wrk_dest_parse(const proc_ctx_t *ctx, const char *ps_type, const json_t *des
                              "table_config.time_partitioning.field");
         if (!partition_ok(part, partition_len(type)))
             return proc_fail(res, CVG_EINVAL,
-                             "destination.partition: '%.40s' is not a %s partition "
-                             "(YYYY-MM-DD for DAY)",
-                             part, type);
+                             "destination.partition: '%.40s' is not a %s partition (%s)", part,
+                             type, partition_shape(type));
         snprintf(d->partition, sizeof(d->partition), "%s", part);
     }
     snprintf(d->schema_template, sizeof(d->schema_template), "%s",

@@ -928,6 +928,13 @@ static void test_pipelines_broken_configs(void)
          "    destination: {dataset_type: \"{tenant_id}\", table: t, schema_template: nope}\n",
          "steps[0].destination.schema_template: gcp.bq_etl has no schema 'nope' "
          "(ps_templates/gcp/bq_etl/schemas/nope.json)"},
+        /* a partition written out is judged before a run */
+        {"partition_shape",
+         "pipeline_id: p\ndescription: d\nsteps:\n  - step_id: s\n    ps_type: gcp.bq_etl\n"
+         "    source: {query: SELECT 1 AS day}\n"
+         "    destination: {dataset_type: \"{tenant_id}\", table: t, write_mode: truncate, "
+         "partition: abc, table_config: {time_partitioning: {field: day}}}\n",
+         "steps[0].destination.partition: 'abc' is not a DAY partition (YYYY-MM-DD)"},
     };
     enum { NMISTAKES = sizeof(mistakes) / sizeof(mistakes[0]) };
     for (size_t i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
