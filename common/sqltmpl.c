@@ -353,7 +353,7 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
 {
     const char *p = tmpl;
     const char *end = tmpl; /* after the statement's last token */
-    bool first = true, after_dot = false;
+    bool first = true, after_dot = false, after_as = false;
     while (*p) {
         char name[CVG_VAR_NAME_MAX + 1];
         size_t n = blank_len(p);
@@ -361,7 +361,7 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
             p += n;
             continue;
         }
-        bool dot = false;
+        bool dot = false, as = false;
         if (first && (p[0] == '\'' || p[0] == '"' || p[0] == '`' || p[0] == '[' || p[0] == '{'))
             return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with '%c'", p[0]);
         if (p[0] == '\'' || p[0] == '"' || p[0] == '`' || p[0] == '[') {
@@ -381,8 +381,11 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
             if (first && !reads_first(p, n))
                 return cvg_err_set(err, CVG_EINVAL, "sql", "it starts with %.*s",
                                    (int)(n < 20 ? n : 20), p);
-            if (!after_dot && writes(p, n))
+            /* a name after '.' or an alias after AS is a name, whatever
+             * word it is */
+            if (!after_dot && !after_as && writes(p, n))
                 return cvg_err_set(err, CVG_EINVAL, "sql", "%.*s writes", (int)n, p);
+            as = n == 2 && strncasecmp(p, "AS", 2) == 0;
             p += n;
         } else {
             if (first && p[0] != '(')
@@ -392,6 +395,7 @@ int cvg_sql_select_only(const char *tmpl, size_t *len, cvg_err_t *err)
         }
         first = first && p[-1] == '(';
         after_dot = dot;
+        after_as = as;
         end = p;
     }
     if (first)

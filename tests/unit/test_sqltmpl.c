@@ -256,6 +256,8 @@ static void test_sql_select_only(void)
         {"VALUES (1), (2)", 15},
         {"SELECT `delete`, [drop] FROM t", 30},
         {"select x.insert from x", 22},
+        /* an alias is a name, whatever word it is */
+        {"SELECT 1 AS attach, 2 AS Delete", 31},
     };
     cvg_err_t err;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
