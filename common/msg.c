@@ -82,7 +82,7 @@ static void pack_job(msgpack_packer *pk, const cvg_job_t *j)
 
 static void pack_event(msgpack_packer *pk, const cvg_event_t *e)
 {
-    pack_header(pk, 21, "event");
+    pack_header(pk, 22, "event");
     kv_str(pk, "id", e->id);
     kv_str(pk, "kind", cvg_event_kind_name(e->kind));
     kv_str(pk, "run_id", e->run_id);
@@ -95,6 +95,7 @@ static void pack_event(msgpack_packer *pk, const cvg_event_t *e)
     kv_int(pk, "end_ms", e->end_ms);
     kv_int(pk, "rows", e->rows);
     kv_int(pk, "attempt", e->attempt);
+    kv_int(pk, "run_attempt", e->run_attempt);
     kv_int(pk, "step_index", e->step_index);
     kv_str(pk, "step_id", e->step_id);
     kv_str(pk, "step_log_id", e->step_log_id);
@@ -625,6 +626,7 @@ static int decode_event(const msgpack_object_map *m, cvg_event_t *e, cvg_err_t *
         (rc = get_int(m, "end_ms", false, 0, INT64_MAX, &e->end_ms, err)) ||
         (rc = get_int(m, "rows", false, -1, INT64_MAX, &e->rows, err)) ||
         (rc = get_int32(m, "attempt", 0, 1000, &e->attempt, err)) ||
+        (rc = get_int32(m, "run_attempt", 0, 1000, &e->run_attempt, err)) ||
         (rc = get_int32(m, "step_index", -1, 10000, &e->step_index, err)) ||
         (rc = get_str(m, "step_id", false, e->step_id, sizeof(e->step_id), err)) ||
         (rc = get_str(m, "step_log_id", false, e->step_log_id, sizeof(e->step_log_id), err)) ||

@@ -87,8 +87,9 @@ typedef struct cvg_event {
     int64_t start_ms;                     /* 0 when unknown */
     int64_t end_ms;                       /* 0 when unknown */
     int64_t rows;                         /* -1 when unknown */
-    int attempt;
-    int step_index; /* -1 for run events */
+    int attempt;                          /* the run's; a step event's: the step's */
+    int run_attempt;                      /* the run's attempt, step events too; 0 when unknown */
+    int step_index;                       /* -1 for run events */
     char step_id[CVG_NAME_MAX];
     char step_log_id[CVG_ID_LEN];
     char ps_type[CVG_NAME_MAX];

@@ -366,6 +366,22 @@ int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, cons
     return rc ? rc : wh->ops->index_drop(wh->impl, dataset, table, suffix, dropped, err);
 }
 
+int cvg_wh_column_add(cvg_wh_t *wh, const char *dataset, const char *table, const cvg_column_t *col,
+                      cvg_err_t *err)
+{
+    int rc = check_ident("dataset", dataset, err);
+    if (rc == 0)
+        rc = check_ident("table", table, err);
+    if (rc == 0)
+        rc = check_ident("column", col->name, err);
+    if (rc == 0 && col->mode == CVG_MODE_REQUIRED)
+        rc = cvg_err_set(err, CVG_EINVAL, "column",
+                         "%s.%s lacks the REQUIRED column %s, which cannot be added to rows that "
+                         "have no value for it",
+                         dataset, table, col->name);
+    return rc ? rc : wh->ops->column_add(wh->impl, dataset, table, col, err);
+}
+
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err)
 {
     return wh->ops->query_columns(wh->impl, sql, out, err);

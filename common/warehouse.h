@@ -191,6 +191,12 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
 int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
                       bool *dropped, cvg_err_t *err);
 
+/* Adds a NULLABLE (or REPEATED) column of the schema to an existing table,
+ * its rows NULL there; a REQUIRED one cannot be added to rows that lack it
+ * (CVG_EINVAL). */
+int cvg_wh_column_add(cvg_wh_t *wh, const char *dataset, const char *table, const cvg_column_t *col,
+                      cvg_err_t *err);
+
 /* Names of the columns a query returns, without running it. */
 int cvg_wh_query_columns(cvg_wh_t *wh, const char *sql, cvg_strlist_t *out, cvg_err_t *err);
 

@@ -75,7 +75,7 @@ static int apply_all(lgr_batch_t *b, cvg_wh_t *wh, size_t *bad, cvg_err_t *err)
         if (rc != 0) {
             cvg_wh_rollback(wh);
             *bad = i;
-            return lgr_sink_transient(rc) ? rc : CVG_EINVAL;
+            return lgr_sink_transient(rc, err) ? rc : CVG_EINVAL;
         }
     }
     rc = cvg_wh_commit(wh, err);
@@ -126,7 +126,7 @@ int lgr_batch_commit(lgr_batch_t *b, cvg_wh_t *wh, cvg_err_t *err)
                 return rc;
         } else {
             cvg_wh_rollback(wh);
-            if (lgr_sink_transient(rc))
+            if (lgr_sink_transient(rc, err))
                 return rc;
             e->state = LGR_REJECTED;
             snprintf(e->error, sizeof(e->error), "%.500s", err ? err->message : cvg_strerror(rc));

@@ -46,9 +46,9 @@ static const char *const RUN_UPSERT =
 static const char *const STEP_UPSERT =
     "INSERT INTO tenants.tenant_step_logs (step_log_id, pipeline_logging_id, tenant_id, "
     "pipeline_id, step_id, step_index, ps_type, attempt, status, state_seq, start_time, end_time, "
-    "duration_ms, rows_processed, error_message, metadata, created_at, updated_at) VALUES ($1, "
-    "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) "
-    "ON CONFLICT (step_log_id) DO UPDATE SET status = excluded.status, "
+    "duration_ms, rows_processed, error_message, metadata, created_at, updated_at, run_attempt) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, "
+    "$18) ON CONFLICT (step_log_id) DO UPDATE SET status = excluded.status, "
     "state_seq = excluded.state_seq, "
     "start_time = COALESCE(excluded.start_time, tenant_step_logs.start_time), "
     "end_time = COALESCE(excluded.end_time, tenant_step_logs.end_time), "
@@ -58,6 +58,7 @@ static const char *const STEP_UPSERT =
     "excluded.error_message ELSE COALESCE(excluded.error_message, tenant_step_logs.error_message) "
     "END, "
     "metadata = COALESCE(excluded.metadata, tenant_step_logs.metadata), "
+    "run_attempt = COALESCE(tenant_step_logs.run_attempt, excluded.run_attempt), "
     "updated_at = excluded.updated_at "
     "WHERE excluded.state_seq >= tenant_step_logs.state_seq";
 
@@ -82,8 +83,13 @@ int lgr_state_rank(const char *status)
     return 0;
 }
 
-bool lgr_sink_transient(int rc)
+bool lgr_sink_transient(int rc, const cvg_err_t *err)
 {
+    /* a column this build writes, which the bootstrap adds ("no such
+     * column" in an update, "has no column named" in an insert) */
+    if (rc == CVG_EINVAL && err != NULL &&
+        (strstr(err->message, "no such column") || strstr(err->message, "has no column named")))
+        return true;
     return rc != 0 && rc != CVG_EINVAL && rc != CVG_EEXIST && rc != CVG_ETOOBIG;
 }
 
@@ -235,7 +241,7 @@ static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_
         return cvg_err_set(err, CVG_EINVAL, "step_log_id", "step event without step ids");
     bool finished = ev->kind == CVG_EV_STEP_FINISHED;
     cvg_time_format_iso(ev->ts_ms, ts);
-    cvg_val_t v[17] = {
+    cvg_val_t v[18] = {
         cvg_v_text(ev->step_log_id),
         cvg_v_text(ev->run_id),
         cvg_v_text(ev->tenant_id),
@@ -253,9 +259,10 @@ static int apply_step(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_
         str_or_null(ev->error),
         str_or_null(ev->detail),
         cvg_v_text(ts),
+        int_or_null(ev->run_attempt, ev->run_attempt > 0),
     };
     int64_t changed = 0;
-    int rc = cvg_wh_exec(wh, STEP_UPSERT, v, 17, NULL, NULL, &changed, err);
+    int rc = cvg_wh_exec(wh, STEP_UPSERT, v, 18, NULL, NULL, &changed, err);
     *stale = rc == 0 && changed == 0;
     if (rc == 0 && !finished && !*stale)
         rc = close_if_run_over(wh, ev, err);

@@ -20,8 +20,11 @@
  * it (a late or resent event), so it is no news to follow on the stream. */
 int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err);
 
-/* True when a failure of lgr_sink_apply may pass if tried again later. */
-bool lgr_sink_transient(int rc);
+/* True when a failure of lgr_sink_apply (rc, and err when known) may pass
+ * if tried again later: the warehouse busy or away, or its tables behind
+ * this build (no such table or column, until the bootstrap brings them up
+ * to date); not a bad event. */
+bool lgr_sink_transient(int rc, const cvg_err_t *err);
 
 /* Ordering rank of a run or step state (0 when unknown). */
 int lgr_state_rank(const char *status);

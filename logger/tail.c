@@ -83,6 +83,8 @@ void lgr_tail_format(const cvg_event_t *ev, bool colour, char *out, size_t size)
         cvg_buf_puts(&b, c1);
         if (ev->attempt > 1)
             cvg_buf_printf(&b, "  attempt %d", ev->attempt);
+        if (ev->run_attempt > 1)
+            cvg_buf_printf(&b, "  run attempt %d", ev->run_attempt);
         if (ev->kind == CVG_EV_STEP_FINISHED && ev->detail) {
             /* a failed attempt the runner will try again */
             json_t *d = json_loads(ev->detail, 0, NULL);
@@ -187,6 +189,8 @@ void lgr_tail_format_json(const cvg_event_t *ev, char *out, size_t size)
     set_str(o, "triggered_by", ev->triggered_by);
     set_str(o, "worker_id", ev->worker_id);
     json_object_set_new(o, "attempt", json_integer(ev->attempt));
+    if (ev->run_attempt > 0 && ev->step_index >= 0)
+        json_object_set_new(o, "run_attempt", json_integer(ev->run_attempt));
     set_ts(o, "start_time", ev->start_ms);
     set_ts(o, "end_time", ev->end_ms);
     if (ev->start_ms > 0 && ev->end_ms > 0)

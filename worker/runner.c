@@ -35,6 +35,7 @@ static void event_base(cvg_event_t *ev, cvg_event_kind_t kind, const wrk_env_t *
              run->triggered_by ? run->triggered_by : "");
     snprintf(ev->worker_id, sizeof(ev->worker_id), "%s", env->worker_id);
     ev->attempt = run->attempt > 0 ? run->attempt : 1;
+    ev->run_attempt = ev->attempt; /* a step event sets attempt to the step's */
 }
 
 static void emit(const wrk_env_t *env, cvg_event_t *ev)

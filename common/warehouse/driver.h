@@ -45,6 +45,8 @@ typedef struct cvg_wh_ops {
                         const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);
     int (*index_drop)(void *impl, const char *dataset, const char *table, const char *suffix,
                       bool *dropped, cvg_err_t *err);
+    int (*column_add)(void *impl, const char *dataset, const char *table, const cvg_column_t *col,
+                      cvg_err_t *err);
     char ident_quote; /* '"' */
 } cvg_wh_ops_t;
 

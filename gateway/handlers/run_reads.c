@@ -129,10 +129,10 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
     }
     json_t *steps = json_array(), *dq = json_array();
     rc = cvg_wh_exec(wh,
-                     "SELECT step_log_id, step_id, step_index, ps_type, attempt, status, "
-                     "start_time, end_time, duration_ms, rows_processed, error_message, metadata "
-                     "FROM tenants.tenant_step_logs WHERE pipeline_logging_id = $1 "
-                     "ORDER BY step_index, start_time, attempt",
+                     "SELECT step_log_id, step_id, step_index, ps_type, run_attempt, attempt, "
+                     "status, start_time, end_time, duration_ms, rows_processed, error_message, "
+                     "metadata FROM tenants.tenant_step_logs WHERE pipeline_logging_id = $1 "
+                     "ORDER BY run_attempt, step_index, start_time, attempt",
                      &p, 1, take_all, steps, NULL, err);
     if (rc == 0)
         rc = cvg_wh_exec(wh,

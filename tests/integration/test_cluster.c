@@ -375,6 +375,38 @@ static void test_cluster_bootstrap_drops_retired_index(void)
     json_decref(body);
 }
 
+/* An installation from before the step log had run_attempt: bootstrap
+ * adds the column (its rows NULL there) and says so, once. */
+static void test_cluster_bootstrap_adds_new_columns(void)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/tenants.db", c.warehouse_dir);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(db, "ALTER TABLE tenant_step_logs DROP COLUMN run_attempt", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    const char *has = "SELECT count(*) FROM pragma_table_info('tenant_step_logs') WHERE name = ?";
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", has, "run_attempt"), 0);
+    const char *headers[] = {key_header, NULL};
+    json_t *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    json_t *added = json_object_get(body, "columns_added");
+    CU_ASSERT_EQUAL(json_array_size(added), 1);
+    const char *name = json_string_value(json_array_get(added, 0));
+    CU_ASSERT_STRING_EQUAL(name ? name : "", "tenant_step_logs.run_attempt");
+    json_decref(body);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", has, "run_attempt"), 1);
+    body = NULL;
+    CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
+                          200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "columns_added")), 0);
+    json_decref(body);
+}
+
 static void pack_str(msgpack_packer *pk, const char *s)
 {
     msgpack_pack_str(pk, strlen(s));
@@ -705,6 +737,7 @@ static CU_TestInfo tests[] = {
     {"test_cluster_bootstrap_creates_the_12_tables", test_cluster_bootstrap_creates_the_12_tables},
     {"test_cluster_bootstrap_again_creates_nothing", test_cluster_bootstrap_again_creates_nothing},
     {"test_cluster_bootstrap_drops_retired_index", test_cluster_bootstrap_drops_retired_index},
+    {"test_cluster_bootstrap_adds_new_columns", test_cluster_bootstrap_adds_new_columns},
     {"test_cluster_unreadable_enqueue_answered", test_cluster_unreadable_enqueue_answered},
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},

@@ -1368,10 +1368,31 @@ static void test_pipelines_worker_lost_mid_step(void)
                                "status = 'FAILED' AND end_time IS NOT NULL AND error_message "
                                "LIKE '%worker lost%'",
                                lost_step, 1, 60000));
-    /* and the run goes on as a later attempt */
+    /* and the run goes on as a later attempt, whose steps say so */
     json_t *later = wait_attempt(run_id, 2, NULL);
     CU_ASSERT_PTR_NOT_NULL(later);
     json_decref(later);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_step_logs WHERE step_log_id = ? AND "
+                               "run_attempt = 1",
+                               lost_step, 1, 10000));
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) > 0 FROM tenant_step_logs WHERE "
+                               "pipeline_logging_id = ? AND run_attempt >= 2",
+                               run_id, 1, 60000));
+    /* the run's answer: the lost attempt's step first, each with its run
+     * attempt */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", run_id);
+    json_t *read = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, key_acme, NULL, NULL, &read), 200);
+    json_t *steps = json_object_get(read, "steps");
+    json_t *first_step = json_array_get(steps, 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(first_step, "step_log_id")),
+                           lost_step);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(first_step, "run_attempt")), 1);
+    CU_ASSERT(json_integer_value(json_object_get(json_array_get(steps, json_array_size(steps) - 1),
+                                                 "run_attempt")) >= 2);
+    json_decref(read);
     /* stopped (or ended, on a machine slow enough to lose that attempt
      * too): no step of the run is left RUNNING */
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run_id);

@@ -70,6 +70,7 @@ static void test_codec_event_round_trip(void)
     e->end_ms = 2500;
     e->rows = 0;
     e->attempt = 2;
+    e->run_attempt = 3;
     e->step_index = 1;
     e->error = strdup("boom: ünïcödé \n and newline");
     e->detail = strdup("{\"k\":[1,2,3]}");
@@ -88,6 +89,7 @@ static void test_codec_event_round_trip(void)
     CU_ASSERT_EQUAL(o->end_ms, 2500);
     CU_ASSERT_EQUAL(o->rows, 0);
     CU_ASSERT_EQUAL(o->attempt, 2);
+    CU_ASSERT_EQUAL(o->run_attempt, 3);
     CU_ASSERT_EQUAL(o->step_index, 1);
     CU_ASSERT_EQUAL(o->ts_ms, e->ts_ms);
     CU_ASSERT_STRING_EQUAL(o->error, e->error);

@@ -383,7 +383,7 @@ static void test_sink_rejects_bad_events(void)
     run_event(&ev, CVG_EV_RUN_STARTED, run, "EXPLODED");
     int rc = lgr_sink_apply(wh, &ev, &stale, &err);
     CU_ASSERT_EQUAL(rc, CVG_EINVAL);
-    CU_ASSERT_FALSE(lgr_sink_transient(rc));
+    CU_ASSERT_FALSE(lgr_sink_transient(rc, &err));
     run_event(&ev, CVG_EV_RUN_STARTED, "not-an-id", "RUNNING");
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), CVG_EINVAL);
     run_event(&ev, CVG_EV_RUN_STARTED, run, "RUNNING");
@@ -500,15 +500,60 @@ static void test_batch_waits_for_bootstrap(void)
     add(&b, &ev);
     int rc = lgr_batch_commit(&b, empty, &err);
     CU_ASSERT_NOT_EQUAL(rc, 0);
-    CU_ASSERT_TRUE(lgr_sink_transient(rc));
+    CU_ASSERT_TRUE(lgr_sink_transient(rc, &err));
     CU_ASSERT_EQUAL(b.items[0].state, LGR_PENDING);
     lgr_batch_cleanup(&b);
     cvg_wh_close(&empty);
     tmpdir_remove(&other);
 }
 
+/* A step row says which attempt of its run it belongs to; and a step log
+ * from before that column (an upgrade, until the bootstrap adds it) holds
+ * the events back instead of rejecting them. */
+static void test_batch_waits_for_a_column_bootstrap_adds(void)
+{
+    char run[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_event_t ev;
+    cvg_err_t err;
+    run_event(&ev, CVG_EV_STEP_STARTED, run, "RUNNING");
+    STRSET(ev.step_id, "load");
+    cvg_id_new(ev.step_log_id);
+    ev.step_index = 0;
+    ev.run_attempt = 2;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_exec(wh,
+                                      "ALTER TABLE tenants.tenant_step_logs DROP COLUMN "
+                                      "run_attempt",
+                                      NULL, 0, NULL, NULL, NULL, &err),
+                          0);
+    lgr_batch_t b;
+    lgr_batch_init(&b, 10);
+    add(&b, &ev);
+    int rc = lgr_batch_commit(&b, wh, &err);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    CU_ASSERT_TRUE(lgr_sink_transient(rc, &err));
+    CU_ASSERT_EQUAL(b.items[0].state, LGR_PENDING);
+    /* the bootstrap's ALTER, then the same batch again */
+    cvg_column_t col = {.type = CVG_COL_INT64, .mode = CVG_MODE_NULLABLE};
+    STRSET(col.name, "run_attempt");
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_column_add(wh, "tenants", "tenant_step_logs", &col, &err), 0);
+    CU_ASSERT_EQUAL(lgr_batch_commit(&b, wh, &err), 0);
+    CU_ASSERT_EQUAL(b.items[0].state, LGR_COMMITTED);
+    lgr_batch_cleanup(&b);
+    CU_ASSERT_EQUAL(row_int("SELECT run_attempt FROM tenants.tenant_step_logs WHERE "
+                            "pipeline_logging_id = ?",
+                            run),
+                    2);
+    /* a REQUIRED column cannot be added to rows that lack it */
+    col.mode = CVG_MODE_REQUIRED;
+    STRSET(col.name, "must_have");
+    CU_ASSERT_EQUAL(cvg_wh_column_add(wh, "tenants", "tenant_step_logs", &col, &err), CVG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "lacks the REQUIRED column must_have"));
+}
+
 static CU_TestInfo tests[] = {
     {"test_sink_run_lifecycle", test_sink_run_lifecycle},
+    {"test_batch_waits_for_a_column_bootstrap_adds", test_batch_waits_for_a_column_bootstrap_adds},
     {"test_sink_out_of_order", test_sink_out_of_order},
     {"test_sink_steps_and_dq", test_sink_steps_and_dq},
     {"test_sink_lost_worker_closes_its_steps", test_sink_lost_worker_closes_its_steps},

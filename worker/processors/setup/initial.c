@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_SCHEMA_FILES 256
 #define DEFAULT_SCHEMAS  "setup/initial/schemas"
@@ -96,6 +97,28 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
     return rc;
 }
 
+/* Adds the schema's columns an existing table lacks (each added named in
+ * `added` as table.column): NULLABLE ones only, since rows already there
+ * have no value for them; a missing REQUIRED one is an error. */
+static int ensure_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, json_t *added,
+                          cvg_err_t *err)
+{
+    cvg_strlist_t have = {0};
+    int rc = cvg_wh_table_columns(wh, dataset, sc->table, &have, err);
+    for (size_t i = 0; rc == 0 && i < sc->ncols; i++) {
+        bool present = false;
+        for (size_t j = 0; j < have.n && !present; j++)
+            present = strcasecmp(have.items[j], sc->cols[i].name) == 0;
+        if (present)
+            continue;
+        rc = cvg_wh_column_add(wh, dataset, sc->table, &sc->cols[i], err);
+        if (rc == 0)
+            json_array_append_new(added, json_sprintf("%s.%s", sc->table, sc->cols[i].name));
+    }
+    cvg_strlist_cleanup(&have);
+    return rc;
+}
+
 /* Creates the schema's secondary indexes that an existing table lacks,
  * then drops those it retired (each dropped named in `retired`): a
  * replacement exists before what it replaces goes. */
@@ -143,7 +166,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     cvg_schema_t *schemas = NULL;
     size_t nschemas = 0;
     json_t *created = json_array(), *existing = json_array(), *recreated = json_array();
-    json_t *retired = json_array();
+    json_t *retired = json_array(), *columns_added = json_array();
     bool dataset_created = false;
     cvg_err_t err;
     cvg_err_clear(&err);
@@ -188,8 +211,10 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         if ((rc = cvg_wh_table_exists(ctx->wh, dataset, table, &texists, &err)) != 0)
             goto db_error;
         if (texists && !force_tables) {
-            /* an index added to the schema since the table was made */
-            if ((rc = ensure_indexes(ctx->wh, dataset, &schemas[i], retired, &err)) != 0)
+            /* a column, or an index, added to the schema since the table
+             * was made (the columns first: an index may use one) */
+            if ((rc = ensure_columns(ctx->wh, dataset, &schemas[i], columns_added, &err)) != 0 ||
+                (rc = ensure_indexes(ctx->wh, dataset, &schemas[i], retired, &err)) != 0)
                 goto db_error;
             json_array_append_new(existing, json_string(table));
             continue;
@@ -207,10 +232,11 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         json_array_append_new(texists ? recreated : created, json_string(table));
     }
     res->rows = 0;
-    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:i}", "dataset", dataset,
-                            "dataset_created", dataset_created, "tables_created", created,
-                            "tables_existing", existing, "tables_recreated", recreated,
-                            "indexes_retired", retired, "total_tables", (int)nschemas);
+    res->detail =
+        json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:i}", "dataset", dataset, "dataset_created",
+                  dataset_created, "tables_created", created, "tables_existing", existing,
+                  "tables_recreated", recreated, "columns_added", columns_added, "indexes_retired",
+                  retired, "total_tables", (int)nschemas);
     goto out;
 db_error:
     proc_fail(res, rc, "%s", err.message);
@@ -224,6 +250,7 @@ out:
     json_decref(existing);
     json_decref(recreated);
     json_decref(retired);
+    json_decref(columns_added);
     return rc;
 }
 
