@@ -1126,6 +1126,63 @@ static bool store_gcp_settings(json_t *settings)
     return rc == 0;
 }
 
+/* A query writing into a table made from a schema template gets its
+ * TIMESTAMP and DATE values held to what the loader stores: times in UTC
+ * with milliseconds (converted from another form), real days; anything
+ * else fails the step and writes nothing. */
+static void test_etl_query_times_into_a_typed_table(void)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/gcp/bq_etl/schemas/times.json", cfg.templates_dir);
+    const char *schema = "[{\"name\":\"id\",\"type\":\"INT64\",\"mode\":\"REQUIRED\"},"
+                         "{\"name\":\"ts\",\"type\":\"TIMESTAMP\"},"
+                         "{\"name\":\"day\",\"type\":\"DATE\"}]";
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_fs_write_file(path, schema, strlen(schema), 0644, &err), 0);
+    static const struct {
+        const char *select, *status, *error;
+    } cases[] = {
+        {"SELECT 1 AS id, '2026-11-03 10:00:00' AS ts, '2026-11-03' AS day", "SUCCEEDED", NULL},
+        {"SELECT 2 AS id, '2026-11-03T10:00:00+01:00' AS ts, NULL AS day", "SUCCEEDED", NULL},
+        {"SELECT 3 AS id, 'notatime' AS ts, '2026-11-03' AS day", "FAILED",
+         "column ts: 'notatime' is not a timestamp"},
+        {"SELECT 4 AS id, '2026-02-30T10:00:00Z' AS ts, NULL AS day", "FAILED",
+         "column ts: '2026-02-30T10:00:00Z' is not a timestamp"},
+        {"SELECT 5 AS id, NULL AS ts, '2026-02-30' AS day", "FAILED",
+         "column day: '2026-02-30' is not a date YYYY-MM-DD"},
+        {"SELECT 6 AS id, NULL AS ts, '2026-11-03T00:00:00Z' AS day", "FAILED",
+         "column day: '2026-11-03T00:00:00Z' is not a date"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char y[1024];
+        snprintf(y, sizeof(y),
+                 "pipeline_id: times\ndescription: d\nsteps:\n"
+                 "  - step_id: write\n    ps_type: gcp.bq_etl\n"
+                 "    source: {query: \"%s\"}\n"
+                 "    destination: {dataset_type: \"{tenant_id}\", table: times, "
+                 "schema_template: times}\n",
+                 cases[i].select);
+        wrk_outcome_t out;
+        run_pipeline(NULL, y, NULL, NULL, &out);
+        CU_ASSERT_STRING_EQUAL(out.status, cases[i].status);
+        if (cases[i].error) {
+            const char *e = step_field(&out, 0, "error");
+            if (strstr(e, cases[i].error) == NULL)
+                printf("\n  case %zu: %s\n", i, e);
+            CU_ASSERT_PTR_NOT_NULL(strstr(e, cases[i].error));
+        }
+        wrk_outcome_cleanup(&out);
+    }
+    /* the two good rows, as the loader would have stored them; none else */
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.times"), 2);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.times WHERE id = 1 AND ts = "
+                           "'2026-11-03T10:00:00.000Z' AND day = '2026-11-03'"),
+                    1);
+    CU_ASSERT_EQUAL(
+        int_of("SELECT count(*) FROM acme.times WHERE id = 2 AND ts = '2026-11-03T09:00:00.000Z'"),
+        1);
+}
+
 /* Settings refused when stored, each naming the setting: a scheme the
  * shipped pipeline cannot load, a URI with no host or bucket, an endpoint
  * the outbound policy would never let a worker reach. */
@@ -1284,6 +1341,7 @@ static CU_TestInfo tests[] = {
      test_etl_load_checks_types_of_a_query_made_table},
     {"test_etl_gzip_load_says_compressed", test_etl_gzip_load_says_compressed},
     {"test_etl_provider_settings_refused", test_etl_provider_settings_refused},
+    {"test_etl_query_times_into_a_typed_table", test_etl_query_times_into_a_typed_table},
     {"test_etl_injection_payloads_as_settings", test_etl_injection_payloads_as_settings},
     CU_TEST_INFO_NULL,
 };

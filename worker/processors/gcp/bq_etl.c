@@ -52,6 +52,83 @@ static int insert_select(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_s
     return rc;
 }
 
+/* The largest rowid of the destination before the write: the rows written
+ * are those above it. */
+static int last_rowid(const proc_ctx_t *ctx, const wrk_dest_t *d, int64_t *out, proc_result_t *res)
+{
+    char qc = cvg_wh_ident_quote(ctx->wh), sql[400];
+    snprintf(sql, sizeof(sql), "SELECT coalesce(max(rowid), 0) FROM %c%s%c.%c%s%c", qc, d->dataset,
+             qc, qc, d->table, qc);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    int rc = cvg_wh_query_int(ctx->wh, sql, NULL, 0, out, NULL, &err);
+    return rc == 0 ? 0 : proc_fail(res, rc, "%.900s", err.message);
+}
+
+/* The times a query wrote into the TIMESTAMP and DATE columns of a table
+ * made from a schema template, held to what the loader stores: a
+ * timestamp as UTC with milliseconds (another offset or a space for the T
+ * converted, as the loader converts them), a date as a real YYYY-MM-DD.
+ * A value that is neither fails the step, so nothing is written. */
+static int check_times(const proc_ctx_t *ctx, const wrk_dest_t *d, const cvg_strlist_t *cols,
+                       int64_t after, proc_result_t *res)
+{
+    if (!d->has_schema)
+        return 0;
+    char qc = cvg_wh_ident_quote(ctx->wh);
+    cvg_val_t p = CVG_V_INT(after);
+    for (size_t i = 0; i < d->schema.ncols; i++) {
+        const cvg_column_t *c = &d->schema.cols[i];
+        bool written = false;
+        for (size_t j = 0; j < cols->n && !written; j++)
+            written = strcmp(cols->items[j], c->name) == 0;
+        if (!written || (c->type != CVG_COL_TIMESTAMP && c->type != CVG_COL_DATE))
+            continue;
+        char t[300], col[CVG_SCHEMA_NAME_MAX + 2], sql[4096];
+        snprintf(t, sizeof(t), "%c%s%c.%c%s%c", qc, d->dataset, qc, qc, d->table, qc);
+        snprintf(col, sizeof(col), "%c%s%c", qc, c->name, qc);
+        /* a real day: SQLite keeps 02-30 as it is written unless a modifier
+         * makes it compute, which rolls it over into March */
+        char day_ok[640], canon[200];
+        snprintf(day_ok, sizeof(day_ok),
+                 "typeof(%s) = 'text' AND date(substr(%s, 1, 10), '+0 days') = substr(%s, 1, 10)",
+                 col, col, col);
+        snprintf(canon, sizeof(canon), "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', %s)", col);
+        cvg_err_t err;
+        cvg_err_clear(&err);
+        int rc = 0;
+        if (c->type == CVG_COL_TIMESTAMP) {
+            snprintf(
+                sql, sizeof(sql),
+                "UPDATE %s SET %s = %s WHERE rowid > $1 AND %s AND %s IS NOT NULL AND %s <> %s", t,
+                col, canon, day_ok, canon, canon, col);
+            rc = cvg_wh_exec(ctx->wh, sql, &p, 1, NULL, NULL, NULL, &err);
+            snprintf(sql, sizeof(sql),
+                     "SELECT CAST(%s AS TEXT) FROM %s WHERE rowid > $1 AND %s IS NOT NULL AND NOT "
+                     "(%s AND %s IS NOT NULL AND %s = %s) LIMIT 1",
+                     col, t, col, day_ok, canon, canon, col);
+        } else {
+            snprintf(sql, sizeof(sql),
+                     "SELECT CAST(%s AS TEXT) FROM %s WHERE rowid > $1 AND %s IS NOT NULL AND NOT "
+                     "(%s AND length(%s) = 10) LIMIT 1",
+                     col, t, col, day_ok, col);
+        }
+        char bad[120] = "";
+        bool found = false;
+        if (rc == 0)
+            rc = cvg_wh_query_text(ctx->wh, sql, &p, 1, bad, sizeof(bad), &found, &err);
+        if (rc != 0)
+            return proc_fail(res, rc, "%.900s", err.message);
+        if (found)
+            return proc_fail(res, CVG_EINVAL, "column %s: '%.60s' is not a %s; nothing was written",
+                             c->name, bad,
+                             c->type == CVG_COL_DATE ? "date YYYY-MM-DD"
+                                                     : "timestamp (ISO 8601, e.g. "
+                                                       "2026-11-03T10:00:00Z)");
+    }
+    return 0;
+}
+
 /* A partition replace takes that partition's rows only (as BigQuery
  * refuses rows of other partitions for a partition decorator): the
  * partition was emptied in this transaction, so it now holds exactly the
@@ -147,8 +224,13 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
                              res);
         if (rc == 0)
             rc = wrk_dest_prepare_write(ctx, &d, res->detail, res);
+        int64_t before = 0;
+        if (rc == 0 && d.has_schema)
+            rc = last_rowid(ctx, &d, &before, res);
         if (rc == 0)
             rc = insert_select(ctx, &d, &q, &cols, &rows, res);
+        if (rc == 0)
+            rc = check_times(ctx, &d, &cols, before, res);
         if (rc == 0)
             rc = check_partition(ctx, &d, rows, res);
         if (rc == 0 && cvg_wh_commit(ctx->wh, &err) != 0)
