@@ -80,7 +80,15 @@ int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, 
             if (v != NULL && strcmp(v, value) == 0)
                 return 0;
         }
-        snprintf(why, size, "must be one of the declared values");
+        /* named, as many as fit: "must be one of eu, us" */
+        size_t used = (size_t)snprintf(why, size, "must be one of "), named = 0;
+        for (size_t i = 0; i < json_array_size(d->values) && used < size; i++) {
+            const char *v = json_string_value(json_array_get(d->values, i));
+            if (v != NULL)
+                used += (size_t)snprintf(why + used, size - used, "%s%s", named++ ? ", " : "", v);
+        }
+        if (named == 0)
+            snprintf(why, size, "must be one of the declared values");
         return CVG_EINVAL;
     case CVG_PT_STRING:
         /* one line of text, shown as it reads (no bidi overrides) */
