@@ -498,9 +498,13 @@ int wrk_load_rows(const proc_ctx_t *ctx, cvg_rows_t *r, wrk_dest_t *d, const wrk
         char of[96] = "";
         if (d->partition[0])
             snprintf(of, sizeof(of), " of partition %s", d->partition);
-        rc = proc_fail(res, CVG_EINVAL, "%lld of %lld rows%s are bad (limit %s): %s",
-                       (long long)l.bad, (long long)(l.read - l.skipped), of,
-                       o->max_bad_percent >= 0 ? "max_bad_percent" : "max_bad_rows",
+        char limit[64];
+        if (o->max_bad_percent >= 0)
+            snprintf(limit, sizeof(limit), "max_bad_percent %g", o->max_bad_percent);
+        else
+            snprintf(limit, sizeof(limit), "max_bad_rows %lld", (long long)o->max_bad_rows);
+        rc = proc_fail(res, CVG_EINVAL, "%lld of %lld rows%s are bad (over %s): %s",
+                       (long long)l.bad, (long long)(l.read - l.skipped), of, limit,
                        json_string_value(json_array_get(l.samples, 0)));
     }
     if (rc == 0)

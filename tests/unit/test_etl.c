@@ -500,7 +500,8 @@ static void test_etl_bad_rows_and_threshold(void)
     run_pipeline(NULL, y, NULL, NULL, &out);
     free(y);
     CU_ASSERT_STRING_EQUAL(out.status, "FAILED");
-    CU_ASSERT_PTR_NOT_NULL(strstr(step_field(&out, 0, "error"), "4 of 6 rows are bad"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(step_field(&out, 0, "error"), "4 of 6 rows are bad (over max_bad_rows 0)"));
     /* the old rows are back: none was replaced */
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(step_result(&out, 0), "rows_replaced")), 0);
     json_t *samples = json_object_get(step_result(&out, 0), "bad_row_samples");
