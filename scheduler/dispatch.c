@@ -196,12 +196,16 @@ void sch_expire(sch_t *s)
                       e->cancelled ? "it was being cancelled: run is CANCELLED"
                       : e->dead    ? "no attempts left, run is DEAD"
                                    : "run queued again");
-        emit_taken_back(s, e,
-                        e->cancelled ? "CANCELLED"
-                        : e->dead    ? "DEAD"
-                                     : "RETRYING",
-                        e->cancelled ? "cancelled; its worker was lost"
-                        : e->dead    ? "lease expired: worker lost, no attempts left"
-                                     : "lease expired: worker lost; queued again");
+        /* the lost worker named, as the operator will look for it */
+        char who[CVG_NAME_MAX + 16] = "worker";
+        if (e->worker[0] != '\0')
+            snprintf(who, sizeof(who), "worker %s", e->worker);
+        char why[CVG_NAME_MAX + 80];
+        snprintf(why, sizeof(why), "%s%s lost%s",
+                 e->cancelled ? "cancelled; " : "lease expired: ", who,
+                 e->cancelled ? ""
+                 : e->dead    ? ", no attempts left"
+                              : "; queued again");
+        emit_taken_back(s, e, e->cancelled ? "CANCELLED" : e->dead ? "DEAD" : "RETRYING", why);
     }
 }

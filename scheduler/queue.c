@@ -380,7 +380,7 @@ typedef struct expire_ctx {
 
 /* A row of run id, tenant, pipeline_id, pipeline, attempt, max_attempts,
  * the run log's final status (or NULL), cancel_requested, the run log's
- * end time (or NULL). */
+ * end time (or NULL), the lease's owner (or NULL). */
 static int collect_expired(void *ud, const cvg_row_t *row)
 {
     expire_ctx_t *c = ud;
@@ -399,6 +399,8 @@ static int collect_expired(void *ud, const cvg_row_t *row)
     char ended[CVG_TIME_ISO_LEN] = "";
     if (row->ncols > 8)
         copy_text(ended, sizeof(ended), &row->vals[8]);
+    if (row->ncols > 9)
+        copy_text(e->worker, sizeof(e->worker), &row->vals[9]);
     if (ended[0] == '\0' || cvg_time_parse_iso(ended, &e->ended_ms) != 0)
         e->ended_ms = cvg_time_now_ms();
     return 0;
@@ -424,7 +426,7 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
         q->wh,
         "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.attempt, "
         "q.max_attempts, CASE WHEN r.status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') "
-        "THEN r.status END, q.cancel_requested, r.end_time FROM " Q " q "
+        "THEN r.status END, q.cancel_requested, r.end_time, q.lease_owner FROM " Q " q "
         "LEFT JOIN tenants.tenant_pipeline_runs r "
         "ON r.pipeline_logging_id = q.pipeline_logging_id AND r.attempt = q.attempt "
         "WHERE q.state = 'RUNNING' AND (q.lease_expires_at < $1 OR (r.status IN ('SUCCEEDED', "

@@ -38,6 +38,7 @@ typedef struct sch_expired {
     bool dead;                   /* no attempts left */
     bool cancelled;              /* a cancel was asked for: it ends CANCELLED */
     char logged[CVG_STATUS_MAX]; /* final state found in the run log, or "" */
+    char worker[CVG_NAME_MAX];   /* the lease's owner, the worker lost, or "" */
     int64_t ended_ms;            /* its end there (else now), for the usage counters */
 } sch_expired_t;
 

@@ -1358,16 +1358,21 @@ static void test_pipelines_worker_lost_mid_step(void)
     char lost_step[CVG_ID_LEN] = "";
     proc_t *victim = worker_in_step(run_id, "spin", lost_step);
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
+    /* the worker's id is <host>-<pid> */
+    char lost_as[64];
+    snprintf(lost_as, sizeof(lost_as), "%%worker %%-%ld lost%%", (long)victim->pid);
     kill(victim->pid, SIGKILL);
     CU_ASSERT_NOT_EQUAL(cluster_wait_exit(&c, victim, 5000), 0);
     /* a replacement, so the suite keeps two workers */
     CU_ASSERT_PTR_NOT_NULL(cluster_spawn(&c, "worker-again", "cvg-worker", NULL, NULL));
-    /* the lost attempt's step ends FAILED with the scheduler's reason */
-    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
-                               "SELECT count(*) FROM tenant_step_logs WHERE step_log_id = ? AND "
-                               "status = 'FAILED' AND end_time IS NOT NULL AND error_message "
-                               "LIKE '%worker lost%'",
-                               lost_step, 1, 60000));
+    /* the lost attempt's step ends FAILED with the scheduler's reason,
+     * which names the lost worker */
+    char lost_sql[300];
+    snprintf(lost_sql, sizeof(lost_sql),
+             "SELECT count(*) FROM tenant_step_logs WHERE step_log_id = ? AND status = 'FAILED' "
+             "AND end_time IS NOT NULL AND error_message LIKE '%s'",
+             lost_as);
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants", lost_sql, lost_step, 1, 60000));
     /* and the run goes on as a later attempt, whose steps say so */
     json_t *later = wait_attempt(run_id, 2, NULL);
     CU_ASSERT_PTR_NOT_NULL(later);
