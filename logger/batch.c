@@ -23,6 +23,7 @@ void lgr_batch_clear(lgr_batch_t *b)
         zframe_destroy(&b->items[i].identity);
         zframe_destroy(&b->items[i].payload);
         cvg_event_cleanup(&b->items[i].ev);
+        lgr_closed_clear(&b->items[i].closed);
     }
     b->n = 0;
     b->first_ms = 0;
@@ -71,7 +72,8 @@ static int apply_all(lgr_batch_t *b, cvg_wh_t *wh, size_t *bad, cvg_err_t *err)
     for (size_t i = 0; i < b->n; i++) {
         if (b->items[i].state != LGR_PENDING)
             continue;
-        rc = lgr_sink_apply(wh, &b->items[i].ev, &b->items[i].stale, err);
+        rc = lgr_sink_apply_closing(wh, &b->items[i].ev, &b->items[i].stale, &b->items[i].closed,
+                                    err);
         if (rc != 0) {
             cvg_wh_rollback(wh);
             *bad = i;
@@ -117,7 +119,7 @@ int lgr_batch_commit(lgr_batch_t *b, cvg_wh_t *wh, cvg_err_t *err)
             continue;
         rc = cvg_wh_begin(wh, err);
         if (rc == 0)
-            rc = lgr_sink_apply(wh, &e->ev, &e->stale, err);
+            rc = lgr_sink_apply_closing(wh, &e->ev, &e->stale, &e->closed, err);
         if (rc == 0) {
             rc = cvg_wh_commit(wh, err);
             if (rc == 0)

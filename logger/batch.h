@@ -9,6 +9,7 @@
 
 #include "common/proto.h"
 #include "common/warehouse.h"
+#include "logger/sink.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -20,9 +21,10 @@
 typedef enum { LGR_PENDING = 0, LGR_COMMITTED, LGR_REJECTED, LGR_DUPLICATE } lgr_state_t;
 
 typedef struct lgr_entry {
-    zframe_t *identity; /* sender's routing id, owned */
-    zframe_t *payload;  /* the event as received, owned, republished as is */
-    cvg_event_t ev;     /* decoded, owned */
+    zframe_t *identity;  /* sender's routing id, owned */
+    zframe_t *payload;   /* the event as received, owned, republished as is */
+    cvg_event_t ev;      /* decoded, owned */
+    lgr_closed_t closed; /* the steps its commit closes, to publish after it */
     lgr_state_t state;
     bool stale;      /* committed, but its row had moved past it: not published */
     size_t dup_of;   /* LGR_DUPLICATE: index of the first copy */

@@ -83,6 +83,19 @@ static void ack_settled(logger_t *lg)
     free(done);
 }
 
+/* The steps a committed run event closed, told on the stream as their own
+ * ends would have been (their worker will never send them). */
+static void publish_closed(logger_t *lg, const lgr_closed_t *closed)
+{
+    for (size_t i = 0; i < closed->n; i++) {
+        cvg_buf_t b;
+        cvg_buf_init(&b, 64 * 1024);
+        if (cvg_msg_encode_event(&closed->evs[i], &b) == 0)
+            lgr_stream_publish(lg->pub, &closed->evs[i], b.data, b.len);
+        cvg_buf_cleanup(&b);
+    }
+}
+
 static void flush(logger_t *lg)
 {
     lgr_batch_t *b = &lg->batch;
@@ -98,6 +111,8 @@ static void flush(logger_t *lg)
         if (e->state == LGR_COMMITTED) {
             committed++;
             lgr_seen_add(lg->seen, e->ev.id);
+            /* the steps it closed end before the run's news */
+            publish_closed(lg, &e->closed);
             if (e->stale)
                 lg->stale++; /* stored already, further along: no news to follow */
             else

@@ -126,7 +126,75 @@ static cvg_val_t int_or_null(int64_t v, bool known)
  * which covers the clocks of other hosts; once the run is over no attempt
  * is left to tell apart.
  */
-static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, bool stale, cvg_err_t *err)
+void lgr_closed_clear(lgr_closed_t *closed)
+{
+    for (size_t i = 0; closed && i < closed->n; i++)
+        cvg_event_cleanup(&closed->evs[i]);
+    if (closed) {
+        free(closed->evs);
+        closed->evs = NULL;
+        closed->n = 0;
+    }
+}
+
+/* What closing a step says, built from its row and the run event. */
+typedef struct closing {
+    const cvg_event_t *run;
+    const char *status, *reason;
+    lgr_closed_t *out;
+} closing_t;
+
+static int64_t iso_ms(const cvg_val_t *v)
+{
+    int64_t ms = 0;
+    if (v->type != CVG_VAL_TEXT || v->len >= CVG_TIME_ISO_LEN)
+        return 0;
+    char t[CVG_TIME_ISO_LEN];
+    memcpy(t, v->s, v->len);
+    t[v->len] = '\0';
+    return cvg_time_parse_iso(t, &ms) == 0 ? ms : 0;
+}
+
+static void text_into(char *dst, size_t size, const cvg_val_t *v)
+{
+    size_t n = v->type == CVG_VAL_TEXT ? (v->len < size - 1 ? v->len : size - 1) : 0;
+    if (n)
+        memcpy(dst, v->s, n);
+    dst[n] = '\0';
+}
+
+/* A row of step_log_id, step_id, step_index, attempt, run_attempt,
+ * ps_type, start_time. */
+static int take_closing(void *ud, const cvg_row_t *row)
+{
+    closing_t *c = ud;
+    cvg_event_t *grown = realloc(c->out->evs, (c->out->n + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return 1; /* told on the stream as far as memory allowed */
+    c->out->evs = grown;
+    cvg_event_t *e = &grown[c->out->n++];
+    cvg_event_init(e, CVG_EV_STEP_FINISHED);
+    memcpy(e->run_id, c->run->run_id, sizeof(e->run_id));
+    memcpy(e->tenant_id, c->run->tenant_id, sizeof(e->tenant_id));
+    memcpy(e->pipeline_id, c->run->pipeline_id, sizeof(e->pipeline_id));
+    memcpy(e->pipeline, c->run->pipeline, sizeof(e->pipeline));
+    memcpy(e->worker_id, c->run->worker_id, sizeof(e->worker_id));
+    snprintf(e->status, sizeof(e->status), "%s", c->status);
+    text_into(e->step_log_id, sizeof(e->step_log_id), &row->vals[0]);
+    text_into(e->step_id, sizeof(e->step_id), &row->vals[1]);
+    e->step_index = row->vals[2].type == CVG_VAL_INT ? (int)row->vals[2].i : -1;
+    e->attempt = row->vals[3].type == CVG_VAL_INT ? (int)row->vals[3].i : 1;
+    e->run_attempt = row->vals[4].type == CVG_VAL_INT ? (int)row->vals[4].i : 0;
+    text_into(e->ps_type, sizeof(e->ps_type), &row->vals[5]);
+    e->start_ms = iso_ms(&row->vals[6]);
+    e->ts_ms = c->run->ts_ms;
+    e->end_ms = c->run->ts_ms;
+    e->error = c->reason ? strdup(c->reason) : NULL;
+    return 0;
+}
+
+static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, bool stale, lgr_closed_t *closed,
+                            cvg_err_t *err)
 {
     bool scheduler = strcmp(ev->worker_id, "scheduler") == 0;
     bool retrying = scheduler && strcmp(ev->status, "RETRYING") == 0;
@@ -141,9 +209,22 @@ static int close_lost_steps(cvg_wh_t *wh, const cvg_event_t *ev, bool stale, cvg
     snprintf(why, sizeof(why), "the run ended (%s) before this step's end was logged", ev->status);
     /* the scheduler's reason when it gave one, else what happened */
     const char *reason = scheduler && ev->error ? ev->error : retrying ? NULL : why;
-    cvg_val_t v[5] = {cvg_v_text(ev->run_id),
-                      cvg_v_text(strcmp(ev->status, "CANCELLED") == 0 ? "CANCELLED" : "FAILED"),
-                      cvg_v_text(ts), str_or_null(reason), CVG_V_INT(retrying)};
+    const char *status = strcmp(ev->status, "CANCELLED") == 0 ? "CANCELLED" : "FAILED";
+    cvg_val_t v[5] = {cvg_v_text(ev->run_id), cvg_v_text(status), cvg_v_text(ts),
+                      str_or_null(reason), CVG_V_INT(retrying)};
+    if (closed != NULL) {
+        /* the steps about to close, for the stream (a step's own error,
+         * when it had one, is the row's; the stream tells the reason) */
+        closing_t c = {ev, status, reason ? reason : why, closed};
+        int rc = cvg_wh_exec(wh,
+                             "SELECT step_log_id, step_id, step_index, attempt, run_attempt, "
+                             "ps_type, start_time FROM tenants.tenant_step_logs WHERE "
+                             "pipeline_logging_id = $1 AND status = 'RUNNING' AND ($5 = 0 OR "
+                             "created_at <= $3) ORDER BY step_index",
+                             v, 5, take_closing, &c, NULL, err);
+        if (rc != 0 && rc != 1)
+            return rc;
+    }
     return cvg_wh_exec(wh,
                        "UPDATE tenants.tenant_step_logs SET status = $2, end_time = $3, "
                        "error_message = COALESCE(error_message, $4), updated_at = $3, "
@@ -175,7 +256,7 @@ static int close_if_run_over(cvg_wh_t *wh, const cvg_event_t *ev, cvg_err_t *err
 }
 
 static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *stale,
-                     cvg_err_t *err)
+                     lgr_closed_t *closed, cvg_err_t *err)
 {
     char start[CVG_TIME_ISO_LEN], end[CVG_TIME_ISO_LEN], ts[CVG_TIME_ISO_LEN];
     int rank = lgr_state_rank(ev->status);
@@ -227,7 +308,7 @@ static int apply_run(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *
     free(params);
     free(result);
     if (rc == 0)
-        rc = close_lost_steps(wh, ev, *stale, err);
+        rc = close_lost_steps(wh, ev, *stale, closed, err);
     return rc;
 }
 
@@ -320,7 +401,14 @@ static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err
 
 int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err)
 {
+    return lgr_sink_apply_closing(wh, ev, stale, NULL, err);
+}
+
+int lgr_sink_apply_closing(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, lgr_closed_t *closed,
+                           cvg_err_t *err)
+{
     *stale = false;
+    lgr_closed_clear(closed);
     if (ev->kind == CVG_EV_HEARTBEAT)
         return 0; /* liveness only: published, not stored */
     if (!cvg_id_valid(ev->run_id) || ev->tenant_id[0] == '\0' || ev->pipeline_id[0] == '\0')
@@ -339,7 +427,7 @@ int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *
     case CVG_EV_RUN_QUEUED:
     case CVG_EV_RUN_STARTED:
     case CVG_EV_RUN_FINISHED:
-        rc = apply_run(wh, ev, detail, stale, err);
+        rc = apply_run(wh, ev, detail, stale, closed, err);
         break;
     case CVG_EV_STEP_STARTED:
     case CVG_EV_STEP_FINISHED:

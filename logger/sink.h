@@ -20,6 +20,19 @@
  * it (a late or resent event), so it is no news to follow on the stream. */
 int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err);
 
+/* The steps a run event closed (their worker lost, or the run over while
+ * they were still RUNNING), as the step-finished events that say so: the
+ * stream carries them once the event's transaction commits. */
+typedef struct lgr_closed {
+    cvg_event_t *evs; /* owned */
+    size_t n;
+} lgr_closed_t;
+
+/* As lgr_sink_apply, and fills *closed (emptied first). */
+int lgr_sink_apply_closing(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, lgr_closed_t *closed,
+                           cvg_err_t *err);
+void lgr_closed_clear(lgr_closed_t *closed);
+
 /* True when a failure of lgr_sink_apply (rc, and err when known) may pass
  * if tried again later: the warehouse busy or away, or its tables behind
  * this build (no such table or column, until the bootstrap brings them up

@@ -33,8 +33,9 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
     counter(&b, "cvg_gateway_run_cache_hits_total",
             "Run reads answered from memory (finished runs, CVG_RUN_CACHE_MS).", "",
             atomic_load(&gw->run_cache_hits));
-    counter(&b, "cvg_gateway_rate_limited_total", "Requests refused with 429.", "",
-            atomic_load(&gw->rate_limited));
+    counter(&b, "cvg_gateway_rate_limited_total",
+            "Requests refused by the rate limit (429 rate_limited; a spent quota's 429 is a 4xx).",
+            "", atomic_load(&gw->rate_limited));
     cvg_buf_printf(&b,
                    "# HELP cvg_gateway_events_pending Run events of setup pipelines not yet "
                    "acknowledged by the logger.\n# TYPE cvg_gateway_events_pending gauge\n"

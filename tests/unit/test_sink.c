@@ -551,12 +551,46 @@ static void test_batch_waits_for_a_column_bootstrap_adds(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "lacks the REQUIRED column must_have"));
 }
 
+/* The steps a run event closes come back as their step-finished events,
+ * for the stream: the lost worker will never send them. */
+static void test_sink_closed_steps_are_told(void)
+{
+    char run[CVG_ID_LEN], step[CVG_ID_LEN] = "";
+    cvg_id_new(run);
+    start_step(run, step, 1795600800000);
+    cvg_event_t ev;
+    cvg_err_t err;
+    run_event(&ev, CVG_EV_RUN_QUEUED, run, "RETRYING");
+    STRSET(ev.worker_id, "scheduler");
+    ev.attempt = 1;
+    ev.ts_ms = 1795600860000;
+    ev.error = strdup("lease expired: worker vm-7 lost; queued again");
+    lgr_closed_t closed = {0};
+    CU_ASSERT_EQUAL(lgr_sink_apply_closing(wh, &ev, &stale, &closed, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(closed.n, 1);
+    const cvg_event_t *c = &closed.evs[0];
+    CU_ASSERT_EQUAL(c->kind, CVG_EV_STEP_FINISHED);
+    CU_ASSERT_STRING_EQUAL(c->step_log_id, step);
+    CU_ASSERT_STRING_EQUAL(c->step_id, "load");
+    CU_ASSERT_STRING_EQUAL(c->status, "FAILED");
+    CU_ASSERT_STRING_EQUAL(c->run_id, run);
+    CU_ASSERT_STRING_EQUAL(c->error ? c->error : "",
+                           "lease expired: worker vm-7 lost; queued again");
+    CU_ASSERT_EQUAL(c->end_ms, 1795600860000);
+    /* applied again (a resend), nothing is left RUNNING to close */
+    CU_ASSERT_EQUAL(lgr_sink_apply_closing(wh, &ev, &stale, &closed, &err), 0);
+    CU_ASSERT_EQUAL(closed.n, 0);
+    lgr_closed_clear(&closed);
+    cvg_event_cleanup(&ev);
+}
+
 static CU_TestInfo tests[] = {
     {"test_sink_run_lifecycle", test_sink_run_lifecycle},
     {"test_batch_waits_for_a_column_bootstrap_adds", test_batch_waits_for_a_column_bootstrap_adds},
     {"test_sink_out_of_order", test_sink_out_of_order},
     {"test_sink_steps_and_dq", test_sink_steps_and_dq},
     {"test_sink_lost_worker_closes_its_steps", test_sink_lost_worker_closes_its_steps},
+    {"test_sink_closed_steps_are_told", test_sink_closed_steps_are_told},
     {"test_sink_late_end_of_an_earlier_attempt", test_sink_late_end_of_an_earlier_attempt},
     {"test_sink_rejects_bad_events", test_sink_rejects_bad_events},
     {"test_batch_isolates_a_bad_event", test_batch_isolates_a_bad_event},
