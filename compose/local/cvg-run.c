@@ -673,8 +673,16 @@ int main(int argc, char **argv)
         snprintf(demo, sizeof(demo), "not checked (the bootstrap failed)");
     } else if (r.bootstrap && r.demo)
         demo_tenant(&r, key, demo, sizeof(demo));
-    else if (!r.bootstrap)
-        snprintf(demo, sizeof(demo), "not added (--no-bootstrap)");
+    else if (!r.bootstrap) {
+        /* looked at, not added: a warehouse left as it is may have it */
+        char demo_key[1200];
+        snprintf(demo_key, sizeof(demo_key), "%s/demo_api_key", r.cfg.var_dir);
+        if (cvg_fs_exists(demo_key))
+            snprintf(demo, sizeof(demo), "%s (its key is in %s; not checked: --no-bootstrap)",
+                     DEMO_TENANT, demo_key);
+        else
+            snprintf(demo, sizeof(demo), "not added (--no-bootstrap)");
+    }
     size_t workers = (size_t)json_integer_value(
         json_object_get(json_object_get(json_object_get(ready, "checks"), "workers"), "alive"));
     json_decref(ready);

@@ -392,6 +392,25 @@ static void test_cluster_bootstrap_adds_new_columns(void)
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", has, "run_attempt"), 0);
     const char *headers[] = {key_header, NULL};
     json_t *body = NULL;
+    /* meanwhile a run's read says what to do */
+    char run[CVG_ID_LEN], run_path[128];
+    cvg_id_new(run);
+    const char *args[] = {run, NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_pipeline_runs (pipeline_logging_id, tenant_id, pipeline_id, "
+                "pipeline, status, state_seq, trigger_type, attempt, created_at, updated_at) "
+                "VALUES (?1, 'system', 'bootstrap_system', 'setup/bootstrap_system', 'SUCCEEDED', "
+                "24, 'api', 1, '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z')",
+                args),
+        0);
+    snprintf(run_path, sizeof(run_path), "/api/v1/pipelines/runs/%s", run);
+    CU_ASSERT_EQUAL(http_request(&c, "GET", run_path, headers, NULL, &body), 503);
+    CU_ASSERT_STRING_EQUAL(error_code(body), "system_not_ready");
+    const char *m = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+    CU_ASSERT_PTR_NOT_NULL(m ? strstr(m, "run the bootstrap") : NULL);
+    json_decref(body);
+    body = NULL;
     CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
                           200);
     json_t *added = json_object_get(body, "columns_added");
