@@ -2,6 +2,10 @@
  * The central dataset's table list (see central.h).
  */
 #include "common/central.h"
+#include "common/schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -38,5 +42,30 @@ int cvg_central_count(cvg_wh_t *wh, size_t *present, cvg_err_t *err)
         }
     }
     cvg_strlist_cleanup(&tables);
+    return rc;
+}
+
+int cvg_central_missing_columns(cvg_wh_t *wh, const char *templates_dir, json_t *list,
+                                cvg_err_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < CVG_CENTRAL_TABLE_COUNT; i++) {
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/setup/initial/schemas/%s.json", templates_dir,
+                 cvg_central_tables[i]);
+        cvg_schema_t sc;
+        rc = cvg_schema_load_file(path, &sc, err);
+        if (rc != 0)
+            break;
+        size_t *missing = calloc(CVG_SCHEMA_MAX_COLUMNS, sizeof(*missing)), n = 0;
+        rc = missing ? cvg_wh_missing_columns(wh, CVG_CENTRAL_DATASET, &sc, missing,
+                                              CVG_SCHEMA_MAX_COLUMNS, &n, err)
+                     : cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+        for (size_t j = 0; rc == 0 && j < n; j++)
+            json_array_append_new(
+                list, json_sprintf("%s.%s", cvg_central_tables[i], sc.cols[missing[j]].name));
+        free(missing);
+        cvg_schema_cleanup(&sc);
+    }
     return rc;
 }

@@ -8,6 +8,8 @@
 
 #include "common/warehouse.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,5 +20,11 @@ extern const char *const cvg_central_tables[CVG_CENTRAL_TABLE_COUNT];
 
 /* How many of the central tables exist (0 when the dataset does not). */
 int cvg_central_count(cvg_wh_t *wh, size_t *present, cvg_err_t *err);
+
+/* The columns the schema files under templates_dir/setup/initial/schemas
+ * declare and the existing central tables lack (the bootstrap adds them),
+ * appended to list as "table.column". */
+int cvg_central_missing_columns(cvg_wh_t *wh, const char *templates_dir, json_t *list,
+                                cvg_err_t *err);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct cvg_wh {
     const cvg_wh_ops_t *ops;
@@ -364,6 +365,23 @@ int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, cons
     if (rc == 0)
         rc = check_ident("index", suffix, err);
     return rc ? rc : wh->ops->index_drop(wh->impl, dataset, table, suffix, dropped, err);
+}
+
+int cvg_wh_missing_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, size_t *idx,
+                           size_t max, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    cvg_strlist_t have = {0};
+    int rc = cvg_wh_table_columns(wh, dataset, sc->table, &have, err);
+    for (size_t i = 0; rc == 0 && i < sc->ncols && *n < max; i++) {
+        bool present = false;
+        for (size_t j = 0; j < have.n && !present; j++)
+            present = strcasecmp(have.items[j], sc->cols[i].name) == 0;
+        if (!present)
+            idx[(*n)++] = i;
+    }
+    cvg_strlist_cleanup(&have);
+    return rc;
 }
 
 int cvg_wh_column_add(cvg_wh_t *wh, const char *dataset, const char *table, const cvg_column_t *col,

@@ -191,6 +191,12 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
 int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
                       bool *dropped, cvg_err_t *err);
 
+/* The columns of schema sc that table sc->table of dataset lacks, by
+ * name (any case), in the schema's order: indexes into sc->cols. n gets
+ * their count (at most max). */
+int cvg_wh_missing_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, size_t *idx,
+                           size_t max, size_t *n, cvg_err_t *err);
+
 /* Adds a NULLABLE (or REPEATED) column of the schema to an existing table,
  * its rows NULL there; a REQUIRED one cannot be added to rows that lack it
  * (CVG_EINVAL). */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MAX_SCHEMA_FILES 256
 #define DEFAULT_SCHEMAS  "setup/initial/schemas"
@@ -103,19 +102,14 @@ static int list_schemas(const char *dir, cvg_strlist_t *out, proc_result_t *res)
 static int ensure_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, json_t *added,
                           cvg_err_t *err)
 {
-    cvg_strlist_t have = {0};
-    int rc = cvg_wh_table_columns(wh, dataset, sc->table, &have, err);
-    for (size_t i = 0; rc == 0 && i < sc->ncols; i++) {
-        bool present = false;
-        for (size_t j = 0; j < have.n && !present; j++)
-            present = strcasecmp(have.items[j], sc->cols[i].name) == 0;
-        if (present)
-            continue;
-        rc = cvg_wh_column_add(wh, dataset, sc->table, &sc->cols[i], err);
+    size_t missing[CVG_SCHEMA_MAX_COLUMNS], n = 0;
+    int rc = cvg_wh_missing_columns(wh, dataset, sc, missing, CVG_SCHEMA_MAX_COLUMNS, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const cvg_column_t *c = &sc->cols[missing[i]];
+        rc = cvg_wh_column_add(wh, dataset, sc->table, c, err);
         if (rc == 0)
-            json_array_append_new(added, json_sprintf("%s.%s", sc->table, sc->cols[i].name));
+            json_array_append_new(added, json_sprintf("%s.%s", sc->table, c->name));
     }
-    cvg_strlist_cleanup(&have);
     return rc;
 }
 
