@@ -1301,6 +1301,18 @@ static int sq_table_schema(void *impl, const char *dataset, const char *table, c
     return rc;
 }
 
+/* Runs the driver's own DDL (on names already checked), freeing it; what
+ * names the object in the error of a definition that did not fit. */
+static int run_own_ddl(sq_t *s, cvg_buf_t *ddl, const char *what, cvg_err_t *err)
+{
+    s->trusted++;
+    int rc = ddl->overflow ? cvg_err_set(err, CVG_ETOOBIG, what, "%s definition too long", what)
+                           : run(s, cvg_buf_cstr(ddl), err);
+    s->trusted--;
+    cvg_buf_cleanup(ddl);
+    return rc;
+}
+
 static int sq_index_create(void *impl, const char *dataset, const char *table, const char *suffix,
                            const char *const *columns, size_t n, const char *not_null,
                            cvg_err_t *err)
@@ -1312,12 +1324,7 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
     index_ddl(&ddl, dataset, table, suffix, columns, n, not_null);
-    s->trusted++; /* the driver's own DDL on checked names */
-    rc = ddl.overflow ? cvg_err_set(err, CVG_ETOOBIG, "index", "index definition too long")
-                      : run(s, cvg_buf_cstr(&ddl), err);
-    s->trusted--;
-    cvg_buf_cleanup(&ddl);
-    return rc;
+    return run_own_ddl(s, &ddl, "index", err);
 }
 
 static int sq_column_add(void *impl, const char *dataset, const char *table,
@@ -1331,12 +1338,7 @@ static int sq_column_add(void *impl, const char *dataset, const char *table,
     cvg_buf_init(&ddl, 4096);
     cvg_buf_printf(&ddl, "ALTER TABLE \"%s\".\"%s\" ADD COLUMN ", dataset, table);
     column_ddl(&ddl, col);
-    s->trusted++; /* the driver's own DDL on checked names */
-    rc = ddl.overflow ? cvg_err_set(err, CVG_ETOOBIG, "column", "column definition too long")
-                      : run(s, cvg_buf_cstr(&ddl), err);
-    s->trusted--;
-    cvg_buf_cleanup(&ddl);
-    return rc;
+    return run_own_ddl(s, &ddl, "column", err);
 }
 
 static int sq_index_drop(void *impl, const char *dataset, const char *table, const char *suffix,
