@@ -2,11 +2,9 @@
  * The central dataset's table list (see central.h).
  */
 #include "common/central.h"
-#include "common/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
 #include <string.h>
 
 const char *const cvg_central_tables[CVG_CENTRAL_TABLE_COUNT] = {
@@ -45,27 +43,44 @@ int cvg_central_count(cvg_wh_t *wh, size_t *present, cvg_err_t *err)
     return rc;
 }
 
-int cvg_central_missing_columns(cvg_wh_t *wh, const char *templates_dir, json_t *list,
-                                cvg_err_t *err)
+int cvg_central_schemas_load(const char *templates_dir, cvg_schema_t out[CVG_CENTRAL_TABLE_COUNT],
+                             cvg_err_t *err)
 {
+    memset(out, 0, CVG_CENTRAL_TABLE_COUNT * sizeof(*out));
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < CVG_CENTRAL_TABLE_COUNT; i++) {
         char path[2048];
         snprintf(path, sizeof(path), "%s/setup/initial/schemas/%s.json", templates_dir,
                  cvg_central_tables[i]);
-        cvg_schema_t sc;
-        rc = cvg_schema_load_file(path, &sc, err);
-        if (rc != 0)
-            break;
-        size_t *missing = calloc(CVG_SCHEMA_MAX_COLUMNS, sizeof(*missing)), n = 0;
-        rc = missing ? cvg_wh_missing_columns(wh, CVG_CENTRAL_DATASET, &sc, missing,
-                                              CVG_SCHEMA_MAX_COLUMNS, &n, err)
-                     : cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+        rc = cvg_schema_load_file(path, &out[i], err);
+    }
+    if (rc != 0)
+        cvg_central_schemas_cleanup(out);
+    return rc;
+}
+
+void cvg_central_schemas_cleanup(cvg_schema_t s[CVG_CENTRAL_TABLE_COUNT])
+{
+    for (size_t i = 0; i < CVG_CENTRAL_TABLE_COUNT; i++)
+        cvg_schema_cleanup(&s[i]);
+    memset(s, 0, CVG_CENTRAL_TABLE_COUNT * sizeof(*s));
+}
+
+int cvg_central_missing_columns(cvg_wh_t *wh, const cvg_schema_t schemas[CVG_CENTRAL_TABLE_COUNT],
+                                json_t *list, cvg_err_t *err)
+{
+    size_t *missing = calloc(CVG_SCHEMA_MAX_COLUMNS, sizeof(*missing));
+    if (missing == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < CVG_CENTRAL_TABLE_COUNT; i++) {
+        size_t n = 0;
+        rc = cvg_wh_missing_columns(wh, CVG_CENTRAL_DATASET, &schemas[i], missing,
+                                    CVG_SCHEMA_MAX_COLUMNS, &n, err);
         for (size_t j = 0; rc == 0 && j < n; j++)
             json_array_append_new(
-                list, json_sprintf("%s.%s", cvg_central_tables[i], sc.cols[missing[j]].name));
-        free(missing);
-        cvg_schema_cleanup(&sc);
+                list, json_sprintf("%s.%s", schemas[i].table, schemas[i].cols[missing[j]].name));
     }
+    free(missing);
     return rc;
 }

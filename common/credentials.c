@@ -326,6 +326,24 @@ int cvg_cred_rewrap(const cvg_keyring_t *k, const char *tenant, const char *cred
 
 /* ---- storage ------------------------------------------------------------- */
 
+/* When and by whom the provider's credential was first stored: a
+ * replacement keeps them (it is a new secret with an id of its own, since
+ * the id is bound into its encryption). */
+typedef struct first_store {
+    char at[CVG_TIME_ISO_LEN];
+    char by[CVG_NAME_MAX];
+} first_store_t;
+
+static int take_first_store(void *ud, const cvg_row_t *row)
+{
+    first_store_t *f = ud;
+    if (row->vals[0].type == CVG_VAL_TEXT)
+        snprintf(f->at, sizeof(f->at), "%.*s", (int)row->vals[0].len, row->vals[0].s);
+    if (row->vals[1].type == CVG_VAL_TEXT)
+        snprintf(f->by, sizeof(f->by), "%.*s", (int)row->vals[1].len, row->vals[1].s);
+    return 0;
+}
+
 int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, const char *provider,
                    const char *name, const json_t *secret, const json_t *metadata,
                    const char *created_by, char cred_id[CVG_ID_LEN], cvg_err_t *err)
@@ -344,31 +362,18 @@ int cvg_cred_store(cvg_wh_t *wh, const cvg_keyring_t *k, const char *tenant, con
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);
     rc = cvg_wh_begin_write(wh, CVG_CENTRAL_DATASET, err); /* that file's lock alone */
-    /* a replacement is a new secret with an id of its own (the id is bound
-     * into its encryption); the credential was still created when the
-     * first one was stored */
-    char created[CVG_TIME_ISO_LEN] = "";
-    bool replacing = false;
-    cvg_val_t key[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
-    if (rc == 0)
-        rc = cvg_wh_query_text(
-            wh, "SELECT created_at FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", key, 2,
-            created, sizeof(created), &replacing, err);
-    char first_by[CVG_NAME_MAX] = "";
-    bool by_known = false;
-    if (rc == 0 && replacing)
-        rc = cvg_wh_query_text(
-            wh, "SELECT created_by FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", key, 2,
-            first_by, sizeof(first_by), &by_known, err);
-    if (rc == 0 && replacing && by_known && first_by[0] != '\0')
-        created_by = first_by;
-    if (rc == 0 && (!replacing || created[0] == '\0'))
-        snprintf(created, sizeof(created), "%s", now);
+    first_store_t first = {0};
     if (rc == 0) {
         cvg_val_t del[2] = {cvg_v_text(tenant), cvg_v_text(provider)};
-        rc = cvg_wh_exec(wh, "DELETE FROM " CREDS " WHERE tenant_id = $1 AND provider = $2", del, 2,
-                         NULL, NULL, NULL, err);
+        rc = cvg_wh_exec(wh,
+                         "DELETE FROM " CREDS " WHERE tenant_id = $1 AND provider = $2 "
+                         "RETURNING created_at, created_by",
+                         del, 2, take_first_store, &first, NULL, err);
     }
+    char created[CVG_TIME_ISO_LEN];
+    snprintf(created, sizeof(created), "%s", first.at[0] ? first.at : now);
+    if (first.by[0] != '\0')
+        created_by = first.by;
     if (rc == 0) {
         cvg_val_t p[12] = {cvg_v_text(cred_id),
                            cvg_v_text(tenant),

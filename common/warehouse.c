@@ -367,6 +367,15 @@ int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, cons
     return rc ? rc : wh->ops->index_drop(wh->impl, dataset, table, suffix, dropped, err);
 }
 
+bool cvg_wh_err_missing_column(const cvg_err_t *err)
+{
+    /* SQLite's words: "no such column" in a read or an update, "has no
+     * column named" in an insert */
+    return err != NULL && err->code == CVG_EINVAL &&
+           (strstr(err->message, "no such column") != NULL ||
+            strstr(err->message, "has no column named") != NULL);
+}
+
 int cvg_wh_missing_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, size_t *idx,
                            size_t max, size_t *n, cvg_err_t *err)
 {

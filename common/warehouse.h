@@ -191,6 +191,10 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
 int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
                       bool *dropped, cvg_err_t *err);
 
+/* True when err says a statement named a column its table lacks: after an
+ * upgrade, a table the bootstrap has not brought up to date yet. */
+bool cvg_wh_err_missing_column(const cvg_err_t *err);
+
 /* The columns of schema sc that table sc->table of dataset lacks, by
  * name (any case), in the schema's order: indexes into sc->cols. n gets
  * their count (at most max). */

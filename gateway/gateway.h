@@ -7,6 +7,7 @@
 #define GW_GATEWAY_H
 
 #include "common/buf.h"
+#include "common/central.h"
 #include "common/config.h"
 #include "common/emitter.h"
 #include "common/id.h"
@@ -40,14 +41,16 @@ typedef struct gw {
     cvg_emitter_t *emitter;           /* run events of setup pipelines */
     pthread_mutex_t setup_lock;       /* one setup pipeline at a time */
     struct MHD_Daemon *daemon;
-    cvg_keyring_t keys;              /* API key pepper, credential master keys */
-    cvg_plans_t plans;               /* configs/system/plans.yml */
-    cvg_email_policy_t email_policy; /* configs/system/email_policy.yml */
-    cvg_providers_t providers;       /* configs/system/providers.yml */
-    gw_pipecache_t *pipes;           /* validated pipeline configs */
-    gw_keycache_t *keycache;         /* recent API key lookups */
-    gw_ratelimit_t *limits;          /* token buckets: per key, per address */
-    gw_runcache_t *runs;             /* answers of finished runs */
+    cvg_keyring_t keys;                            /* API key pepper, credential master keys */
+    cvg_plans_t plans;                             /* configs/system/plans.yml */
+    cvg_email_policy_t email_policy;               /* configs/system/email_policy.yml */
+    cvg_providers_t providers;                     /* configs/system/providers.yml */
+    cvg_schema_t central[CVG_CENTRAL_TABLE_COUNT]; /* the central tables' schemas */
+    char central_error[256];                       /* why they did not load, or "" */
+    gw_pipecache_t *pipes;                         /* validated pipeline configs */
+    gw_keycache_t *keycache;                       /* recent API key lookups */
+    gw_ratelimit_t *limits;                        /* token buckets: per key, per address */
+    gw_runcache_t *runs;                           /* answers of finished runs */
     atomic_ullong requests;
     atomic_ullong responses_4xx;
     atomic_ullong responses_5xx;
@@ -172,6 +175,9 @@ const gw_route_t *gw_route_match(const char *method, const char *path, gw_req_t 
  */
 gw_resp_t *gw_req_suspend(gw_req_t *req, const gw_resp_t *resp);
 void gw_req_resume(gw_req_t *req);
+
+/* Whether a tenant profile with this id exists. */
+int gw_tenant_exists(cvg_wh_t *wh, const char *tenant, bool *exists, cvg_err_t *err);
 
 /* Whether the tenant the path names exists (always, for its own key);
  * otherwise answers 404, or 503 when it cannot be read, and returns false. */

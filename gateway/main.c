@@ -137,6 +137,12 @@ int main(int argc, char **argv)
         gw_whpool_destroy(&gw.pool);
         return 0;
     }
+    /* what readiness compares the central tables with (not fatal: the
+     * bootstrap reports a bad schema file itself) */
+    if (cvg_central_schemas_load(gw.cfg.templates_dir, gw.central, &err) != 0) {
+        snprintf(gw.central_error, sizeof(gw.central_error), "%.200s", err.message);
+        cvg_warn(NULL, "the central tables' schemas: %s", err.message);
+    }
     rc = EX_UNAVAILABLE;
     gw.bus = gw_bus_new(gw.cfg.control_endpoint, gw.cfg.events_endpoint, &err);
     if (gw.bus)
@@ -191,6 +197,7 @@ out:
     gw_runcache_destroy(&gw.runs);
     gw_pipecache_destroy(&gw.pipes);
     cvg_providers_cleanup(&gw.providers);
+    cvg_central_schemas_cleanup(gw.central);
     wrk_registry_unload();
     cvg_email_policy_cleanup(&gw.email_policy);
     cvg_keyring_wipe(&gw.keys);

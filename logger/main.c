@@ -134,8 +134,7 @@ static void flush(logger_t *lg)
         int64_t now = cvg_time_mono_ms();
         if (now - lg->last_failure_log >= FAILURE_LOG_EVERY_MS) {
             cvg_log_field_t f = CVG_LF_NUM("events", b->n - committed);
-            bool behind =
-                strstr(err.message, "no such column") || strstr(err.message, "has no column named");
+            bool behind = cvg_wh_err_missing_column(&err);
             cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1,
                           "batch not written, senders will send again: %s%s", err.message,
                           behind ? " (the central tables are older than this build: run the "

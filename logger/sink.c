@@ -85,11 +85,8 @@ int lgr_state_rank(const char *status)
 
 bool lgr_sink_transient(int rc, const cvg_err_t *err)
 {
-    /* a column this build writes, which the bootstrap adds ("no such
-     * column" in an update, "has no column named" in an insert) */
-    if (rc == CVG_EINVAL && err != NULL &&
-        (strstr(err->message, "no such column") || strstr(err->message, "has no column named")))
-        return true;
+    if (rc == CVG_EINVAL && cvg_wh_err_missing_column(err))
+        return true; /* a column this build writes, which the bootstrap adds */
     return rc != 0 && rc != CVG_EINVAL && rc != CVG_EEXIST && rc != CVG_ETOOBIG;
 }
 

@@ -39,8 +39,10 @@ static void check_warehouse(gw_t *gw, json_t *checks, json_t *missing)
      * reason to be unready (the bootstrap that adds them needs the cluster
      * ready), but the reason run reads fail and workers wait meanwhile */
     json_t *behind = json_array();
-    if (rc == 0 && present == CVG_CENTRAL_TABLE_COUNT &&
-        cvg_central_missing_columns(wh, gw->cfg.templates_dir, behind, &err) != 0) {
+    if (rc == 0 && present == CVG_CENTRAL_TABLE_COUNT && gw->central_error[0] != '\0') {
+        json_array_append_new(behind, json_sprintf("(not checked: %s)", gw->central_error));
+    } else if (rc == 0 && present == CVG_CENTRAL_TABLE_COUNT &&
+               cvg_central_missing_columns(wh, gw->central, behind, &err) != 0) {
         json_array_append_new(behind, json_sprintf("(not checked: %s)", err.message));
         cvg_err_clear(&err);
     }

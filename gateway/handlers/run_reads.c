@@ -172,7 +172,7 @@ static bool tenant_filter_ok(const char *t)
  * column this build reads, what the operator must do. */
 static void read_failed(gw_resp_t *resp, const char *what, const cvg_err_t *err)
 {
-    if (strstr(err->message, "no such column") != NULL)
+    if (cvg_wh_err_missing_column(err))
         gw_resp_error(resp, 503, "system_not_ready", NULL,
                       "%s: the central tables are older than this build (%s): run the "
                       "bootstrap, POST /api/v1/admin/bootstrap",

@@ -94,14 +94,11 @@ static const char *log_tenant(gw_t *gw, const cvg_params_t *params)
     if (id == NULL || cvg_tenant_id_check(id, why, sizeof(why)) != 0)
         return GW_SYSTEM_TENANT;
     cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
-    cvg_val_t p = cvg_v_text(id);
-    int64_t n = 1; /* unknown counts as taken */
-    if (wh == NULL ||
-        cvg_wh_query_int(wh, "SELECT count(*) FROM tenants.tenant_profiles WHERE tenant_id = $1",
-                         &p, 1, &n, NULL, NULL) != 0)
-        n = 1;
+    bool taken = true; /* unknown counts as taken */
+    if (wh == NULL || gw_tenant_exists(wh, id, &taken, NULL) != 0)
+        taken = true;
     gw_whpool_release(gw->pool, wh);
-    return n == 0 ? id : GW_SYSTEM_TENANT;
+    return taken ? GW_SYSTEM_TENANT : id;
 }
 
 static json_t *step_result(const wrk_outcome_t *out, size_t i)
