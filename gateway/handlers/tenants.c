@@ -7,6 +7,7 @@
  */
 #include "common/central.h"
 #include "common/crypto.h"
+#include "common/id.h"
 #include "common/time.h"
 #include "gateway/gateway.h"
 #include "common/quota.h"
@@ -106,11 +107,13 @@ static json_t *step_result(const wrk_outcome_t *out, size_t i)
     return json_object_get(json_array_get(out->steps, i), "result");
 }
 
-/* dryrun_{tenant}_{YYYYMMDD_HHMMSS}, the id lower-cased and anything else
- * unusual in it as _. */
+/* dryrun_{tenant}_{YYYYMMDD_HHMMSS}_{6 hex}, the id lower-cased and anything
+ * else unusual in it as _; the random tail tells apart two dry-runs of one
+ * tenant in the same second. */
 static void validation_id(const char *tenant, char *out, size_t size)
 {
     char clean[CVG_TENANT_MAX], stamp[CVG_TIME_COMPACT_LEN];
+    unsigned char tail[3] = {0};
     size_t i = 0;
     for (; i < sizeof(clean) - 1 && tenant[i]; i++) {
         char c = tenant[i] >= 'A' && tenant[i] <= 'Z' ? (char)(tenant[i] - 'A' + 'a') : tenant[i];
@@ -119,7 +122,8 @@ static void validation_id(const char *tenant, char *out, size_t size)
     }
     clean[i] = '\0';
     cvg_time_format_compact(cvg_time_now_ms(), stamp);
-    snprintf(out, size, "dryrun_%s_%s", clean, stamp);
+    (void)cvg_random_bytes(tail, sizeof(tail)); /* zeros still make an id */
+    snprintf(out, size, "dryrun_%s_%s_%02x%02x%02x", clean, stamp, tail[0], tail[1], tail[2]);
 }
 
 static void run_failed(gw_resp_t *resp, int rc, const cvg_err_t *err)

@@ -278,13 +278,26 @@ static void test_tenants_dryrun_shape_and_log(void)
                            "POST /api/v1/tenants/onboard");
     const char *vid = json_string_value(json_object_get(b, "validation_id"));
     CU_ASSERT_EQUAL(strncmp(vid, "dryrun_globex-eu_", 17), 0);
-    CU_ASSERT_EQUAL(strlen(vid), 17 + 15);
+    CU_ASSERT_EQUAL(strlen(vid), 17 + 15 + 7);
+    /* A second dry-run straight after (the same second, usually) has its
+     * own id. */
+    char first[64];
+    snprintf(first, sizeof(first), "%s", vid);
+    json_decref(b);
+    b = NULL;
+    body = tenant_body(1);
+    CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/dryrun", body, &b), 200);
+    free(body);
+    vid = json_string_value(json_object_get(b, "validation_id"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vid);
+    CU_ASSERT_EQUAL(strncmp(vid, "dryrun_globex-eu_", 17), 0);
+    CU_ASSERT_STRING_NOT_EQUAL(vid, first);
     json_decref(b);
     /* Logged like every run, under the tenant, and nothing was created. */
     CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
                                "SELECT count(*) FROM tenant_pipeline_runs WHERE tenant_id = ? AND "
                                "pipeline_id = 'dryrun_validation' AND status = 'SUCCEEDED'",
-                               "globex-eu", 1, 10000));
+                               "globex-eu", 2, 10000));
     char ds[700];
     snprintf(ds, sizeof(ds), "%s/globex_eu.db", c.warehouse_dir);
     CU_ASSERT_FALSE(cvg_fs_exists(ds));
