@@ -192,6 +192,15 @@ static cvg_addr_class_t classify4(uint32_t a)
         return CVG_ADDR_MULTICAST;
     if ((a & 0xF0000000u) == 0xF0000000u)
         return CVG_ADDR_RESERVED;
+    /* Not reachable on the Internet (RFC 6890's registry): protocol
+     * assignments 192.0.0.0/24, the documentation nets 192.0.2.0/24,
+     * 198.51.100.0/24 and 203.0.113.0/24, benchmarking 198.18.0.0/15 and
+     * the retired 6to4 relays 192.88.99.0/24; inside a provider's network
+     * they may be routed to its own hosts. */
+    if ((a & 0xFFFFFF00u) == 0xC0000000u || (a & 0xFFFFFF00u) == 0xC0000200u ||
+        (a & 0xFFFFFF00u) == 0xC6336400u || (a & 0xFFFFFF00u) == 0xCB007100u ||
+        (a & 0xFFFE0000u) == 0xC6120000u || (a & 0xFFFFFF00u) == 0xC0586300u)
+        return CVG_ADDR_RESERVED;
     return CVG_ADDR_PUBLIC;
 }
 
@@ -214,6 +223,7 @@ static cvg_addr_class_t classify6(const unsigned char *b)
     static const unsigned char aws_metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,
                                                    0,    0,    0,    0,    0, 0, 0x02, 0x54};
     static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
     if (zeros(b, 16))
         return CVG_ADDR_UNSPECIFIED;
     if (zeros(b, 15) && b[15] == 1)
@@ -222,8 +232,22 @@ static cvg_addr_class_t classify6(const unsigned char *b)
         return classify4(v4_at(b + 12));
     if (zeros(b, 12)) /* ::a.b.c.d, deprecated but still routed by some stacks */
         return classify4(v4_at(b + 12));
+    if (memcmp(b, translated, sizeof(translated)) == 0) /* ::ffff:0:a.b.c.d (SIIT) */
+        return classify4(v4_at(b + 12));
     if (memcmp(b, nat64, sizeof(nat64)) == 0) /* 64:ff9b::a.b.c.d */
         return classify4(v4_at(b + 12));
+    /* Local NAT64 64:ff9b:1::/48 (the IPv4 address sits where the local
+     * prefix length puts it); 2001::/23, protocol assignments, Teredo's
+     * 2001::/32 among them, whose IPv4 address is hidden in the bits;
+     * documentation 2001:db8::/32; discard 100::/64. */
+    if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 && b[5] == 1)
+        return CVG_ADDR_RESERVED;
+    if (b[0] == 0x20 && b[1] == 0x01 && (b[2] & 0xfe) == 0)
+        return CVG_ADDR_RESERVED;
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+        return CVG_ADDR_RESERVED;
+    if (b[0] == 0x01 && b[1] == 0 && zeros(b + 2, 6))
+        return CVG_ADDR_RESERVED;
     if (b[0] == 0x20 && b[1] == 0x02) /* 6to4: 2002:aabb:ccdd:: */
         return classify4(v4_at(b + 2));
     if (memcmp(b, aws_metadata, 16) == 0)

@@ -4,6 +4,7 @@
 #include "gateway/auth.h"
 #include "common/fs.h"
 #include "common/time.h"
+#include "common/utf8.h"
 #include "gateway/keycache.h"
 #include "gateway/ratelimit.h"
 #include "gateway/whpool.h"
@@ -233,22 +234,50 @@ static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp
     return true;
 }
 
+static bool authenticate(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp);
+
+/* The names recorded for a request without X-User-ID (gw_req_actor): a
+ * caller may not claim one that is not its own, or a tenant's action would
+ * read as the admin's. */
+static bool actor_reserved(const char *user)
+{
+    static const char *const names[] = {"admin", "self-signup", "anonymous", "system", "scheduler"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(user, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool gw_auth_check(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
 {
     const char *user = gw_req_header(req, "X-User-ID");
     if (user && user[0]) {
         /* recorded as who did it: one line of text, or the request is refused */
-        bool clean = strlen(user) < sizeof(req->user_id);
-        for (const char *p = user; clean && *p; p++)
-            clean = (unsigned char)*p >= 0x20 && *p != 0x7f;
-        if (!clean) {
+        if (strlen(user) >= sizeof(req->user_id) || !cvg_utf8_plain(user)) {
             gw_resp_error(resp, 400, "invalid_field", "X-User-ID",
-                          "X-User-ID: at most %zu bytes of text without control characters",
+                          "X-User-ID: at most %zu bytes of UTF-8 text without control characters",
                           sizeof(req->user_id) - 1);
+            return false;
+        }
+    }
+    if (!authenticate(gw, route, req, resp))
+        return false;
+    if (user && user[0]) {
+        if (actor_reserved(user) && strcmp(user, gw_req_actor(req)) != 0) {
+            gw_resp_error(resp, 400, "invalid_field", "X-User-ID",
+                          "X-User-ID: '%s' is a name the system records for itself; send the "
+                          "user's own id",
+                          user);
             return false;
         }
         memcpy(req->user_id, user, strlen(user) + 1);
     }
+    return true;
+}
+
+static bool authenticate(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
+{
     const char *admin_key = gw_req_header(req, "X-Admin-Key");
     bool has_admin = admin_key && admin_key[0];
     switch (route->auth) {

@@ -58,6 +58,8 @@ typedef struct gw {
     atomic_ullong auth_refused;   /* requests refused by authentication */
     atomic_ullong rate_limited;   /* 429s */
     atomic_ullong run_cache_hits; /* run reads answered from memory */
+    atomic_ullong body_bytes;     /* request body bytes held, all connections */
+    atomic_ullong body_refused;   /* 503s for API_MAX_BUFFERED_BYTES */
 } gw_t;
 
 typedef enum gw_auth {
@@ -84,6 +86,10 @@ typedef struct gw_req {
     char param_values[GW_PATH_PARAMS_MAX][GW_PARAM_MAX];
     cvg_buf_t body;
     bool body_too_big;
+    bool body_refused;            /* over API_MAX_BUFFERED_BYTES: 503 */
+    size_t body_held;             /* bytes counted in gw->body_bytes */
+    const struct gw_route *route; /* found with the headers, for a body */
+    struct gw_resp *gate;         /* its authentication's answer headers */
     char request_id[CVG_ID_LEN];
     int64_t start_mono;
     int status; /* of the response, for the access log */

@@ -2,8 +2,13 @@
  * The HTTP server on libmicrohttpd: a thread pool with epoll, request
  * bodies collected into a bounded buffer (413 past API_MAX_BODY_BYTES),
  * slow clients cut off by the connection timeout, headers bounded by the
- * per-connection memory limit. A response is queued on the second call for
- * a request (never the first), which keeps HTTP keep-alive working. A
+ * per-connection memory limit, connections per client address bounded.
+ * A response is queued on the second call for a request (never the first),
+ * which keeps HTTP keep-alive working; but a request that brings a body
+ * is routed and authenticated with its headers, and refused there (the
+ * connection then closes), so no body is held for a caller who may not
+ * send it. The bodies held at once are bounded too (503 past
+ * API_MAX_BUFFERED_BYTES). A
  * handler waiting on another process suspends its connection instead of
  * its thread (gw_req_suspend); the answer goes out on the call that
  * follows the resume.
@@ -19,6 +24,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,18 +184,15 @@ int gw_req_no_body(gw_req_t *req, gw_resp_t *resp)
     return first != NULL ? -1 : 0;
 }
 
-static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
+/* The route of the request, authenticated; NULL with resp filled when it
+ * is refused. */
+static const gw_route_t *gate(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
 {
-    if (req->body_too_big) {
-        gw_resp_error(resp, 413, "payload_too_large", NULL, "request body over the %d byte limit",
-                      gw->cfg.api_max_body_bytes);
-        return;
-    }
     if (gw_auth_key_in_url(req)) {
         gw_resp_error(resp, 400, "credentials_in_url", NULL,
                       "API keys are not accepted in the URL; send X-API-Key or X-Admin-Key "
                       "headers");
-        return;
+        return NULL;
     }
     bool known = false;
     char allow[64];
@@ -199,13 +202,31 @@ static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
         snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
         gw_resp_error(resp, 405, "method_not_allowed", NULL,
                       "%s is not allowed on %s (allowed: %s)", req->method, req->path, allow);
-        return;
+        return NULL;
     }
     if (route == NULL) {
         gw_resp_error(resp, 404, "not_found", NULL, "no route for %s %s", req->method, req->path);
+        return NULL;
+    }
+    return gw_auth_check(gw, route, req, resp) ? route : NULL;
+}
+
+static void dispatch(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
+{
+    if (req->body_too_big) {
+        gw_resp_error(resp, 413, "payload_too_large", NULL, "request body over the %d byte limit",
+                      gw->cfg.api_max_body_bytes);
         return;
     }
-    if (!gw_auth_check(gw, route, req, resp))
+    if (req->body_refused) {
+        gw_resp_header(resp, "Retry-After", "1");
+        gw_resp_error(resp, 503, "busy", NULL,
+                      "the gateway holds as many request bodies as it may "
+                      "(API_MAX_BUFFERED_BYTES); retry shortly");
+        return;
+    }
+    const gw_route_t *route = req->route;
+    if (route == NULL && (route = gate(gw, req, resp)) == NULL)
         return;
     route->fn(req, resp);
     if (resp->body == NULL && req->later == NULL)
@@ -257,6 +278,40 @@ void gw_req_resume(gw_req_t *req)
     MHD_resume_connection(req->conn);
 }
 
+/* A request with a body, at its headers: routed and authenticated now, and
+ * refused before its body is read (libmicrohttpd then closes the
+ * connection). The authentication's answer headers (rate limits) are kept
+ * for the answer. */
+static enum MHD_Result gate_body(gw_t *gw, gw_req_t *req, struct MHD_Connection *conn)
+{
+    gw_resp_t *resp = calloc(1, sizeof(*resp));
+    if (resp == NULL)
+        return MHD_NO;
+    req->route = gate(gw, req, resp);
+    if (req->route != NULL) {
+        req->gate = resp;
+        return MHD_YES;
+    }
+    enum MHD_Result rc = queue(gw, req, conn, resp);
+    free(resp);
+    return rc;
+}
+
+/* Counts n more body bytes against API_MAX_BUFFERED_BYTES; false, and
+ * nothing counted, when they would go past it. */
+static bool hold_body(gw_t *gw, gw_req_t *req, size_t n)
+{
+    unsigned long long cap = (unsigned long long)gw->cfg.api_max_buffered_bytes;
+    unsigned long long held = atomic_fetch_add(&gw->body_bytes, n) + n;
+    if (held > cap) {
+        atomic_fetch_sub(&gw->body_bytes, n);
+        atomic_fetch_add(&gw->body_refused, 1);
+        return false;
+    }
+    req->body_held += n;
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -297,6 +352,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             dispatch(gw, req, &resp);
             return queue(gw, req, conn, &resp);
         }
+        if ((cl && n > 0) ||
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL)
+            return gate_body(gw, req, conn);
         return MHD_YES;
     }
     req->conn = conn;
@@ -313,7 +371,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) {
         /* A body without a Content-Length (chunked) that grows past the
          * limit is read and dropped; the 413 goes out on the last call. */
-        if (!req->body_too_big && cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0) {
+        if (!req->body_too_big && !req->body_refused && !hold_body(gw, req, *upload_data_size)) {
+            req->body_refused = true;
+            cvg_buf_cleanup(&req->body);
+        }
+        if (!req->body_too_big && !req->body_refused &&
+            cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0) {
             req->body_too_big = true;
             cvg_buf_cleanup(&req->body);
         }
@@ -321,6 +384,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     gw_resp_t resp = {0};
+    if (req->gate != NULL)
+        resp = *req->gate; /* the rate limit headers of the gate */
     dispatch(gw, req, &resp);
     if (req->later != NULL)
         return MHD_YES; /* suspended: answered after the resume */
@@ -330,8 +395,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
+    gw_t *gw = cls;
     gw_req_t *req = *con_cls;
     if (req == NULL)
         return;
@@ -353,7 +418,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(req->later->body);
         free(req->later);
     }
+    atomic_fetch_sub(&gw->body_bytes, req->body_held);
     cvg_buf_cleanup(&req->body);
+    free(req->gate);
     free(req);
     *con_cls = NULL;
 }
@@ -380,15 +447,44 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return w;
 }
 
+/* libmicrohttpd's messages, at most LOG_PER_SECOND a second: a flood of
+ * connections refused at a limit would otherwise write a line each. The
+ * count of those left out is written with the next one that goes out. */
+#define LOG_PER_SECOND 10
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int64_t second;
+    static unsigned written, dropped;
+    int64_t now = cvg_time_mono_ms() / 1000;
+    unsigned before = 0;
+    pthread_mutex_lock(&lock);
+    if (now != second) {
+        second = now;
+        written = 0;
+    }
+    bool out = written < LOG_PER_SECOND;
+    if (out) {
+        written++;
+        before = dropped;
+        dropped = 0;
+    } else {
+        dropped++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!out)
+        return;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t n = strlen(msg);
     while (n > 0 && msg[n - 1] == '\n')
         msg[--n] = '\0';
-    cvg_warn(NULL, "http: %s", msg);
+    if (before > 0)
+        cvg_warn(NULL, "http: %s (and %u more such messages left out)", msg, before);
+    else
+        cvg_warn(NULL, "http: %s", msg);
 }
 
 int gw_server_start(gw_t *gw, cvg_err_t *err)
@@ -400,6 +496,10 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
     if (inet_pton(AF_INET, gw->cfg.api_host, &addr.sin_addr) != 1)
         return cvg_err_set(err, CVG_ECONFIG, "API_HOST", "API_HOST: '%s' is not an IPv4 address",
                            gw->cfg.api_host);
+    if (gw->cfg.api_max_buffered_bytes < gw->cfg.api_max_body_bytes)
+        return cvg_err_set(err, CVG_ECONFIG, "API_MAX_BUFFERED_BYTES",
+                           "API_MAX_BUFFERED_BYTES (%d) must be at least API_MAX_BODY_BYTES (%d)",
+                           gw->cfg.api_max_buffered_bytes, gw->cfg.api_max_body_bytes);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     gw->daemon = MHD_start_daemon(
@@ -408,6 +508,7 @@ int gw_server_start(gw_t *gw, cvg_err_t *err)
         (unsigned)gw->cfg.api_threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)gw->cfg.api_request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)gw->cfg.api_max_connections_per_ip,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, gw, MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
         NULL, MHD_OPTION_END);
     if (gw->daemon == NULL)

@@ -36,6 +36,13 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
     counter(&b, "cvg_gateway_rate_limited_total",
             "Requests refused by the rate limit (429 rate_limited; a spent quota's 429 is a 4xx).",
             "", atomic_load(&gw->rate_limited));
+    counter(&b, "cvg_gateway_body_refused_total",
+            "Requests refused with 503 because the bodies held reached API_MAX_BUFFERED_BYTES.", "",
+            atomic_load(&gw->body_refused));
+    cvg_buf_printf(&b,
+                   "# HELP cvg_gateway_body_bytes Request body bytes held, all connections "
+                   "together.\n# TYPE cvg_gateway_body_bytes gauge\ncvg_gateway_body_bytes %llu\n",
+                   atomic_load(&gw->body_bytes));
     cvg_buf_printf(&b,
                    "# HELP cvg_gateway_events_pending Run events of setup pipelines not yet "
                    "acknowledged by the logger.\n# TYPE cvg_gateway_events_pending gauge\n"

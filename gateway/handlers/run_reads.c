@@ -97,8 +97,8 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
         /* accepted, not yet in the run log: the run log's fields all the
          * same (as the list has them), those of a start null */
         run = json_pack(
-            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, s:O, s:O, "
-            "s:O}",
+            "{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:n, s:n, s:n, s:n, s:n, "
+            "s:O?, s:O?, s:O?}",
             "pipeline_logging_id", run_id, "tenant_id", json_object_get(queue, "tenant_id"),
             "pipeline_id", json_object_get(queue, "pipeline_id"), "pipeline",
             json_object_get(queue, "pipeline"), "status", json_object_get(queue, "state"),
@@ -119,7 +119,7 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
             json_object_set(run, "status", json_object_get(queue, "state"));
         json_object_set_new(
             run, "queue",
-            json_pack("{s:O, s:O, s:O, s:b, s:O, s:O}", "state", json_object_get(queue, "state"),
+            json_pack("{s:O?, s:O?, s:O?, s:b, s:O?, s:O?}", "state", json_object_get(queue, "state"),
                       "attempt", json_object_get(queue, "attempt"), "max_attempts",
                       json_object_get(queue, "max_attempts"), "cancel_requested",
                       json_integer_value(json_object_get(queue, "cancel_requested")) != 0,

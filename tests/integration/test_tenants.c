@@ -1381,8 +1381,8 @@ static void test_tenants_header_values(void)
     long_user[sizeof(long_user) - 1] = '\0';
     char uh[460];
     snprintf(uh, sizeof(uh), "X-User-ID: %s", long_user);
-    const char *users[] = {"X-User-ID: bob\x1b[31m", uh};
-    for (size_t i = 0; i < 2; i++) {
+    const char *users[] = {"X-User-ID: bob\x1b[31m", uh, "X-User-ID: bob\xff"};
+    for (size_t i = 0; i < 3; i++) {
         const char *h[] = {admin_header, json_ct, users[i], NULL};
         json_t *b = NULL;
         CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/admin/api-keys", h,
@@ -1391,8 +1391,25 @@ static void test_tenants_header_values(void)
         CU_ASSERT_STRING_EQUAL(field_of(b), "X-User-ID");
         json_decref(b);
     }
+    /* A tenant may not pass for the admin (or the system): those names are
+     * what the run logs record for the system's own callers. */
+    static const char *const reserved[] = {"X-User-ID: admin", "X-User-ID: System"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *h[] = {kh, json_ct, reserved[i], NULL};
+        json_t *b = NULL;
+        snprintf(path, sizeof(path), "/api/v1/tenants/%s/providers/gcp",
+                 tenant_field(0, "tenant_id"));
+        CU_ASSERT_EQUAL(http_request(&c, "PUT", path, h, "{}", &b), 400);
+        CU_ASSERT_STRING_EQUAL(field_of(b), "X-User-ID");
+        CU_ASSERT_PTR_NOT_NULL(strstr(message_of(b), "records for itself"));
+        json_decref(b);
+    }
     central_snapshot(&c, after, sizeof(after));
     CU_ASSERT_STRING_EQUAL(before, after);
+    /* The admin naming itself is what would be recorded anyway. */
+    const char *self[] = {admin_header, "X-User-ID: admin", NULL};
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, self, NULL, NULL), 200);
 }
 
 static void test_tenants_self_signup(void)

@@ -125,6 +125,17 @@ static void test_outbound_address_classes(void)
         {"239.255.255.250", CVG_ADDR_MULTICAST},
         {"240.0.0.1", CVG_ADDR_RESERVED},
         {"255.255.255.255", CVG_ADDR_RESERVED},
+        {"192.0.0.1", CVG_ADDR_RESERVED},
+        {"192.0.2.10", CVG_ADDR_RESERVED},
+        {"192.0.3.1", CVG_ADDR_PUBLIC},
+        {"198.18.0.1", CVG_ADDR_RESERVED},
+        {"198.19.255.255", CVG_ADDR_RESERVED},
+        {"198.17.255.255", CVG_ADDR_PUBLIC},
+        {"198.20.0.0", CVG_ADDR_PUBLIC},
+        {"198.51.100.7", CVG_ADDR_RESERVED},
+        {"203.0.113.9", CVG_ADDR_RESERVED},
+        {"203.0.114.1", CVG_ADDR_PUBLIC},
+        {"192.88.99.1", CVG_ADDR_RESERVED},
         /* IPv6 */
         {"2001:4860:4860::8888", CVG_ADDR_PUBLIC},
         {"::", CVG_ADDR_UNSPECIFIED},
@@ -147,6 +158,15 @@ static void test_outbound_address_classes(void)
         {"64:ff9b::808:808", CVG_ADDR_PUBLIC},
         {"2002:c0a8:0101::1", CVG_ADDR_PRIVATE},
         {"2002:0808:0808::1", CVG_ADDR_PUBLIC},
+        {"::ffff:0:7f00:1", CVG_ADDR_LOOPBACK},
+        {"::ffff:0:a9fe:a9fe", CVG_ADDR_METADATA},
+        {"64:ff9b:1::a9fe:a9fe", CVG_ADDR_RESERVED},
+        {"2001::1", CVG_ADDR_RESERVED},
+        {"2001:0:4136:e378:8000:63bf:3fff:fdd2", CVG_ADDR_RESERVED},
+        {"2001:1ff::1", CVG_ADDR_RESERVED},
+        {"2001:200::1", CVG_ADDR_PUBLIC},
+        {"2001:db8::1", CVG_ADDR_RESERVED},
+        {"100::1", CVG_ADDR_RESERVED},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int got = cvg_outbound_classify_text(cases[i].addr);
