@@ -352,8 +352,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             dispatch(gw, req, &resp);
             return queue(gw, req, conn, &resp);
         }
-        if ((cl && n > 0) ||
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL)
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (cl && te) {
+            /* Which of the two ends the body is the classic disagreement
+             * between a proxy and a server (request smuggling): refused,
+             * and the connection closed (RFC 9112, 6.3). */
+            gw_resp_t resp = {0};
+            gw_resp_error(&resp, 400, "invalid_request", "Transfer-Encoding",
+                          "a request may not carry both Content-Length and Transfer-Encoding");
+            return queue(gw, req, conn, &resp);
+        }
+        if ((cl && n > 0) || te != NULL)
             return gate_body(gw, req, conn);
         return MHD_YES;
     }

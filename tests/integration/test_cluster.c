@@ -329,6 +329,18 @@ static void test_cluster_bodies_and_connections_bounded(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(reply, "invalid admin key"));
     close(fd);
     CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_body_bytes"), 0);
+    /* Content-Length and Transfer-Encoding together: refused, never read
+     * one way or the other. */
+    fd = connect_local(port);
+    CU_ASSERT_FATAL(fd >= 0);
+    snprintf(req, sizeof(req), head, "Transfer-Encoding: chunked\r\n", 5);
+    CU_ASSERT_TRUE(send_all(fd, req, strlen(req)));
+    CU_ASSERT_TRUE(send_all(fd, "0\r\n\r\n", 5));
+    reply[0] = '\0';
+    CU_ASSERT_TRUE(read_until_closed(fd, reply, sizeof(reply), 10000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "HTTP/1.1 400"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "both Content-Length and Transfer-Encoding"));
+    close(fd);
 
     /* One authenticated upload holds 900 000 bytes; meanwhile a second
      * body does not fit and gets 503 busy, and nothing changes. */
