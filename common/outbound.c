@@ -413,8 +413,18 @@ static int check_url(cvg_outbound_call_t *call, const char *url, cvg_err_t *err)
     CURLU *u = curl_url();
     if (u == NULL)
         return cvg_err_set(err, CVG_ENOMEM, "url", "out of memory");
-    char port[8], host[CVG_OUTBOUND_HOST_MAX];
+    char port[8], host[CVG_OUTBOUND_HOST_MAX], *user = NULL;
     int rc = 0;
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        /* "https://127.0.0.1%2f@example.com/" reads as one host and goes to
+         * another; and secrets belong in credentials, not in a URL. */
+        curl_free(user);
+        curl_url_cleanup(u);
+        return cvg_err_set(err, CVG_EINVAL, "url",
+                           "refused: the URL carries a user name before '@'; credentials belong "
+                           "in the tenant's credentials, not in a URL");
+    }
     if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
         url_part(u, CURLUPART_SCHEME, 0, call->scheme, sizeof(call->scheme)) != 0 ||
         url_part(u, CURLUPART_HOST, 0, host, sizeof(host)) != 0 ||

@@ -256,6 +256,12 @@ static void test_outbound_scheme_and_literal_rules(void)
         {"", "https://localhost./", false, CVG_EINVAL, "loopback"},
         {"", "https://foo.localhost/", false, CVG_EINVAL, "foo.localhost is a loopback"},
         {"", "https://notlocalhost.example.com/", false, 0, NULL},
+        /* a user name before the host: one host to the eye, another to
+         * libcurl */
+        {"", "https://127.0.0.1%2f@example.com/", false, CVG_EINVAL, "user name before '@'"},
+        {"", "https://user:pw@hooks.example.com/x", false, CVG_EINVAL, "credentials belong"},
+        {"", "https://[2001:db8::1]/", false, CVG_EINVAL, "reserved"},
+        {"", "https://198.18.0.1/", false, CVG_EINVAL, "reserved"},
         {"localhost:8443", "https://localhost:8443/", false, 0, NULL},
         {"", "https://8.8.8.8/", false, 0, NULL},
         {"", "https://[2001:4860:4860::8888]/", false, 0, NULL},
