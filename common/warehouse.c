@@ -17,6 +17,16 @@ struct cvg_wh {
 
 static const cvg_wh_ops_t *drivers[] = {&cvg_wh_sqlite_ops};
 
+void cvg_val_copy_text(char *dst, size_t size, const cvg_val_t *v)
+{
+    size_t n = v->type == CVG_VAL_TEXT ? v->len : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, v->s, n);
+    dst[n] = '\0';
+}
+
 json_t *cvg_val_json(const cvg_val_t *v)
 {
     switch (v->type) {

@@ -58,6 +58,10 @@ typedef struct cvg_row {
     const cvg_val_t *vals;
 } cvg_row_t;
 
+/* Copies a text value into dst (size bytes, always terminated, cut to fit);
+ * any other value gives "". */
+void cvg_val_copy_text(char *dst, size_t size, const cvg_val_t *v);
+
 /* A value as JSON (text, integer, real, boolean or null): a new reference. */
 json_t *cvg_val_json(const cvg_val_t *v);
 

@@ -30,24 +30,18 @@ typedef struct target {
     int attempt;
 } target_t;
 
-static void text_of(char *dst, size_t size, const cvg_val_t *v)
-{
-    snprintf(dst, size, "%.*s", v->type == CVG_VAL_TEXT ? (int)v->len : 0,
-             v->type == CVG_VAL_TEXT ? v->s : "");
-}
-
 static int take(void *ud, const cvg_row_t *row)
 {
     target_t *t = ud;
     t->found = true;
-    text_of(t->tenant, sizeof(t->tenant), &row->vals[0]);
-    text_of(t->state, sizeof(t->state), &row->vals[1]);
-    text_of(t->owner, sizeof(t->owner), &row->vals[2]);
-    text_of(t->pipeline_id, sizeof(t->pipeline_id), &row->vals[3]);
-    text_of(t->pipeline, sizeof(t->pipeline), &row->vals[4]);
+    cvg_val_copy_text(t->tenant, sizeof(t->tenant), &row->vals[0]);
+    cvg_val_copy_text(t->state, sizeof(t->state), &row->vals[1]);
+    cvg_val_copy_text(t->owner, sizeof(t->owner), &row->vals[2]);
+    cvg_val_copy_text(t->pipeline_id, sizeof(t->pipeline_id), &row->vals[3]);
+    cvg_val_copy_text(t->pipeline, sizeof(t->pipeline), &row->vals[4]);
     t->attempt = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
-    text_of(t->trigger_type, sizeof(t->trigger_type), &row->vals[6]);
-    text_of(t->triggered_by, sizeof(t->triggered_by), &row->vals[7]);
+    cvg_val_copy_text(t->trigger_type, sizeof(t->trigger_type), &row->vals[6]);
+    cvg_val_copy_text(t->triggered_by, sizeof(t->triggered_by), &row->vals[7]);
     if (row->vals[8].type == CVG_VAL_TEXT)
         t->params = strndup(row->vals[8].s, row->vals[8].len);
     return 1;
@@ -76,29 +70,16 @@ void sch_cancel_send(sch_t *s, const sch_worker_t *x, const char *run_id)
  * run from its first event), so the event carries what the queue knows. */
 static void announce_cancelled(sch_t *s, const char *run_id, const target_t *t)
 {
-    if (s->emitter == NULL)
-        return;
-    cvg_event_t ev;
-    cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
-    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
-    snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", t->tenant);
-    snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "%s", t->pipeline_id);
-    snprintf(ev.pipeline, sizeof(ev.pipeline), "%s", t->pipeline);
-    snprintf(ev.status, sizeof(ev.status), "CANCELLED");
-    snprintf(ev.trigger_type, sizeof(ev.trigger_type), "%s", t->trigger_type);
-    snprintf(ev.triggered_by, sizeof(ev.triggered_by), "%s", t->triggered_by);
-    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
-    if (t->params != NULL) {
-        size_t n = strlen(t->params) + sizeof("{\"parameters\":}");
-        ev.detail = malloc(n);
-        if (ev.detail != NULL)
-            snprintf(ev.detail, n, "{\"parameters\":%s}", t->params);
-    }
-    ev.attempt = t->attempt;
-    ev.end_ms = cvg_time_now_ms();
-    ev.error = strdup("cancelled before it started");
-    cvg_emitter_send(s->emitter, &ev, 1000);
-    cvg_event_cleanup(&ev);
+    sch_announce(s, &(sch_announce_t){.run_id = run_id,
+                                      .tenant_id = t->tenant,
+                                      .pipeline_id = t->pipeline_id,
+                                      .pipeline = t->pipeline,
+                                      .status = "CANCELLED",
+                                      .error = SCH_CANCELLED_BEFORE_START,
+                                      .attempt = t->attempt,
+                                      .trigger_type = t->trigger_type,
+                                      .triggered_by = t->triggered_by,
+                                      .params = t->params});
 }
 
 json_t *sch_cancel(sch_t *s, const char *body, int *status)

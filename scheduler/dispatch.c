@@ -90,23 +90,13 @@ size_t sch_dispatch(sch_t *s)
  * again (RETRYING), or ended (DEAD, CANCELLED). */
 static void emit_taken_back(sch_t *s, const sch_expired_t *e, const char *status, const char *error)
 {
-    if (s->emitter == NULL || e->pipeline_id[0] == '\0')
-        return;
-    bool final = strcmp(status, "RETRYING") != 0;
-    cvg_event_t ev;
-    cvg_event_init(&ev, final ? CVG_EV_RUN_FINISHED : CVG_EV_RUN_QUEUED);
-    memcpy(ev.run_id, e->run_id, sizeof(ev.run_id));
-    memcpy(ev.tenant_id, e->tenant_id, sizeof(ev.tenant_id));
-    memcpy(ev.pipeline_id, e->pipeline_id, sizeof(ev.pipeline_id));
-    memcpy(ev.pipeline, e->pipeline, sizeof(ev.pipeline));
-    snprintf(ev.status, sizeof(ev.status), "%s", status);
-    snprintf(ev.worker_id, sizeof(ev.worker_id), "scheduler");
-    ev.attempt = e->attempt;
-    ev.error = strdup(error);
-    if (final)
-        ev.end_ms = cvg_time_now_ms();
-    cvg_emitter_send(s->emitter, &ev, 1000);
-    cvg_event_cleanup(&ev);
+    sch_announce(s, &(sch_announce_t){.run_id = e->run_id,
+                                      .tenant_id = e->tenant_id,
+                                      .pipeline_id = e->pipeline_id,
+                                      .pipeline = e->pipeline,
+                                      .status = status,
+                                      .error = error,
+                                      .attempt = e->attempt});
 }
 
 void sch_refused(sch_t *s, const cvg_worker_msg_t *w)

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS             250
+#define TICK_MS 250
+/* Runs whose end the run log missed, told again at one start, at most. */
+#define RECONCILE_MAX       1000
 #define EMITTER_MAX_PENDING 10000
 
 /* An enqueue message that did not decode but says whom to answer. */
@@ -244,6 +246,15 @@ static void tick(sch_t *s)
                       s->cfg.worker_timeout_ms);
     }
     sch_expire(s);
+    if (!s->reconciled && sch_queue_check_ready(&s->queue)) {
+        s->reconciled = true;
+        size_t n = sch_reconcile(s, RECONCILE_MAX);
+        if (n == RECONCILE_MAX)
+            cvg_warn(NULL,
+                     "%zu runs told again to the run log, the most one start does; the "
+                     "next start tells the rest",
+                     n);
+    }
     sch_dispatch(s);
 }
 

@@ -69,16 +69,6 @@ static int64_t taken_for(const claim_ctx_t *c, const char *tenant)
     return n;
 }
 
-static void copy_text(char *dst, size_t size, const cvg_val_t *v)
-{
-    size_t n = v->type == CVG_VAL_TEXT ? v->len : 0;
-    if (n >= size)
-        n = size - 1;
-    if (n)
-        memcpy(dst, v->s, n);
-    dst[n] = '\0';
-}
-
 static int collect_job(void *ud, const cvg_row_t *row)
 {
     claim_ctx_t *c = ud;
@@ -86,7 +76,7 @@ static int collect_job(void *ud, const cvg_row_t *row)
         return 1;
     /* the plan's concurrency: runs in flight plus those claimed now */
     char tenant[CVG_TENANT_MAX];
-    copy_text(tenant, sizeof(tenant), &row->vals[2]);
+    cvg_val_copy_text(tenant, sizeof(tenant), &row->vals[2]);
     int64_t inflight = row->vals[8].type == CVG_VAL_INT ? row->vals[8].i : 0;
     int64_t limit = row->vals[9].type == CVG_VAL_INT ? row->vals[9].i : 0;
     if (limit > 0 && inflight + taken_for(c, tenant) >= limit) {
@@ -95,11 +85,11 @@ static int collect_job(void *ud, const cvg_row_t *row)
     }
     cvg_job_t *j = &c->jobs[c->n++];
     memset(j, 0, sizeof(*j));
-    copy_text(j->queue_id, sizeof(j->queue_id), &row->vals[0]);
-    copy_text(j->run_id, sizeof(j->run_id), &row->vals[1]);
-    copy_text(j->tenant_id, sizeof(j->tenant_id), &row->vals[2]);
-    copy_text(j->pipeline, sizeof(j->pipeline), &row->vals[3]);
-    copy_text(j->pipeline_id, sizeof(j->pipeline_id), &row->vals[10]);
+    cvg_val_copy_text(j->queue_id, sizeof(j->queue_id), &row->vals[0]);
+    cvg_val_copy_text(j->run_id, sizeof(j->run_id), &row->vals[1]);
+    cvg_val_copy_text(j->tenant_id, sizeof(j->tenant_id), &row->vals[2]);
+    cvg_val_copy_text(j->pipeline, sizeof(j->pipeline), &row->vals[3]);
+    cvg_val_copy_text(j->pipeline_id, sizeof(j->pipeline_id), &row->vals[10]);
     if (row->vals[4].type == CVG_VAL_TEXT) {
         json_t *p = json_loadb(row->vals[4].s, row->vals[4].len, 0, NULL);
         const char *key;
@@ -112,8 +102,8 @@ static int collect_job(void *ud, const cvg_row_t *row)
         }
         json_decref(p);
     }
-    copy_text(j->trigger_type, sizeof(j->trigger_type), &row->vals[5]);
-    copy_text(j->triggered_by, sizeof(j->triggered_by), &row->vals[6]);
+    cvg_val_copy_text(j->trigger_type, sizeof(j->trigger_type), &row->vals[5]);
+    cvg_val_copy_text(j->triggered_by, sizeof(j->triggered_by), &row->vals[6]);
     j->attempt = row->vals[7].type == CVG_VAL_INT ? (int)row->vals[7].i : 1;
     return 0;
 }
@@ -338,7 +328,7 @@ static int collect_lapsed(void *ud, const cvg_row_t *row)
     lapsed_t *l = ud;
     if (l->n >= l->max)
         return 1;
-    copy_text(l->ids[l->n++], CVG_ID_LEN, &row->vals[0]);
+    cvg_val_copy_text(l->ids[l->n++], CVG_ID_LEN, &row->vals[0]);
     return 0;
 }
 
@@ -388,19 +378,19 @@ static int collect_expired(void *ud, const cvg_row_t *row)
         return 1;
     sch_expired_t *e = &c->out[c->n++];
     memset(e, 0, sizeof(*e));
-    copy_text(e->run_id, sizeof(e->run_id), &row->vals[0]);
-    copy_text(e->tenant_id, sizeof(e->tenant_id), &row->vals[1]);
-    copy_text(e->pipeline_id, sizeof(e->pipeline_id), &row->vals[2]);
-    copy_text(e->pipeline, sizeof(e->pipeline), &row->vals[3]);
+    cvg_val_copy_text(e->run_id, sizeof(e->run_id), &row->vals[0]);
+    cvg_val_copy_text(e->tenant_id, sizeof(e->tenant_id), &row->vals[1]);
+    cvg_val_copy_text(e->pipeline_id, sizeof(e->pipeline_id), &row->vals[2]);
+    cvg_val_copy_text(e->pipeline, sizeof(e->pipeline), &row->vals[3]);
     e->attempt = row->vals[4].type == CVG_VAL_INT ? (int)row->vals[4].i : 1;
     e->max_attempts = row->vals[5].type == CVG_VAL_INT ? (int)row->vals[5].i : 1;
-    copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
+    cvg_val_copy_text(e->logged, sizeof(e->logged), &row->vals[6]);
     e->cancelled = row->vals[7].type == CVG_VAL_INT && row->vals[7].i != 0;
     char ended[CVG_TIME_ISO_LEN] = "";
     if (row->ncols > 8)
-        copy_text(ended, sizeof(ended), &row->vals[8]);
+        cvg_val_copy_text(ended, sizeof(ended), &row->vals[8]);
     if (row->ncols > 9)
-        copy_text(e->worker, sizeof(e->worker), &row->vals[9]);
+        cvg_val_copy_text(e->worker, sizeof(e->worker), &row->vals[9]);
     if (ended[0] == '\0' || cvg_time_parse_iso(ended, &e->ended_ms) != 0)
         e->ended_ms = cvg_time_now_ms();
     return 0;

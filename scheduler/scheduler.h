@@ -34,6 +34,7 @@ typedef struct sch {
     size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
     uint64_t dispatched, redispatched, refused, requeued, dead;
+    bool reconciled; /* the run log was compared with the queue */
 } sch_t;
 
 /* Answers one control request; *status gets 0 or a CVG_E* code. Returns
@@ -57,6 +58,30 @@ size_t sch_dispatch(sch_t *s);
 
 /* Takes back runs whose lease lapsed (worker lost). */
 void sch_expire(sch_t *s);
+
+/* The error of a run cancelled while queued. */
+#define SCH_CANCELLED_BEFORE_START "cancelled before it started"
+
+/* What the run log is told of a run the scheduler took back or ended. */
+typedef struct sch_announce {
+    const char *run_id, *tenant_id, *pipeline_id, *pipeline;
+    const char *status; /* RETRYING, DEAD or CANCELLED */
+    const char *error;
+    int attempt;
+    /* for a run the log may not have: what the queue knows, else NULL */
+    const char *trigger_type, *triggered_by, *params;
+} sch_announce_t;
+
+/* Sends the run event (through the emitter, so until the logger took it). */
+void sch_announce(sch_t *s, const sch_announce_t *a);
+
+/* Tells the run log the ends it missed: queue rows DEAD or CANCELLED whose
+ * run log row is not final (or missing), and runs queued again whose log
+ * still shows the lost attempt RUNNING. The scheduler's own events are in
+ * memory until the logger takes them, so a scheduler that died (or stopped
+ * while the logger was down) lost them; the queue, written first, still
+ * holds the truth. Returns how many were announced; at most max a call. */
+size_t sch_reconcile(sch_t *s, size_t max);
 
 /* A stopping worker hands back the run it could not finish: queued again
  * at once (sch_queue_handback), and the run log told. */

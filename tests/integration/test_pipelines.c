@@ -1497,6 +1497,93 @@ static void test_pipelines_scheduler_down(void)
     json_decref(run);
 }
 
+/* A scheduler that died before the logger took its events (the logger was
+ * down, or the scheduler stopped before it came back) lost them: the
+ * queue says DEAD or CANCELLED, the run log still RUNNING or has no run.
+ * The next scheduler finds those runs and tells the run log again. Here
+ * the lost events are made by writing the queue and the run log as they
+ * would then be, while no scheduler runs. */
+static void test_pipelines_scheduler_restart_tells_lost_ends(void)
+{
+    char dead[CVG_ID_LEN], cancelled[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 5}", NULL, dead), 202);
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 6}", NULL, cancelled), 202);
+    json_decref(wait_run(dead, key_acme, NULL, 60000));
+    json_decref(wait_run(cancelled, key_acme, NULL, 60000));
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "scheduler"), 10000), 0);
+    const char *d[] = {dead, NULL}, *x[] = {cancelled, NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "UPDATE tenant_pipeline_execution_queue SET state = 'DEAD', last_error = "
+                "'lease expired: worker lost, no attempts left' WHERE pipeline_logging_id = ?",
+                d),
+        0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_runs SET status = 'RUNNING', state_seq "
+                                  "= attempt * 16 + 3, end_time = NULL WHERE "
+                                  "pipeline_logging_id = ?",
+                                  d),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_execution_queue SET state = "
+                                  "'CANCELLED', cancel_requested = 1, last_error = NULL WHERE "
+                                  "pipeline_logging_id = ?",
+                                  x),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "DELETE FROM tenant_step_logs WHERE pipeline_logging_id = ?", x), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "DELETE FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", x),
+        0);
+    size_t from = 0;
+    char *before = cluster_log(&c, "scheduler");
+    from = before ? strlen(before) : 0;
+    free(before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(cluster_wait_ready(&c, 20000));
+
+    json_t *run = wait_run(dead, key_acme, "DEAD", 20000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "DEAD");
+    CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(run, "end_time")));
+    json_decref(run);
+    /* the run log has the run, from the queue: who asked, and with what
+     * (the API would answer from the queue without it) */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = '%s' "
+             "AND status = 'CANCELLED'",
+             cancelled);
+    int64_t deadline = cvg_time_mono_ms() + 20000;
+    while (wh_query(sql) != 1 && cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL(wh_query(sql), 1);
+    run = wait_run(cancelled, key_acme, "CANCELLED", 20000);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "CANCELLED");
+    const char *tt = json_string_value(json_object_get(run, "trigger_type"));
+    const char *em = json_string_value(json_object_get(run, "error_message"));
+    CU_ASSERT_STRING_EQUAL(tt ? tt : "", "manual");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(run, "parameters"), "n")),
+                    6);
+    CU_ASSERT_STRING_EQUAL(em ? em : "", "cancelled before it started");
+    json_decref(run);
+    CU_ASSERT_TRUE(cluster_wait_log_after(&c, "scheduler", from, "told again", 5000));
+
+    /* Once told, a further start finds nothing to tell. */
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "scheduler"), 10000), 0);
+    char *log = cluster_log(&c, "scheduler");
+    from = log ? strlen(log) : 0;
+    free(log);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(cluster_wait_ready(&c, 20000));
+    char again[CVG_ID_LEN];
+    CU_ASSERT_EQUAL(run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 7}", NULL, again),
+                    202);
+    json_decref(wait_run(again, key_acme, NULL, 60000)); /* the scheduler has ticked */
+    CU_ASSERT_FALSE(cluster_wait_log_after(&c, "scheduler", from, "told again", 10));
+}
+
 typedef struct waiting {
     int port;
     long status;
@@ -1581,6 +1668,8 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_onboarding_while_a_run_writes", test_pipelines_onboarding_while_a_run_writes},
     {"test_pipelines_cursor_holds_while_runs_start", test_pipelines_cursor_holds_while_runs_start},
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
+    {"test_pipelines_scheduler_restart_tells_lost_ends",
+     test_pipelines_scheduler_restart_tells_lost_ends},
     {"test_pipelines_stopping_worker_hands_back_its_run",
      test_pipelines_stopping_worker_hands_back_its_run},
     {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
