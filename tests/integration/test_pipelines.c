@@ -1505,7 +1505,10 @@ static void test_pipelines_scheduler_down(void)
  * would then be, while no scheduler runs. */
 static void test_pipelines_scheduler_restart_tells_lost_ends(void)
 {
-    char dead[CVG_ID_LEN], cancelled[CVG_ID_LEN];
+    char dead[CVG_ID_LEN], cancelled[CVG_ID_LEN], retried[CVG_ID_LEN];
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 4}", NULL, retried), 202);
+    json_decref(wait_run(retried, key_acme, NULL, 60000));
     CU_ASSERT_EQUAL_FATAL(
         run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 5}", NULL, dead), 202);
     CU_ASSERT_EQUAL_FATAL(
@@ -1537,6 +1540,21 @@ static void test_pipelines_scheduler_restart_tells_lost_ends(void)
     CU_ASSERT_EQUAL_FATAL(
         wh_exec(&c, "tenants", "DELETE FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", x),
         0);
+    /* queued again after a lost attempt 1 (due in a day, so it stays), the
+     * log still at attempt 1 RUNNING */
+    const char *r[] = {retried, NULL};
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_execution_queue SET state = 'QUEUED', "
+                                  "attempt = 2, not_before = strftime('%Y-%m-%dT%H:%M:%fZ', "
+                                  "'now', '+1 day'), last_error = 'lease expired: worker lost' "
+                                  "WHERE pipeline_logging_id = ?",
+                                  r),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_runs SET status = 'RUNNING', state_seq "
+                                  "= 19, end_time = NULL WHERE pipeline_logging_id = ?",
+                                  r),
+                          0);
     size_t from = 0;
     char *before = cluster_log(&c, "scheduler");
     from = before ? strlen(before) : 0;
@@ -1568,6 +1586,14 @@ static void test_pipelines_scheduler_restart_tells_lost_ends(void)
                     6);
     CU_ASSERT_STRING_EQUAL(em ? em : "", "cancelled before it started");
     json_decref(run);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tenants.tenant_pipeline_runs WHERE pipeline_logging_id = '%s' "
+             "AND status = 'RETRYING' AND error_message = 'lease expired: worker lost'",
+             retried);
+    deadline = cvg_time_mono_ms() + 20000;
+    while (wh_query(sql) != 1 && cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(50);
+    CU_ASSERT_EQUAL(wh_query(sql), 1);
     CU_ASSERT_TRUE(cluster_wait_log_after(&c, "scheduler", from, "told again", 5000));
 
     /* Once told, a further start finds nothing to tell. */
