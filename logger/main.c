@@ -23,6 +23,9 @@
 
 #define HEARTBEAT_MS         1000
 #define FAILURE_LOG_EVERY_MS 10000
+/* How long a starting logger gives its stream's subscribers to reconnect
+ * before it takes events (ZeroMQ retries a lost connection every 100 ms). */
+#define STREAM_REJOIN_MS 500
 
 typedef struct logger {
     cvg_config_t cfg;
@@ -322,16 +325,25 @@ int main(int argc, char **argv)
         rc = EX_OSERR;
         goto out;
     }
-    lg.router = cvg_sock_bind(ZMQ_ROUTER, lg.cfg.events_bind, &err);
-    if (lg.router != NULL) {
-        zsock_set_rcvhwm(lg.router, 100000);
-        lg.pub = cvg_sock_bind(ZMQ_PUB, lg.cfg.stream_bind, &err);
+    /* The stream first, and events only once its subscribers (the
+     * scheduler, operators' tails) had time to reconnect: a restarted
+     * logger's first batches are the senders' backlog, and a PUB socket
+     * drops what it sends before a subscriber is back. Meanwhile the
+     * senders keep their events. */
+    lg.pub = cvg_sock_bind(ZMQ_PUB, lg.cfg.stream_bind, &err);
+    if (lg.pub != NULL) {
+        zsock_set_sndhwm(lg.pub, 100000);
+        for (int64_t until = cvg_time_mono_ms() + STREAM_REJOIN_MS;
+             cvg_time_mono_ms() < until && !cvg_stop_requested();)
+            cvg_time_sleep_ms(20);
+        lg.router = cvg_sock_bind(ZMQ_ROUTER, lg.cfg.events_bind, &err);
     }
+    if (lg.router != NULL)
+        zsock_set_rcvhwm(lg.router, 100000);
     if (lg.router == NULL || lg.pub == NULL) {
         cvg_error(NULL, "cannot bind: %s", err.message);
         goto out;
     }
-    zsock_set_sndhwm(lg.pub, 100000);
     cvg_log_field_t f[4] = {CVG_LF_STR("events", lg.cfg.events_bind),
                             CVG_LF_STR("stream", lg.cfg.stream_bind),
                             CVG_LF_NUM("batch_size", lg.cfg.logger_batch_size),

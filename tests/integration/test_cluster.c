@@ -680,6 +680,49 @@ static void test_cluster_tail_tells_a_silent_logger(void)
                                           "tail: the logger's heartbeat is back", 20000));
 }
 
+/* A restarted logger's first batches are the backlog its senders kept
+ * while it was down; an operator's tail, reconnecting meanwhile, still
+ * shows every one of them. */
+static void test_cluster_tail_sees_backlog_after_logger_restart(void)
+{
+    char endpoint[256];
+    CU_ASSERT_TRUE_FATAL(cluster_env_get(&c, "CVG_EVENTS_ENDPOINT", endpoint, sizeof(endpoint)));
+    proc_t *lg = cluster_proc(&c, "logger");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lg);
+    kill(lg->pid, SIGKILL);
+    CU_ASSERT_TRUE_FATAL(cluster_wait_exit(&c, lg, 10000) >= -1);
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    cvg_emitter_t *em = cvg_emitter_new(endpoint, 300, 64, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(em);
+    enum { N = 20 };
+    char ids[N][CVG_ID_LEN];
+    for (int i = 0; i < N; i++) {
+        cvg_event_t ev;
+        cvg_event_init(&ev, CVG_EV_RUN_FINISHED);
+        cvg_id_new(ev.run_id);
+        memcpy(ids[i], ev.run_id, CVG_ID_LEN);
+        snprintf(ev.tenant_id, sizeof(ev.tenant_id), "acme");
+        snprintf(ev.pipeline_id, sizeof(ev.pipeline_id), "backlog_%02d", i);
+        snprintf(ev.worker_id, sizeof(ev.worker_id), "test-worker");
+        snprintf(ev.status, sizeof(ev.status), "SUCCEEDED");
+        ev.attempt = 1;
+        ev.start_ms = ev.ts_ms;
+        ev.end_ms = ev.ts_ms + 1;
+        CU_ASSERT_EQUAL(cvg_emitter_send(em, &ev, 1000), 0);
+        cvg_event_cleanup(&ev);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "logger", "cvg-logger", NULL, NULL));
+    CU_ASSERT_EQUAL(cvg_emitter_flush(em, 20000), 0); /* all committed */
+    cvg_emitter_destroy(&em);
+    for (int i = 0; i < N; i++) {
+        char want[200];
+        snprintf(want, sizeof(want), "acme  backlog_%02d  run  SUCCEEDED", i);
+        CU_ASSERT_TRUE(cluster_wait_log(&c, "tail-acme", want, i == 0 ? 10000 : 1000));
+    }
+    CU_ASSERT_TRUE(cluster_wait_ready(&c, 20000));
+}
+
 /* A run's start that reaches the logger after its end (sent again after a
  * failed write): stored already, so the stream does not show the run going
  * back to RUNNING after its end. */
@@ -912,6 +955,8 @@ static CU_TestInfo tests[] = {
     {"test_cluster_bootstrap_run_is_logged", test_cluster_bootstrap_run_is_logged},
     {"test_cluster_tail_prints_the_run", test_cluster_tail_prints_the_run},
     {"test_cluster_tail_tells_a_silent_logger", test_cluster_tail_tells_a_silent_logger},
+    {"test_cluster_tail_sees_backlog_after_logger_restart",
+     test_cluster_tail_sees_backlog_after_logger_restart},
     {"test_cluster_late_event_not_streamed_again", test_cluster_late_event_not_streamed_again},
     {"test_cluster_job_runs_on_a_worker", test_cluster_job_runs_on_a_worker},
     {"test_cluster_events_survive_a_logger_restart", test_cluster_events_survive_a_logger_restart},
