@@ -348,12 +348,17 @@ static int progress(void *ud)
     return stop_now(s);
 }
 
-/* Waits for a lock as SQLite's busy timeout does (the same naps: 1, 2,
- * 5 ms ... up to 100), but gives up at once when the statement's run is
- * cancelled or its time limit passes, as the progress handler would. */
+/* Waits for a lock in naps as SQLite's busy timeout does (1, 2, 5 ms ...),
+ * but never more than 25 ms, so a writer whose rival takes the lock again
+ * and again still finds the gaps between its transactions. Gives up after
+ * BUSY_TIMEOUT_MS, or, on a connection with a deadline (a pipeline step's
+ * time limit), only at that deadline: a step of a tenant waits its turn
+ * behind that tenant's other runs' writes, as long as its own limit
+ * allows. Gives up at once when the statement's run is cancelled, as the
+ * progress handler would. */
 static int busy(void *ud, int count)
 {
-    static const int naps[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    static const int naps[] = {1, 2, 5, 10, 15, 20, 25};
     enum { NNAPS = sizeof(naps) / sizeof(naps[0]) };
     sq_t *s = ud;
     if (stop_now(s))
@@ -364,7 +369,7 @@ static int busy(void *ud, int count)
     if (count > NNAPS)
         waited += (int64_t)(count - NNAPS) * naps[NNAPS - 1];
     int64_t nap = naps[count < NNAPS ? count : NNAPS - 1];
-    if (waited + nap > BUSY_TIMEOUT_MS)
+    if (s->deadline_ms <= 0 && waited + nap > BUSY_TIMEOUT_MS)
         nap = BUSY_TIMEOUT_MS - waited;
     if (nap <= 0)
         return 0;
@@ -747,7 +752,7 @@ static int sq_begin_write(void *impl, const char *dataset, cvg_err_t *err)
     s->trusted--;
     if (rc == CVG_EBUSY)
         cvg_err_set(err, rc, "dataset",
-                    "dataset %s is locked: another writer held it for more than %d s", dataset,
+                    "dataset %s is locked: other writers held it for more than %d s", dataset,
                     BUSY_TIMEOUT_MS / 1000);
     if (rc != 0)
         sq_rollback(impl);

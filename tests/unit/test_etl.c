@@ -971,6 +971,31 @@ static void test_etl_writes_wait_for_another_writer(void)
     CU_ASSERT_EQUAL(int_of("SELECT x FROM acme.busy_fresh"), 6);
 }
 
+/* Another run of the tenant writing longer than the warehouse's own lock
+ * wait (10 s): the step waits its turn within its time limit (here 1
+ * minute), and does not fail on the lock. */
+static void test_etl_step_waits_for_the_lock_within_its_limit(void)
+{
+    const char *yaml =
+        "pipeline_id: patient\ndescription: d\nsteps:\n"
+        "  - step_id: append\n    ps_type: gcp.bq_etl\n    timeout_minutes: 1\n"
+        "    source: {query: SELECT 8 AS x}\n"
+        "    destination: {dataset_type: \"{tenant_id}\", table: modes, write_mode: append}\n";
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/wh/acme.db", dir);
+    long long before = int_of("SELECT count(*) FROM acme.modes");
+    lock_holder_t h;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 11000), 0);
+    wrk_outcome_t out;
+    run_pipeline(NULL, yaml, NULL, NULL, &out);
+    lock_join(&h);
+    if (strcmp(out.status, "SUCCEEDED") != 0)
+        printf("\n  %s\n", out.error);
+    CU_ASSERT_STRING_EQUAL(out.status, "SUCCEEDED");
+    wrk_outcome_cleanup(&out);
+    CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), before + 1);
+}
+
 static void *cancel_soon(void *arg)
 {
     usleep(200 * 1000);
@@ -1334,6 +1359,8 @@ static CU_TestInfo tests[] = {
     {"test_etl_write_modes_and_continue_on_failure", test_etl_write_modes_and_continue_on_failure},
     {"test_etl_query_with_closing_semicolon", test_etl_query_with_closing_semicolon},
     {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
+    {"test_etl_step_waits_for_the_lock_within_its_limit",
+     test_etl_step_waits_for_the_lock_within_its_limit},
     {"test_etl_sparse_jsonl_and_empty_files", test_etl_sparse_jsonl_and_empty_files},
     {"test_etl_lock_wait_stops_for_timeout_and_cancel",
      test_etl_lock_wait_stops_for_timeout_and_cancel},
