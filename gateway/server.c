@@ -409,8 +409,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req_t *req = *con_cls;
     if (req == NULL)
         return;
-    /* A 503 is what health answers while a part is down: not news. */
-    bool server_error = req->status >= 500 && req->status != 503;
+    /* A 503 is what health answers while a part is down: not news there;
+     * elsewhere it is a request refused (the scheduler unreachable, no
+     * warehouse connection free), which the operator needs to see. */
+    bool server_error =
+        req->status >= 500 && !(req->status == 503 && strncmp(req->path, "/health", 7) == 0);
     if (cvg_log_enabled(CVG_LOG_DEBUG) || server_error ||
         toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         cvg_log_field_t f[5] = {CVG_LF_STR("method", req->method), CVG_LF_STR("path", req->path),

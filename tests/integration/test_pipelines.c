@@ -1485,6 +1485,9 @@ static void test_pipelines_scheduler_down(void)
         call("POST", "/api/v1/pipelines/run/acme/test/quality/checks", key_acme, NULL, "{}", &b),
         503);
     CU_ASSERT_STRING_EQUAL(error_part(b, "code"), "scheduler_unavailable");
+    /* and the operator reads it in the gateway's log */
+    CU_ASSERT_TRUE(log_line_has(&c, "gateway", "/api/v1/pipelines/run/acme/test/quality/checks",
+                                "\"status\":503"));
     json_decref(b);
     CU_ASSERT_EQUAL(wh_query(count), queued);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));
