@@ -3,11 +3,15 @@
  * and drop datasets, which must not interleave.
  */
 #include "gateway/setup.h"
+#include "common/emitter.h"
+#include "common/log.h"
 #include "gateway/whpool.h"
 
 #include <string.h>
 
 #define POOL_WAIT_MS 5000
+/* How long a setup run's answer waits for the logger to have its events. */
+#define LOG_WAIT_MS 3000
 
 int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_params_t *params,
                  const char *triggered_by, char *secret_out, size_t secret_size,
@@ -42,6 +46,17 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
                      .params = params};
     pthread_mutex_lock(&gw->setup_lock);
     rc = wrk_runner_run(&env, &run, &p, out);
+    /* Answered once the run log has the run (its events are in this
+     * process's memory until then, and die with it); a logger that does
+     * not take them in time does not hold the answer longer. */
+    if (gw->emitter != NULL && cvg_emitter_flush(gw->emitter, LOG_WAIT_MS) != 0) {
+        cvg_log_ctx_t lc = {.tenant_id = tenant, .run_id = run_id};
+        cvg_warn(&lc,
+                 "setup run answered before the run log has it: the logger did not take its "
+                 "events within %d ms (%zu waiting; sent until it does, lost if the gateway "
+                 "stops first)",
+                 LOG_WAIT_MS, cvg_emitter_pending(gw->emitter));
+    }
     pthread_mutex_unlock(&gw->setup_lock);
     gw_whpool_release(gw->pool, wh);
     cvg_pipeline_cleanup(&p);

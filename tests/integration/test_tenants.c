@@ -430,6 +430,15 @@ static void test_tenants_conflicts(void)
     char *body = tenant_body(1);
     json_t *b = NULL;
     CU_ASSERT_EQUAL_FATAL(admin_post("/api/v1/tenants/onboard", body, &b), 201);
+    /* Answered once the run log has the onboarding: no wait needed to
+     * read it back. */
+    const char *rid = json_string_value(json_object_get(b, "pipeline_logging_id"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rid);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants",
+                           "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = "
+                           "? AND status = 'SUCCEEDED'",
+                           rid),
+                    1);
     json_decref(b);
     char before[2048], after[2048];
     central_snapshot(&c, before, sizeof(before));
