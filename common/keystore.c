@@ -80,20 +80,10 @@ int cvg_keystore_issue(cvg_wh_t *wh, const unsigned char pepper[32], const char 
     return rc;
 }
 
-static void text(char *dst, size_t size, const cvg_val_t *v)
-{
-    size_t n = v->type == CVG_VAL_TEXT ? v->len : 0;
-    if (n >= size)
-        n = size - 1;
-    if (n)
-        memcpy(dst, v->s, n);
-    dst[n] = '\0';
-}
-
 static int64_t iso_ms(const cvg_val_t *v)
 {
     char buf[64];
-    text(buf, sizeof(buf), v);
+    cvg_val_copy_text(buf, sizeof(buf), v);
     int64_t ms = 0;
     if (buf[0] && cvg_time_parse_iso(buf, &ms) != 0)
         ms = 0;
@@ -110,18 +100,18 @@ static int take_key(void *ud, const cvg_row_t *row)
     lookup_ctx_t *c = ud;
     cvg_keyinfo_t *k = c->info;
     c->found = true;
-    text(k->key_id, sizeof(k->key_id), &row->vals[0]);
-    text(k->tenant_id, sizeof(k->tenant_id), &row->vals[1]);
+    cvg_val_copy_text(k->key_id, sizeof(k->key_id), &row->vals[0]);
+    cvg_val_copy_text(k->tenant_id, sizeof(k->tenant_id), &row->vals[1]);
     k->scopes =
         row->vals[2].type == CVG_VAL_TEXT ? scopes_from_json(row->vals[2].s, row->vals[2].len) : 0;
     k->active = (row->vals[3].type == CVG_VAL_INT && row->vals[3].i != 0) ||
                 (row->vals[3].type == CVG_VAL_BOOL && row->vals[3].b);
     k->expires_ms = iso_ms(&row->vals[4]);
-    text(k->tenant_status, sizeof(k->tenant_status), &row->vals[5]);
-    text(k->sub_status, sizeof(k->sub_status), &row->vals[6]);
-    text(k->plan_name, sizeof(k->plan_name), &row->vals[7]);
-    text(k->trial_end, sizeof(k->trial_end), &row->vals[8]);
-    text(k->sub_end, sizeof(k->sub_end), &row->vals[9]);
+    cvg_val_copy_text(k->tenant_status, sizeof(k->tenant_status), &row->vals[5]);
+    cvg_val_copy_text(k->sub_status, sizeof(k->sub_status), &row->vals[6]);
+    cvg_val_copy_text(k->plan_name, sizeof(k->plan_name), &row->vals[7]);
+    cvg_val_copy_text(k->trial_end, sizeof(k->trial_end), &row->vals[8]);
+    cvg_val_copy_text(k->sub_end, sizeof(k->sub_end), &row->vals[9]);
     k->rate_limit_per_minute = row->vals[10].type == CVG_VAL_INT ? (int)row->vals[10].i : 0;
     k->last_used_ms = iso_ms(&row->vals[11]);
     return 1;
@@ -224,7 +214,7 @@ static int add_listed(void *ud, const cvg_row_t *row)
     json_t *list = ud, *o = json_object();
     set_text(o, "api_key_id", &row->vals[0]);
     char prefix[32];
-    text(prefix, sizeof(prefix), &row->vals[1]);
+    cvg_val_copy_text(prefix, sizeof(prefix), &row->vals[1]);
     char masked[64];
     snprintf(masked, sizeof(masked), "%s...", prefix);
     json_object_set_new(o, "key_prefix", json_string(masked));

@@ -426,6 +426,29 @@ void central_snapshot(const cluster_t *c, char *out, size_t size)
         closedir(d);
 }
 
+proc_t *cluster_spawn_gateway(cluster_t *c, const char *name, const char *const *env,
+                              const char *health, int *port)
+{
+    *port = harness_free_port();
+    char port_env[32];
+    snprintf(port_env, sizeof(port_env), "API_PORT=%d", *port);
+    const char *all[16] = {port_env};
+    size_t n = 1;
+    for (size_t i = 0; env && env[i] && n < sizeof(all) / sizeof(all[0]) - 1; i++)
+        all[n++] = env[i];
+    all[n] = NULL;
+    proc_t *gw = cluster_spawn(c, name, "cvg-gateway", NULL, all);
+    if (gw == NULL)
+        return NULL;
+    int64_t deadline = cvg_time_mono_ms() + 15000;
+    while (http_request_at(*port, "GET", health, NULL, NULL, NULL) != 200) {
+        if (cvg_time_mono_ms() > deadline)
+            return NULL;
+        cvg_time_sleep_ms(50);
+    }
+    return gw;
+}
+
 long http_request_at(int port, const char *method, const char *path, const char *const *headers,
                      const char *body, json_t **json)
 {

@@ -57,6 +57,13 @@ bool cluster_env_get(const cluster_t *c, const char *name, char *out, size_t siz
 proc_t *cluster_spawn(cluster_t *c, const char *name, const char *binary, const char *const *args,
                       const char *const *env);
 
+/* Starts a second gateway of the cluster, as process name, on a free port
+ * (*port) with the extra environment settings env (NULL-terminated, may be
+ * NULL), and waits until it answers 200 on health (a path: /health/live,
+ * /health/ready), up to 15 s. NULL when it did not start or answer. */
+proc_t *cluster_spawn_gateway(cluster_t *c, const char *name, const char *const *env,
+                              const char *health, int *port);
+
 /* Starts any command as process name of the cluster: argv[0] is looked up
  * in PATH, argv is NULL-terminated; stdout and stderr go to <dir>/<name>.log. */
 proc_t *cluster_spawn_argv(cluster_t *c, const char *name, char *const *argv,

@@ -234,16 +234,10 @@ static bool read_until_closed(int fd, char *out, size_t size, int timeout_ms)
 static void test_cluster_big_headers_and_slow_clients(void)
 {
     /* A gateway of the cluster that gives clients one second per request. */
-    int port = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
-    const char *env[] = {port_env, "API_REQUEST_TIMEOUT_S=1", NULL};
-    proc_t *gw = cluster_spawn(&c, "gateway-slow", "cvg-gateway", NULL, env);
+    int port = 0;
+    const char *env[] = {"API_REQUEST_TIMEOUT_S=1", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-slow", env, "/health", &port);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port, "GET", "/health", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
 
     /* Big headers within the limit are served (16 KiB: twice what common
      * servers take in one header line). */
@@ -302,17 +296,11 @@ static void test_cluster_bodies_and_connections_bounded(void)
 {
     /* A gateway that holds 1 MiB of bodies at once, and 4 connections per
      * client address. */
-    int port = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
-    const char *env[] = {port_env, "API_MAX_BUFFERED_BYTES=1048576", "API_MAX_CONNECTIONS_PER_IP=4",
-                         NULL};
-    proc_t *gw = cluster_spawn(&c, "gateway-bounded", "cvg-gateway", NULL, env);
+    int port = 0;
+    const char *env[] = {"API_MAX_BUFFERED_BYTES=1048576", "API_MAX_CONNECTIONS_PER_IP=4", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-bounded", env, "/health", &port);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port, "GET", "/health", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
+    int64_t deadline;
 
     /* A body without a valid key is refused at its headers: the 401 comes
      * though not one byte of the body was sent. */

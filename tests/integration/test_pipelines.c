@@ -1640,16 +1640,11 @@ static void *post_and_wait(void *arg)
  * its wait for the scheduler. */
 static void test_pipelines_gateway_stop_answers_waiting_requests(void)
 {
-    int port = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
-    const char *env[] = {port_env, "CVG_SHUTDOWN_GRACE_MS=300", "CVG_RPC_TIMEOUT_MS=20000", NULL};
-    proc_t *gw = cluster_spawn(&c, "gateway-stop", "cvg-gateway", NULL, env);
+    int port = 0;
+    const char *env[] = {"CVG_SHUTDOWN_GRACE_MS=300", "CVG_RPC_TIMEOUT_MS=20000", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-stop", env, "/health/live", &port);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
     int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
     proc_t *sch = cluster_proc(&c, "scheduler");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sch);
     kill(sch->pid, SIGSTOP);

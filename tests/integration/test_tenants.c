@@ -79,22 +79,6 @@ static long with_key(const char *method, const char *path, const char *key, cons
     return http_request(&c, method, path, h, body, out);
 }
 
-/* Another gateway of the cluster, on a port of its own (*port), once it
- * answers 200 on health (or after 15 s); NULL when it cannot start. */
-static proc_t *second_gateway(const char *name, const char *health, int *port)
-{
-    *port = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", *port);
-    const char *env[] = {port_env, NULL};
-    proc_t *gw = cluster_spawn(&c, name, "cvg-gateway", NULL, env);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (gw && http_request_at(*port, "GET", health, NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
-    return gw;
-}
-
 static const char *code_of(json_t *body)
 {
     const char *s = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
@@ -524,7 +508,7 @@ static void *onboard_racer(void *arg)
 static void test_tenants_racing_onboardings(void)
 {
     int port2 = 0;
-    proc_t *gw2 = second_gateway("gateway-race", "/health/ready", &port2);
+    proc_t *gw2 = cluster_spawn_gateway(&c, "gateway-race", NULL, "/health/ready", &port2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
     CU_ASSERT_EQUAL_FATAL(http_request_at(port2, "GET", "/health/ready", NULL, NULL, NULL), 200);
     enum { N = 4, ROUNDS = 3 };
@@ -938,7 +922,7 @@ static void test_tenants_revocation_bound(void)
     snprintf(del, sizeof(del), "/api/v1/admin/api-keys/%s", id);
     /* A second gateway on the same warehouse, with the key in its cache. */
     int port2 = 0;
-    proc_t *gw2 = second_gateway("gateway-2", "/health/live", &port2);
+    proc_t *gw2 = cluster_spawn_gateway(&c, "gateway-2", NULL, "/health/live", &port2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw2);
     char kh[128];
     snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
@@ -1428,15 +1412,9 @@ static void test_tenants_self_signup(void)
     char *body = tenant_body(1);
     CU_ASSERT_EQUAL(http_request(&c, "POST", "/api/v1/tenants/dryrun", h, body, NULL), 401);
     /* A gateway with self sign-up on, 3 per address per hour. */
-    int port = harness_free_port();
-    char port_env[32];
-    snprintf(port_env, sizeof(port_env), "API_PORT=%d", port);
-    const char *env[] = {port_env, "CVG_SELF_SIGNUP=true", "CVG_SIGNUP_PER_HOUR=3", NULL};
-    proc_t *gw = cluster_spawn(&c, "gateway-signup", "cvg-gateway", NULL, env);
-    int64_t deadline = cvg_time_mono_ms() + 15000;
-    while (http_request_at(port, "GET", "/health/live", NULL, NULL, NULL) != 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(50);
+    int port = 0;
+    const char *env[] = {"CVG_SELF_SIGNUP=true", "CVG_SIGNUP_PER_HOUR=3", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-signup", env, "/health/live", &port);
     for (int i = 0; i < 3; i++)
         CU_ASSERT_EQUAL(http_request_at(port, "POST", "/api/v1/tenants/dryrun", h, body, NULL),
                         200);
