@@ -716,6 +716,38 @@ static void fill(const char *pattern, const char *tenant, const char *key_id, ch
     out[o < size ? o : size - 1] = '\0';
 }
 
+/* A queued run whose stored text is not UTF-8 (written by an older build,
+ * or by hand) is still answered: the field that cannot be shown is null,
+ * the run is not reported missing. */
+static void test_tenants_queued_run_with_bad_text_answered(void)
+{
+    const char *id = "01a20000-0000-7000-8000-0000000bad01";
+    const char *args[] = {id, NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants",
+                "INSERT INTO tenant_pipeline_execution_queue (queue_id, pipeline_logging_id, "
+                "tenant_id, pipeline, pipeline_id, parameters, trigger_type, triggered_by, "
+                "priority, state, attempt, max_attempts, enqueued_at, not_before, updated_at) "
+                "VALUES (?1, ?1, 'globex-eu', 'gcp/cost/cost_billing', 'gcp_cost_billing', '{}', "
+                "'manual', CAST(X'FF62' AS TEXT), 1, 'QUEUED', 1, 1, '2030-01-01T00:00:00.000Z', "
+                "'2030-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z')",
+                args),
+        0);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", id);
+    const char *h[] = {admin_header, NULL};
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(http_request(&c, "GET", path, h, NULL, &b), 200);
+    const char *status = json_string_value(json_object_get(b, "status"));
+    CU_ASSERT_STRING_EQUAL(status ? status : "", "QUEUED");
+    CU_ASSERT_TRUE(json_is_null(json_object_get(b, "triggered_by")));
+    json_decref(b);
+    CU_ASSERT_EQUAL(
+        wh_exec(&c, "tenants",
+                "DELETE FROM tenant_pipeline_execution_queue WHERE pipeline_logging_id = ?", args),
+        0);
+}
+
 static void test_tenants_isolation_matrix(void)
 {
     /* Tenant B (globex-eu) gets a key of its own; A is tenants[0]. */
@@ -1450,6 +1482,8 @@ static CU_TestInfo tests[] = {
     {"test_tenants_onboarding_rolls_back_at_every_fault",
      test_tenants_onboarding_rolls_back_at_every_fault},
     {"test_tenants_isolation_matrix", test_tenants_isolation_matrix},
+    {"test_tenants_queued_run_with_bad_text_answered",
+     test_tenants_queued_run_with_bad_text_answered},
     {"test_tenants_keys_never_stored_or_logged", test_tenants_keys_never_stored_or_logged},
     {"test_tenants_bad_checksum_refused_without_lookup",
      test_tenants_bad_checksum_refused_without_lookup},
