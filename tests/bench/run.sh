@@ -247,6 +247,9 @@ for size in 1 10 100 1000; do
     CVG_EVENTS_ENDPOINT=tcp://127.0.0.1:$eport CVG_STREAM_ENDPOINT=tcp://127.0.0.1:$sport \
     "$bin/cvg-logger" 2> "$work/lg/logger.log" &
   lp=$!
+  # the clock starts once the logger takes events (it opens its stream
+  # first and gives subscribers half a second to come back)
+  for _ in $(seq 1 100); do grep -q "logger started" "$work/lg/logger.log" 2>/dev/null && break; sleep 0.1; done
   printf "batch %-5s " "$size"
   "$bin/cvg-bench-logger" "sqlite://$work/lg/warehouse" "$root/ps_templates" \
     "tcp://127.0.0.1:$eport" "$events"
