@@ -1,17 +1,78 @@
 /*
- * GET /metrics: the gateway's counters in the Prometheus text format.
+ * GET /metrics: the gateway's counters in the Prometheus text format, and
+ * the scheduler's (its queue by state, its workers, what it dispatched,
+ * queued again and dead-lettered), asked for on each scrape.
  */
 #include "common/buf.h"
 #include "common/emitter.h"
+#include "gateway/bus.h"
 #include "gateway/gateway.h"
 
 #include <stdlib.h>
+
+/* How long a scrape waits for the scheduler's numbers. */
+#define SCHEDULER_WAIT_MS 1000
 
 static void counter(cvg_buf_t *b, const char *name, const char *help, const char *labels,
                     unsigned long long v)
 {
     cvg_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s%s %llu\n", name, help, name, name,
                    labels, v);
+}
+
+static void gauge(cvg_buf_t *b, const char *name, const char *help, const char *labels, long long v)
+{
+    cvg_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s%s %lld\n", name, help, name, name, labels,
+                   v);
+}
+
+static long long num(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* The scheduler's numbers, or cvg_scheduler_up 0 when it does not answer. */
+static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
+{
+    int status = 0;
+    char *reply = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *st = NULL;
+    if (gw_bus_call(gw->bus, GW_PEER_SCHEDULER, "status", NULL, SCHEDULER_WAIT_MS, &status, &reply,
+                    &err) == 0 &&
+        status == 0)
+        st = json_loads(reply ? reply : "", 0, NULL);
+    free(reply);
+    gauge(b, "cvg_scheduler_up", "1 when the scheduler answered this scrape, else 0.", "",
+          st != NULL);
+    if (st == NULL)
+        return;
+    json_t *workers = json_object_get(st, "workers");
+    gauge(b, "cvg_scheduler_workers_alive", "Workers the scheduler hears from.", "",
+          num(workers, "alive"));
+    gauge(b, "cvg_scheduler_workers_idle", "Workers free for a run.", "", num(workers, "idle"));
+    cvg_buf_printf(b, "# HELP cvg_scheduler_queue_runs Runs in the queue table, by state.\n"
+                      "# TYPE cvg_scheduler_queue_runs gauge\n");
+    const char *state;
+    json_t *n;
+    json_object_foreach(json_object_get(st, "queue"), state, n)
+    {
+        cvg_buf_printf(b, "cvg_scheduler_queue_runs{state=\"%s\"} %lld\n", state,
+                       (long long)json_integer_value(n));
+    }
+    counter(b, "cvg_scheduler_dispatched_total",
+            "Runs pushed to workers since the scheduler started.", "",
+            (unsigned long long)num(st, "dispatched"));
+    counter(b, "cvg_scheduler_redispatched_total",
+            "Pushed runs no worker took within the dispatch lease, queued again.", "",
+            (unsigned long long)num(st, "redispatched"));
+    counter(b, "cvg_scheduler_requeued_total",
+            "Runs queued again after their worker was lost or stopped.", "",
+            (unsigned long long)num(st, "requeued"));
+    counter(b, "cvg_scheduler_dead_total", "Runs dead-lettered after their last attempt.", "",
+            (unsigned long long)num(st, "dead"));
+    json_decref(st);
 }
 
 void gw_metrics(gw_req_t *req, gw_resp_t *resp)
@@ -48,6 +109,7 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
                    "acknowledged by the logger.\n# TYPE cvg_gateway_events_pending gauge\n"
                    "cvg_gateway_events_pending %zu\n",
                    gw->emitter ? cvg_emitter_pending(gw->emitter) : (size_t)0);
+    scheduler_metrics(gw, &b);
     resp->status = 200;
     resp->len = b.len;
     resp->body = cvg_buf_detach(&b);

@@ -1490,7 +1490,18 @@ static void test_pipelines_scheduler_down(void)
 {
     const char *count = "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue";
     long long queued = wh_query(count);
+    /* The operator's view of the scheduler, in /metrics: its queue by
+     * state (as the table has it), its workers; then that it is gone. */
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_scheduler_up"), 1);
+    long long succeeded = wh_query("SELECT count(*) FROM tenants.tenant_pipeline_execution_queue "
+                                   "WHERE state = 'SUCCEEDED'");
+    CU_ASSERT(succeeded >= 1);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_scheduler_queue_runs{state=\"SUCCEEDED\"}"), succeeded);
+    CU_ASSERT(gateway_metric(&c, "cvg_scheduler_workers_alive") >= 1);
+    CU_ASSERT(gateway_metric(&c, "cvg_scheduler_dispatched_total") >= 1);
     CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "scheduler"), 10000), 0);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_scheduler_up"), 0);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_scheduler_queue_runs{state=\"SUCCEEDED\"}"), -1);
     json_t *b = NULL;
     CU_ASSERT_EQUAL(
         call("POST", "/api/v1/pipelines/run/acme/test/quality/checks", key_acme, NULL, "{}", &b),
