@@ -288,6 +288,15 @@ static enum MHD_Result gate_body(gw_t *gw, gw_req_t *req, struct MHD_Connection 
     if (resp == NULL)
         return MHD_NO;
     req->route = gate(gw, req, resp);
+    if (req->route != NULL &&
+        (req->route->auth == GW_AUTH_NONE || strcmp(req->method, "GET") == 0 ||
+         strcmp(req->method, "HEAD") == 0)) {
+        /* open routes and reads take no body: none is held for them, or
+         * anyone could fill API_MAX_BUFFERED_BYTES without a key */
+        req->route = NULL;
+        gw_resp_error(resp, 400, "invalid_request", NULL, "%s %s takes no request body",
+                      req->method, req->path);
+    }
     if (req->route != NULL) {
         req->gate = resp;
         return MHD_YES;
@@ -310,6 +319,14 @@ static bool hold_body(gw_t *gw, gw_req_t *req, size_t n)
     }
     req->body_held += n;
     return true;
+}
+
+/* Drops the body and gives back what it counted. */
+static void release_body(gw_t *gw, gw_req_t *req)
+{
+    atomic_fetch_sub(&gw->body_bytes, req->body_held);
+    req->body_held = 0;
+    cvg_buf_cleanup(&req->body);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -379,15 +396,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size > 0) {
         /* A body without a Content-Length (chunked) that grows past the
-         * limit is read and dropped; the 413 goes out on the last call. */
-        if (!req->body_too_big && !req->body_refused && !hold_body(gw, req, *upload_data_size)) {
-            req->body_refused = true;
-            cvg_buf_cleanup(&req->body);
-        }
-        if (!req->body_too_big && !req->body_refused &&
-            cvg_buf_append(&req->body, upload_data, *upload_data_size) != 0) {
+         * limit is read and dropped; the 413 goes out on the last call (a
+         * body too big for any time before one that does not fit now). */
+        size_t n = *upload_data_size;
+        if (req->body_too_big || req->body_refused) {
+            /* dropped */
+        } else if (req->body.len + n > (size_t)gw->cfg.api_max_body_bytes) {
             req->body_too_big = true;
-            cvg_buf_cleanup(&req->body);
+            release_body(gw, req);
+        } else if (!hold_body(gw, req, n)) {
+            req->body_refused = true;
+            release_body(gw, req);
+        } else if (cvg_buf_append(&req->body, upload_data, n) != 0) {
+            req->body_too_big = true;
+            release_body(gw, req);
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -412,8 +434,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* A 503 is what health answers while a part is down: not news there;
      * elsewhere it is a request refused (the scheduler unreachable, no
      * warehouse connection free), which the operator needs to see. */
-    bool server_error =
-        req->status >= 500 && !(req->status == 503 && strncmp(req->path, "/health", 7) == 0);
+    bool health =
+        strncmp(req->path, "/health", 7) == 0 || strncmp(req->path, "/api/v1/health", 14) == 0;
+    bool server_error = req->status >= 500 && !(req->status == 503 && health);
     if (cvg_log_enabled(CVG_LOG_DEBUG) || server_error ||
         toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         cvg_log_field_t f[5] = {CVG_LF_STR("method", req->method), CVG_LF_STR("path", req->path),
@@ -430,8 +453,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(req->later->body);
         free(req->later);
     }
-    atomic_fetch_sub(&gw->body_bytes, req->body_held);
-    cvg_buf_cleanup(&req->body);
+    release_body(gw, req);
     free(req->gate);
     free(req);
     *con_cls = NULL;

@@ -46,9 +46,14 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
                      .params = params};
     pthread_mutex_lock(&gw->setup_lock);
     rc = wrk_runner_run(&env, &run, &p, out);
+    pthread_mutex_unlock(&gw->setup_lock);
+    gw_whpool_release(gw->pool, wh);
+    cvg_pipeline_cleanup(&p);
     /* Answered once the run log has the run (its events are in this
      * process's memory until then, and die with it); a logger that does
-     * not take them in time does not hold the answer longer. */
+     * not take them in time does not hold the answer longer. Waited for
+     * outside the lock and without a connection, so a slow logger does not
+     * queue the next setup run behind this one's wait. */
     if (gw->emitter != NULL && cvg_emitter_flush(gw->emitter, LOG_WAIT_MS) != 0) {
         cvg_log_ctx_t lc = {.tenant_id = tenant, .run_id = run_id};
         cvg_warn(&lc,
@@ -57,8 +62,5 @@ int gw_setup_run(gw_t *gw, const char *path, const char *tenant, const cvg_param
                  "stops first)",
                  LOG_WAIT_MS, cvg_emitter_pending(gw->emitter));
     }
-    pthread_mutex_unlock(&gw->setup_lock);
-    gw_whpool_release(gw->pool, wh);
-    cvg_pipeline_cleanup(&p);
     return rc;
 }

@@ -36,8 +36,13 @@ void sch_announce(sch_t *s, const sch_announce_t *a)
     }
     ev.attempt = a->attempt;
     ev.error = strdup(a->error ? a->error : "");
+    /* told late (the reconcile), the event keeps the time the queue took
+     * the state: the logger closes the lost attempt's steps begun before
+     * it, never a step of the next attempt */
+    if (a->at_ms > 0)
+        ev.ts_ms = a->at_ms;
     if (final)
-        ev.end_ms = cvg_time_now_ms();
+        ev.end_ms = a->at_ms > 0 ? a->at_ms : cvg_time_now_ms();
     cvg_emitter_send(s->emitter, &ev, 1000);
     cvg_event_cleanup(&ev);
 }

@@ -245,16 +245,18 @@ static void tick(sch_t *s)
         cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "%zu worker(s) silent past %d ms: gone", gone,
                       s->cfg.worker_timeout_ms);
     }
-    sch_expire(s);
+    /* before this scheduler expires or ends anything itself: what the
+     * reconcile finds was then decided by an earlier one */
     if (!s->reconciled && sch_queue_check_ready(&s->queue)) {
-        s->reconciled = true;
-        size_t n = sch_reconcile(s, RECONCILE_MAX);
+        size_t n = 0;
+        s->reconciled = sch_reconcile(s, RECONCILE_MAX, &n) == 0;
         if (n == RECONCILE_MAX)
             cvg_warn(NULL,
                      "%zu runs told again to the run log, the most one start does; the "
                      "next start tells the rest",
                      n);
     }
+    sch_expire(s);
     sch_dispatch(s);
 }
 

@@ -5,6 +5,7 @@
  * the newest attempt), so a second pass changes nothing.
  */
 #include "common/log.h"
+#include "common/time.h"
 #include "scheduler/scheduler.h"
 
 #include <stdlib.h>
@@ -23,6 +24,7 @@ typedef struct unlogged {
     char triggered_by[CVG_NAME_MAX];
     char *params;
     int attempt;
+    int64_t at_ms; /* the queue row's updated_at */
     bool in_log;
 } unlogged_t;
 
@@ -32,8 +34,8 @@ typedef struct found {
 } found_t;
 
 /* A row of run id, tenant, pipeline_id, pipeline, queue state, attempt to
- * announce, last_error, trigger_type, triggered_by, parameters, and
- * whether the run log has the run. */
+ * announce, last_error, trigger_type, triggered_by, parameters, whether
+ * the run log has the run, and the queue row's updated_at. */
 static int take(void *ud, const cvg_row_t *row)
 {
     found_t *f = ud;
@@ -56,6 +58,10 @@ static int take(void *ud, const cvg_row_t *row)
     if (row->vals[9].type == CVG_VAL_TEXT)
         u->params = strndup(row->vals[9].s, row->vals[9].len);
     u->in_log = row->vals[10].type == CVG_VAL_INT && row->vals[10].i != 0;
+    char at[CVG_TIME_ISO_LEN];
+    cvg_val_copy_text(at, sizeof(at), &row->vals[11]);
+    if (at[0] == '\0' || cvg_time_parse_iso(at, &u->at_ms) != 0)
+        u->at_ms = 0;
     return 0;
 }
 
@@ -68,11 +74,12 @@ static const char *error_of(const unlogged_t *u)
     return strcmp(u->status, "DEAD") == 0 ? "no attempts left" : "queued again";
 }
 
-size_t sch_reconcile(sch_t *s, size_t max)
+int sch_reconcile(sch_t *s, size_t max, size_t *n)
 {
+    *n = 0;
     unlogged_t *rows = calloc(max ? max : 1, sizeof(*rows));
     if (rows == NULL)
-        return 0;
+        return CVG_ENOMEM;
     found_t f = {.rows = rows, .max = max};
     cvg_val_t p = CVG_V_INT((int64_t)max);
     cvg_err_t err;
@@ -81,7 +88,8 @@ size_t sch_reconcile(sch_t *s, size_t max)
         s->wh,
         "SELECT q.pipeline_logging_id, q.tenant_id, q.pipeline_id, q.pipeline, q.state, "
         "CASE WHEN q.state = 'QUEUED' THEN r.attempt ELSE q.attempt END, q.last_error, "
-        "q.trigger_type, q.triggered_by, q.parameters, r.pipeline_logging_id IS NOT NULL "
+        "q.trigger_type, q.triggered_by, q.parameters, r.pipeline_logging_id IS NOT NULL, "
+        "q.updated_at "
         "FROM " Q " q LEFT JOIN tenants.tenant_pipeline_runs r "
         "ON r.pipeline_logging_id = q.pipeline_logging_id "
         "WHERE (q.state IN ('DEAD', 'CANCELLED') AND (r.status IS NULL OR r.status NOT IN "
@@ -107,11 +115,13 @@ size_t sch_reconcile(sch_t *s, size_t max)
                                           .status = u->status,
                                           .error = error_of(u),
                                           .attempt = u->attempt,
+                                          .at_ms = u->at_ms,
                                           .trigger_type = u->in_log ? NULL : u->trigger_type,
                                           .triggered_by = u->in_log ? NULL : u->triggered_by,
                                           .params = u->in_log ? NULL : u->params});
         free(u->params);
     }
     free(rows);
-    return f.n;
+    *n = f.n;
+    return rc;
 }

@@ -68,6 +68,7 @@ typedef struct sch_announce {
     const char *status; /* RETRYING, DEAD or CANCELLED */
     const char *error;
     int attempt;
+    int64_t at_ms; /* when the queue took that state; 0: now */
     /* for a run the log may not have: what the queue knows, else NULL */
     const char *trigger_type, *triggered_by, *params;
 } sch_announce_t;
@@ -80,8 +81,10 @@ void sch_announce(sch_t *s, const sch_announce_t *a);
  * still shows the lost attempt RUNNING. The scheduler's own events are in
  * memory until the logger takes them, so a scheduler that died (or stopped
  * while the logger was down) lost them; the queue, written first, still
- * holds the truth. Returns how many were announced; at most max a call. */
-size_t sch_reconcile(sch_t *s, size_t max);
+ * holds the truth. Call before the scheduler ends or requeues anything
+ * itself. *n gets how many were announced, at most max; 0, or the code of
+ * a failed read of the queue (call again later). */
+int sch_reconcile(sch_t *s, size_t max, size_t *n);
 
 /* A stopping worker hands back the run it could not finish: queued again
  * at once (sch_queue_handback), and the run log told. */

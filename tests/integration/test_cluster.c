@@ -317,6 +317,18 @@ static void test_cluster_bodies_and_connections_bounded(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(reply, "invalid admin key"));
     close(fd);
     CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_body_bytes"), 0);
+    /* A body on an open route (or any read) is refused at its headers: no
+     * key is needed there, so none may fill the bodies held. */
+    fd = connect_local(port);
+    CU_ASSERT_FATAL(fd >= 0);
+    static const char get_head[] = "GET /health/live HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: 500000\r\n\r\n";
+    CU_ASSERT_TRUE(send_all(fd, get_head, strlen(get_head)));
+    reply[0] = '\0';
+    CU_ASSERT_TRUE(read_until_closed(fd, reply, sizeof(reply), 10000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "HTTP/1.1 400"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "takes no request body"));
+    close(fd);
     /* Content-Length and Transfer-Encoding together: refused, never read
      * one way or the other. */
     fd = connect_local(port);
@@ -385,18 +397,57 @@ static void test_cluster_bodies_and_connections_bounded(void)
     http_reply_free(&r);
     free(second);
 
-    /* Four open connections from one address are all it gets: a fifth is
-     * closed unanswered, until one of the four goes. */
-    int idle[4];
-    for (int i = 0; i < 4; i++) {
-        idle[i] = connect_local(port);
-        CU_ASSERT_FATAL(idle[i] >= 0);
-    }
+    /* A chunked body past API_MAX_BODY_BYTES is read and dropped until it
+     * ends (then 413): what it counted is given back as soon as it is
+     * dropped, not when the client finally stops. */
+    fd = connect_local(port);
+    CU_ASSERT_FATAL(fd >= 0);
+    snprintf(req, sizeof(req),
+             "POST /api/v1/admin/api-keys HTTP/1.1\r\nHost: x\r\n%sContent-Type: "
+             "application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+             auth);
+    CU_ASSERT_TRUE(send_all(fd, req, strlen(req)));
+    char *chunk = malloc(65536 + 16);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(chunk);
+    int hl = snprintf(chunk, 16, "10000\r\n");
+    memset(chunk + hl, ' ', 65536);
+    memcpy(chunk + hl + 65536, "\r\n", 2);
+    for (int i = 0; i < 20; i++) /* 1.25 MiB */
+        CU_ASSERT_TRUE(send_all(fd, chunk, (size_t)hl + 65536 + 2));
+    free(chunk);
     deadline = cvg_time_mono_ms() + 15000;
-    long st;
-    while ((st = http_request_at(port, "GET", "/health/live", NULL, NULL, NULL)) == 200 &&
-           cvg_time_mono_ms() < deadline)
-        cvg_time_sleep_ms(20); /* until the gateway has taken all four */
+    while (gateway_metric_at(port, "cvg_gateway_body_bytes") != 0 && cvg_time_mono_ms() < deadline)
+        cvg_time_sleep_ms(20);
+    CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_body_bytes"), 0);
+    CU_ASSERT_TRUE(send_all(fd, "0\r\n\r\n", 5));
+    reply[0] = '\0';
+    read_until_closed(fd, reply, sizeof(reply), 3000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "HTTP/1.1 413"));
+    close(fd);
+
+    /* Four open connections from one address are all it gets: a fifth is
+     * closed unanswered, until one of the four goes. (A connection of the
+     * parts above that the gateway has not yet seen closed still counts
+     * for a moment, and a connection refused for it is closed at once:
+     * such a one is opened again, until all four stay open.) */
+    int idle[4] = {-1, -1, -1, -1};
+    long st = 200;
+    deadline = cvg_time_mono_ms() + 15000;
+    while (st == 200 && cvg_time_mono_ms() < deadline) {
+        for (int i = 0; i < 4; i++) {
+            char peek;
+            if (idle[i] >= 0 && recv(idle[i], &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+                close(idle[i]); /* refused: the gateway closed it */
+                idle[i] = -1;
+            }
+            if (idle[i] < 0)
+                idle[i] = connect_local(port);
+        }
+        cvg_time_sleep_ms(50);
+        st = http_request_at(port, "GET", "/health/live", NULL, NULL, NULL);
+    }
+    if (st >= 100)
+        printf("\n  fifth connection answered %ld\n", st);
     CU_ASSERT(st < 100);
     close(idle[0]);
     deadline = cvg_time_mono_ms() + 15000;
