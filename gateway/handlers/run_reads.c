@@ -119,9 +119,9 @@ static int read_run(cvg_wh_t *wh, const char *run_id, json_t **out, cvg_err_t *e
             json_object_set(run, "status", json_object_get(queue, "state"));
         json_object_set_new(
             run, "queue",
-            json_pack("{s:O?, s:O?, s:O?, s:b, s:O?, s:O?}", "state", json_object_get(queue, "state"),
-                      "attempt", json_object_get(queue, "attempt"), "max_attempts",
-                      json_object_get(queue, "max_attempts"), "cancel_requested",
+            json_pack("{s:O?, s:O?, s:O?, s:b, s:O?, s:O?}", "state",
+                      json_object_get(queue, "state"), "attempt", json_object_get(queue, "attempt"),
+                      "max_attempts", json_object_get(queue, "max_attempts"), "cancel_requested",
                       json_integer_value(json_object_get(queue, "cancel_requested")) != 0,
                       "enqueued_at", json_object_get(queue, "enqueued_at"), "not_before",
                       json_object_get(queue, "not_before")));
