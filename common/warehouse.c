@@ -328,6 +328,11 @@ void cvg_wh_set_interrupt(cvg_wh_t *wh, int64_t deadline_ms, const volatile sig_
     wh->ops->set_interrupt(wh->impl, deadline_ms, cancel);
 }
 
+void cvg_wh_set_lock_wait(cvg_wh_t *wh, int max_ms)
+{
+    wh->ops->set_lock_wait(wh->impl, max_ms);
+}
+
 char cvg_wh_ident_quote(const cvg_wh_t *wh)
 {
     return wh->ops->ident_quote;

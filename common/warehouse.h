@@ -174,6 +174,13 @@ int cvg_wh_restrict(cvg_wh_t *wh, const char *const *datasets, cvg_err_t *err);
  * *cancel is non-zero (cancel may be NULL). */
 void cvg_wh_set_interrupt(cvg_wh_t *wh, int64_t deadline_ms, const volatile sig_atomic_t *cancel);
 
+/* How long a statement waits for another writer's lock before it fails
+ * with CVG_EBUSY: max_ms (10 s when a connection opens), or with -1 as
+ * long as the deadline of cvg_wh_set_interrupt allows (10 s without one).
+ * Workers wait until their step's time limit; the gateway and the other
+ * processes, which hold a client or a loop meanwhile, keep a bound. */
+void cvg_wh_set_lock_wait(cvg_wh_t *wh, int max_ms);
+
 /* The character the driver quotes identifiers with ('"' or '`'). */
 char cvg_wh_ident_quote(const cvg_wh_t *wh);
 

@@ -504,6 +504,9 @@ int main(int argc, char **argv)
         rc = EX_UNAVAILABLE;
         goto out;
     }
+    /* a step waits for its dataset's write lock as long as its time limit
+     * allows: the tenant's other runs write it too */
+    cvg_wh_set_lock_wait(w.wh, -1);
     if (cli.check_config) {
         printf("cvg-worker: configuration ok (warehouse %s)\n", cvg_wh_driver(w.wh));
         rc = 0;

@@ -33,6 +33,7 @@ typedef struct cvg_wh_ops {
                        const char *const *reads, cvg_err_t *err);
     int (*restrict_to)(void *impl, const char *const *datasets, cvg_err_t *err);
     void (*set_interrupt)(void *impl, int64_t deadline_ms, const volatile sig_atomic_t *cancel);
+    void (*set_lock_wait)(void *impl, int max_ms);
     int (*table_create_as)(void *impl, const char *dataset, const char *table,
                            const char *select_sql, const cvg_val_t *params, size_t nparams,
                            cvg_err_t *err);

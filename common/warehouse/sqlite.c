@@ -57,7 +57,8 @@ typedef struct sq {
     /* cvg_wh_set_interrupt */
     int64_t deadline_ms;
     const volatile sig_atomic_t *cancel;
-    int interrupted; /* CVG_ETIMEDOUT or CVG_ECANCELED once a statement was stopped */
+    int lock_wait_ms; /* cvg_wh_set_lock_wait: -1 until the deadline */
+    int interrupted;  /* CVG_ETIMEDOUT or CVG_ECANCELED once a statement was stopped */
     /* statements of unrestricted, untrusted use, kept prepared */
     cvg_stmt_cache_t stmts;
 } sq_t;
@@ -351,11 +352,12 @@ static int progress(void *ud)
 /* Waits for a lock in naps as SQLite's busy timeout does (1, 2, 5 ms ...),
  * but never more than 25 ms, so a writer whose rival takes the lock again
  * and again still finds the gaps between its transactions. Gives up after
- * BUSY_TIMEOUT_MS, or, on a connection with a deadline (a pipeline step's
- * time limit), only at that deadline: a step of a tenant waits its turn
- * behind that tenant's other runs' writes, as long as its own limit
- * allows. Gives up at once when the statement's run is cancelled, as the
- * progress handler would. */
+ * the connection's lock wait (BUSY_TIMEOUT_MS unless set), or, when that
+ * is -1 and the connection has a deadline (a worker's step and its time
+ * limit), only at that deadline: a step of a tenant waits its turn behind
+ * that tenant's other runs' writes, as long as its own limit allows. Gives
+ * up at once when the statement's run is cancelled, as the progress
+ * handler would. */
 static int busy(void *ud, int count)
 {
     static const int naps[] = {1, 2, 5, 10, 15, 20, 25};
@@ -369,8 +371,10 @@ static int busy(void *ud, int count)
     if (count > NNAPS)
         waited += (int64_t)(count - NNAPS) * naps[NNAPS - 1];
     int64_t nap = naps[count < NNAPS ? count : NNAPS - 1];
-    if (s->deadline_ms <= 0 && waited + nap > BUSY_TIMEOUT_MS)
-        nap = BUSY_TIMEOUT_MS - waited;
+    bool patient = s->lock_wait_ms < 0 && s->deadline_ms > 0;
+    int64_t limit = s->lock_wait_ms < 0 ? BUSY_TIMEOUT_MS : s->lock_wait_ms;
+    if (!patient && waited + nap > limit)
+        nap = limit - waited;
     if (nap <= 0)
         return 0;
     if (s->deadline_ms > 0) {
@@ -399,6 +403,7 @@ static int sq_open(const char *rest, void **impl, cvg_err_t *err)
     sq_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return cvg_err_set(err, CVG_ENOMEM, "WAREHOUSE_URL", "out of memory");
+    s->lock_wait_ms = BUSY_TIMEOUT_MS;
     if (cvg_str_copy(s->dir, sizeof(s->dir), rest) != 0) {
         free(s);
         return cvg_err_set(err, CVG_ECONFIG, "WAREHOUSE_URL", "directory path too long");
@@ -1173,6 +1178,11 @@ static int sq_restrict(void *impl, const char *const *datasets, cvg_err_t *err)
     return 0;
 }
 
+static void sq_set_lock_wait(void *impl, int max_ms)
+{
+    ((sq_t *)impl)->lock_wait_ms = max_ms;
+}
+
 static void sq_set_interrupt(void *impl, int64_t deadline_ms, const volatile sig_atomic_t *cancel)
 {
     sq_t *s = impl;
@@ -1404,6 +1414,7 @@ const cvg_wh_ops_t cvg_wh_sqlite_ops = {
     .view_create = sq_view_create,
     .restrict_to = sq_restrict,
     .set_interrupt = sq_set_interrupt,
+    .set_lock_wait = sq_set_lock_wait,
     .table_create_as = sq_table_create_as,
     .table_columns = sq_table_columns,
     .table_schema = sq_table_schema,

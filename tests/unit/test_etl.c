@@ -6,6 +6,7 @@
  * reject threshold, files outside the tenant's directories, a run
  * confined to its dataset, step timeouts and cancellation.
  */
+#include "common/time.h"
 #include "common/fs.h"
 #include "common/providers.h"
 #include "common/yaml.h"
@@ -66,6 +67,7 @@ static int setup(void)
     if (cvg_wh_open(url, &wh, &err) != 0 || cvg_providers_load(cfg.config_dir, &providers, &err) ||
         cvg_fs_mkdir_p(imports, 0700, &err) != 0)
         return 1;
+    cvg_wh_set_lock_wait(wh, -1); /* as a worker's connection */
     if (run_setup_pipeline("setup/bootstrap_system") != 0)
         return 1;
     if (cvg_wh_dataset_create(wh, "acme", &err) != 0)
@@ -996,6 +998,35 @@ static void test_etl_step_waits_for_the_lock_within_its_limit(void)
     CU_ASSERT_EQUAL(int_of("SELECT count(*) FROM acme.modes"), before + 1);
 }
 
+/* A connection not set to wait until its deadline (the gateway's, whose
+ * setup steps hold a client and the setup lock meanwhile) keeps its
+ * bound, deadline or not: here 300 ms against a 2 s hold. */
+static void test_etl_lock_wait_bound_kept_with_a_deadline(void)
+{
+    char url[700], path[1024];
+    snprintf(url, sizeof(url), "sqlite://%s/wh", dir);
+    snprintf(path, sizeof(path), "%s/wh/acme.db", dir);
+    cvg_wh_t *other = NULL;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(cvg_wh_open(url, &other, &err), 0);
+    cvg_wh_set_lock_wait(other, 300);
+    cvg_wh_set_interrupt(other, cvg_time_mono_ms() + 60000, NULL);
+    lock_holder_t h;
+    CU_ASSERT_EQUAL_FATAL(lock_hold(&h, path, NULL, 2000), 0);
+    /* busy, not the lock taken once the hold ends (as a wait until the
+     * deadline would) */
+    int rc = cvg_wh_begin_write(other, "acme", &err);
+    lock_join(&h);
+    CU_ASSERT_EQUAL(rc, CVG_EBUSY);
+    if (strstr(err.message, "is locked") == NULL)
+        printf("\n  %s\n", err.message);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is locked"));
+    if (rc == 0)
+        cvg_wh_rollback(other);
+    cvg_wh_set_interrupt(other, 0, NULL);
+    cvg_wh_close(&other);
+}
+
 static void *cancel_soon(void *arg)
 {
     usleep(200 * 1000);
@@ -1361,6 +1392,8 @@ static CU_TestInfo tests[] = {
     {"test_etl_writes_wait_for_another_writer", test_etl_writes_wait_for_another_writer},
     {"test_etl_step_waits_for_the_lock_within_its_limit",
      test_etl_step_waits_for_the_lock_within_its_limit},
+    {"test_etl_lock_wait_bound_kept_with_a_deadline",
+     test_etl_lock_wait_bound_kept_with_a_deadline},
     {"test_etl_sparse_jsonl_and_empty_files", test_etl_sparse_jsonl_and_empty_files},
     {"test_etl_lock_wait_stops_for_timeout_and_cancel",
      test_etl_lock_wait_stops_for_timeout_and_cancel},
