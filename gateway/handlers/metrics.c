@@ -100,15 +100,11 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
     counter(&b, "cvg_gateway_body_refused_total",
             "Requests refused with 503 because the bodies held reached API_MAX_BUFFERED_BYTES.", "",
             atomic_load(&gw->body_refused));
-    cvg_buf_printf(&b,
-                   "# HELP cvg_gateway_body_bytes Request body bytes held, all connections "
-                   "together.\n# TYPE cvg_gateway_body_bytes gauge\ncvg_gateway_body_bytes %llu\n",
-                   atomic_load(&gw->body_bytes));
-    cvg_buf_printf(&b,
-                   "# HELP cvg_gateway_events_pending Run events of setup pipelines not yet "
-                   "acknowledged by the logger.\n# TYPE cvg_gateway_events_pending gauge\n"
-                   "cvg_gateway_events_pending %zu\n",
-                   gw->emitter ? cvg_emitter_pending(gw->emitter) : (size_t)0);
+    gauge(&b, "cvg_gateway_body_bytes", "Request body bytes held, all connections together.", "",
+          (long long)atomic_load(&gw->body_bytes));
+    gauge(&b, "cvg_gateway_events_pending",
+          "Run events of setup pipelines not yet acknowledged by the logger.", "",
+          gw->emitter ? (long long)cvg_emitter_pending(gw->emitter) : 0);
     scheduler_metrics(gw, &b);
     resp->status = 200;
     resp->len = b.len;

@@ -530,17 +530,11 @@ static void test_cluster_bootstrap_again_creates_nothing(void)
  * partial has the old full one: bootstrap drops it and says so, once. */
 static void test_cluster_bootstrap_drops_retired_index(void)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "%s/tenants.db", c.warehouse_dir);
-    sqlite3 *db = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    CU_ASSERT_EQUAL(sqlite3_exec(db,
-                                 "CREATE INDEX tenant_pipeline_execution_queue__idempotency ON "
-                                 "tenant_pipeline_execution_queue (tenant_id, idempotency_key)",
-                                 NULL, NULL, NULL),
-                    SQLITE_OK);
-    sqlite3_close(db);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "CREATE INDEX tenant_pipeline_execution_queue__idempotency ON "
+                                  "tenant_pipeline_execution_queue (tenant_id, idempotency_key)",
+                                  NULL),
+                          0);
     const char *count = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?";
     const char *old = "tenant_pipeline_execution_queue__idempotency";
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, old), 1);
@@ -567,15 +561,8 @@ static void test_cluster_bootstrap_drops_retired_index(void)
  * adds the column (its rows NULL there) and says so, once. */
 static void test_cluster_bootstrap_adds_new_columns(void)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "%s/tenants.db", c.warehouse_dir);
-    sqlite3 *db = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    CU_ASSERT_EQUAL(
-        sqlite3_exec(db, "ALTER TABLE tenant_step_logs DROP COLUMN run_attempt", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "ALTER TABLE tenant_step_logs DROP COLUMN run_attempt", NULL), 0);
     const char *has = "SELECT count(*) FROM pragma_table_info('tenant_step_logs') WHERE name = ?";
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", has, "run_attempt"), 0);
     const char *headers[] = {key_header, NULL};
