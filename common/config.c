@@ -118,6 +118,9 @@ static const var_t vars[] = {
         "silence after which a worker counts as gone"),
     INT("CVG_DISPATCH_LEASE_MS", dispatch_lease_ms, "5000", 1000, 600000, SCH,
         "time a worker has to take a pushed run before it is pushed again"),
+    INT("CVG_QUEUE_RETENTION_HOURS", queue_retention_hours, "168", 1, 876000, SCH,
+        "a finished run's queue row (and its Idempotency-Key) is deleted once this old; the run "
+        "log keeps the run"),
     INT("CVG_RPC_TIMEOUT_MS", rpc_timeout_ms, "2000", 10, 600000, GW | RUN,
         "deadline of a control request"),
     INT("CVG_EVENT_ACK_TIMEOUT_MS", event_ack_timeout_ms, "1000", 10, 600000, GW | SCH | WRK,

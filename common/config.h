@@ -63,6 +63,7 @@ typedef struct cvg_config {
     int heartbeat_ms;                        /* CVG_HEARTBEAT_MS */
     int worker_timeout_ms;                   /* CVG_WORKER_TIMEOUT_MS */
     int dispatch_lease_ms;                   /* CVG_DISPATCH_LEASE_MS */
+    int queue_retention_hours;               /* CVG_QUEUE_RETENTION_HOURS */
     int rpc_timeout_ms;                      /* CVG_RPC_TIMEOUT_MS */
     int event_ack_timeout_ms;                /* CVG_EVENT_ACK_TIMEOUT_MS */
     int shutdown_grace_ms;                   /* CVG_SHUTDOWN_GRACE_MS */

@@ -730,7 +730,7 @@ static int decode_enq_run(const msgpack_object_map *m, cvg_enq_run_t *r, cvg_err
         (rc = get_str(m, "pipeline_id", true, r->pipeline_id, sizeof(r->pipeline_id), err)) ||
         (rc = get_str(m, "trigger_type", true, r->trigger_type, sizeof(r->trigger_type), err)) ||
         (rc = get_str(m, "triggered_by", false, r->triggered_by, sizeof(r->triggered_by), err)) ||
-        (rc = get_int32(m, "priority", 1, 100, &r->priority, err)) ||
+        (rc = get_int32(m, "priority", CVG_PRIORITY_MIN, CVG_PRIORITY_MAX, &r->priority, err)) ||
         (rc = get_int32(m, "max_attempts", 1, 100, &r->max_attempts, err)) ||
         (rc = get_str(m, "idempotency_key", false, r->idempotency_key, sizeof(r->idempotency_key),
                       err)) ||

@@ -127,13 +127,17 @@ typedef struct cvg_worker_msg {
 } cvg_worker_msg_t;
 
 /* A run to queue, as the gateway's run endpoint accepted it. */
+/* A queued run's priority: lower first. */
+#define CVG_PRIORITY_MIN 1
+#define CVG_PRIORITY_MAX 100
+
 typedef struct cvg_enq_run {
     char tenant_id[CVG_TENANT_MAX];
     char pipeline[CVG_PIPELINE_PATH_MAX]; /* provider/domain/template */
     char pipeline_id[CVG_NAME_MAX];
     char trigger_type[CVG_STATUS_MAX];         /* "manual" */
     char triggered_by[CVG_NAME_MAX];           /* the key's id or "admin" */
-    int priority;                              /* lower first; 1..100 */
+    int priority;                              /* CVG_PRIORITY_MIN..MAX */
     int max_attempts;                          /* 1..100 */
     char idempotency_key[CVG_IDEMPOTENCY_MAX]; /* "" when none */
     bool date_given;  /* the request named its date (else the day it came) */

@@ -25,12 +25,12 @@ static json_t *op_status(sch_t *s, const char *body, int *status)
     char counts[1024];
     *status = sch_queue_counts(&s->queue, counts, sizeof(counts), NULL);
     json_t *queue = json_loads(counts, 0, NULL);
-    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "workers",
-                     sch_workers_json(&s->workers, cvg_time_mono_ms()), "queue",
-                     queue ? queue : json_object(), "pushed_waiting", (json_int_t)s->npushed,
-                     "dispatched", (json_int_t)s->dispatched, "redispatched",
-                     (json_int_t)s->redispatched, "refused", (json_int_t)s->refused, "requeued",
-                     (json_int_t)s->requeued, "dead", (json_int_t)s->dead);
+    return json_pack(
+        "{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "workers",
+        sch_workers_json(&s->workers, cvg_time_mono_ms()), "queue", queue ? queue : json_object(),
+        "pushed_waiting", (json_int_t)s->npushed, "dispatched", (json_int_t)s->dispatched,
+        "redispatched", (json_int_t)s->redispatched, "refused", (json_int_t)s->refused, "requeued",
+        (json_int_t)s->requeued, "dead", (json_int_t)s->dead, "pruned", (json_int_t)s->pruned);
 }
 
 static const struct {

@@ -258,6 +258,8 @@ static void tick(sch_t *s)
     }
     sch_expire(s);
     sch_dispatch(s);
+    if (s->reconciled)
+        sch_retention_tick(s, cvg_time_mono_ms());
 }
 
 static int serve(sch_t *s)

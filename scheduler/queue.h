@@ -91,6 +91,11 @@ int sch_queue_expire(sch_queue_t *q, sch_expired_t *out, size_t max, size_t *n, 
 int sch_queue_handback(sch_queue_t *q, const char *run_id, int attempt, const char *worker_id,
                        sch_expired_t *out, bool *requeued, cvg_err_t *err);
 
+/* Deletes up to max queue rows of finished runs whose last change is
+ * before before_ms and whose run log row is final too; *n gets how many
+ * (see retention.c). */
+int sch_queue_prune(sch_queue_t *q, int64_t before_ms, size_t max, size_t *n, cvg_err_t *err);
+
 /* Counts of queue rows by state, as a JSON object. */
 int sch_queue_counts(sch_queue_t *q, char *out, size_t size, cvg_err_t *err);
 

@@ -33,8 +33,9 @@ typedef struct sch {
     sch_queue_t queue;
     size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
-    uint64_t dispatched, redispatched, refused, requeued, dead;
-    bool reconciled; /* the run log was compared with the queue */
+    uint64_t dispatched, redispatched, refused, requeued, dead, pruned;
+    int64_t next_prune_mono; /* when the queue's retention runs next */
+    bool reconciled;         /* the run log was compared with the queue */
 } sch_t;
 
 /* Answers one control request; *status gets 0 or a CVG_E* code. Returns
@@ -72,6 +73,13 @@ typedef struct sch_announce {
     /* for a run the log may not have: what the queue knows, else NULL */
     const char *trigger_type, *triggered_by, *params;
 } sch_announce_t;
+
+/* Finished runs leave the queue after CVG_QUEUE_RETENTION_HOURS (see
+ * retention.c): at most SCH_PRUNE_MAX rows a pass, a pass every
+ * SCH_PRUNE_EVERY_MS, or on the next tick while a pass found a full batch. */
+#define SCH_PRUNE_MAX      500
+#define SCH_PRUNE_EVERY_MS 60000
+void sch_retention_tick(sch_t *s, int64_t now_mono);
 
 /* Sends the run event (through the emitter, so until the logger took it). */
 void sch_announce(sch_t *s, const sch_announce_t *a);

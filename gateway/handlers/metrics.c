@@ -72,6 +72,9 @@ static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
             (unsigned long long)num(st, "requeued"));
     counter(b, "cvg_scheduler_dead_total", "Runs dead-lettered after their last attempt.", "",
             (unsigned long long)num(st, "dead"));
+    counter(b, "cvg_scheduler_pruned_total",
+            "Finished runs deleted from the queue past CVG_QUEUE_RETENTION_HOURS.", "",
+            (unsigned long long)num(st, "pruned"));
     json_decref(st);
 }
 

@@ -1640,6 +1640,81 @@ static void test_pipelines_scheduler_restart_tells_lost_ends(void)
     CU_ASSERT_FALSE(cluster_wait_log_after(&c, "scheduler", from, "told again", 10));
 }
 
+/* Finished runs leave the queue table once older than the retention
+ * (CVG_QUEUE_RETENTION_HOURS), only when the run log holds their end; the
+ * run log still answers for them, and their Idempotency-Key is forgotten. */
+static void test_pipelines_queue_retention(void)
+{
+    char old[CVG_ID_LEN], unlogged[CVG_ID_LEN], young[CVG_ID_LEN];
+    const char *k = "Idempotency-Key: retention-old";
+    CU_ASSERT_EQUAL_FATAL(run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 8}", k, old),
+                          202);
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 9}", NULL, unlogged), 202);
+    CU_ASSERT_EQUAL_FATAL(
+        run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 10}", NULL, young), 202);
+    /* waited for in the queue, not through the API: the gateway's cache of
+     * finished runs must not answer the read after the deletion */
+    const char *ended = "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE "
+                        "pipeline_logging_id = ? AND state = 'SUCCEEDED'";
+    CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants", ended, old, 1, 60000));
+    CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants", ended, unlogged, 1, 60000));
+    CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants", ended, young, 1, 60000));
+    CU_ASSERT_EQUAL_FATAL(cluster_stop_proc(&c, cluster_proc(&c, "scheduler"), 10000), 0);
+    /* two finished a year ago; the run log of one of them shows no end */
+    const char *o[] = {old, NULL}, *u[] = {unlogged, NULL};
+    const char *age = "UPDATE tenant_pipeline_execution_queue SET enqueued_at = "
+                      "'2025-01-01T00:00:00.000Z', updated_at = '2025-01-01T00:01:00.000Z' "
+                      "WHERE pipeline_logging_id = ?";
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants", age, o), 0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants", age, u), 0);
+    /* queued a year ago, finished just now (a long retry): it stays too */
+    const char *y[] = {young, NULL};
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_execution_queue SET enqueued_at = "
+                                  "'2025-01-01T00:00:00.000Z' WHERE pipeline_logging_id = ?",
+                                  y),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_runs SET status = 'RUNNING' WHERE "
+                                  "pipeline_logging_id = ?",
+                                  u),
+                          0);
+    char *before = cluster_log(&c, "scheduler");
+    size_t from = before ? strlen(before) : 0;
+    free(before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "scheduler", "cvg-scheduler", NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(cluster_wait_ready(&c, 20000));
+
+    const char *in_queue =
+        "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE pipeline_logging_id = ?";
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants", in_queue, old, 0, 20000));
+    CU_ASSERT_TRUE(cluster_wait_log_after(&c, "scheduler", from, "left the queue", 5000));
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_scheduler_pruned_total"), 1);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", in_queue, unlogged), 1);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", in_queue, young), 1);
+    /* the run log answers for it, with its steps */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", old);
+    json_t *run = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, NULL, NULL, NULL, &run), 200);
+    CU_ASSERT_STRING_EQUAL(status_of(run), "SUCCEEDED");
+    CU_ASSERT_PTR_NULL(json_object_get(run, "queue"));
+    CU_ASSERT_TRUE(json_array_size(json_object_get(run, "steps")) > 0);
+    json_decref(run);
+    /* its key is forgotten: the same request queues a new run */
+    char again[CVG_ID_LEN];
+    CU_ASSERT_EQUAL(run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 8}", k, again),
+                    202);
+    CU_ASSERT_STRING_NOT_EQUAL(again, old);
+    json_decref(wait_run(again, key_acme, NULL, 60000));
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "UPDATE tenant_pipeline_runs SET status = 'SUCCEEDED' WHERE "
+                                  "pipeline_logging_id = ?",
+                                  u),
+                          0);
+}
+
 typedef struct waiting {
     int port;
     long status;
@@ -1721,6 +1796,7 @@ static CU_TestInfo tests[] = {
     {"test_pipelines_worker_lost_mid_step", test_pipelines_worker_lost_mid_step},
     {"test_pipelines_scheduler_restart_tells_lost_ends",
      test_pipelines_scheduler_restart_tells_lost_ends},
+    {"test_pipelines_queue_retention", test_pipelines_queue_retention},
     {"test_pipelines_stopping_worker_hands_back_its_run",
      test_pipelines_stopping_worker_hands_back_its_run},
     {"test_pipelines_scheduler_down", test_pipelines_scheduler_down},
