@@ -69,6 +69,9 @@ static const var_t vars[] = {
         "request bodies held at once, all connections together (503 above)"),
     INT("API_MAX_CONNECTIONS_PER_IP", api_max_connections_per_ip, "1000", 0, 10000, GW,
         "open connections from one client address (0: no limit)"),
+    INT("API_MAX_INVALID_KEYS_PER_IP", api_max_invalid_keys_per_ip, "100", 0, 1000000, GW,
+        "requests with an invalid API key one client address may send a minute; past it, keys "
+        "not seen valid lately get 429 without a lookup (0: no limit)"),
     STR("GCP_PROJECT_ID", project_id, T_STR, "local", GW | WRK,
         "value of {project_id} in pipelines"),
     STR("CVG_VAR_DIR", var_dir, T_STR, "./var", ALL, "local state: warehouse, sockets, keys"),

@@ -38,6 +38,7 @@ typedef struct cvg_config {
     int api_request_timeout_s;               /* API_REQUEST_TIMEOUT_S */
     int api_max_buffered_bytes;              /* API_MAX_BUFFERED_BYTES */
     int api_max_connections_per_ip;          /* API_MAX_CONNECTIONS_PER_IP */
+    int api_max_invalid_keys_per_ip;         /* API_MAX_INVALID_KEYS_PER_IP */
     char project_id[128];                    /* GCP_PROJECT_ID: {project_id} */
     char warehouse_url[CVG_PATH_MAX];        /* WAREHOUSE_URL */
     char var_dir[CVG_PATH_MAX];              /* CVG_VAR_DIR */

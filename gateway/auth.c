@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #define TOUCH_EVERY_MS        60000 /* last_used_at is written at most this often */
+#define KNOWN_KEY_MS          60000 /* a key found valid this recently passes a throttled address */
 #define ADMIN_RATE_PER_MINUTE 6000
 #define POOL_WAIT_MS          2000
 
@@ -167,6 +168,49 @@ static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
     return true;
 }
 
+/*
+ * Invalid API keys, counted per client address: an address that spent its
+ * API_MAX_INVALID_KEYS_PER_IP a minute is refused before the warehouse
+ * lookup of a key this gateway has not found valid lately, so a scan of
+ * made-up keys costs neither the warehouse nor the pool of connections
+ * that the real clients' lookups need.
+ */
+static void invalid_key_seen(gw_t *gw, const gw_req_t *req)
+{
+    int limit = gw->cfg.api_max_invalid_keys_per_ip;
+    if (limit <= 0)
+        return;
+    char bucket[96];
+    snprintf(bucket, sizeof(bucket), "badkey:%s", req->client);
+    gw_rl_result_t r;
+    gw_ratelimit_take(gw->limits, bucket, limit, 60, cvg_time_mono_ms(), &r);
+}
+
+static bool invalid_keys_throttled(gw_t *gw, const gw_req_t *req, const char *hash, int64_t now,
+                                   gw_resp_t *resp)
+{
+    int limit = gw->cfg.api_max_invalid_keys_per_ip;
+    if (limit <= 0)
+        return false;
+    char bucket[96];
+    snprintf(bucket, sizeof(bucket), "badkey:%s", req->client);
+    gw_rl_result_t r;
+    gw_ratelimit_peek(gw->limits, bucket, limit, 60, now, &r);
+    if (r.allowed)
+        return false;
+    bool found = false;
+    cvg_keyinfo_t known;
+    if (gw_keycache_get(gw->keycache, hash, KNOWN_KEY_MS, now, &found, &known) && found)
+        return false;
+    atomic_fetch_add(&gw->rate_limited, 1);
+    gw_resp_header(resp, "Retry-After", "%d", r.retry_after_s);
+    gw_resp_error(resp, 429, "too_many_invalid_keys", "X-API-Key",
+                  "more than %d requests with an invalid API key from this address in a "
+                  "minute; retry in %d s",
+                  limit, r.retry_after_s);
+    return true;
+}
+
 static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp_t *resp)
 {
     const char *key = gw_req_header(req, "X-API-Key");
@@ -181,14 +225,18 @@ static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp
         key = bare;
     }
     /* A mistyped or scanned key is refused here, before any lookup. */
-    if (!cvg_apikey_well_formed(key))
+    if (!cvg_apikey_well_formed(key)) {
+        invalid_key_seen(gw, req);
         return refuse(gw, resp, 401, "invalid_api_key", "X-API-Key", "invalid API key");
+    }
     char hash[CVG_APIKEY_HASH_HEX];
     cvg_apikey_hash(gw->keys.pepper, key, hash);
     int64_t now = cvg_time_mono_ms();
     bool found = false;
     cvg_keyinfo_t *k = &req->key;
     if (!gw_keycache_get(gw->keycache, hash, gw->cfg.auth_cache_ms, now, &found, k)) {
+        if (invalid_keys_throttled(gw, req, hash, now, resp))
+            return false;
         cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
         cvg_err_t err;
         cvg_err_clear(&err);
@@ -200,8 +248,10 @@ static bool tenant_key(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_resp
                           "cannot check the API key right now; try again");
         gw_keycache_put(gw->keycache, hash, found, k, now);
     }
-    if (!found)
+    if (!found) {
+        invalid_key_seen(gw, req);
         return refuse(gw, resp, 401, "invalid_api_key", "X-API-Key", "invalid API key");
+    }
     if (!k->active)
         return refuse(gw, resp, 401, "key_revoked", "X-API-Key", "API key revoked");
     if (k->expires_ms > 0 && k->expires_ms <= cvg_time_now_ms())

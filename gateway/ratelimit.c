@@ -79,8 +79,8 @@ static bucket_t *find(shard_t *sh, const char *key, uint64_t h, bool *fresh)
     return NULL;
 }
 
-void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
-                       gw_rl_result_t *out)
+static void settle(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                   bool take, gw_rl_result_t *out)
 {
     uint64_t h = hash(key);
     shard_t *sh = &rl->shards[h % SHARDS];
@@ -104,7 +104,7 @@ void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int windo
         b->tokens = limit;
     b->last_ms = now_ms;
     out->allowed = b->tokens >= 1.0;
-    if (out->allowed)
+    if (out->allowed && take)
         b->tokens -= 1.0;
     out->limit = limit;
     out->window_s = window_s;
@@ -114,4 +114,16 @@ void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int windo
     if (!out->allowed && out->retry_after_s < 1)
         out->retry_after_s = 1;
     pthread_mutex_unlock(&sh->lock);
+}
+
+void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                       gw_rl_result_t *out)
+{
+    settle(rl, key, limit, window_s, now_ms, true, out);
+}
+
+void gw_ratelimit_peek(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                       gw_rl_result_t *out)
+{
+    settle(rl, key, limit, window_s, now_ms, false, out);
 }

@@ -29,4 +29,8 @@ void gw_ratelimit_destroy(gw_ratelimit_t **rl);
 void gw_ratelimit_take(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
                        gw_rl_result_t *out);
 
+/* The same answer as gw_ratelimit_take would give, taking nothing. */
+void gw_ratelimit_peek(gw_ratelimit_t *rl, const char *key, int limit, int window_s, int64_t now_ms,
+                       gw_rl_result_t *out);
+
 #endif

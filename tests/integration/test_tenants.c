@@ -940,6 +940,62 @@ static void test_tenants_bad_checksum_refused_without_lookup(void)
     CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_auth_lookups_total"), before + 1);
 }
 
+/* A GET with an API key on the gateway at port. */
+static long with_key_at(int port, const char *path, const char *key, http_reply_t *r)
+{
+    char kh[128];
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", key);
+    const char *h[] = {kh, NULL};
+    return http_call(port, "GET", path, h, NULL, r);
+}
+
+/* An address sending made-up keys is refused before the lookup once it
+ * spent API_MAX_INVALID_KEYS_PER_IP; a key this gateway found valid still
+ * passes. */
+static void test_tenants_invalid_keys_throttled(void)
+{
+    int port = 0;
+    const char *env[] = {"API_MAX_INVALID_KEYS_PER_IP=3", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-keyscan", env, "/health/live", &port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    http_reply_t r;
+    CU_ASSERT_EQUAL(with_key_at(port, path, key_a, &r), 200);
+    http_reply_free(&r);
+    long long lookups = gateway_metric_at(port, "cvg_gateway_auth_lookups_total");
+    char made_up[CVG_APIKEY_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        cvg_apikey_generate(made_up);
+        CU_ASSERT_EQUAL(with_key_at(port, path, made_up, &r), 401);
+        CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&r.body), "invalid_api_key"));
+        http_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_auth_lookups_total"), lookups + 3);
+    /* the fourth is refused without a lookup, saying why and until when */
+    cvg_apikey_generate(made_up);
+    CU_ASSERT_EQUAL(with_key_at(port, path, made_up, &r), 429);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&r.body), "too_many_invalid_keys"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&r.body), "more than 3 requests with an invalid"));
+    char retry[16] = "";
+    CU_ASSERT_TRUE(http_reply_header(&r, "Retry-After", retry, sizeof(retry)));
+    CU_ASSERT(atoi(retry) >= 1 && atoi(retry) <= 20);
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_auth_lookups_total"), lookups + 3);
+    /* the tenant's own key, found valid here a moment ago, still works,
+     * looked up again once its cache entry is stale */
+    cvg_time_sleep_ms(1100); /* past CVG_AUTH_CACHE_MS's largest value */
+    CU_ASSERT_EQUAL(with_key_at(port, path, key_a, &r), 200);
+    http_reply_free(&r);
+    CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_auth_lookups_total"), lookups + 4);
+    /* another gateway (its own count) lets the same address look keys up */
+    long long main_lookups = gateway_metric(&c, "cvg_gateway_auth_lookups_total");
+    cvg_apikey_generate(made_up);
+    CU_ASSERT_EQUAL(with_key("GET", path, made_up, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_gateway_auth_lookups_total"), main_lookups + 1);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
+}
+
 static void test_tenants_revocation_bound(void)
 {
     char body[256];
@@ -1487,6 +1543,7 @@ static CU_TestInfo tests[] = {
     {"test_tenants_keys_never_stored_or_logged", test_tenants_keys_never_stored_or_logged},
     {"test_tenants_bad_checksum_refused_without_lookup",
      test_tenants_bad_checksum_refused_without_lookup},
+    {"test_tenants_invalid_keys_throttled", test_tenants_invalid_keys_throttled},
     {"test_tenants_revocation_bound", test_tenants_revocation_bound},
     {"test_tenants_key_rotation_overlap", test_tenants_key_rotation_overlap},
     {"test_tenants_subscription_states", test_tenants_subscription_states},
