@@ -539,6 +539,89 @@ static void test_queue_ends_counted_in_usage(void)
     CU_ASSERT_EQUAL(u.run_today, 4);
 }
 
+/* A queue row for the retention test: tenant prune-co, the given state,
+ * priority and times, and a run log row of log_status unless NULL. */
+static void row_for_prune(const char *state, int priority, const char *enqueued,
+                          const char *updated, const char *log_status, char run[CVG_ID_LEN])
+{
+    char queue[CVG_ID_LEN];
+    cvg_id_new(run);
+    cvg_id_new(queue);
+    cvg_val_t p[6] = {cvg_v_text(queue),   cvg_v_text(run),      cvg_v_text(state),
+                      CVG_V_INT(priority), cvg_v_text(enqueued), cvg_v_text(updated)};
+    cvg_err_t err;
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_pipeline_execution_queue (queue_id, "
+                    "pipeline_logging_id, tenant_id, pipeline, pipeline_id, trigger_type, "
+                    "priority, state, attempt, max_attempts, enqueued_at, updated_at) VALUES "
+                    "($1, $2, 'prune-co', 'gcp/cost/cost_billing', 'cost_billing', 'manual', $4, "
+                    "$3, 1, 3, $5, $6)",
+                    p, 6, NULL, NULL, NULL, &err),
+        0);
+    if (log_status == NULL)
+        return;
+    cvg_val_t l[2] = {cvg_v_text(run), cvg_v_text(log_status)};
+    CU_ASSERT_EQUAL_FATAL(
+        cvg_wh_exec(wh,
+                    "INSERT INTO tenants.tenant_pipeline_runs (pipeline_logging_id, tenant_id, "
+                    "pipeline_id, status, state_seq, attempt, created_at, updated_at) VALUES "
+                    "($1, 'prune-co', 'cost_billing', $2, 24, 1, 'x', 'x')",
+                    l, 2, NULL, NULL, NULL, &err),
+        0);
+}
+
+static bool queued(const char *run)
+{
+    cvg_val_t p = cvg_v_text(run);
+    int64_t n = -1;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(cvg_wh_query_int(wh,
+                                     "SELECT count(*) FROM tenants.tenant_pipeline_execution_queue "
+                                     "WHERE pipeline_logging_id = $1",
+                                     &p, 1, &n, NULL, &err),
+                    0);
+    return n == 1;
+}
+
+/* Retention deletes old finished rows whose run log row is final, at most
+ * max a call, at every priority; nothing younger, unfinished or unlogged. */
+static void test_queue_prune_old_finished_runs(void)
+{
+    sch_queue_t q;
+    sch_queue_init(&q, wh, 60000, 60000);
+    const char *old = "2020-01-01T00:00:00.000Z", *later = "2022-01-01T00:00:00.000Z";
+    char done_first[CVG_ID_LEN], dead_last[CVG_ID_LEN], unlogged_end[CVG_ID_LEN];
+    char no_log[CVG_ID_LEN], waiting[CVG_ID_LEN], ended_later[CVG_ID_LEN];
+    row_for_prune("SUCCEEDED", CVG_PRIORITY_MIN, old, old, "SUCCEEDED", done_first);
+    row_for_prune("DEAD", CVG_PRIORITY_MAX, old, old, "DEAD", dead_last);
+    row_for_prune("FAILED", 50, old, old, "RUNNING", unlogged_end);
+    row_for_prune("SUCCEEDED", 5, old, old, NULL, no_log);
+    row_for_prune("QUEUED", 5, old, old, NULL, waiting);
+    row_for_prune("SUCCEEDED", 5, old, later, "SUCCEEDED", ended_later);
+    int64_t cutoff = 0;
+    CU_ASSERT_EQUAL_FATAL(cvg_time_parse_iso("2021-01-01T00:00:00.000Z", &cutoff), 0);
+    size_t n = 99;
+    cvg_err_t err;
+    CU_ASSERT_EQUAL(sch_queue_prune(&q, cutoff, 1, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(sch_queue_prune(&q, cutoff, 10, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(sch_queue_prune(&q, cutoff, 10, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_FALSE(queued(done_first));
+    CU_ASSERT_FALSE(queued(dead_last));
+    CU_ASSERT_TRUE(queued(unlogged_end));
+    CU_ASSERT_TRUE(queued(no_log));
+    CU_ASSERT_TRUE(queued(waiting));
+    CU_ASSERT_TRUE(queued(ended_later));
+    /* the later end goes once the cutoff passes it */
+    CU_ASSERT_EQUAL_FATAL(cvg_time_parse_iso("2023-01-01T00:00:00.000Z", &cutoff), 0);
+    CU_ASSERT_EQUAL(sch_queue_prune(&q, cutoff, 10, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_FALSE(queued(ended_later));
+}
+
 static CU_TestInfo tests[] = {
     {"test_queue_claim_and_take", test_queue_claim_and_take},
     {"test_queue_refused_dispatch", test_queue_refused_dispatch},
@@ -553,6 +636,7 @@ static CU_TestInfo tests[] = {
     {"test_queue_handback", test_queue_handback},
     {"test_queue_concurrency_limit_per_tenant", test_queue_concurrency_limit_per_tenant},
     {"test_queue_ends_counted_in_usage", test_queue_ends_counted_in_usage},
+    {"test_queue_prune_old_finished_runs", test_queue_prune_old_finished_runs},
     CU_TEST_INFO_NULL,
 };
 

@@ -44,8 +44,33 @@ static void test_ratelimit_bucket(void)
     CU_ASSERT_PTR_NULL(rl);
 }
 
+/* A peek answers as a take would, and takes nothing. */
+static void test_ratelimit_peek(void)
+{
+    gw_ratelimit_t *rl = gw_ratelimit_new();
+    gw_rl_result_t r;
+    int64_t t = 5000000;
+    for (int i = 0; i < 5; i++) {
+        gw_ratelimit_peek(rl, "badkey:10.0.0.2", 2, 60, t, &r);
+        CU_ASSERT_TRUE(r.allowed);
+        CU_ASSERT_EQUAL(r.remaining, 2);
+    }
+    gw_ratelimit_take(rl, "badkey:10.0.0.2", 2, 60, t, &r);
+    gw_ratelimit_take(rl, "badkey:10.0.0.2", 2, 60, t, &r);
+    CU_ASSERT_TRUE(r.allowed);
+    gw_ratelimit_peek(rl, "badkey:10.0.0.2", 2, 60, t, &r);
+    CU_ASSERT_FALSE(r.allowed);
+    CU_ASSERT_EQUAL(r.retry_after_s, 30);
+    /* refilled by the clock, not by peeking */
+    gw_ratelimit_peek(rl, "badkey:10.0.0.2", 2, 60, t + 30000, &r);
+    CU_ASSERT_TRUE(r.allowed);
+    CU_ASSERT_EQUAL(r.remaining, 1);
+    gw_ratelimit_destroy(&rl);
+}
+
 static CU_TestInfo tests[] = {
     {"test_ratelimit_bucket", test_ratelimit_bucket},
+    {"test_ratelimit_peek", test_ratelimit_peek},
     CU_TEST_INFO_NULL,
 };
 
