@@ -28,6 +28,7 @@ typedef struct target {
     char triggered_by[CVG_NAME_MAX];
     char *params; /* the parameters' JSON text, as queued */
     int attempt;
+    bool ended; /* found in the run log only, final: past the queue's retention */
 } target_t;
 
 static int take(void *ud, const cvg_row_t *row)
@@ -45,6 +46,28 @@ static int take(void *ud, const cvg_row_t *row)
     if (row->vals[8].type == CVG_VAL_TEXT)
         t->params = strndup(row->vals[8].s, row->vals[8].len);
     return 1;
+}
+
+static int take_logged(void *ud, const cvg_row_t *row)
+{
+    target_t *t = ud;
+    t->found = t->ended = true;
+    cvg_val_copy_text(t->tenant, sizeof(t->tenant), &row->vals[0]);
+    cvg_val_copy_text(t->state, sizeof(t->state), &row->vals[1]);
+    return 1;
+}
+
+/* A run no longer in the queue: one whose row left it past the retention
+ * (retention.c) ended, and the run log has it. */
+static int find_logged(sch_t *s, const char *run_id, target_t *t, cvg_err_t *err)
+{
+    cvg_val_t p = cvg_v_text(run_id);
+    int rc = cvg_wh_exec(s->wh,
+                         "SELECT tenant_id, status FROM tenants.tenant_pipeline_runs WHERE "
+                         "pipeline_logging_id = $1 AND status IN ('SUCCEEDED', 'FAILED', "
+                         "'TIMED_OUT', 'CANCELLED', 'DEAD')",
+                         &p, 1, take_logged, t, NULL, err);
+    return rc == 1 ? 0 : rc;
 }
 
 void sch_cancel_send(sch_t *s, const sch_worker_t *x, const char *run_id)
@@ -100,6 +123,8 @@ json_t *sch_cancel(sch_t *s, const char *body, int *status)
                          " WHERE pipeline_logging_id = $1",
                          &p, 1, take, &t, NULL, &err);
         rc = rc == 1 ? 0 : rc;
+        if (rc == 0 && !t.found)
+            rc = find_logged(s, run_id, &t, &err);
     }
     /* another tenant's run is as absent as a run that never was */
     if (rc == 0 && (!t.found || (tenant && strcmp(tenant, t.tenant) != 0))) {
@@ -111,6 +136,12 @@ json_t *sch_cancel(sch_t *s, const char *body, int *status)
         *status = rc;
         out = json_pack("{s:s, s:s}", "code", "unavailable", "message",
                         err.message[0] ? err.message : "run_id required");
+        goto done;
+    }
+    if (t.ended) {
+        *status = CVG_EEXIST;
+        out = json_pack("{s:s, s:s, s:s}", "code", "already_finished", "message",
+                        "the run has already finished", "state", t.state);
         goto done;
     }
     char now[CVG_TIME_ISO_LEN];

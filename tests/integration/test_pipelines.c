@@ -1702,6 +1702,13 @@ static void test_pipelines_queue_retention(void)
     CU_ASSERT_PTR_NULL(json_object_get(run, "queue"));
     CU_ASSERT_TRUE(json_array_size(json_object_get(run, "steps")) > 0);
     json_decref(run);
+    /* cancelling it says it ended, as before it left the queue */
+    char cancel[300];
+    snprintf(cancel, sizeof(cancel), "/api/v1/pipelines/runs/%s/cancel", old);
+    run = NULL;
+    CU_ASSERT_EQUAL(call("POST", cancel, NULL, NULL, NULL, &run), 409);
+    CU_ASSERT_STRING_EQUAL(error_part(run, "code"), "already_finished");
+    json_decref(run);
     /* its key is forgotten: the same request queues a new run */
     char again[CVG_ID_LEN];
     CU_ASSERT_EQUAL(run_pipeline("acme", "test/params/typed", key_acme, "{\"n\": 8}", k, again),
