@@ -587,7 +587,7 @@ static int get_params(const msgpack_object_map *map, cvg_params_t *p, cvg_err_t 
 
 static int decode_job(const msgpack_object_map *m, cvg_job_t *j, cvg_err_t *err)
 {
-    int64_t deadline = 0;
+    int64_t deadline = 0, attempt = 0;
     int rc;
     if ((rc = get_str(m, "run_id", true, j->run_id, sizeof(j->run_id), err)) ||
         (rc = get_str(m, "queue_id", false, j->queue_id, sizeof(j->queue_id), err)) ||
@@ -596,10 +596,11 @@ static int decode_job(const msgpack_object_map *m, cvg_job_t *j, cvg_err_t *err)
         (rc = get_str(m, "pipeline_id", false, j->pipeline_id, sizeof(j->pipeline_id), err)) ||
         (rc = get_str(m, "trigger_type", false, j->trigger_type, sizeof(j->trigger_type), err)) ||
         (rc = get_str(m, "triggered_by", false, j->triggered_by, sizeof(j->triggered_by), err)) ||
-        (rc = get_int32(m, "attempt", 1, 1000, &j->attempt, err)) ||
+        (rc = get_int(m, "attempt", true, 1, 1000, &attempt, err)) ||
         (rc = get_int(m, "lease_deadline_ms", false, 0, INT64_MAX, &deadline, err)) ||
         (rc = get_params(m, &j->params, err)))
         return rc;
+    j->attempt = (int)attempt; /* required: the worker reports it, the lease checks it */
     j->lease_deadline_ms = deadline;
     return 0;
 }

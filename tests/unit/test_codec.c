@@ -284,13 +284,15 @@ static void test_codec_rejects_oversized(void)
 
     /* More parameters than allowed. */
     raw_init(&r);
-    raw_header(&r, 4, "job");
+    raw_header(&r, 5, "job");
     raw_str(&r, "run_id");
     raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
     raw_str(&r, "tenant_id");
     raw_str(&r, "t");
     raw_str(&r, "pipeline");
     raw_str(&r, "gcp/cost/cost_billing");
+    raw_str(&r, "attempt");
+    msgpack_pack_int(&r.pk, 1);
     raw_str(&r, "params");
     msgpack_pack_map(&r.pk, CVG_PARAMS_MAX + 1);
     for (int i = 0; i <= CVG_PARAMS_MAX; i++) {
@@ -320,6 +322,20 @@ static void test_codec_rejects_bad_fields(void)
 {
     raw_t r;
     cvg_err_t err;
+    /* A job without its attempt (found by fuzzing: it decoded as attempt 0,
+     * below the field's range). */
+    raw_init(&r);
+    raw_header(&r, 3, "job");
+    raw_str(&r, "run_id");
+    raw_str(&r, "0193c2b0-0000-7000-8000-000000000001");
+    raw_str(&r, "tenant_id");
+    raw_str(&r, "t");
+    raw_str(&r, "pipeline");
+    raw_str(&r, "gcp/cost/cost_billing");
+    CU_ASSERT_EQUAL(decode_raw(&r, &err), CVG_EPROTO);
+    CU_ASSERT_STRING_EQUAL(err.field, "attempt");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "missing"));
+
     /* Wrong type for a field. */
     raw_init(&r);
     raw_header(&r, 2, "job");
