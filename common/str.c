@@ -41,7 +41,8 @@ void cvg_path_join(char *out, size_t size, const char *base, const char *key)
     size_t n = strlen(key);
     if (n > 0 && room < 4 && n > room) {
         /* not even one character and its "..." after base: cut base */
-        size_t keep = char_start(base, size > 4 ? size - 4 : 0);
+        size_t keep = size > 4 ? size - 4 : 0, blen = strlen(base);
+        keep = char_start(base, keep < blen ? keep : blen);
         snprintf(out, size, "%.*s%s", (int)keep, base, size > 3 ? "..." : "");
         return;
     }

@@ -241,6 +241,14 @@ static void test_pipeline_long_names_marked_cut(void)
     CU_ASSERT_STRING_EQUAL(small, "steps[0].abc...");
     cvg_path_join(small, sizeof(small), "steps[0].abcd", "xyzxyz");
     CU_ASSERT_STRING_EQUAL(small, "steps[0].abc...");
+    /* a base that fits but leaves no room for the key: kept whole, marked,
+     * and never read past its end (found by fuzzing; on the heap so the
+     * sanitizer sees an overread) */
+    char *base = strdup("steps[0].ab");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    cvg_path_join(small, sizeof(small), base, "xyzxyz");
+    CU_ASSERT_STRING_EQUAL(small, "steps[0].ab...");
+    free(base);
 }
 
 /* SQL is read as the run will render it: a variable in part of a quoted
