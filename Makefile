@@ -5,6 +5,7 @@
 #   make check   the tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make lint    clang-format check, cppcheck, banned functions
 #   make testtools  the npm packages of the test servers (tests/servers/)
+#   make fuzz    the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each
 #
 # Objects go to $(BUILD) (build/ by default, build/asan for `make check`).
 
@@ -45,6 +46,14 @@ endif
 ifeq ($(TESTING),1)
 CPPFLAGS_ALL += -DCVG_TESTING
 endif
+# The fuzz harnesses' build (`make fuzz`): clang, every object with
+# libFuzzer's coverage and ASan + UBSan, the harnesses linked with libFuzzer.
+ifeq ($(FUZZ),1)
+CC := clang
+CFLAGS_ALL := -std=c11 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(WARNINGS)
+LDFLAGS_ALL := -fsanitize=fuzzer,address,undefined
+endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES) cunit 2>/dev/null)
 
@@ -71,7 +80,8 @@ BINS := $(BUILD)/cvg-gateway $(BUILD)/cvg-scheduler $(BUILD)/cvg-worker \
 	$(BUILD)/cvg-logger $(BUILD)/cvg-run
 TESTBIN := $(BUILD)/cvg-tests
 
-.PHONY: all deps run test check lint valgrind bench clean format tests-build testtools
+.PHONY: all deps run test check lint valgrind bench clean format tests-build testtools \
+	fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(BINS)
@@ -171,6 +181,49 @@ $(BUILD)/cvg-bench-logger: $(call obj,tests/bench/bench_logger.c) $(LIBCVG)
 
 bench: deps all $(BUILD)/cvg-bench-logger
 	@tests/bench/run.sh $(BUILD)
+
+# ---- fuzzing ---------------------------------------------------------------
+# Each tests/fuzz/fuzz_<target>.c is a libFuzzer harness, built into
+# $(BUILD)/fuzz and run FUZZ_SECONDS on one core from its seeds
+# (tests/fuzz/seeds/<target>/) and the corpus it grew before
+# ($(BUILD)/fuzz/corpus/<target>/, where new inputs go), with the words of
+# tests/fuzz/<target>.dict when there is one. A crash, sanitizer
+# report, leak, hang (-timeout) or memory blow-up (-rss_limit_mb) saves the
+# input under $(BUILD)/fuzz/artifacts/<target>/; the other targets still
+# run, and the make fails at the end. FUZZ_TARGETS=name... runs some only.
+# Not part of `make test` or `make check`. clang and libFuzzer's runtime
+# are installed for this target only.
+FUZZ_SECONDS ?= 60
+FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_FLAGS := -jobs=1 -workers=1 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIBRUN) $(LIBCVG)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+fuzz-build: $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz_%,$(FUZZ_SRC))
+.SECONDARY: $(call obj,$(FUZZ_SRC))
+
+fuzz: DEB_PACKAGES += $(FUZZ_DEB_PACKAGES)
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 BUILD=$(BUILD)/fuzz fuzz-build
+	@out=$(abspath $(BUILD))/fuzz; failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $$out/corpus/$$t $$out/artifacts/$$t $$out/run/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd $$out/run/$$t && rm -f fuzz-0.log && \
+	   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp CVG_SOURCE_DIR=$(CURDIR) \
+	   $$out/fuzz_$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	     $$([ -f $(CURDIR)/tests/fuzz/$$t.dict ] && echo -dict=$(CURDIR)/tests/fuzz/$$t.dict) \
+	     -artifact_prefix=$$out/artifacts/$$t/ $$out/corpus/$$t $(CURDIR)/tests/fuzz/seeds/$$t \
+	     >/dev/null 2>&1) || failed="$$failed $$t"; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^(==[0-9]+==|SUMMARY|stat::average_exec_per_sec)' \
+	    $$out/run/$$t/fuzz-0.log | sort -u | head -n 6; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: failed:$$failed (see $$out/run/<target>/fuzz-0.log)"; exit 1; fi
 
 C_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 

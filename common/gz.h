@@ -28,7 +28,10 @@ cvg_gz_t *cvg_gz_new(cvg_gz_read_fn read, void *ud, uint64_t max_inflated);
  * the end.
  * 0, or: CVG_EIO (the callback failed), CVG_EPROTO (corrupt or truncated
  * gzip), CVG_ETOOBIG (over max_inflated), CVG_ENOMEM. An error is final:
- * every later call returns it again. */
+ * every later call returns it again. Bytes inflated before a corrupt or
+ * truncated member is detected (its CRC is checked at its end) may already
+ * have been returned: a caller treats the error as spoiling the whole read,
+ * as the loaders do by rolling their write back. */
 int cvg_gz_read(cvg_gz_t *gz, void *buf, size_t size, size_t *got, cvg_err_t *err);
 
 /* True once the first bytes showed the gzip magic. */

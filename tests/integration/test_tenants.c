@@ -979,7 +979,8 @@ static void test_tenants_invalid_keys_throttled(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(cvg_buf_cstr(&r.body), "more than 3 requests with an invalid"));
     char retry[16] = "";
     CU_ASSERT_TRUE(http_reply_header(&r, "Retry-After", retry, sizeof(retry)));
-    CU_ASSERT(atoi(retry) >= 1 && atoi(retry) <= 20);
+    long wait_s = strtol(retry, NULL, 10);
+    CU_ASSERT(wait_s >= 1 && wait_s <= 20);
     http_reply_free(&r);
     CU_ASSERT_EQUAL(gateway_metric_at(port, "cvg_gateway_auth_lookups_total"), lookups + 3);
     /* the tenant's own key, found valid here a moment ago, still works,

@@ -1,0 +1,1 @@
+SELECT * FROM "{tbl}" JOIN {tenant_id}.{tbl} USING (id) WHERE a = '{evil}' AND b = {evil}

@@ -1,0 +1,1 @@
+SELECT '{date}x', {a}{b}, x{c}, $1, ?, 'it''s' FROM t WHERE c = "{evil}"

@@ -1,0 +1,1 @@
+(( /* c */ SELECT 1 UNION SELECT 2)) ; DELETE FROM t

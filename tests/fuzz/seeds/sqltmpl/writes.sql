@@ -1,0 +1,1 @@
+INSERT INTO {tenant_id}.t SELECT [x], `y` AS delete FROM t.update
