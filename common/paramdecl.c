@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,4 +271,67 @@ int cvg_paramdecls_parse(const json_t *node, cvg_paramdecl_t **out, size_t *n, c
     *out = d;
     *n = i;
     return 0;
+}
+
+json_t *cvg_paramdecl_check_body(const cvg_paramdecl_t *decls, size_t n, const char *pipeline_id,
+                                 const json_t *body, const char *today, cvg_errlist_t *errs)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)body, key, val)
+    {
+        const cvg_paramdecl_t *d = cvg_paramdecl_find(decls, n, key);
+        char name[CVG_PATH_KEY_MAX + 4];
+        cvg_path_join(name, sizeof(name), "", key);
+        if (d == NULL) {
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: not a parameter of pipeline %s", name,
+                            pipeline_id);
+            continue;
+        }
+        char num[32], why[200];
+        const char *text = json_string_value(val);
+        if (json_is_integer(val) && d->type == CVG_PT_INT) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+            text = num;
+        }
+        /* JSON has one kind of number: 1e2 and 100.0 are the integer 100
+         * (one past any int64 is told its range by the check) */
+        double x = json_real_value(val);
+        if (json_is_real(val) && d->type == CVG_PT_INT && isfinite(x) && x == trunc(x)) {
+            snprintf(num, sizeof(num), "%.0f", fabs(x) < 1e18 ? x : x > 0 ? 1e19 : -1e19);
+            text = num;
+        }
+        if (text == NULL) {
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected %s, not %s", name,
+                            d->type == CVG_PT_INT ? "an integer (a JSON number or string)"
+                                                  : "a JSON string",
+                            json_is_null(val)                            ? "null"
+                            : json_is_boolean(val)                       ? "a boolean"
+                            : json_is_real(val) && d->type == CVG_PT_INT ? "a fraction"
+                            : json_is_number(val)                        ? "a number"
+                            : json_is_array(val)                         ? "a list"
+                                                                         : "an object");
+            continue;
+        }
+        if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
+            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: %s", name, why);
+            continue;
+        }
+        int64_t iv;
+        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0)
+            json_object_set_new(out, key, json_integer(iv)); /* "007" and "+7" are 7 */
+        else
+            json_object_set_new(out, key, json_string(text));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cvg_paramdecl_t *d = &decls[i];
+        if (d->required && json_object_get(out, d->name) == NULL &&
+            json_object_get(body, d->name) == NULL)
+            cvg_errlist_add(errs, CVG_EINVAL, d->name, "%s: required (%s)", d->name,
+                            cvg_ptype_name(d->type));
+    }
+    if (json_object_get(out, "date") == NULL)
+        json_object_set_new(out, "date", json_string(today));
+    return out;
 }

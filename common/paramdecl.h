@@ -49,6 +49,15 @@ const cvg_paramdecl_t *cvg_paramdecl_find(const cvg_paramdecl_t *d, size_t n, co
 /* Checks a value against its declaration; why gets the reason. */
 int cvg_paramdecl_check(const cvg_paramdecl_t *d, const char *value, char *why, size_t size);
 
+/* A run request's JSON body as the run's parameters: each key declared
+ * (else "not a parameter of pipeline <pipeline_id>"), each value of its
+ * type (an int as a JSON number, an integral real or a string; the others
+ * as strings), every required one present; an int comes back as a number,
+ * the others as strings, and `date` is today when not given. Every problem
+ * goes to errs with its name; the object is returned all the same. */
+json_t *cvg_paramdecl_check_body(const cvg_paramdecl_t *decls, size_t n, const char *pipeline_id,
+                                 const json_t *body, const char *today, cvg_errlist_t *errs);
+
 /* The type's name ("date", ...). */
 const char *cvg_ptype_name(cvg_ptype_t t);
 

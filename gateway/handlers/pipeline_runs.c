@@ -18,7 +18,6 @@
 #include "gateway/whpool.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,74 +40,6 @@ static void errors_reply(gw_resp_t *resp, int status, const char *code, const cv
     if (errs->n && errs->items[0].field[0])
         json_object_set_new(e, "field", json_string(errs->items[0].field));
     gw_resp_json(resp, status, json_pack("{s:o, s:o}", "error", e, "errors", list));
-}
-
-/* The request body as the run's parameters (an int parameter as a number,
- * the others as strings), checked against the pipeline's declarations;
- * `date` defaults to today (UTC). */
-static json_t *check_params(const cvg_pipeline_t *p, const json_t *body, cvg_errlist_t *errs)
-{
-    json_t *out = json_object();
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)body, key, val)
-    {
-        const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, key);
-        char name[CVG_PATH_KEY_MAX + 4];
-        cvg_path_join(name, sizeof(name), "", key);
-        if (d == NULL) {
-            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: not a parameter of pipeline %s", name,
-                            p->pipeline_id);
-            continue;
-        }
-        char num[32], why[200];
-        const char *text = json_string_value(val);
-        if (json_is_integer(val) && d->type == CVG_PT_INT) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
-            text = num;
-        }
-        /* JSON has one kind of number: 1e2 and 100.0 are the integer 100
-         * (one past any int64 is told its range by the check) */
-        double x = json_real_value(val);
-        if (json_is_real(val) && d->type == CVG_PT_INT && isfinite(x) && x == trunc(x)) {
-            snprintf(num, sizeof(num), "%.0f", fabs(x) < 1e18 ? x : x > 0 ? 1e19 : -1e19);
-            text = num;
-        }
-        if (text == NULL) {
-            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: expected %s, not %s", name,
-                            d->type == CVG_PT_INT ? "an integer (a JSON number or string)"
-                                                  : "a JSON string",
-                            json_is_null(val)                            ? "null"
-                            : json_is_boolean(val)                       ? "a boolean"
-                            : json_is_real(val) && d->type == CVG_PT_INT ? "a fraction"
-                            : json_is_number(val)                        ? "a number"
-                            : json_is_array(val)                         ? "a list"
-                                                                         : "an object");
-            continue;
-        }
-        if (cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
-            cvg_errlist_add(errs, CVG_EINVAL, name, "%s: %s", name, why);
-            continue;
-        }
-        int64_t iv;
-        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0)
-            json_object_set_new(out, key, json_integer(iv)); /* "007" and "+7" are 7 */
-        else
-            json_object_set_new(out, key, json_string(text));
-    }
-    for (size_t i = 0; i < p->nparams; i++) {
-        const cvg_paramdecl_t *d = &p->params[i];
-        if (d->required && json_object_get(out, d->name) == NULL &&
-            json_object_get(body, d->name) == NULL)
-            cvg_errlist_add(errs, CVG_EINVAL, d->name, "%s: required (%s)", d->name,
-                            cvg_ptype_name(d->type));
-    }
-    if (json_object_get(out, "date") == NULL) {
-        char today[CVG_TIME_DATE_LEN];
-        cvg_time_format_date(cvg_time_now_ms(), today);
-        json_object_set_new(out, "date", json_string(today));
-    }
-    return out;
 }
 
 static int collect_settings(void *ud, const cvg_row_t *row)
@@ -323,7 +254,10 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 500, "internal", NULL, "cannot load pipeline %s: %s", path,
                       err.message);
     } else {
-        params = check_params(&pipe->p, body, errs);
+        char today[CVG_TIME_DATE_LEN];
+        cvg_time_format_date(cvg_time_now_ms(), today);
+        params = cvg_paramdecl_check_body(pipe->p.params, pipe->p.nparams, pipe->p.pipeline_id,
+                                          body, today, errs);
         if (errs->n > 0)
             errors_reply(resp, 400, "invalid_parameter", errs);
         else if (!tenant_exists(req, resp, tenant))

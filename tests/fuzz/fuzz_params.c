@@ -1,8 +1,8 @@
 /*
  * Fuzz target: the runtime parameters of a run request (common/paramdecl.c).
  * The input is the JSON body of POST /api/v1/pipelines/run/..., checked
- * against the pipeline's declarations as the gateway does (check_params in
- * gateway/handlers/pipeline_runs.c is static: its steps are repeated here),
+ * against the pipeline's declarations as the gateway does
+ * (cvg_paramdecl_check_body),
  * then carried as the scheduler carries them (JSON text, then one string a
  * parameter, scheduler/queue.c) to the worker, which checks them again and
  * makes the run's variables (wrk_run_vars) and renders a SQL template and a
@@ -19,8 +19,6 @@
 #include "worker/runner.h"
 #include "worker/runvars.h"
 
-#include <inttypes.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,53 +60,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* The gateway's check_params: the accepted parameters as JSON (an int
- * parameter as a number), NULL when any is refused. */
+/* The gateway's check (cvg_paramdecl_check_body): the accepted parameters
+ * as JSON, NULL when any is refused. */
 static json_t *gateway_check(const cvg_pipeline_t *p, const json_t *body)
 {
-    json_t *out = json_object();
-    bool bad = false;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)body, key, val)
-    {
-        const cvg_paramdecl_t *d = cvg_paramdecl_find(p->params, p->nparams, key);
-        char name[CVG_PATH_KEY_MAX + 4];
-        cvg_path_join(name, sizeof(name), "", key);
-        if (d == NULL) {
-            bad = true;
-            continue;
-        }
-        char num[32], why[200];
-        const char *text = json_string_value(val);
-        if (json_is_integer(val) && d->type == CVG_PT_INT) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
-            text = num;
-        }
-        double x = json_real_value(val);
-        if (json_is_real(val) && d->type == CVG_PT_INT && isfinite(x) && x == trunc(x)) {
-            snprintf(num, sizeof(num), "%.0f", fabs(x) < 1e18 ? x : x > 0 ? 1e19 : -1e19);
-            text = num;
-        }
-        if (text == NULL || cvg_paramdecl_check(d, text, why, sizeof(why)) != 0) {
-            bad = true;
-            continue;
-        }
-        int64_t iv;
-        if (d->type == CVG_PT_INT && cvg_parse_int64(text, INT64_MIN, INT64_MAX, &iv) == 0)
-            json_object_set_new(out, key, json_integer(iv));
-        else
-            json_object_set_new(out, key, json_string(text));
-    }
-    for (size_t i = 0; i < p->nparams; i++) {
-        if (p->params[i].required && json_object_get(out, p->params[i].name) == NULL)
-            bad = true;
-    }
-    if (json_object_get(out, "date") == NULL)
-        json_object_set_new(out, "date", json_string("2026-11-03"));
-    if (bad) {
+    cvg_errlist_reset(errs);
+    json_t *out =
+        cvg_paramdecl_check_body(p->params, p->nparams, p->pipeline_id, body, "2026-11-03", errs);
+    if (errs->n > 0) {
         json_decref(out);
-        return NULL;
+        out = NULL;
     }
     return out;
 }
