@@ -175,13 +175,18 @@ static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
  * made-up keys costs neither the warehouse nor the pool of connections
  * that the real clients' lookups need.
  */
+static void badkey_bucket(const gw_req_t *req, char out[96])
+{
+    snprintf(out, 96, "badkey:%s", req->client);
+}
+
 static void invalid_key_seen(gw_t *gw, const gw_req_t *req)
 {
     int limit = gw->cfg.api_max_invalid_keys_per_ip;
     if (limit <= 0)
         return;
     char bucket[96];
-    snprintf(bucket, sizeof(bucket), "badkey:%s", req->client);
+    badkey_bucket(req, bucket);
     gw_rl_result_t r;
     gw_ratelimit_take(gw->limits, bucket, limit, 60, cvg_time_mono_ms(), &r);
 }
@@ -193,7 +198,7 @@ static bool invalid_keys_throttled(gw_t *gw, const gw_req_t *req, const char *ha
     if (limit <= 0)
         return false;
     char bucket[96];
-    snprintf(bucket, sizeof(bucket), "badkey:%s", req->client);
+    badkey_bucket(req, bucket);
     gw_rl_result_t r;
     gw_ratelimit_peek(gw->limits, bucket, limit, 60, now, &r);
     if (r.allowed)
