@@ -124,6 +124,8 @@ static const var_t vars[] = {
     INT("CVG_QUEUE_RETENTION_HOURS", queue_retention_hours, "168", 1, 876000, SCH,
         "a finished run's queue row (and its Idempotency-Key) is deleted once this old; the run "
         "log keeps the run"),
+    INT("CVG_USAGE_RETENTION_DAYS", usage_retention_days, "90", 1, 36500, SCH,
+        "the daily usage counters of days older than this are deleted by reset-daily-quotas"),
     INT("CVG_RPC_TIMEOUT_MS", rpc_timeout_ms, "2000", 10, 600000, GW | RUN,
         "deadline of a control request"),
     INT("CVG_EVENT_ACK_TIMEOUT_MS", event_ack_timeout_ms, "1000", 10, 600000, GW | SCH | WRK,

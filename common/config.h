@@ -65,6 +65,7 @@ typedef struct cvg_config {
     int worker_timeout_ms;                   /* CVG_WORKER_TIMEOUT_MS */
     int dispatch_lease_ms;                   /* CVG_DISPATCH_LEASE_MS */
     int queue_retention_hours;               /* CVG_QUEUE_RETENTION_HOURS */
+    int usage_retention_days;                /* CVG_USAGE_RETENTION_DAYS */
     int rpc_timeout_ms;                      /* CVG_RPC_TIMEOUT_MS */
     int event_ack_timeout_ms;                /* CVG_EVENT_ACK_TIMEOUT_MS */
     int shutdown_grace_ms;                   /* CVG_SHUTDOWN_GRACE_MS */

@@ -3,6 +3,7 @@
  */
 #include "gateway/auth.h"
 #include "common/fs.h"
+#include "common/standing.h"
 #include "common/time.h"
 #include "common/utf8.h"
 #include "gateway/keycache.h"
@@ -141,31 +142,12 @@ static bool admin(gw_t *gw, gw_req_t *req, gw_resp_t *resp)
 /* The subscription allows use today? Fills resp when not. */
 static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
 {
-    char today[CVG_TIME_DATE_LEN], msg[200];
+    char today[CVG_TIME_DATE_LEN], why[200];
     cvg_time_format_date(cvg_time_now_ms(), today);
-    if (strcmp(k->tenant_status, "ACTIVE") != 0) {
-        snprintf(msg, sizeof(msg), "tenant %s is %s", k->tenant_id,
-                 k->tenant_status[0] ? k->tenant_status : "unknown");
-        return refuse(gw, resp, 403, "tenant_suspended", NULL, msg);
-    }
-    if (strcmp(k->sub_status, "SUSPENDED") == 0)
-        return refuse(gw, resp, 403, "subscription_suspended", NULL,
-                      "the subscription is suspended; contact support");
-    if (strcmp(k->sub_status, "CANCELLED") == 0)
-        return refuse(gw, resp, 403, "subscription_cancelled", NULL,
-                      "the subscription is cancelled");
-    if (strcmp(k->sub_status, "TRIAL") == 0 && k->trial_end[0] && strcmp(k->trial_end, today) < 0) {
-        snprintf(msg, sizeof(msg), "the trial ended on %s; choose a plan to continue",
-                 k->trial_end);
-        return refuse(gw, resp, 402, "trial_expired", NULL, msg);
-    }
-    if (k->sub_end[0] && strcmp(k->sub_end, today) < 0) {
-        snprintf(msg, sizeof(msg), "the subscription ended on %s", k->sub_end);
-        return refuse(gw, resp, 402, "subscription_ended", NULL, msg);
-    }
-    if (strcmp(k->sub_status, "ACTIVE") != 0 && strcmp(k->sub_status, "TRIAL") != 0)
-        return refuse(gw, resp, 403, "no_subscription", NULL, "the tenant has no subscription");
-    return true;
+    cvg_standing_t st = {k->tenant_status, k->sub_status, k->trial_end, k->sub_end};
+    const char *code = NULL;
+    int status = cvg_standing_check(k->tenant_id, &st, today, &code, why, sizeof(why));
+    return status == 0 || refuse(gw, resp, status, code, NULL, why);
 }
 
 /*

@@ -216,5 +216,12 @@ void gw_pipelines_run(gw_req_t *req, gw_resp_t *resp);
 void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp);
 void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp);
 void gw_pipelines_run_cancel(gw_req_t *req, gw_resp_t *resp);
+void gw_schedules_put(gw_req_t *req, gw_resp_t *resp);
+void gw_schedules_get(gw_req_t *req, gw_resp_t *resp);
+void gw_schedules_delete(gw_req_t *req, gw_resp_t *resp);
+void gw_schedules_list(gw_req_t *req, gw_resp_t *resp);
+void gw_scheduler_trigger(gw_req_t *req, gw_resp_t *resp);
+void gw_scheduler_process_queue(gw_req_t *req, gw_resp_t *resp);
+void gw_scheduler_reset_daily_quotas(gw_req_t *req, gw_resp_t *resp);
 
 #endif

@@ -64,6 +64,23 @@ static const gw_route_t routes[] = {
      CVG_SCOPE_PIPELINES_READ, true, "a run with its steps and data-quality results"},
     {"POST", "/api/v1/pipelines/runs/{run_id}/cancel", gw_pipelines_run_cancel,
      GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_RUN, true, "cancel a queued or running run"},
+    {"PUT", "/api/v1/tenants/{tenant_id}/schedules/{provider}/{domain}/{template}",
+     gw_schedules_put, GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_RUN, false,
+     "run a pipeline on a cron schedule (create or replace)"},
+    {"GET", "/api/v1/tenants/{tenant_id}/schedules/{provider}/{domain}/{template}",
+     gw_schedules_get, GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_READ, true,
+     "a pipeline's schedule, its next slot and its latest slots' runs"},
+    {"DELETE", "/api/v1/tenants/{tenant_id}/schedules/{provider}/{domain}/{template}",
+     gw_schedules_delete, GW_AUTH_TENANT_OR_ADMIN, CVG_SCOPE_PIPELINES_RUN, true,
+     "stop a pipeline's schedule (its slots' history stays)"},
+    {"GET", "/api/v1/tenants/{tenant_id}/schedules", gw_schedules_list, GW_AUTH_TENANT_OR_ADMIN,
+     CVG_SCOPE_PIPELINES_READ, true, "a tenant's schedules"},
+    {"POST", "/api/v1/scheduler/trigger", gw_scheduler_trigger, GW_AUTH_ADMIN, 0, false,
+     "fire the schedules that are due now (also done every second)"},
+    {"POST", "/api/v1/scheduler/process-queue", gw_scheduler_process_queue, GW_AUTH_ADMIN, 0, false,
+     "dispatch queued runs to free workers now (also done every 250 ms)"},
+    {"POST", "/api/v1/scheduler/reset-daily-quotas", gw_scheduler_reset_daily_quotas, GW_AUTH_ADMIN,
+     0, false, "delete daily usage counters older than CVG_USAGE_RETENTION_DAYS"},
 };
 
 const gw_route_t *gw_routes(size_t *n)

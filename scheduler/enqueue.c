@@ -296,22 +296,35 @@ failed:
     return false;
 }
 
+int sch_enqueue_in_tx(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
+                      cvg_enq_result_t *results, size_t *added, cvg_err_t *err)
+{
+    *added = 0;
+    batch_t b = {.s = s, .now = cvg_time_now_ms(), .tenants = calloc(n, sizeof(tenant_usage_t))};
+    if (b.tenants == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    cvg_time_format_iso(b.now, b.now_iso);
+    cvg_time_format_date(b.now, b.today);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        *added += enqueue_one(&b, runs[i], &results[i], &rc);
+    if (rc == 0)
+        rc = write_usage(&b, err);
+    free(b.tenants);
+    return rc;
+}
+
 void sch_enqueue_batch(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
                        cvg_enq_result_t *results)
 {
-    batch_t b = {.s = s, .now = cvg_time_now_ms(), .tenants = calloc(n, sizeof(tenant_usage_t))};
-    cvg_time_format_iso(b.now, b.now_iso);
-    cvg_time_format_date(b.now, b.today);
     cvg_err_t err;
     cvg_err_clear(&err);
-    bool ready = b.tenants != NULL && sch_queue_check_ready(&s->queue);
-    int rc = ready ? cvg_wh_begin(s->wh, &err) : b.tenants == NULL ? CVG_ENOMEM : CVG_EBUSY;
+    bool ready = sch_queue_check_ready(&s->queue);
+    int rc = ready ? cvg_wh_begin(s->wh, &err) : CVG_EBUSY;
     bool begun = ready && rc == 0;
     size_t added = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        added += enqueue_one(&b, runs[i], &results[i], &rc);
     if (rc == 0)
-        rc = write_usage(&b, &err);
+        rc = sch_enqueue_in_tx(s, n, runs, results, &added, &err);
     /* One commit for the batch: one fsync, however many runs. */
     if (rc == 0)
         rc = cvg_wh_commit(s->wh, &err);
@@ -338,7 +351,6 @@ void sch_enqueue_batch(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
          * is the INFO line, at the rate runs are executed) */
         cvg_debug(&lc, "run queued (%s)", runs[i]->trigger_type);
     }
-    free(b.tenants);
     /* a free worker may take one at once */
     if (added > 0)
         sch_dispatch(s);

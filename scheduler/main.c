@@ -10,6 +10,7 @@
 #include "common/proc.h"
 #include "common/sock.h"
 #include "common/time.h"
+#include "scheduler/fire.h"
 #include "scheduler/scheduler.h"
 
 #include <stdio.h>
@@ -258,8 +259,10 @@ static void tick(sch_t *s)
     }
     sch_expire(s);
     sch_dispatch(s);
-    if (s->reconciled)
+    if (s->reconciled) {
         sch_retention_tick(s, cvg_time_mono_ms());
+        sch_fire_tick(s, cvg_time_mono_ms());
+    }
 }
 
 static int serve(sch_t *s)

@@ -12,6 +12,7 @@
 #include "common/time.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define Q     "tenants.tenant_pipeline_execution_queue"
 #define FINAL "('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'DEAD')"
@@ -76,4 +77,24 @@ void sch_retention_tick(sch_t *s, int64_t now_mono)
     }
     /* a full batch: more are waiting, taken on the next ticks */
     s->next_prune_mono = now_mono + (n == SCH_PRUNE_MAX ? 0 : SCH_PRUNE_EVERY_MS);
+}
+
+int sch_usage_prune(sch_t *s, int keep_days, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    char before[CVG_TIME_DATE_LEN];
+    cvg_time_format_date(cvg_time_now_ms() - (int64_t)keep_days * 86400 * 1000, before);
+    /* never this month's: its first run of a day counts on from them */
+    char month_start[CVG_TIME_DATE_LEN];
+    cvg_time_format_date(cvg_time_now_ms(), month_start);
+    memcpy(month_start + 8, "01", 2);
+    cvg_val_t p[2] = {cvg_v_text(before), cvg_v_text(month_start)};
+    int64_t changes = 0;
+    int rc = cvg_wh_exec(s->wh,
+                         "DELETE FROM tenants.tenant_usage_quotas WHERE usage_date < $1 "
+                         "AND usage_date < $2",
+                         p, 2, NULL, NULL, &changes, err);
+    if (rc == 0)
+        *n = (size_t)changes;
+    return rc;
 }

@@ -34,8 +34,10 @@ typedef struct sch {
     size_t npushed; /* pushed runs no worker has reported yet */
     sch_pushed_t pushed[SCH_PUSHED_MAX];
     uint64_t dispatched, redispatched, refused, requeued, dead, pruned;
-    int64_t next_prune_mono; /* when the queue's retention runs next */
-    bool reconciled;         /* the run log was compared with the queue */
+    uint64_t fired, fire_refused; /* scheduled slots queued, and refused */
+    int64_t next_prune_mono;      /* when the queue's retention runs next */
+    int64_t next_fire_mono;       /* when due schedules are looked for next */
+    bool reconciled;              /* the run log was compared with the queue */
 } sch_t;
 
 /* Answers one control request; *status gets 0 or a CVG_E* code. Returns
@@ -47,6 +49,12 @@ json_t *sch_control_handle(sch_t *s, const char *op, const char *body, int *stat
  * runs[i]. */
 void sch_enqueue_batch(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
                        cvg_enq_result_t *results);
+
+/* The same inside the caller's transaction: no commit, no dispatch; *added
+ * gets how many new runs were queued. A non-zero return (the transaction
+ * failed, err says why) leaves the caller to roll back. */
+int sch_enqueue_in_tx(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
+                      cvg_enq_result_t *results, size_t *added, cvg_err_t *err);
 
 /* Control op "cancel": cancels a queued run, or asks its worker to stop. */
 json_t *sch_cancel(sch_t *s, const char *body, int *status);
@@ -80,6 +88,10 @@ typedef struct sch_announce {
 #define SCH_PRUNE_MAX      500
 #define SCH_PRUNE_EVERY_MS 60000
 void sch_retention_tick(sch_t *s, int64_t now_mono);
+
+/* Deletes the usage counters' rows of days before keep_days ago (control
+ * op "reset-daily-quotas"); *n gets how many. */
+int sch_usage_prune(sch_t *s, int keep_days, size_t *n, cvg_err_t *err);
 
 /* Sends the run event (through the emitter, so until the logger took it). */
 void sch_announce(sch_t *s, const sch_announce_t *a);

@@ -37,6 +37,7 @@ extern const cvg_suite_t suite_utf8;
 extern const cvg_suite_t suite_codec;
 extern const cvg_suite_t suite_config;
 extern const cvg_suite_t suite_id_time;
+extern const cvg_suite_t suite_cron;
 extern const cvg_suite_t suite_json;
 extern const cvg_suite_t suite_yaml;
 extern const cvg_suite_t suite_schema;
@@ -74,6 +75,7 @@ extern const cvg_suite_t suite_pipelines;
 extern const cvg_suite_t suite_testsrv;
 extern const cvg_suite_t suite_outbound_it;
 extern const cvg_suite_t suite_notify;
+extern const cvg_suite_t suite_schedules;
 
 static const cvg_suite_t *const suites[] = {
     &suite_buf,
@@ -81,6 +83,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_codec,
     &suite_config,
     &suite_id_time,
+    &suite_cron,
     &suite_json,
     &suite_yaml,
     &suite_schema,
@@ -118,6 +121,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_testsrv,
     &suite_outbound_it,
     &suite_notify,
+    &suite_schedules,
 };
 // clang-format on
 

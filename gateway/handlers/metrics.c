@@ -75,6 +75,11 @@ static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
     counter(b, "cvg_scheduler_pruned_total",
             "Finished runs deleted from the queue past CVG_QUEUE_RETENTION_HOURS.", "",
             (unsigned long long)num(st, "pruned"));
+    counter(b, "cvg_scheduler_fired_total", "Scheduled slots whose run was queued.", "",
+            (unsigned long long)num(st, "fired"));
+    counter(b, "cvg_scheduler_fire_refused_total",
+            "Scheduled slots that started no run (the tenant's standing or quota).", "",
+            (unsigned long long)num(st, "fire_refused"));
     json_decref(st);
 }
 

@@ -1,0 +1,450 @@
+/*
+ * Scheduled pipelines: the due slots of tenants.tenant_pipeline_configs
+ * fired into the queue. For each active config whose next_run_time has
+ * come, one transaction records the slot in
+ * tenants.tenant_scheduled_pipeline_runs (unique on config and slot, so a
+ * slot fires once whatever restarts or second schedulers do), queues its
+ * run as a manual run is queued (the tenant's standing, daily and monthly
+ * limits and usage counters apply), and moves next_run_time to the cron's
+ * next slot after now. Slots missed while nothing fired (the scheduler was
+ * down) are collapsed into the latest one: one run, not a burst.
+ *
+ * The slot's state then follows its run (QUEUED until the run ends, then
+ * COMPLETED, FAILED or DEAD), read from the run log and the queue on the
+ * same tick, so every way a run ends (its worker's end, a cancel, a lost
+ * lease) is seen in one place.
+ */
+#include "scheduler/fire.h"
+#include "common/cron.h"
+#include "common/id.h"
+#include "common/log.h"
+#include "common/standing.h"
+#include "common/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C "tenants.tenant_pipeline_configs"
+#define S "tenants.tenant_scheduled_pipeline_runs"
+#define Q "tenants.tenant_pipeline_execution_queue"
+
+/* Missed slots looked through to find the latest, at most (a minutely
+ * cron down for about 70 days). */
+#define SLOTS_SCAN_MAX 100000
+#define SYNC_MAX       200 /* slots followed to their run's end per pass */
+#define MAX_ATTEMPTS   3
+
+typedef struct due {
+    char config_id[CVG_SCHEDULE_ID_MAX];
+    char tenant_id[CVG_TENANT_MAX];
+    char pipeline[CVG_PIPELINE_PATH_MAX];
+    char pipeline_id[CVG_NAME_MAX];
+    char cron[CVG_CRON_TEXT_MAX + 1];
+    char next_run[CVG_TIME_ISO_LEN];
+    char *params; /* owned JSON object text, or NULL */
+    int priority;
+} due_t;
+
+typedef struct due_list {
+    due_t *rows;
+    size_t n, max;
+} due_list_t;
+
+static void text_of(const cvg_val_t *v, char *out, size_t size)
+{
+    if (v->type == CVG_VAL_TEXT)
+        snprintf(out, size, "%.*s", (int)v->len, v->s);
+    else
+        out[0] = '\0';
+}
+
+/* config_id, tenant_id, pipeline (provider/domain/template), pipeline_id,
+ * schedule_cron, parameters, priority, next_run_time */
+static int take_due(void *ud, const cvg_row_t *row)
+{
+    due_list_t *l = ud;
+    if (l->n >= l->max)
+        return 1;
+    due_t *d = &l->rows[l->n++];
+    memset(d, 0, sizeof(*d));
+    text_of(&row->vals[0], d->config_id, sizeof(d->config_id));
+    text_of(&row->vals[1], d->tenant_id, sizeof(d->tenant_id));
+    text_of(&row->vals[2], d->pipeline, sizeof(d->pipeline));
+    text_of(&row->vals[3], d->pipeline_id, sizeof(d->pipeline_id));
+    text_of(&row->vals[4], d->cron, sizeof(d->cron));
+    if (row->vals[5].type == CVG_VAL_TEXT)
+        d->params = strndup(row->vals[5].s, row->vals[5].len);
+    d->priority = row->vals[6].type == CVG_VAL_INT ? (int)row->vals[6].i : SCH_SCHEDULED_PRIORITY;
+    if (d->priority < CVG_PRIORITY_MIN || d->priority > CVG_PRIORITY_MAX)
+        d->priority = SCH_SCHEDULED_PRIORITY;
+    text_of(&row->vals[7], d->next_run, sizeof(d->next_run));
+    return 0;
+}
+
+/* The tenant's standing now; 0, or the reason in why (code: message). */
+typedef struct standing_row {
+    char tenant_status[17], sub_status[17], trial_end[11], sub_end[11];
+    bool found;
+} standing_row_t;
+
+static int take_standing(void *ud, const cvg_row_t *row)
+{
+    standing_row_t *r = ud;
+    r->found = true;
+    text_of(&row->vals[0], r->tenant_status, sizeof(r->tenant_status));
+    text_of(&row->vals[1], r->sub_status, sizeof(r->sub_status));
+    text_of(&row->vals[2], r->trial_end, sizeof(r->trial_end));
+    text_of(&row->vals[3], r->sub_end, sizeof(r->sub_end));
+    return 1;
+}
+
+static int standing_of(sch_t *s, const char *tenant, const char *today, char *why, size_t size,
+                       bool *ok, cvg_err_t *err)
+{
+    standing_row_t r = {0};
+    cvg_val_t t = cvg_v_text(tenant);
+    int rc = cvg_wh_exec(s->wh,
+                         "SELECT p.status, s.status, s.trial_end_date, s.subscription_end_date "
+                         "FROM tenants.tenant_profiles p LEFT JOIN tenants.tenant_subscriptions s "
+                         "ON s.tenant_id = p.tenant_id WHERE p.tenant_id = $1 "
+                         "ORDER BY s.created_at DESC LIMIT 1",
+                         &t, 1, take_standing, &r, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    if (rc != 0)
+        return rc;
+    cvg_standing_t st = {r.tenant_status, r.sub_status, r.trial_end, r.sub_end};
+    const char *code = NULL;
+    char msg[200];
+    *ok = r.found && cvg_standing_check(tenant, &st, today, &code, msg, sizeof(msg)) == 0;
+    if (!r.found)
+        snprintf(why, size, "not_found: tenant %s does not exist", tenant);
+    else if (!*ok)
+        snprintf(why, size, "%s: %s", code, msg);
+    return 0;
+}
+
+/* The run's parameters: the schedule's, with the slot's day as `date`
+ * unless the schedule names one. NULL when out of memory or not an
+ * object. */
+static char *slot_params(const char *stored, int64_t slot_ms)
+{
+    json_t *p = stored ? json_loads(stored, 0, NULL) : json_object();
+    if (!json_is_object(p)) {
+        json_decref(p);
+        return NULL;
+    }
+    if (json_object_get(p, "date") == NULL) {
+        char day[CVG_TIME_DATE_LEN];
+        cvg_time_format_date(slot_ms, day);
+        json_object_set_new(p, "date", json_string(day));
+    }
+    char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(p);
+    return text;
+}
+
+static int slot_update(sch_t *s, const char *config_id, const char *slot, const char *state,
+                       const char *run_id, const char *error, const char *now, cvg_err_t *err)
+{
+    cvg_val_t v[6] = {cvg_v_text(config_id),
+                      cvg_v_text(slot),
+                      cvg_v_text(state),
+                      run_id ? cvg_v_text(run_id) : CVG_V_NULL,
+                      error ? cvg_v_text(error) : CVG_V_NULL,
+                      cvg_v_text(now)};
+    return cvg_wh_exec(s->wh,
+                       "UPDATE " S " SET state = $3, pipeline_logging_id = $4, error = $5, "
+                       "updated_at = $6 WHERE config_id = $1 AND scheduled_time = $2",
+                       v, 6, NULL, NULL, NULL, err);
+}
+
+/* Queues the slot's run inside the transaction, or records why not. */
+static int queue_slot(sch_t *s, const due_t *d, int64_t slot_ms, const char *slot, const char *now,
+                      sch_fired_t *out, cvg_err_t *err)
+{
+    char today[CVG_TIME_DATE_LEN], why[CVG_REASON_MAX + CVG_OP_MAX + 4];
+    cvg_time_format_date(cvg_time_now_ms(), today);
+    bool ok = false;
+    int rc = standing_of(s, d->tenant_id, today, why, sizeof(why), &ok, err);
+    if (rc != 0)
+        return rc;
+    cvg_enq_run_t run = {.priority = d->priority, .max_attempts = MAX_ATTEMPTS, .date_given = true};
+    cvg_enq_result_t res = {0};
+    if (ok) {
+        run.parameters = slot_params(d->params, slot_ms);
+        if (run.parameters == NULL) {
+            ok = false;
+            snprintf(why, sizeof(why),
+                     "invalid_parameters: the schedule's parameters are not a "
+                     "JSON object");
+        }
+    }
+    if (ok) {
+        snprintf(run.tenant_id, sizeof(run.tenant_id), "%s", d->tenant_id);
+        snprintf(run.pipeline, sizeof(run.pipeline), "%s", d->pipeline);
+        snprintf(run.pipeline_id, sizeof(run.pipeline_id), "%s", d->pipeline_id);
+        snprintf(run.trigger_type, sizeof(run.trigger_type), "scheduled");
+        snprintf(run.triggered_by, sizeof(run.triggered_by), "scheduler");
+        const cvg_enq_run_t *runs[1] = {&run};
+        size_t added = 0;
+        rc = sch_enqueue_in_tx(s, 1, runs, &res, &added, err);
+        if (rc != 0 && err->message[0] == '\0')
+            cvg_err_set(err, rc, "", "%s", res.reason);
+        if (rc == 0 && res.status != 0 && res.status != CVG_EFULL && res.status != CVG_ENOTFOUND &&
+            res.status != CVG_EINVAL)
+            /* the row could not be written: the transaction's fault */
+            rc = cvg_err_set(err, res.status, "", "%s", res.reason);
+        if (rc == 0 && res.status != 0) {
+            ok = false;
+            snprintf(why, sizeof(why), "%s: %s", res.code, res.reason);
+        }
+    }
+    cvg_enq_run_cleanup(&run);
+    if (rc != 0)
+        return rc;
+    if (!ok) {
+        out->refused++;
+        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
+        cvg_warn(&lc, "scheduled slot %s of %s started no run: %s", slot, d->config_id, why);
+        return slot_update(s, d->config_id, slot, "FAILED", NULL, why, now, err);
+    }
+    rc = slot_update(s, d->config_id, slot, "QUEUED", res.run_id, NULL, now, err);
+    if (rc == 0) {
+        cvg_val_t v[2] = {cvg_v_text(res.run_id), cvg_v_text(d->config_id)};
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " Q " SET scheduled_run_id = $2 WHERE pipeline_logging_id = $1", v,
+                         2, NULL, NULL, NULL, err);
+    }
+    if (rc == 0) {
+        out->fired++;
+        cvg_log_ctx_t lc = {
+            .tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id, .run_id = res.run_id};
+        cvg_log_field_t f[2] = {CVG_LF_STR("slot", slot), CVG_LF_STR("config_id", d->config_id)};
+        cvg_log_write(CVG_LOG_INFO, &lc, f, 2, "scheduled run queued");
+    }
+    return rc;
+}
+
+/* One due config, in its own transaction. A non-zero return is the
+ * warehouse's failure (nothing of this config changed). */
+static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, cvg_err_t *err)
+{
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(now_ms, now);
+    cvg_cron_t cron;
+    int64_t first = 0;
+    bool parsed = cvg_cron_parse(d->cron, &cron, err) == 0;
+    if (!parsed || cvg_time_parse_iso(d->next_run, &first) != 0) {
+        /* written by another version, or by hand: stop it, say why */
+        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
+        cvg_error(&lc, "schedule %s deactivated: %s", d->config_id,
+                  parsed ? "its next_run_time is not a timestamp" : err->message);
+        cvg_val_t v[2] = {cvg_v_text(d->config_id), cvg_v_text(now)};
+        out->broken++;
+        return cvg_wh_exec(s->wh,
+                           "UPDATE " C " SET is_active = FALSE, next_run_time = NULL, "
+                           "updated_at = $2 WHERE config_id = $1",
+                           v, 2, NULL, NULL, NULL, err);
+    }
+    /* the latest slot that has come: missed ones collapse into it */
+    int64_t slot_ms = first, n;
+    size_t missed = 0;
+    while (missed < SLOTS_SCAN_MAX && (n = cvg_cron_next(&cron, slot_ms)) != -1 && n <= now_ms) {
+        slot_ms = n;
+        missed++;
+    }
+    int64_t next_ms = cvg_cron_next(&cron, slot_ms > now_ms ? slot_ms : now_ms);
+    char slot[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN], run_id[CVG_ID_LEN];
+    cvg_time_format_iso(slot_ms, slot);
+    cvg_time_format_iso(next_ms, next);
+    cvg_id_new(run_id);
+    int rc = cvg_wh_begin(s->wh, err);
+    if (rc != 0)
+        return rc;
+    cvg_val_t v[6] = {cvg_v_text(d->config_id), cvg_v_text(slot),           cvg_v_text(run_id),
+                      cvg_v_text(d->tenant_id), cvg_v_text(d->pipeline_id), cvg_v_text(now)};
+    int64_t added = 0;
+    rc = cvg_wh_exec(s->wh,
+                     "INSERT INTO " S " (config_id, scheduled_time, scheduled_run_id, tenant_id, "
+                     "pipeline_id, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
+                     "'PENDING', $6, $6) ON CONFLICT (config_id, scheduled_time) DO NOTHING",
+                     v, 6, NULL, NULL, &added, err);
+    if (rc == 0 && added == 0)
+        out->already++; /* another scheduler, or this one before a restart */
+    if (rc == 0 && added > 0)
+        rc = queue_slot(s, d, slot_ms, slot, now, out, err);
+    if (rc == 0) {
+        cvg_val_t u[5] = {cvg_v_text(d->config_id), next_ms > 0 ? cvg_v_text(next) : CVG_V_NULL,
+                          cvg_v_text(slot), cvg_v_text(now), cvg_v_text(d->next_run)};
+        /* unless a change of the schedule moved it meanwhile */
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " C " SET next_run_time = $2, last_run_time = $3, "
+                         "updated_at = $4 WHERE config_id = $1 AND next_run_time = $5",
+                         u, 5, NULL, NULL, NULL, err);
+    }
+    if (rc == 0)
+        rc = cvg_wh_commit(s->wh, err);
+    if (rc != 0) {
+        cvg_wh_rollback(s->wh);
+        return rc;
+    }
+    out->skipped += missed;
+    if (missed > 0) {
+        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
+        cvg_warn(&lc,
+                 "schedule %s: %zu earlier slot(s) missed while no scheduler ran were not "
+                 "fired; slot %s stands for them",
+                 d->config_id, missed, slot);
+    }
+    return 0;
+}
+
+int sch_fire_due(sch_t *s, size_t max, sch_fired_t *out, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!sch_queue_check_ready(&s->queue))
+        return 0;
+    int64_t now_ms = cvg_time_now_ms();
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(now_ms, now);
+    due_list_t l = {.rows = calloc(max ? max : 1, sizeof(due_t)), .max = max};
+    if (l.rows == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    cvg_val_t p[2] = {cvg_v_text(now), CVG_V_INT((int64_t)max)};
+    int rc = cvg_wh_exec(s->wh,
+                         "SELECT config_id, tenant_id, provider || '/' || domain || '/' || "
+                         "template, pipeline_id, schedule_cron, parameters, priority, "
+                         "next_run_time FROM " C " WHERE is_active = TRUE AND next_run_time <= $1 "
+                         "ORDER BY next_run_time LIMIT $2",
+                         p, 2, take_due, &l, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = fire_one(s, &l.rows[i], now_ms, out, err);
+    out->more = rc == 0 && l.n == max;
+    for (size_t i = 0; i < l.n; i++)
+        free(l.rows[i].params);
+    free(l.rows);
+    s->fired += out->fired;
+    s->fire_refused += out->refused;
+    if (out->fired > 0)
+        sch_dispatch(s);
+    return rc;
+}
+
+/* A slot's state from its run's: the run log's end, else the queue's. */
+static const char *slot_state(const char *logged, const char *queued)
+{
+    static const char *const final[] = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "DEAD"};
+    const char *end = NULL;
+    for (size_t i = 0; i < sizeof(final) / sizeof(final[0]) && end == NULL; i++) {
+        if (strcmp(logged, final[i]) == 0)
+            end = logged;
+    }
+    for (size_t i = 0; i < sizeof(final) / sizeof(final[0]) && end == NULL; i++) {
+        if (strcmp(queued, final[i]) == 0)
+            end = queued;
+    }
+    if (end == NULL)
+        return NULL;
+    return strcmp(end, "SUCCEEDED") == 0 ? "COMPLETED"
+           : strcmp(end, "DEAD") == 0    ? "DEAD"
+                                         : "FAILED";
+}
+
+typedef struct ended_slot {
+    char config_id[CVG_SCHEDULE_ID_MAX];
+    char slot[CVG_TIME_ISO_LEN];
+    char logged[CVG_STATUS_MAX], queued[CVG_STATUS_MAX];
+    char error[CVG_REASON_MAX];
+} ended_slot_t;
+
+typedef struct ended_list {
+    ended_slot_t *rows;
+    size_t n, max;
+} ended_list_t;
+
+static int take_ended(void *ud, const cvg_row_t *row)
+{
+    ended_list_t *l = ud;
+    if (l->n >= l->max)
+        return 1;
+    ended_slot_t *e = &l->rows[l->n++];
+    text_of(&row->vals[0], e->config_id, sizeof(e->config_id));
+    text_of(&row->vals[1], e->slot, sizeof(e->slot));
+    text_of(&row->vals[2], e->queued, sizeof(e->queued));
+    text_of(&row->vals[3], e->logged, sizeof(e->logged));
+    text_of(&row->vals[4], e->error, sizeof(e->error));
+    return 0;
+}
+
+int sch_fire_sync(sch_t *s, size_t *n, cvg_err_t *err)
+{
+    *n = 0;
+    if (!sch_queue_check_ready(&s->queue))
+        return 0;
+    ended_list_t l = {.rows = calloc(SYNC_MAX, sizeof(ended_slot_t)), .max = SYNC_MAX};
+    if (l.rows == NULL)
+        return cvg_err_set(err, CVG_ENOMEM, "", "out of memory");
+    cvg_val_t lim = CVG_V_INT(SYNC_MAX);
+    int rc = cvg_wh_exec(s->wh,
+                         "SELECT s.config_id, s.scheduled_time, q.state, r.status, "
+                         "COALESCE(r.error_message, q.last_error) FROM " S " s LEFT JOIN " Q
+                         " q ON q.pipeline_logging_id = s.pipeline_logging_id LEFT JOIN "
+                         "tenants.tenant_pipeline_runs r ON r.pipeline_logging_id = "
+                         "s.pipeline_logging_id WHERE s.state = 'QUEUED' "
+                         "ORDER BY s.scheduled_time LIMIT $1",
+                         &lim, 1, take_ended, &l, NULL, err);
+    if (rc == 1)
+        rc = 0;
+    bool begun = false;
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(cvg_time_now_ms(), now);
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const ended_slot_t *e = &l.rows[i];
+        const char *state = slot_state(e->logged, e->queued);
+        if (state == NULL)
+            continue;
+        if (!begun && (rc = cvg_wh_begin(s->wh, err)) == 0)
+            begun = true;
+        cvg_val_t v[5] = {cvg_v_text(e->config_id), cvg_v_text(e->slot), cvg_v_text(state),
+                          e->error[0] && strcmp(state, "COMPLETED") != 0 ? cvg_v_text(e->error)
+                                                                         : CVG_V_NULL,
+                          cvg_v_text(now)};
+        if (rc == 0)
+            rc = cvg_wh_exec(s->wh,
+                             "UPDATE " S " SET state = $3, error = $4, updated_at = $5 "
+                             "WHERE config_id = $1 AND scheduled_time = $2 AND state = 'QUEUED'",
+                             v, 5, NULL, NULL, NULL, err);
+        if (rc == 0)
+            (*n)++;
+    }
+    if (begun && rc == 0)
+        rc = cvg_wh_commit(s->wh, err);
+    if (begun && rc != 0) {
+        cvg_wh_rollback(s->wh);
+        *n = 0;
+    }
+    free(l.rows);
+    return rc;
+}
+
+void sch_fire_tick(sch_t *s, int64_t now_mono)
+{
+    if (now_mono < s->next_fire_mono)
+        return;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    size_t settled = 0;
+    if (sch_fire_sync(s, &settled, &err) != 0)
+        cvg_warn(NULL, "cannot follow scheduled runs to their end: %s", err.message);
+    sch_fired_t f;
+    cvg_err_clear(&err);
+    int rc = sch_fire_due(s, SCH_FIRE_MAX, &f, &err);
+    if (rc != 0 && rc != CVG_ENOTFOUND)
+        cvg_warn(NULL, "cannot fire due schedules: %s", err.message);
+    /* a full pass: more are due, taken on the next tick */
+    s->next_fire_mono = now_mono + (f.more ? 0 : SCH_FIRE_EVERY_MS);
+}
