@@ -53,12 +53,18 @@ static json_t *op_trigger(sch_t *s, const char *body, int *status)
     sch_fired_t f = {0};
     if (*status == 0)
         *status = sch_fire_due(s, TRIGGER_MAX, &f, &err);
-    if (*status != 0)
+    /* some schedules failed, the others fired: say both */
+    if (*status != 0 && f.failed == 0)
         return json_pack("{s:s}", "message", err.message);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "fired", (json_int_t)f.fired, "refused",
-                     (json_int_t)f.refused, "already_fired", (json_int_t)f.already,
-                     "missed_slots_skipped", (json_int_t)f.skipped, "deactivated",
-                     (json_int_t)f.broken, "settled", (json_int_t)settled, "more_due", f.more);
+    *status = 0;
+    json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "fired", (json_int_t)f.fired,
+                          "refused", (json_int_t)f.refused, "already_fired", (json_int_t)f.already,
+                          "missed_slots_skipped", (json_int_t)f.skipped, "deactivated",
+                          (json_int_t)f.broken, "failed", (json_int_t)f.failed, "settled",
+                          (json_int_t)settled, "more_due", f.more);
+    if (f.failed > 0)
+        json_object_set_new(r, "error", json_string(err.message));
+    return r;
 }
 
 static json_t *op_process_queue(sch_t *s, const char *body, int *status)

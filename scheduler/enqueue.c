@@ -306,8 +306,11 @@ int sch_enqueue_in_tx(sch_t *s, size_t n, const cvg_enq_run_t *const *runs,
     cvg_time_format_iso(b.now, b.now_iso);
     cvg_time_format_date(b.now, b.today);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         *added += enqueue_one(&b, runs[i], &results[i], &rc);
+        if (rc != 0) /* the transaction failed on this run: its result says why */
+            cvg_err_set(err, rc, "", "%s", results[i].reason);
+    }
     if (rc == 0)
         rc = write_usage(&b, err);
     free(b.tenants);

@@ -29,11 +29,11 @@
 #define S "tenants.tenant_scheduled_pipeline_runs"
 #define Q "tenants.tenant_pipeline_execution_queue"
 
-/* Missed slots looked through to find the latest, at most (a minutely
- * cron down for about 70 days). */
-#define SLOTS_SCAN_MAX 100000
-#define SYNC_MAX       200 /* slots followed to their run's end per pass */
-#define MAX_ATTEMPTS   3
+/* The first window back from now that the latest slot is looked for in. */
+#define SLOT_WINDOW_MS   3600000
+#define MISSED_COUNT_MAX 10000 /* missed slots counted, at most */
+#define SYNC_MAX         200   /* slots followed to their run's end per pass */
+#define MAX_ATTEMPTS     3
 
 typedef struct due {
     char config_id[CVG_SCHEDULE_ID_MAX];
@@ -100,7 +100,7 @@ static int take_standing(void *ud, const cvg_row_t *row)
 }
 
 static int standing_of(sch_t *s, const char *tenant, const char *today, char *why, size_t size,
-                       bool *ok, cvg_err_t *err)
+                       bool *ok, bool *found, cvg_err_t *err)
 {
     standing_row_t r = {0};
     cvg_val_t t = cvg_v_text(tenant);
@@ -117,9 +117,11 @@ static int standing_of(sch_t *s, const char *tenant, const char *today, char *wh
     cvg_standing_t st = {r.tenant_status, r.sub_status, r.trial_end, r.sub_end};
     const char *code = NULL;
     char msg[200];
+    *found = r.found;
     *ok = r.found && cvg_standing_check(tenant, &st, today, &code, msg, sizeof(msg)) == 0;
     if (!r.found)
-        snprintf(why, size, "not_found: tenant %s does not exist", tenant);
+        snprintf(why, size, "not_found: tenant %s does not exist; the schedule is deactivated",
+                 tenant);
     else if (!*ok)
         snprintf(why, size, "%s: %s", code, msg);
     return 0;
@@ -160,25 +162,34 @@ static int slot_update(sch_t *s, const char *config_id, const char *slot, const 
                        v, 6, NULL, NULL, NULL, err);
 }
 
+/* What became of a slot, told once its transaction committed. */
+typedef struct outcome {
+    bool queued;     /* its run is queued: run_id */
+    bool refused;    /* no run: why */
+    bool deactivate; /* the schedule stops (its tenant is gone) */
+    char run_id[CVG_ID_LEN];
+    char why[CVG_REASON_MAX + CVG_OP_MAX + 4];
+} outcome_t;
+
 /* Queues the slot's run inside the transaction, or records why not. */
-static int queue_slot(sch_t *s, const due_t *d, int64_t slot_ms, const char *slot, const char *now,
-                      sch_fired_t *out, cvg_err_t *err)
+static int queue_slot(sch_t *s, const due_t *d, int64_t slot_ms, const char *slot,
+                      const char *slot_id, const char *now, outcome_t *o, cvg_err_t *err)
 {
-    char today[CVG_TIME_DATE_LEN], why[CVG_REASON_MAX + CVG_OP_MAX + 4];
+    char today[CVG_TIME_DATE_LEN];
     cvg_time_format_date(cvg_time_now_ms(), today);
-    bool ok = false;
-    int rc = standing_of(s, d->tenant_id, today, why, sizeof(why), &ok, err);
+    bool ok = false, found = false;
+    int rc = standing_of(s, d->tenant_id, today, o->why, sizeof(o->why), &ok, &found, err);
     if (rc != 0)
         return rc;
+    o->deactivate = !found;
     cvg_enq_run_t run = {.priority = d->priority, .max_attempts = MAX_ATTEMPTS, .date_given = true};
     cvg_enq_result_t res = {0};
     if (ok) {
         run.parameters = slot_params(d->params, slot_ms);
         if (run.parameters == NULL) {
             ok = false;
-            snprintf(why, sizeof(why),
-                     "invalid_parameters: the schedule's parameters are not a "
-                     "JSON object");
+            snprintf(o->why, sizeof(o->why),
+                     "invalid_parameters: the schedule's parameters are not a JSON object");
         }
     }
     if (ok) {
@@ -190,41 +201,78 @@ static int queue_slot(sch_t *s, const due_t *d, int64_t slot_ms, const char *slo
         const cvg_enq_run_t *runs[1] = {&run};
         size_t added = 0;
         rc = sch_enqueue_in_tx(s, 1, runs, &res, &added, err);
-        if (rc != 0 && err->message[0] == '\0')
-            cvg_err_set(err, rc, "", "%s", res.reason);
         if (rc == 0 && res.status != 0 && res.status != CVG_EFULL && res.status != CVG_ENOTFOUND &&
             res.status != CVG_EINVAL)
             /* the row could not be written: the transaction's fault */
             rc = cvg_err_set(err, res.status, "", "%s", res.reason);
         if (rc == 0 && res.status != 0) {
             ok = false;
-            snprintf(why, sizeof(why), "%s: %s", res.code, res.reason);
+            snprintf(o->why, sizeof(o->why), "%s: %s", res.code, res.reason);
         }
     }
     cvg_enq_run_cleanup(&run);
     if (rc != 0)
         return rc;
     if (!ok) {
-        out->refused++;
-        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
-        cvg_warn(&lc, "scheduled slot %s of %s started no run: %s", slot, d->config_id, why);
-        return slot_update(s, d->config_id, slot, "FAILED", NULL, why, now, err);
+        o->refused = true;
+        return slot_update(s, d->config_id, slot, "FAILED", NULL, o->why, now, err);
     }
+    o->queued = true;
+    snprintf(o->run_id, sizeof(o->run_id), "%s", res.run_id);
     rc = slot_update(s, d->config_id, slot, "QUEUED", res.run_id, NULL, now, err);
     if (rc == 0) {
-        cvg_val_t v[2] = {cvg_v_text(res.run_id), cvg_v_text(d->config_id)};
+        cvg_val_t v[2] = {cvg_v_text(res.run_id), cvg_v_text(slot_id)};
         rc = cvg_wh_exec(s->wh,
                          "UPDATE " Q " SET scheduled_run_id = $2 WHERE pipeline_logging_id = $1", v,
                          2, NULL, NULL, NULL, err);
     }
-    if (rc == 0) {
-        out->fired++;
-        cvg_log_ctx_t lc = {
-            .tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id, .run_id = res.run_id};
-        cvg_log_field_t f[2] = {CVG_LF_STR("slot", slot), CVG_LF_STR("config_id", d->config_id)};
-        cvg_log_write(CVG_LOG_INFO, &lc, f, 2, "scheduled run queued");
-    }
     return rc;
+}
+
+/* The latest slot at or before now, from first (at or before now): after
+ * a long gap, looked for in windows back from now that double until one
+ * holds a slot, so the walk covers that window's slots, not the gap's. */
+static int64_t latest_slot(const cvg_cron_t *c, int64_t first, int64_t now)
+{
+    int64_t from = first, n;
+    for (int64_t w = SLOT_WINDOW_MS; now - w > first; w *= 2) {
+        n = cvg_cron_next(c, now - w);
+        if (n != -1 && n <= now) {
+            from = n;
+            break;
+        }
+    }
+    int64_t slot = from;
+    while ((n = cvg_cron_next(c, slot)) != -1 && n <= now)
+        slot = n;
+    return slot;
+}
+
+/* Slots from first up to latest (not counted), at most MISSED_COUNT_MAX. */
+static size_t missed_slots(const cvg_cron_t *c, int64_t first, int64_t latest)
+{
+    size_t k = 0;
+    for (int64_t t = first; t != -1 && t < latest && k < MISSED_COUNT_MAX; k++)
+        t = cvg_cron_next(c, t);
+    return k;
+}
+
+static void deactivate_unreadable(sch_t *s, const due_t *d, const char *why, const char *now,
+                                  sch_fired_t *out)
+{
+    cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
+    cvg_val_t v[2] = {cvg_v_text(d->config_id), cvg_v_text(now)};
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    if (cvg_wh_exec(s->wh,
+                    "UPDATE " C " SET is_active = FALSE, next_run_time = NULL, updated_at = $2 "
+                    "WHERE config_id = $1",
+                    v, 2, NULL, NULL, NULL, &err) != 0) {
+        cvg_warn(&lc, "schedule %s cannot be deactivated: %s", d->config_id, err.message);
+        return;
+    }
+    out->broken++;
+    cvg_error(&lc, "schedule %s deactivated: %s", d->config_id, why);
 }
 
 /* One due config, in its own transaction. A non-zero return is the
@@ -235,54 +283,56 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
     cvg_time_format_iso(now_ms, now);
     cvg_cron_t cron;
     int64_t first = 0;
-    bool parsed = cvg_cron_parse(d->cron, &cron, err) == 0;
-    if (!parsed || cvg_time_parse_iso(d->next_run, &first) != 0) {
+    cvg_err_t perr;
+    cvg_err_clear(&perr);
+    if (cvg_cron_parse(d->cron, &cron, &perr) != 0) {
         /* written by another version, or by hand: stop it, say why */
-        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
-        cvg_error(&lc, "schedule %s deactivated: %s", d->config_id,
-                  parsed ? "its next_run_time is not a timestamp" : err->message);
-        cvg_val_t v[2] = {cvg_v_text(d->config_id), cvg_v_text(now)};
-        out->broken++;
-        return cvg_wh_exec(s->wh,
-                           "UPDATE " C " SET is_active = FALSE, next_run_time = NULL, "
-                           "updated_at = $2 WHERE config_id = $1",
-                           v, 2, NULL, NULL, NULL, err);
+        deactivate_unreadable(s, d, perr.message, now, out);
+        return 0;
+    }
+    if (cvg_time_parse_iso(d->next_run, &first) != 0) {
+        deactivate_unreadable(s, d, "its next_run_time is not a timestamp", now, out);
+        return 0;
     }
     /* the latest slot that has come: missed ones collapse into it */
-    int64_t slot_ms = first, n;
-    size_t missed = 0;
-    while (missed < SLOTS_SCAN_MAX && (n = cvg_cron_next(&cron, slot_ms)) != -1 && n <= now_ms) {
-        slot_ms = n;
-        missed++;
-    }
-    int64_t next_ms = cvg_cron_next(&cron, slot_ms > now_ms ? slot_ms : now_ms);
-    char slot[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN], run_id[CVG_ID_LEN];
+    int64_t slot_ms = latest_slot(&cron, first, now_ms);
+    size_t missed = missed_slots(&cron, first, slot_ms);
+    int64_t next_ms = cvg_cron_next(&cron, now_ms);
+    char slot[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN], slot_id[CVG_ID_LEN];
     cvg_time_format_iso(slot_ms, slot);
     cvg_time_format_iso(next_ms, next);
-    cvg_id_new(run_id);
+    cvg_id_new(slot_id);
     int rc = cvg_wh_begin(s->wh, err);
     if (rc != 0)
         return rc;
-    cvg_val_t v[6] = {cvg_v_text(d->config_id), cvg_v_text(slot),           cvg_v_text(run_id),
-                      cvg_v_text(d->tenant_id), cvg_v_text(d->pipeline_id), cvg_v_text(now)};
-    int64_t added = 0;
+    /* first, and only while the schedule is as read: one deleted, paused
+     * or changed meanwhile does not fire */
+    int64_t current = 0, added = 0;
+    cvg_val_t u[5] = {cvg_v_text(d->config_id), next_ms > 0 ? cvg_v_text(next) : CVG_V_NULL,
+                      cvg_v_text(slot), cvg_v_text(now), cvg_v_text(d->next_run)};
     rc = cvg_wh_exec(s->wh,
-                     "INSERT INTO " S " (config_id, scheduled_time, scheduled_run_id, tenant_id, "
-                     "pipeline_id, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
-                     "'PENDING', $6, $6) ON CONFLICT (config_id, scheduled_time) DO NOTHING",
-                     v, 6, NULL, NULL, &added, err);
-    if (rc == 0 && added == 0)
-        out->already++; /* another scheduler, or this one before a restart */
-    if (rc == 0 && added > 0)
-        rc = queue_slot(s, d, slot_ms, slot, now, out, err);
-    if (rc == 0) {
-        cvg_val_t u[5] = {cvg_v_text(d->config_id), next_ms > 0 ? cvg_v_text(next) : CVG_V_NULL,
-                          cvg_v_text(slot), cvg_v_text(now), cvg_v_text(d->next_run)};
-        /* unless a change of the schedule moved it meanwhile */
+                     "UPDATE " C " SET next_run_time = $2, last_run_time = $3, updated_at = $4 "
+                     "WHERE config_id = $1 AND is_active = TRUE AND next_run_time = $5",
+                     u, 5, NULL, NULL, &current, err);
+    if (rc == 0 && current > 0) {
+        cvg_val_t v[6] = {cvg_v_text(d->config_id), cvg_v_text(slot),           cvg_v_text(slot_id),
+                          cvg_v_text(d->tenant_id), cvg_v_text(d->pipeline_id), cvg_v_text(now)};
         rc = cvg_wh_exec(s->wh,
-                         "UPDATE " C " SET next_run_time = $2, last_run_time = $3, "
-                         "updated_at = $4 WHERE config_id = $1 AND next_run_time = $5",
-                         u, 5, NULL, NULL, NULL, err);
+                         "INSERT INTO " S " (config_id, scheduled_time, scheduled_run_id, "
+                         "tenant_id, pipeline_id, state, created_at, updated_at) VALUES ($1, $2, "
+                         "$3, $4, $5, 'PENDING', $6, $6) ON CONFLICT (config_id, scheduled_time) "
+                         "DO NOTHING",
+                         v, 6, NULL, NULL, &added, err);
+    }
+    outcome_t o = {0};
+    if (rc == 0 && added > 0)
+        rc = queue_slot(s, d, slot_ms, slot, slot_id, now, &o, err);
+    if (rc == 0 && o.deactivate) {
+        cvg_val_t v[2] = {cvg_v_text(d->config_id), cvg_v_text(now)};
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " C " SET is_active = FALSE, next_run_time = NULL, "
+                         "updated_at = $2 WHERE config_id = $1",
+                         v, 2, NULL, NULL, NULL, err);
     }
     if (rc == 0)
         rc = cvg_wh_commit(s->wh, err);
@@ -290,13 +340,29 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
         cvg_wh_rollback(s->wh);
         return rc;
     }
-    out->skipped += missed;
-    if (missed > 0) {
-        cvg_log_ctx_t lc = {.tenant_id = d->tenant_id, .pipeline_id = d->pipeline_id};
+    /* told once committed: nothing above happened otherwise */
+    cvg_log_ctx_t lc = {.tenant_id = d->tenant_id,
+                        .pipeline_id = d->pipeline_id,
+                        .run_id = o.queued ? o.run_id : NULL};
+    if (current > 0 && added == 0)
+        out->already++; /* another scheduler, or this one before a restart */
+    if (o.queued) {
+        out->fired++;
+        cvg_log_field_t f[2] = {CVG_LF_STR("slot", slot), CVG_LF_STR("config_id", d->config_id)};
+        cvg_log_write(CVG_LOG_INFO, &lc, f, 2, "scheduled run queued");
+    }
+    if (o.refused) {
+        out->refused++;
+        cvg_warn(&lc, "scheduled slot %s of %s started no run: %s", slot, d->config_id, o.why);
+    }
+    if (o.deactivate)
+        out->broken++;
+    if (current > 0 && missed > 0) {
+        out->skipped += missed;
         cvg_warn(&lc,
-                 "schedule %s: %zu earlier slot(s) missed while no scheduler ran were not "
+                 "schedule %s: %s%zu earlier slot(s) missed while no scheduler ran were not "
                  "fired; slot %s stands for them",
-                 d->config_id, missed, slot);
+                 d->config_id, missed == MISSED_COUNT_MAX ? "at least " : "", missed, slot);
     }
     return 0;
 }
@@ -321,9 +387,20 @@ int sch_fire_due(sch_t *s, size_t max, sch_fired_t *out, cvg_err_t *err)
                          p, 2, take_due, &l, NULL, err);
     if (rc == 1)
         rc = 0;
-    for (size_t i = 0; rc == 0 && i < l.n; i++)
-        rc = fire_one(s, &l.rows[i], now_ms, out, err);
-    out->more = rc == 0 && l.n == max;
+    /* one config failing (its tenant's row, a lock) does not hold up the
+     * others: the first failure is returned, the rest counted */
+    bool listed = rc == 0;
+    for (size_t i = 0; listed && i < l.n; i++) {
+        cvg_err_t one;
+        cvg_err_clear(&one);
+        if (fire_one(s, &l.rows[i], now_ms, out, &one) == 0)
+            continue;
+        if (out->failed++ == 0) {
+            rc = one.code ? one.code : CVG_EIO;
+            *err = one;
+        }
+    }
+    out->more = listed && l.n == max;
     for (size_t i = 0; i < l.n; i++)
         free(l.rows[i].params);
     free(l.rows);
@@ -431,6 +508,24 @@ int sch_fire_sync(sch_t *s, size_t *n, cvg_err_t *err)
     return rc;
 }
 
+/* A failing pass, logged at most once a minute with how many failed since
+ * (a warehouse down, or tables older than this build, would otherwise
+ * write a line a second). */
+static void pass_failed(sch_t *s, int64_t now_mono, const char *what, const cvg_err_t *err)
+{
+    s->fire_unlogged++;
+    if (s->fire_warned_mono != 0 && now_mono - s->fire_warned_mono < SCH_FIRE_WARN_EVERY_MS)
+        return;
+    cvg_log_field_t f = CVG_LF_NUM("failed_passes", (int64_t)s->fire_unlogged);
+    cvg_log_write(CVG_LOG_WARNING, NULL, &f, 1, "cannot %s: %s%s", what, err->message,
+                  cvg_wh_err_missing_column(err)
+                      ? " (the central tables are older than this build: run POST "
+                        "/api/v1/admin/bootstrap)"
+                      : "");
+    s->fire_warned_mono = now_mono;
+    s->fire_unlogged = 0;
+}
+
 void sch_fire_tick(sch_t *s, int64_t now_mono)
 {
     if (now_mono < s->next_fire_mono)
@@ -439,12 +534,11 @@ void sch_fire_tick(sch_t *s, int64_t now_mono)
     cvg_err_clear(&err);
     size_t settled = 0;
     if (sch_fire_sync(s, &settled, &err) != 0)
-        cvg_warn(NULL, "cannot follow scheduled runs to their end: %s", err.message);
+        pass_failed(s, now_mono, "follow scheduled runs to their end", &err);
     sch_fired_t f;
     cvg_err_clear(&err);
-    int rc = sch_fire_due(s, SCH_FIRE_MAX, &f, &err);
-    if (rc != 0 && rc != CVG_ENOTFOUND)
-        cvg_warn(NULL, "cannot fire due schedules: %s", err.message);
+    if (sch_fire_due(s, SCH_FIRE_MAX, &f, &err) != 0)
+        pass_failed(s, now_mono, "fire due schedules", &err);
     /* a full pass: more are due, taken on the next tick */
     s->next_fire_mono = now_mono + (f.more ? 0 : SCH_FIRE_EVERY_MS);
 }

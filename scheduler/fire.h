@@ -13,15 +13,17 @@
 /* A scheduled run's queue priority unless its schedule sets one; manual
  * runs (1) go first. */
 #define SCH_SCHEDULED_PRIORITY 10
-#define SCH_FIRE_MAX           100  /* configs fired per pass on the tick */
-#define SCH_FIRE_EVERY_MS      1000 /* passes on the tick, apart */
+#define SCH_FIRE_MAX           100   /* configs fired per pass on the tick */
+#define SCH_FIRE_EVERY_MS      1000  /* passes on the tick, apart */
+#define SCH_FIRE_WARN_EVERY_MS 60000 /* a failing pass is logged once a minute */
 
 typedef struct sch_fired {
     size_t fired;   /* slots whose run was queued */
     size_t refused; /* slots that started no run (standing, quota): FAILED with why */
     size_t already; /* slots fired before (a restart, another scheduler) */
     size_t skipped; /* earlier slots missed while nothing fired, collapsed */
-    size_t broken;  /* configs deactivated: their cron no longer reads */
+    size_t broken;  /* configs deactivated: their cron no longer reads, their tenant is gone */
+    size_t failed;  /* configs the warehouse failed on: tried again on the next pass */
     bool more;      /* the pass was full: more may be due */
 } sch_fired_t;
 

@@ -37,6 +37,8 @@ typedef struct sch {
     uint64_t fired, fire_refused; /* scheduled slots queued, and refused */
     int64_t next_prune_mono;      /* when the queue's retention runs next */
     int64_t next_fire_mono;       /* when due schedules are looked for next */
+    int64_t fire_warned_mono;     /* when a failing pass was last logged */
+    uint64_t fire_unlogged;       /* failing passes since */
     bool reconciled;              /* the run log was compared with the queue */
 } sch_t;
 

@@ -165,16 +165,24 @@ static int read_schedule(cvg_wh_t *wh, const char *id, json_t **out, cvg_err_t *
         return rc;
     shape(*out);
     json_t *slots = json_array();
-    rc = cvg_wh_exec(wh,
-                     "SELECT scheduled_time, state, pipeline_logging_id, error, updated_at FROM " S
-                     " WHERE config_id = $1 ORDER BY scheduled_time DESC LIMIT $2",
-                     p, 2, take_rows, slots, NULL, err);
-    json_object_set_new(*out, "recent_slots", slots);
-    if (rc != 0) {
-        json_decref(*out);
-        *out = NULL;
+    cvg_err_t serr;
+    cvg_err_clear(&serr);
+    /* the schedule stands without them: a failed read of its slots is said,
+     * not made the schedule's */
+    if (cvg_wh_exec(wh,
+                    "SELECT scheduled_time, state, pipeline_logging_id, error, updated_at FROM " S
+                    " WHERE config_id = $1 ORDER BY scheduled_time DESC LIMIT $2",
+                    p, 2, take_rows, slots, NULL, &serr) != 0) {
+        json_decref(slots);
+        slots = json_null();
+        json_object_set_new(*out, "recent_slots_error",
+                            json_sprintf("%s%s", serr.message,
+                                         cvg_wh_err_missing_column(&serr)
+                                             ? " (run POST /api/v1/admin/bootstrap)"
+                                             : ""));
     }
-    return rc;
+    json_object_set_new(*out, "recent_slots", slots);
+    return 0;
 }
 
 static int store(gw_req_t *req, cvg_wh_t *wh, const char *id, const gw_pipe_t *pipe,
@@ -266,10 +274,14 @@ void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
     bool created = false;
     json_t *row = NULL;
     int rc = store(req, wh, id, pipe, &sc, next_ms, &created, &err);
+    bool stored = rc == 0;
     if (rc == 0)
         rc = read_schedule(wh, id, &row, &err);
     gw_whpool_release(req->gw->pool, wh);
-    if (rc != 0 || row == NULL)
+    if (stored && (rc != 0 || row == NULL))
+        gw_resp_error(resp, 503, "unavailable", NULL,
+                      "the schedule was stored but cannot be read back: %s", err.message);
+    else if (rc != 0)
         gw_resp_error(resp, 503, "unavailable", NULL, "cannot store the schedule: %s", err.message);
     else
         gw_resp_json(resp, created ? 201 : 200, row);

@@ -96,6 +96,11 @@ static bool has_error(json_t *b, const char *text)
 
 #define CONFIGS "SELECT count(*) FROM tenant_pipeline_configs WHERE tenant_id = ?"
 #define SLOTS   "SELECT count(*) FROM tenant_scheduled_pipeline_runs WHERE config_id = ?"
+/* queue rows naming one of the schedule's slots, and that slot's run */
+#define SLOT_RUNS                                                                                 \
+    "SELECT count(*) FROM tenant_pipeline_execution_queue q JOIN tenant_scheduled_pipeline_runs " \
+    "s ON s.scheduled_run_id = q.scheduled_run_id AND s.pipeline_logging_id = "                   \
+    "q.pipeline_logging_id WHERE s.config_id = ?"
 
 /* Makes the schedule due: its next slot moved to `when`. */
 static void make_due(const char *config_id, const char *when)
@@ -231,6 +236,9 @@ static void test_schedules_slot_fires_once_with_its_day(void)
     cvg_time_format_iso(latest - 4 * 86400000LL, first);
     cvg_time_format_iso(latest, slot);
     cvg_time_format_date(latest, day);
+    char *log = cluster_log(&c, "scheduler");
+    size_t from = log ? strlen(log) : 0;
+    free(log);
     make_due(id, first);
     b = NULL;
     CU_ASSERT_EQUAL(call("POST", "/api/v1/scheduler/trigger", NULL, NULL, &b), 200);
@@ -242,6 +250,8 @@ static void test_schedules_slot_fires_once_with_its_day(void)
     char got[64];
     slot_text(id, "scheduled_time", got, sizeof(got));
     CU_ASSERT_STRING_EQUAL(got, slot);
+    CU_ASSERT(cluster_wait_log_after(&c, "scheduler", from,
+                                     "4 earlier slot(s) missed while no scheduler ran", 5000));
     CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 60000));
     slot_text(id, "state", got, sizeof(got));
     CU_ASSERT_STRING_EQUAL(got, "COMPLETED");
@@ -274,10 +284,7 @@ static void test_schedules_slot_fires_once_with_its_day(void)
     json_decref(b);
 
     /* the same slot due again (a restart, a second scheduler): no run */
-    long long runs_before = wh_int(&c, "tenants",
-                                   "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE "
-                                   "scheduled_run_id = ?",
-                                   id);
+    long long runs_before = wh_int(&c, "tenants", SLOT_RUNS, id);
     CU_ASSERT_EQUAL(runs_before, 1);
     make_due(id, slot);
     CU_ASSERT_EQUAL(call("POST", "/api/v1/scheduler/trigger", NULL, NULL, NULL), 200);
@@ -286,11 +293,7 @@ static void test_schedules_slot_fires_once_with_its_day(void)
                                "AND next_run_time > last_run_time",
                                id, 1, 10000));
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, id), 1);
-    CU_ASSERT_EQUAL(wh_int(&c, "tenants",
-                           "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE "
-                           "scheduled_run_id = ?",
-                           id),
-                    1);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOT_RUNS, id), 1);
     CU_ASSERT(gateway_metric(&c, "cvg_scheduler_fired_total") >= 1);
 }
 
@@ -301,8 +304,7 @@ static void test_schedules_failed_run_list_and_delete(void)
     const char *path = "/api/v1/tenants/acme/schedules/test/quality/checks";
     const char *id = "acme/test/quality/checks";
     CU_ASSERT_EQUAL_FATAL(
-        call("PUT", path, NULL, "{\"schedule_cron\": \"*/10 * * * *\", \"priority\": 20}", NULL),
-        201);
+        call("PUT", path, NULL, "{\"schedule_cron\": \"0 0 1 1 *\", \"priority\": 20}", NULL), 201);
     make_due(id, "2026-01-01T00:00:00.000Z");
     CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 60000));
     char got[600];
@@ -312,11 +314,16 @@ static void test_schedules_failed_run_list_and_delete(void)
     CU_ASSERT(got[0] != '\0');
     json_t *b = NULL;
     CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/schedules", key_acme, NULL, &b), 200);
-    json_t *list = json_object_get(b, "schedules");
-    CU_ASSERT_EQUAL(json_array_size(list), 2);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(list, 1), "config_id")),
-                           id);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(list, 1), "priority")), 20);
+    json_t *list = json_object_get(b, "schedules"), *mine = NULL;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *x = json_array_get(list, i);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(x, "tenant_id")), "acme");
+        if (strcmp(json_string_value(json_object_get(x, "config_id")), id) == 0)
+            mine = x;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mine);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(mine, "priority")), 20);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(mine, "schedule_cron")), "0 0 1 1 *");
     json_decref(b);
     b = NULL;
     CU_ASSERT_EQUAL(call("GET", "/api/v1/tenants/acme/schedules", key_other, NULL, &b), 403);
@@ -337,7 +344,7 @@ static void test_schedules_refused_slots_say_why(void)
     const char *path = "/api/v1/tenants/tightco/schedules/test/params/typed";
     const char *id = "tightco/test/params/typed";
     CU_ASSERT_EQUAL_FATAL(call("PUT", path, key,
-                               "{\"schedule_cron\": \"* * * * *\", \"parameters\": {\"n\": 1}}",
+                               "{\"schedule_cron\": \"0 0 1 1 *\", \"parameters\": {\"n\": 1}}",
                                NULL),
                           201);
     char today[CVG_TIME_DATE_LEN], now[CVG_TIME_ISO_LEN];
@@ -385,6 +392,22 @@ static void test_schedules_refused_slots_say_why(void)
                "SELECT count(*) FROM tenant_pipeline_execution_queue WHERE tenant_id = ?",
                "tightco"),
         0);
+    /* a tenant removed by hand: the slot says so and the schedule stops */
+    const char *t[] = {"tightco", NULL};
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "DELETE FROM tenant_profiles WHERE tenant_id = ?", t), 0);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "DELETE FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
+                                  (const char *[]){id, NULL}),
+                          0);
+    make_due(id, now);
+    CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 20000));
+    slot_text(id, "error", got, sizeof(got));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "not_found: tenant tightco does not exist"));
+    CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
+                               "SELECT count(*) FROM tenant_pipeline_configs WHERE config_id = ? "
+                               "AND is_active = 0 AND next_run_time IS NULL",
+                               id, 1, 5000));
 }
 
 /* The other two Cloud Scheduler jobs, and the admin key they need. */
@@ -425,6 +448,52 @@ static void test_schedules_cloud_scheduler_jobs(void)
                     recent);
 }
 
+/* Central tables older than this build (the slots' error column missing):
+ * the schedule is still read, the scheduler says to bootstrap (once, not
+ * every second), and after the bootstrap the due slot fires. */
+static void test_schedules_before_bootstrap_after_upgrade(void)
+{
+    const char *path = "/api/v1/tenants/other/schedules/test/params/typed";
+    const char *id = "other/test/params/typed";
+    CU_ASSERT_EQUAL_FATAL(call("PUT", path, key_other,
+                               "{\"schedule_cron\": \"0 0 1 1 *\", \"parameters\": {\"n\": 3}}",
+                               NULL),
+                          201);
+    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
+                                  "ALTER TABLE tenant_scheduled_pipeline_runs DROP COLUMN error",
+                                  (const char *[]){NULL}),
+                          0);
+    char *log = cluster_log(&c, "scheduler");
+    size_t from = log ? strlen(log) : 0;
+    free(log);
+    char now[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(cvg_time_now_ms() - 60000, now);
+    make_due(id, now);
+    CU_ASSERT_TRUE(
+        cluster_wait_log_after(&c, "scheduler", from, "run POST /api/v1/admin/bootstrap", 10000));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, id), 0);
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, key_other, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "schedule_cron")), "0 0 1 1 *");
+    CU_ASSERT(json_is_null(json_object_get(b, "recent_slots")));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_string_value(json_object_get(b, "recent_slots_error")), "bootstrap"));
+    json_decref(b);
+    /* a second's passes are not a line each */
+    cvg_time_sleep_ms(2500);
+    log = cluster_log(&c, "scheduler");
+    size_t lines = 0;
+    for (const char *p = log ? log + from : ""; (p = strstr(p, "cannot fire due schedules")); p++)
+        lines++;
+    free(log);
+    CU_ASSERT_EQUAL(lines, 1);
+    CU_ASSERT_EQUAL_FATAL(call("POST", "/api/v1/admin/bootstrap", NULL, NULL, NULL), 200);
+    CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 60000));
+    char got[64];
+    slot_text(id, "state", got, sizeof(got));
+    CU_ASSERT_STRING_EQUAL(got, "COMPLETED");
+}
+
 static CU_TestInfo tests[] = {
     {"bad schedules are refused, naming the field, and store nothing",
      test_schedules_bad_requests_store_nothing},
@@ -435,6 +504,8 @@ static CU_TestInfo tests[] = {
      test_schedules_refused_slots_say_why},
     {"process-queue and reset-daily-quotas answer what they did",
      test_schedules_cloud_scheduler_jobs},
+    {"tables older than the build: read, told once, fired after the bootstrap",
+     test_schedules_before_bootstrap_after_upgrade},
     CU_TEST_INFO_NULL,
 };
 
