@@ -45,6 +45,18 @@ static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
     return wh;
 }
 
+/* A connection for a request about tenant's schedules: NULL when none is
+ * free or the tenant does not exist (answered 503 or 404). */
+static cvg_wh_t *acquire_for(gw_req_t *req, gw_resp_t *resp, const char *tenant)
+{
+    cvg_wh_t *wh = acquire(req, resp);
+    if (wh != NULL && !gw_tenant_known(req, resp, wh, tenant)) {
+        gw_whpool_release(req->gw->pool, wh);
+        wh = NULL;
+    }
+    return wh;
+}
+
 /* A checked schedule, ready to store. */
 typedef struct schedule {
     const char *cron;
@@ -297,13 +309,9 @@ void gw_schedules_get(gw_req_t *req, gw_resp_t *resp)
     const char *tenant = gw_req_param(req, "tenant_id");
     char id[CVG_TENANT_MAX + CVG_PIPELINE_PATH_MAX], path[CVG_PIPELINE_PATH_MAX];
     config_id(req, id, sizeof(id), path, sizeof(path));
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = acquire_for(req, resp, tenant);
     if (wh == NULL)
         return;
-    if (!gw_tenant_known(req, resp, wh, tenant)) {
-        gw_whpool_release(req->gw->pool, wh);
-        return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *row = NULL;
@@ -325,13 +333,9 @@ void gw_schedules_delete(gw_req_t *req, gw_resp_t *resp)
     const char *tenant = gw_req_param(req, "tenant_id");
     char id[CVG_TENANT_MAX + CVG_PIPELINE_PATH_MAX], path[CVG_PIPELINE_PATH_MAX];
     config_id(req, id, sizeof(id), path, sizeof(path));
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = acquire_for(req, resp, tenant);
     if (wh == NULL)
         return;
-    if (!gw_tenant_known(req, resp, wh, tenant)) {
-        gw_whpool_release(req->gw->pool, wh);
-        return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     int64_t changes = 0;
@@ -353,13 +357,9 @@ void gw_schedules_delete(gw_req_t *req, gw_resp_t *resp)
 void gw_schedules_list(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = acquire_for(req, resp, tenant);
     if (wh == NULL)
         return;
-    if (!gw_tenant_known(req, resp, wh, tenant)) {
-        gw_whpool_release(req->gw->pool, wh);
-        return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *list = json_array();

@@ -220,6 +220,38 @@ int cluster_launch(cluster_t *c, int workers, bool with_gateway)
     return 0;
 }
 
+int cluster_use_test_configs(cluster_t *c)
+{
+    char src[1100], dst[1100];
+    snprintf(src, sizeof(src), "%s/configs", source_dir());
+    snprintf(dst, sizeof(dst), "%s/configs", c->dir);
+    if (tree_copy(src, dst) != 0)
+        return -1;
+    snprintf(src, sizeof(src), "%s/tests/configs/pipelines/test", source_dir());
+    snprintf(dst, sizeof(dst), "%s/configs/test", c->dir);
+    if (tree_copy(src, dst) != 0)
+        return -1;
+    snprintf(dst, sizeof(dst), "%s/configs", c->dir);
+    return cluster_env_set(c, "CVG_CONFIG_DIR", dst);
+}
+
+void cluster_onboard(const cluster_t *c, const char *tenant, const char *plan, char *key,
+                     size_t size)
+{
+    char body[512], admin[128];
+    snprintf(body, sizeof(body),
+             "{\"tenant_id\": \"%s\", \"company_name\": \"%s Inc\", \"admin_email\": "
+             "\"ops@%s.io\", \"plan_name\": \"%s\"}",
+             tenant, tenant, tenant, plan);
+    snprintf(admin, sizeof(admin), "X-Admin-Key: %s", c->admin_key);
+    const char *h[] = {admin, "Content-Type: application/json", NULL};
+    json_t *b = NULL;
+    long st = http_request(c, "POST", "/api/v1/tenants/onboard", h, body, &b);
+    const char *k = json_string_value(json_object_get(b, "api_key"));
+    snprintf(key, size, "%s", st == 201 && k ? k : "");
+    json_decref(b);
+}
+
 bool cluster_wait_ready(cluster_t *c, int timeout_ms)
 {
     int64_t deadline = cvg_time_mono_ms() + timeout_ms;

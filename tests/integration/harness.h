@@ -48,6 +48,17 @@ int cluster_launch(cluster_t *c, int workers, bool with_gateway);
 /* Sets NAME=VALUE in the env file every process reads, replacing it. */
 int cluster_env_set(cluster_t *c, const char *name, const char *value);
 
+/* Copies the repository's configs/ and the test pipelines
+ * (tests/configs/pipelines/test, as configs/test) into the cluster's
+ * directory and points CVG_CONFIG_DIR at the copy; before launching. 0 on
+ * success. */
+int cluster_use_test_configs(cluster_t *c);
+
+/* Onboards tenant on plan with the admin key; its first API key goes to
+ * key ("" when the onboarding was refused). */
+void cluster_onboard(const cluster_t *c, const char *tenant, const char *plan, char *key,
+                     size_t size);
+
 /* The value of a variable in the env file into out; false when absent. */
 bool cluster_env_get(const cluster_t *c, const char *name, char *out, size_t size);
 

@@ -40,19 +40,10 @@ static int setup(void)
     if (!testsrv_start(&c, "smtp", smtp_args, &smtp_port) ||
         !testsrv_start(&c, "webhook", NULL, &hook_port))
         return failed("test servers");
-    char src[1100], dst[1100];
-    snprintf(src, sizeof(src), "%s/configs", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return failed("copy of configs/");
-    snprintf(src, sizeof(src), "%s/tests/configs/pipelines/test", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs/test", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return failed("copy of the test pipelines");
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
+    if (cluster_use_test_configs(&c) != 0)
+        return failed("copy of configs/ and the test pipelines");
     /* the test servers listen on 127.0.0.1 over plain SMTP and HTTP */
-    if (cluster_env_set(&c, "CVG_CONFIG_DIR", dst) != 0 ||
-        cluster_env_set(&c, "CVG_OUTBOUND_ALLOW", "127.0.0.1") != 0 ||
+    if (cluster_env_set(&c, "CVG_OUTBOUND_ALLOW", "127.0.0.1") != 0 ||
         cluster_launch(&c, 1, true) != 0)
         return failed("cluster launch");
     snprintf(admin_header, sizeof(admin_header), "X-Admin-Key: %s", c.admin_key);

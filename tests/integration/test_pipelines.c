@@ -37,16 +37,7 @@ static long call(const char *method, const char *path, const char *key, const ch
 
 static void onboard(const char *tenant, const char *plan, char *key, size_t size)
 {
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"tenant_id\": \"%s\", \"company_name\": \"%s Inc\", \"admin_email\": "
-             "\"ops@%s.io\", \"plan_name\": \"%s\"}",
-             tenant, tenant, tenant, plan);
-    json_t *b = NULL;
-    const char *h[] = {admin_header, json_ct, NULL};
-    long st = http_request(&c, "POST", "/api/v1/tenants/onboard", h, body, &b);
-    snprintf(key, size, "%s", st == 201 ? json_string_value(json_object_get(b, "api_key")) : "");
-    json_decref(b);
+    cluster_onboard(&c, tenant, plan, key, size);
 }
 
 static int setup(void)
@@ -54,17 +45,7 @@ static int setup(void)
     if (cluster_prepare(&c, false) != 0)
         return 1;
     /* the repository's configs plus the test pipelines, in a copy */
-    char src[1100], dst[1100];
-    snprintf(src, sizeof(src), "%s/configs", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return 1;
-    snprintf(src, sizeof(src), "%s/tests/configs/pipelines/test", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs/test", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return 1;
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
-    if (cluster_env_set(&c, "CVG_CONFIG_DIR", dst) != 0 || cluster_launch(&c, 2, true) != 0)
+    if (cluster_use_test_configs(&c) != 0 || cluster_launch(&c, 2, true) != 0)
         return 1;
     snprintf(admin_header, sizeof(admin_header), "X-Admin-Key: %s", c.admin_key);
     if (!cluster_wait_ready(&c, 20000))

@@ -34,32 +34,14 @@ static long call(const char *method, const char *path, const char *key, const ch
 
 static void onboard(const char *tenant, const char *plan, char *key, size_t size)
 {
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"tenant_id\": \"%s\", \"company_name\": \"%s Inc\", \"admin_email\": "
-             "\"ops@%s.io\", \"plan_name\": \"%s\"}",
-             tenant, tenant, tenant, plan);
-    json_t *b = NULL;
-    long st = call("POST", "/api/v1/tenants/onboard", NULL, body, &b);
-    snprintf(key, size, "%s", st == 201 ? json_string_value(json_object_get(b, "api_key")) : "");
-    json_decref(b);
+    cluster_onboard(&c, tenant, plan, key, size);
 }
 
 static int setup(void)
 {
     if (cluster_prepare(&c, false) != 0)
         return 1;
-    char src[1100], dst[1100];
-    snprintf(src, sizeof(src), "%s/configs", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return 1;
-    snprintf(src, sizeof(src), "%s/tests/configs/pipelines/test", source_dir());
-    snprintf(dst, sizeof(dst), "%s/configs/test", c.dir);
-    if (tree_copy(src, dst) != 0)
-        return 1;
-    snprintf(dst, sizeof(dst), "%s/configs", c.dir);
-    if (cluster_env_set(&c, "CVG_CONFIG_DIR", dst) != 0 || cluster_launch(&c, 2, true) != 0)
+    if (cluster_use_test_configs(&c) != 0 || cluster_launch(&c, 2, true) != 0)
         return 1;
     snprintf(admin_header, sizeof(admin_header), "X-Admin-Key: %s", c.admin_key);
     if (!cluster_wait_ready(&c, 20000))
@@ -334,6 +316,18 @@ static void test_schedules_failed_run_list_and_delete(void)
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, id), 1);
 }
 
+/* The schedule's slot `when` forgotten and made due again: true once it
+ * ended again. */
+static bool fire_again(const char *config_id, const char *when)
+{
+    const char *a[] = {config_id, NULL};
+    if (wh_exec(&c, "tenants", "DELETE FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
+                a) != 0)
+        return false;
+    make_due(config_id, when);
+    return wait_slot_final(config_id, 20000);
+}
+
 /* A slot whose tenant is over its daily limit, or suspended, starts no
  * run: the slot says why, and the schedule moves on. */
 static void test_schedules_refused_slots_say_why(void)
@@ -379,12 +373,7 @@ static void test_schedules_refused_slots_say_why(void)
     CU_ASSERT_EQUAL(call("PATCH", "/api/v1/admin/tenants/tightco/subscription", NULL,
                          "{\"status\": \"SUSPENDED\"}", NULL),
                     200);
-    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
-                                  "DELETE FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
-                                  (const char *[]){id, NULL}),
-                          0);
-    make_due(id, now);
-    CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 20000));
+    CU_ASSERT_TRUE_FATAL(fire_again(id, now));
     slot_text(id, "error", got, sizeof(got));
     CU_ASSERT_PTR_NOT_NULL(strstr(got, "subscription_suspended"));
     CU_ASSERT_EQUAL(
@@ -396,12 +385,7 @@ static void test_schedules_refused_slots_say_why(void)
     const char *t[] = {"tightco", NULL};
     CU_ASSERT_EQUAL_FATAL(
         wh_exec(&c, "tenants", "DELETE FROM tenant_profiles WHERE tenant_id = ?", t), 0);
-    CU_ASSERT_EQUAL_FATAL(wh_exec(&c, "tenants",
-                                  "DELETE FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
-                                  (const char *[]){id, NULL}),
-                          0);
-    make_due(id, now);
-    CU_ASSERT_TRUE_FATAL(wait_slot_final(id, 20000));
+    CU_ASSERT_TRUE_FATAL(fire_again(id, now));
     slot_text(id, "error", got, sizeof(got));
     CU_ASSERT_PTR_NOT_NULL(strstr(got, "not_found: tenant tightco does not exist"));
     CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
