@@ -4,6 +4,7 @@
  * LOG_LEVEL); new ones are prefixed CVG_.
  */
 #include "common/config.h"
+#include "common/cidr.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -12,7 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_INT, T_BOOL, T_LEVEL, T_ENDPOINT, T_URL, T_SECRET, T_CHOICE } var_type_t;
+typedef enum {
+    T_STR,
+    T_INT,
+    T_BOOL,
+    T_LEVEL,
+    T_ENDPOINT,
+    T_URL,
+    T_SECRET,
+    T_CHOICE,
+    T_ADDRESSES /* addresses and CIDR ranges (common/cidr.h) */
+} var_type_t;
 
 typedef struct var {
     const char *name;   /* environment variable */
@@ -69,6 +80,9 @@ static const var_t vars[] = {
         "request bodies held at once, all connections together (503 above)"),
     INT("API_MAX_CONNECTIONS_PER_IP", api_max_connections_per_ip, "1000", 0, 10000, GW,
         "open connections from one client address (0: no limit)"),
+    STR("API_TRUSTED_PROXIES", api_trusted_proxies, T_ADDRESSES, "", GW,
+        "comma-separated addresses or CIDR ranges of proxies in front of the gateway; a request "
+        "from one is counted for the client its X-Forwarded-For names"),
     INT("API_MAX_INVALID_KEYS_PER_IP", api_max_invalid_keys_per_ip, "100", 0, 1000000, GW,
         "requests with an invalid API key one client address may send a minute; past it, keys "
         "not seen valid lately get 429 without a lookup (0: no limit)"),
@@ -366,6 +380,13 @@ static int set_var(cvg_config_t *cfg, size_t i, const char *value, bool from_def
         return check_endpoint(field, err, v->name);
     if (v->type == T_URL)
         return check_url(field, err, v->name);
+    if (v->type == T_ADDRESSES) {
+        cvg_cidr_list_t l;
+        cvg_err_t why;
+        cvg_err_clear(&why);
+        if (cvg_cidr_list_parse(field, v->name, &l, &why) != 0)
+            return cvg_err_set(err, CVG_ECONFIG, v->name, "%s", why.message);
+    }
     return 0;
 }
 

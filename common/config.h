@@ -48,6 +48,7 @@ typedef struct cvg_config {
     char shared_import_dirs[CVG_PATH_MAX];   /* CVG_SHARED_IMPORT_DIRS */
     char import_dir[CVG_PATH_MAX];           /* CVG_IMPORT_DIR */
     char outbound_allow[CVG_PATH_MAX];       /* CVG_OUTBOUND_ALLOW (common/outbound.h) */
+    char api_trusted_proxies[CVG_PATH_MAX];  /* API_TRUSTED_PROXIES (common/cidr.h) */
     char control_endpoint[CVG_ENDPOINT_MAX]; /* CVG_CONTROL_ENDPOINT */
     char control_bind[CVG_ENDPOINT_MAX];     /* CVG_CONTROL_BIND */
     char jobs_endpoint[CVG_ENDPOINT_MAX];    /* CVG_JOBS_ENDPOINT */

@@ -6,6 +6,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include "common/cidr.h"
 #include "common/buf.h"
 #include "common/central.h"
 #include "common/config.h"
@@ -51,6 +52,7 @@ typedef struct gw {
     gw_keycache_t *keycache;                       /* recent API key lookups */
     gw_ratelimit_t *limits;                        /* token buckets: per key, per address */
     gw_runcache_t *runs;                           /* answers of finished runs */
+    cvg_cidr_list_t trusted_proxies;               /* API_TRUSTED_PROXIES */
     atomic_ullong requests;
     atomic_ullong responses_4xx;
     atomic_ullong responses_5xx;

@@ -50,6 +50,9 @@ static int load_policy(gw_t *gw, cvg_err_t *err)
             cvg_email_policy_load(gw->cfg.config_dir, gw->cfg.email_policy, &gw->email_policy, err);
     if (rc == 0)
         rc = cvg_providers_load(gw->cfg.config_dir, &gw->providers, err);
+    if (rc == 0)
+        rc = cvg_cidr_list_parse(gw->cfg.api_trusted_proxies, "API_TRUSTED_PROXIES",
+                                 &gw->trusted_proxies, err);
     return rc;
 }
 

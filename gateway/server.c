@@ -20,6 +20,7 @@
 #include "common/time.h"
 #include "common/utf8.h"
 #include "gateway/auth.h"
+#include "gateway/forwarded.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -329,6 +330,33 @@ static void release_body(gw_t *gw, gw_req_t *req)
     cvg_buf_cleanup(&req->body);
 }
 
+/* Every X-Forwarded-For header's values, in order, joined by commas. */
+static enum MHD_Result join_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    cvg_buf_t *b = cls;
+    if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
+        cvg_buf_printf(b, "%s%s", b->len ? "," : "", value);
+    return MHD_YES;
+}
+
+/* A request through a trusted proxy: counted for the client it names. */
+static void forwarded(gw_t *gw, struct MHD_Connection *conn, gw_req_t *req)
+{
+    if (!cvg_cidr_list_match(&gw->trusted_proxies, req->client))
+        return;
+    cvg_buf_t xff;
+    cvg_buf_init(&xff, 8192);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, join_xff, &xff);
+    char peer[sizeof(req->client)];
+    snprintf(peer, sizeof(peer), "%s", req->client);
+    if (xff.len > 0 && !xff.overflow)
+        gw_forwarded_client(&gw->trusted_proxies, peer, cvg_buf_cstr(&xff), req->client,
+                            sizeof(req->client));
+    cvg_buf_cleanup(&xff);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -356,6 +384,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
                       req->client, sizeof(req->client));
+        if (gw->trusted_proxies.n > 0)
+            forwarded(gw, conn, req);
         *con_cls = req;
         atomic_fetch_add(&gw->requests, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");

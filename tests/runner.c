@@ -38,6 +38,7 @@ extern const cvg_suite_t suite_codec;
 extern const cvg_suite_t suite_config;
 extern const cvg_suite_t suite_id_time;
 extern const cvg_suite_t suite_cron;
+extern const cvg_suite_t suite_cidr;
 extern const cvg_suite_t suite_json;
 extern const cvg_suite_t suite_yaml;
 extern const cvg_suite_t suite_schema;
@@ -84,6 +85,7 @@ static const cvg_suite_t *const suites[] = {
     &suite_config,
     &suite_id_time,
     &suite_cron,
+    &suite_cidr,
     &suite_json,
     &suite_yaml,
     &suite_schema,

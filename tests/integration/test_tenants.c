@@ -997,6 +997,64 @@ static void test_tenants_invalid_keys_throttled(void)
     CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
 }
 
+/* A made-up key from the client an X-Forwarded-For names: 401 or 429. */
+static long bad_key_from(int port, const char *path, const char *xff)
+{
+    char made_up[CVG_APIKEY_LEN + 1], kh[128], fh[256];
+    cvg_apikey_generate(made_up);
+    snprintf(kh, sizeof(kh), "X-API-Key: %s", made_up);
+    snprintf(fh, sizeof(fh), "X-Forwarded-For: %s", xff);
+    const char *h[] = {kh, fh, NULL};
+    http_reply_t r;
+    long st = http_call(port, "GET", path, h, NULL, &r);
+    http_reply_free(&r);
+    return st;
+}
+
+/* Behind a trusted proxy the invalid-key count is the client's, the one
+ * the proxy's X-Forwarded-For entry names, not the proxy's: one client
+ * scanning keys does not lock out the others, and what a client writes
+ * in the header itself is not read. From a peer that is not a trusted
+ * proxy the header is ignored. */
+static void test_tenants_invalid_keys_throttled_behind_proxy(void)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%s", tenant_field(0, "tenant_id"));
+    int port = 0;
+    const char *env[] = {"API_MAX_INVALID_KEYS_PER_IP=2",
+                         "API_TRUSTED_PROXIES=10.0.0.0/8, 127.0.0.1", NULL};
+    proc_t *gw = cluster_spawn_gateway(&c, "gateway-proxied", env, "/health/live", &port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7"), 401);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7"), 401);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7"), 429);
+    /* the client's own forged entry is left of the one the proxy added */
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "192.0.2.1, 198.51.100.7"), 429);
+    /* a chain of trusted proxies: the first untrusted address from the right */
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7, 10.1.2.3"), 429);
+    /* another client behind the same proxy has its own count */
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.8"), 401);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
+
+    const char *untrusted[] = {"API_MAX_INVALID_KEYS_PER_IP=2", "API_TRUSTED_PROXIES=10.0.0.0/8",
+                               NULL};
+    gw = cluster_spawn_gateway(&c, "gateway-unproxied", untrusted, "/health/live", &port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7"), 401);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.8"), 401);
+    CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.9"), 429);
+    CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
+
+    /* a list that does not read stops the gateway at start, naming it */
+    const char *bad[] = {"API_TRUSTED_PROXIES=10.0.0.1/8", NULL};
+    proc_t *p = cluster_spawn(&c, "gateway-badproxies", "cvg-gateway", NULL, bad);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(cluster_wait_exit(&c, p, 10000), 78);
+    char *log = cluster_log(&c, "gateway-badproxies");
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "API_TRUSTED_PROXIES: '10.0.0.1/8' has bits set"));
+    free(log);
+}
+
 static void test_tenants_revocation_bound(void)
 {
     char body[256];
@@ -1545,6 +1603,8 @@ static CU_TestInfo tests[] = {
     {"test_tenants_bad_checksum_refused_without_lookup",
      test_tenants_bad_checksum_refused_without_lookup},
     {"test_tenants_invalid_keys_throttled", test_tenants_invalid_keys_throttled},
+    {"test_tenants_invalid_keys_throttled_behind_proxy",
+     test_tenants_invalid_keys_throttled_behind_proxy},
     {"test_tenants_revocation_bound", test_tenants_revocation_bound},
     {"test_tenants_key_rotation_overlap", test_tenants_key_rotation_overlap},
     {"test_tenants_subscription_states", test_tenants_subscription_states},

@@ -1,0 +1,134 @@
+/*
+ * Address lists (see cidr.h).
+ */
+#include "common/cidr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ip in binary, IPv4-mapped IPv6 folded to IPv4; false when not an
+ * address. */
+static bool to_binary(const char *ip, int *family, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (inet_pton(AF_INET, ip, out) == 1) {
+        *family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, out) != 1)
+        return false;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+        memmove(out, out + 12, 4);
+        memset(out + 4, 0, 12);
+        *family = AF_INET;
+        return true;
+    }
+    *family = AF_INET6;
+    return true;
+}
+
+bool cvg_ip_valid(const char *ip)
+{
+    int family;
+    uint8_t b[16];
+    return ip != NULL && to_binary(ip, &family, b);
+}
+
+/* The first `bits` bits of a and b agree. */
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
+{
+    int whole = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, (size_t)whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a[whole] & mask) == (b[whole] & mask);
+}
+
+static int parse_one(const char *entry, const char *field, cvg_cidr_t *out, cvg_err_t *err)
+{
+    char addr[64];
+    const char *slash = strchr(entry, '/');
+    size_t len = slash ? (size_t)(slash - entry) : strlen(entry);
+    bool ok = len > 0 && len < sizeof(addr);
+    if (ok) {
+        memcpy(addr, entry, len);
+        addr[len] = '\0';
+        ok = to_binary(addr, &out->family, out->addr);
+    }
+    if (!ok)
+        return cvg_err_set(err, CVG_EINVAL, field, "%s: '%.64s' is not an IP address or a range",
+                           field, entry);
+    int max = out->family == AF_INET ? 32 : 128;
+    out->bits = max;
+    if (slash != NULL) {
+        char *end = NULL;
+        long bits = strtol(slash + 1, &end, 10);
+        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits < 0 || bits > max)
+            return cvg_err_set(err, CVG_EINVAL, field,
+                               "%s: '%.64s': the prefix length must be 0 to %d", field, entry, max);
+        out->bits = (int)bits;
+        uint8_t zero[16] = {0}, host[16];
+        memcpy(host, out->addr, 16);
+        /* the bits past the prefix, which must be 0 */
+        for (int i = 0; i < 16; i++) {
+            int keep = out->bits - i * 8;
+            host[i] &= keep >= 8 ? 0 : keep <= 0 ? 0xff : (uint8_t)(0xff >> keep);
+        }
+        if (memcmp(host, zero, 16) != 0)
+            return cvg_err_set(err, CVG_EINVAL, field,
+                               "%s: '%.64s' has bits set past its /%d prefix; write the range's "
+                               "first address",
+                               field, entry, out->bits);
+    }
+    return 0;
+}
+
+int cvg_cidr_list_parse(const char *text, const char *field, cvg_cidr_list_t *out, cvg_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *p = text ? text : "";
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ' && *end != '\t')
+            end++;
+        char entry[96];
+        size_t len = (size_t)(end - p);
+        if (len >= sizeof(entry))
+            return cvg_err_set(err, CVG_EINVAL, field, "%s: '%.64s...' is too long", field, p);
+        memcpy(entry, p, len);
+        entry[len] = '\0';
+        if (out->n == CVG_CIDR_MAX)
+            return cvg_err_set(err, CVG_EINVAL, field, "%s: more than %d entries", field,
+                               CVG_CIDR_MAX);
+        int rc = parse_one(entry, field, &out->items[out->n], err);
+        if (rc != 0) {
+            memset(out, 0, sizeof(*out));
+            return rc;
+        }
+        out->n++;
+        p = end;
+    }
+    return 0;
+}
+
+bool cvg_cidr_list_match(const cvg_cidr_list_t *l, const char *ip)
+{
+    int family;
+    uint8_t b[16];
+    if (l->n == 0 || ip == NULL || !to_binary(ip, &family, b))
+        return false;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].family == family && prefix_equal(l->items[i].addr, b, l->items[i].bits))
+            return true;
+    }
+    return false;
+}
