@@ -469,12 +469,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     bool server_error = req->status >= 500 && !(req->status == 503 && health);
     if (cvg_log_enabled(CVG_LOG_DEBUG) || server_error ||
         toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-        cvg_log_field_t f[5] = {CVG_LF_STR("method", req->method), CVG_LF_STR("path", req->path),
+        cvg_log_field_t f[6] = {CVG_LF_STR("method", req->method),
+                                CVG_LF_STR("path", req->path),
                                 CVG_LF_NUM("status", req->status),
                                 CVG_LF_NUM("ms", cvg_time_mono_ms() - req->start_mono),
-                                CVG_LF_STR("request_id", req->request_id)};
+                                CVG_LF_STR("request_id", req->request_id),
+                                CVG_LF_STR("client", req->client)};
         cvg_log_level_t level = server_error ? CVG_LOG_WARNING : CVG_LOG_DEBUG;
-        cvg_log_write(level, NULL, f, 5, "%s",
+        cvg_log_write(level, NULL, f, 6, "%s",
                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? "request"
                       : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "request timed out"
                                                                       : "request ended early");
