@@ -199,7 +199,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_FLAGS := -jobs=1 -workers=1 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 
-$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIBRUN) $(LIBCVG)
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(call obj,gateway/forwarded.c) $(LIBRUN) $(LIBCVG)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 

@@ -88,36 +88,49 @@ static int parse_one(const char *entry, const char *field, cvg_cidr_t *out, cvg_
     return 0;
 }
 
+/* The next entry of the list at *p into entry; *more false at the end. */
+static int next_entry(const char **p, const char *field, char *entry, size_t size, bool *more,
+                      cvg_err_t *err)
+{
+    const char *s = *p;
+    while (*s == ' ' || *s == '\t' || *s == ',')
+        s++;
+    *more = *s != '\0';
+    if (!*more)
+        return 0;
+    const char *end = s;
+    while (*end && *end != ',' && *end != ' ' && *end != '\t')
+        end++;
+    size_t len = (size_t)(end - s);
+    if (len >= size)
+        return cvg_err_set(err, CVG_EINVAL, field, "%s: '%.64s...' is too long", field, s);
+    memcpy(entry, s, len);
+    entry[len] = '\0';
+    *p = end;
+    return 0;
+}
+
 int cvg_cidr_list_parse(const char *text, const char *field, cvg_cidr_list_t *out, cvg_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     const char *p = text ? text : "";
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ' && *end != '\t')
-            end++;
+    int rc = 0;
+    bool more = true;
+    while (rc == 0) {
         char entry[96];
-        size_t len = (size_t)(end - p);
-        if (len >= sizeof(entry))
-            return cvg_err_set(err, CVG_EINVAL, field, "%s: '%.64s...' is too long", field, p);
-        memcpy(entry, p, len);
-        entry[len] = '\0';
+        rc = next_entry(&p, field, entry, sizeof(entry), &more, err);
+        if (rc != 0 || !more)
+            break;
         if (out->n == CVG_CIDR_MAX)
-            return cvg_err_set(err, CVG_EINVAL, field, "%s: more than %d entries", field,
-                               CVG_CIDR_MAX);
-        int rc = parse_one(entry, field, &out->items[out->n], err);
-        if (rc != 0) {
-            memset(out, 0, sizeof(*out));
-            return rc;
-        }
-        out->n++;
-        p = end;
+            rc = cvg_err_set(err, CVG_EINVAL, field, "%s: more than %d entries", field,
+                             CVG_CIDR_MAX);
+        else if ((rc = parse_one(entry, field, &out->items[out->n], err)) == 0)
+            out->n++;
     }
-    return 0;
+    /* all or nothing */
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
+    return rc;
 }
 
 bool cvg_cidr_list_match(const cvg_cidr_list_t *l, const char *ip)

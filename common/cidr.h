@@ -29,7 +29,8 @@ typedef struct cvg_cidr_list {
 /* Parses a comma-separated list (blanks around entries allowed, empty
  * text an empty list); 0, or CVG_EINVAL naming the entry that is not an
  * address or a range (host bits set in a range are refused: "10.0.0.1/8"
- * is not what its writer meant). field names the setting in messages. */
+ * is not what its writer meant), an entry over 95 bytes or past
+ * CVG_CIDR_MAX, with out left empty. field names the setting in messages. */
 int cvg_cidr_list_parse(const char *text, const char *field, cvg_cidr_list_t *out, cvg_err_t *err);
 
 /* True when ip (text) is an address inside one of the list's ranges. */

@@ -58,6 +58,10 @@ static void test_cidr_bad_lists_named(void)
         {"10.0.0.0/8x", "the prefix length must be 0 to 32"},
         {"/8", "'/8' is not an IP address"},
         {"256.0.0.1", "'256.0.0.1' is not an IP address"},
+        {"10.0.0.0/8, "
+         "1111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+         "11111111111111111111",
+         "is too long"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cvg_cidr_list_t l;
