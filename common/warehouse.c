@@ -351,8 +351,12 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
 }
 
 int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
-                        const char *const *columns, size_t n, const char *not_null, cvg_err_t *err)
+                        const char *const *columns, size_t n, const char *not_null, bool *created,
+                        cvg_err_t *err)
 {
+    bool made = false;
+    if (created != NULL)
+        *created = false;
     int rc = check_ident("dataset", dataset, err);
     if (rc == 0)
         rc = check_ident("table", table, err);
@@ -365,9 +369,12 @@ int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, co
                          CVG_SCHEMA_MAX_KEYS);
     if (rc == 0 && not_null != NULL && not_null[0] != '\0')
         rc = check_ident("column", not_null, err);
-    return rc ? rc
-              : wh->ops->index_create(wh->impl, dataset, table, suffix, columns, n,
-                                      not_null && not_null[0] ? not_null : NULL, err);
+    if (rc == 0)
+        rc = wh->ops->index_create(wh->impl, dataset, table, suffix, columns, n,
+                                   not_null && not_null[0] ? not_null : NULL, &made, err);
+    if (rc == 0 && created != NULL)
+        *created = made;
+    return rc;
 }
 
 int cvg_wh_index_drop(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,

@@ -193,9 +193,11 @@ int cvg_wh_table_create_as(cvg_wh_t *wh, const char *dataset, const char *table,
 /* Makes sure an index named <table>__<suffix> on columns (n of them)
  * exists; a no-op where the warehouse has no indexes. not_null (NULL or
  * "" for none) names a column whose NULL rows the index leaves out (a
- * partial index, for a lookup that always names a value). */
+ * partial index, for a lookup that always names a value). *created (may
+ * be NULL) says whether this call made it. */
 int cvg_wh_index_create(cvg_wh_t *wh, const char *dataset, const char *table, const char *suffix,
-                        const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);
+                        const char *const *columns, size_t n, const char *not_null, bool *created,
+                        cvg_err_t *err);
 
 /* Drops the index <table>__<suffix> if it exists; *dropped says whether it
  * did. */

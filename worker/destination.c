@@ -229,7 +229,8 @@ static int indexes(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail, c
     int rc = 0;
     if (d->partition_field[0]) {
         const char *cols[] = {d->partition_field};
-        rc = cvg_wh_index_create(ctx->wh, d->dataset, d->table, "partition", cols, 1, NULL, err);
+        rc = cvg_wh_index_create(ctx->wh, d->dataset, d->table, "partition", cols, 1, NULL, NULL,
+                                 err);
         json_object_set_new(done, "time_partitioning",
                             json_sprintf("index on %s (%s has no partitions)", d->partition_field,
                                          cvg_wh_driver(ctx->wh)));
@@ -239,7 +240,7 @@ static int indexes(const proc_ctx_t *ctx, const wrk_dest_t *d, json_t *detail, c
         for (size_t i = 0; i < d->nclust; i++)
             cols[i] = d->clustering[i];
         rc = cvg_wh_index_create(ctx->wh, d->dataset, d->table, "clustering", cols, d->nclust, NULL,
-                                 err);
+                                 NULL, err);
         json_object_set_new(done, "clustering_fields",
                             json_sprintf("index on %zu column(s) (%s has no clustering)", d->nclust,
                                          cvg_wh_driver(ctx->wh)));

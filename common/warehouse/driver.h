@@ -43,7 +43,8 @@ typedef struct cvg_wh_ops {
                         cvg_err_t *err);
     int (*query_columns)(void *impl, const char *sql, cvg_strlist_t *out, cvg_err_t *err);
     int (*index_create)(void *impl, const char *dataset, const char *table, const char *suffix,
-                        const char *const *columns, size_t n, const char *not_null, cvg_err_t *err);
+                        const char *const *columns, size_t n, const char *not_null, bool *created,
+                        cvg_err_t *err);
     int (*index_drop)(void *impl, const char *dataset, const char *table, const char *suffix,
                       bool *dropped, cvg_err_t *err);
     int (*column_add)(void *impl, const char *dataset, const char *table, const cvg_column_t *col,

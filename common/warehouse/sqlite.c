@@ -1330,16 +1330,24 @@ static int run_own_ddl(sq_t *s, cvg_buf_t *ddl, const char *what, cvg_err_t *err
 
 static int sq_index_create(void *impl, const char *dataset, const char *table, const char *suffix,
                            const char *const *columns, size_t n, const char *not_null,
-                           cvg_err_t *err)
+                           bool *created, cvg_err_t *err)
 {
     sq_t *s = impl;
     int rc = reach(s, dataset, err);
     if (rc != 0)
         return rc;
+    char name[2 * CVG_SCHEMA_NAME_MAX + 2];
+    snprintf(name, sizeof(name), "%s__%s", table, suffix);
+    bool found = false;
+    rc = in_catalog(s, dataset, "type = 'index' AND name = $1 COLLATE NOCASE", name, &found, err);
+    if (rc != 0 || found)
+        return rc;
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
     index_ddl(&ddl, dataset, table, suffix, columns, n, not_null);
-    return run_own_ddl(s, &ddl, "index", err);
+    rc = run_own_ddl(s, &ddl, "index", err);
+    *created = rc == 0;
+    return rc;
 }
 
 static int sq_column_add(void *impl, const char *dataset, const char *table,

@@ -478,18 +478,25 @@ static int bootstrap(run_t *r, json_t *ready, const char *key, char *note, size_
     size_t existing = json_array_size(json_object_get(reply, "tables_existing"));
     json_t *retired = json_object_get(reply, "indexes_retired");
     json_t *added = json_object_get(reply, "columns_added");
+    json_t *indexes = json_object_get(reply, "indexes_added");
     if (status == 200 && existing == 0) {
         snprintf(note, size, "done: %zu central tables created", created);
     } else if (status == 200) {
-        char names[160], columns[160] = "";
+        char names[160], columns[160] = "", made[160] = "";
         join_names(retired, names, sizeof(names));
         if (json_array_size(added) > 0) {
             char list[140];
             join_names(added, list, sizeof(list));
             snprintf(columns, sizeof(columns), "columns added: %s; ", list);
         }
-        snprintf(note, size, "up to date: %zu central tables present, %zu created; %s%s%s",
-                 existing, created, columns, json_array_size(retired) ? "indexes retired: " : "",
+        if (json_array_size(indexes) > 0) {
+            char list[140];
+            join_names(indexes, list, sizeof(list));
+            snprintf(made, sizeof(made), "indexes added: %s; ", list);
+        }
+        snprintf(note, size, "up to date: %zu central tables present, %zu created; %s%s%s%s",
+                 existing, created, columns, made,
+                 json_array_size(retired) ? "indexes retired: " : "",
                  json_array_size(retired) ? names : "no index retired");
     } else if (present) {
         /* the cluster runs on the tables it has: say so, go on */

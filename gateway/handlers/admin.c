@@ -69,16 +69,18 @@ void gw_admin_bootstrap(gw_req_t *req, gw_resp_t *resp)
     json_t *recreated = json_object_get(result, "tables_recreated");
     json_t *retired = json_object_get(result, "indexes_retired");
     json_t *added = json_object_get(result, "columns_added");
+    json_t *indexes = json_object_get(result, "indexes_added");
     char message[256];
     snprintf(message, sizeof(message),
              "Bootstrap complete: %zu table(s) created, %zu recreated, %zu already existed",
              json_array_size(created), json_array_size(recreated), json_array_size(existing));
     json_t *reply =
-        json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:o, s:o, s:O, s:I, s:s}", "status",
+        json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:o, s:o, s:o, s:O, s:I, s:s}", "status",
                   "SUCCESS", "pipeline_logging_id", run_id, "dataset", CVG_CENTRAL_DATASET,
                   "dataset_created", json_object_get(result, "dataset_created"), "tables_created",
                   created, "tables_existing", existing, "tables_recreated", recreated,
-                  "columns_added", added ? json_incref(added) : json_array(), "indexes_retired",
+                  "columns_added", added ? json_incref(added) : json_array(), "indexes_added",
+                  indexes ? json_incref(indexes) : json_array(), "indexes_retired",
                   retired ? json_incref(retired) : json_array(), "total_tables",
                   json_object_get(result, "total_tables"), "duration_ms",
                   (json_int_t)outcome.duration_ms, "message", message);

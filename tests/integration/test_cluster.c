@@ -538,6 +538,10 @@ static void test_cluster_bootstrap_drops_retired_index(void)
     const char *count = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?";
     const char *old = "tenant_pipeline_execution_queue__idempotency";
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, old), 1);
+    /* and one from before the slots' state index: made, and said */
+    const char *state = "tenant_scheduled_pipeline_runs__state";
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "DROP INDEX tenant_scheduled_pipeline_runs__state", NULL), 0);
     const char *headers[] = {key_header, NULL};
     json_t *body = NULL;
     CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
@@ -546,14 +550,20 @@ static void test_cluster_bootstrap_drops_retired_index(void)
     CU_ASSERT_EQUAL(json_array_size(retired), 1);
     const char *name = json_string_value(json_array_get(retired, 0));
     CU_ASSERT_STRING_EQUAL(name ? name : "", old);
+    json_t *made = json_object_get(body, "indexes_added");
+    CU_ASSERT_EQUAL(json_array_size(made), 1);
+    name = json_string_value(json_array_get(made, 0));
+    CU_ASSERT_STRING_EQUAL(name ? name : "", state);
     json_decref(body);
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, old), 0);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", count, state), 1);
     CU_ASSERT_EQUAL(
         wh_int(&c, "tenants", count, "tenant_pipeline_execution_queue__idempotency_set"), 1);
     body = NULL;
     CU_ASSERT_EQUAL_FATAL(http_request(&c, "POST", "/api/v1/admin/bootstrap", headers, NULL, &body),
                           200);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "indexes_retired")), 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(body, "indexes_added")), 0);
     json_decref(body);
 }
 

@@ -201,6 +201,9 @@ static void test_supervisor_restart_brings_the_warehouse_up_to_date(void)
     const char *index_count =
         "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = $1";
     CU_ASSERT_EQUAL_FATAL(wh_int(&c, "tenants", index_count, old_index), 1);
+    /* and an index this build added lacking */
+    CU_ASSERT_EQUAL_FATAL(
+        wh_exec(&c, "tenants", "DROP INDEX tenant_pipeline_configs__tenant", NULL), 0);
     long long tenants = wh_int(&c, "tenants", "SELECT count(*) FROM tenant_profiles", NULL);
     CU_ASSERT_EQUAL(tenants, 1);
 
@@ -211,10 +214,12 @@ static void test_supervisor_restart_brings_the_warehouse_up_to_date(void)
     CU_ASSERT_TRUE_FATAL(cluster_wait_log(&c, "cvg-run-again", "Convergence is running", 30000));
     char expected[200];
     snprintf(expected, sizeof(expected),
-             "Bootstrap    up to date: 12 central tables present, 0 created; indexes retired: %s",
+             "Bootstrap    up to date: 12 central tables present, 0 created; indexes added: "
+             "tenant_pipeline_configs__tenant; indexes retired: %s",
              old_index);
     CU_ASSERT_TRUE(cluster_wait_log(&c, "cvg-run-again", expected, 100));
     CU_ASSERT_EQUAL(wh_int(&c, "tenants", index_count, old_index), 0);
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", index_count, "tenant_pipeline_configs__tenant"), 1);
     /* the partial index that replaced it is there, and the demo tenant is
      * the one of the first start */
     CU_ASSERT_EQUAL(

@@ -503,9 +503,15 @@ static void test_sqlite_index_dropped_once(void)
     CU_ASSERT_EQUAL_FATAL(cvg_wh_dataset_create(wh, "ix", &err), 0);
     make_table(wh, "ix", "t", "[{\"name\":\"n\",\"type\":\"INT64\"}]");
     const char *cols[] = {"n"};
-    CU_ASSERT_EQUAL(cvg_wh_index_create(wh, "ix", "t", "by_n", cols, 1, NULL, &err), 0);
+    bool created = false;
+    CU_ASSERT_EQUAL(cvg_wh_index_create(wh, "ix", "t", "by_n", cols, 1, NULL, &created, &err), 0);
+    CU_ASSERT_TRUE(created);
     int rc = 0;
     const char *count = "SELECT count(*) FROM ix.sqlite_schema WHERE name = 't__by_n'";
+    CU_ASSERT_EQUAL(count_in(wh, count, &rc, &err), 1);
+    /* there already: nothing made */
+    CU_ASSERT_EQUAL(cvg_wh_index_create(wh, "ix", "t", "by_n", cols, 1, NULL, &created, &err), 0);
+    CU_ASSERT_FALSE(created);
     CU_ASSERT_EQUAL(count_in(wh, count, &rc, &err), 1);
     CU_ASSERT_EQUAL(rc, 0);
     bool dropped = false;

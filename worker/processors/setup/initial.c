@@ -113,20 +113,23 @@ static int ensure_columns(cvg_wh_t *wh, const char *dataset, const cvg_schema_t 
     return rc;
 }
 
-/* Creates the schema's secondary indexes that an existing table lacks,
- * then drops those it retired (each dropped named in `retired`): a
- * replacement exists before what it replaces goes. */
-static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc,
+/* Creates the schema's secondary indexes that an existing table lacks
+ * (each made named in `added`), then drops those it retired (each dropped
+ * named in `retired`): a replacement exists before what it replaces goes. */
+static int ensure_indexes(cvg_wh_t *wh, const char *dataset, const cvg_schema_t *sc, json_t *added,
                           json_t *retired, cvg_err_t *err)
 {
     for (size_t i = 0; i < sc->nidx; i++) {
         const char *cols[CVG_SCHEMA_INDEX_COLS];
         for (size_t c = 0; c < sc->idx[i].ncols; c++)
             cols[c] = sc->idx[i].cols[c];
+        bool created = false;
         int rc = cvg_wh_index_create(wh, dataset, sc->table, sc->idx[i].name, cols,
-                                     sc->idx[i].ncols, sc->idx[i].not_null, err);
+                                     sc->idx[i].ncols, sc->idx[i].not_null, &created, err);
         if (rc != 0)
             return rc;
+        if (created)
+            json_array_append_new(added, json_sprintf("%s__%s", sc->table, sc->idx[i].name));
     }
     for (size_t i = 0; i < sc->nretired; i++) {
         bool dropped = false;
@@ -160,7 +163,7 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
     cvg_schema_t *schemas = NULL;
     size_t nschemas = 0;
     json_t *created = json_array(), *existing = json_array(), *recreated = json_array();
-    json_t *retired = json_array(), *columns_added = json_array();
+    json_t *retired = json_array(), *columns_added = json_array(), *indexes_added = json_array();
     bool dataset_created = false;
     cvg_err_t err;
     cvg_err_clear(&err);
@@ -208,7 +211,8 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
             /* a column, or an index, added to the schema since the table
              * was made (the columns first: an index may use one) */
             if ((rc = ensure_columns(ctx->wh, dataset, &schemas[i], columns_added, &err)) != 0 ||
-                (rc = ensure_indexes(ctx->wh, dataset, &schemas[i], retired, &err)) != 0)
+                (rc = ensure_indexes(ctx->wh, dataset, &schemas[i], indexes_added, retired,
+                                     &err)) != 0)
                 goto db_error;
             json_array_append_new(existing, json_string(table));
             continue;
@@ -226,11 +230,11 @@ static int run(const proc_ctx_t *ctx, const json_t *step, proc_result_t *res)
         json_array_append_new(texists ? recreated : created, json_string(table));
     }
     res->rows = 0;
-    res->detail =
-        json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:i}", "dataset", dataset, "dataset_created",
-                  dataset_created, "tables_created", created, "tables_existing", existing,
-                  "tables_recreated", recreated, "columns_added", columns_added, "indexes_retired",
-                  retired, "total_tables", (int)nschemas);
+    res->detail = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:i}", "dataset", dataset,
+                            "dataset_created", dataset_created, "tables_created", created,
+                            "tables_existing", existing, "tables_recreated", recreated,
+                            "columns_added", columns_added, "indexes_added", indexes_added,
+                            "indexes_retired", retired, "total_tables", (int)nschemas);
     goto out;
 db_error:
     proc_fail(res, rc, "%s", err.message);
@@ -245,6 +249,7 @@ out:
     json_decref(recreated);
     json_decref(retired);
     json_decref(columns_added);
+    json_decref(indexes_added);
     return rc;
 }
 
