@@ -2,7 +2,7 @@
  * Reading pipeline runs, always within one tenant:
  *   GET /api/v1/pipelines/runs/{run_id}   a run, its steps (every attempt)
  *                                         and data-quality results
- *   GET /api/v1/pipelines/runs?status=&pipeline_id=&since=&limit=&cursor=
+ *   GET /api/v1/pipelines/runs?status=&pipeline_id=&trigger_type=&since=&limit=&cursor=
  * A run just accepted is read from the queue until the run log has it, so
  * its status_url never answers 404. Another tenant's run is as absent as
  * one that never was. A finished run's answer is kept in memory for
@@ -45,7 +45,8 @@ static const char QUEUED_SQL[] =
 static const char LIST_PAGE[] =
     "WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) AND "
     "($3 IS NULL OR pipeline_id = $3) AND ($4 IS NULL OR created_at >= $4) AND "
-    "($5 IS NULL OR (created_at, pipeline_logging_id) < ($5, $6)) "
+    "($5 IS NULL OR (created_at, pipeline_logging_id) < ($5, $6)) AND "
+    "($8 IS NULL OR trigger_type = $8) "
     "ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT $7";
 
 /* JSON text columns come back parsed. */
@@ -308,8 +309,8 @@ static bool status_ok(const char *s)
 void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
 {
     /* a misspelt filter is an error, not a list of every run */
-    static const char *const filters[] = {"tenant_id", "status", "pipeline_id", "since",
-                                          "limit",     "cursor", NULL};
+    static const char *const filters[] = {"tenant_id", "status", "pipeline_id", "trigger_type",
+                                          "since",     "limit",  "cursor",      NULL};
     const char *repeated = NULL;
     const char *unknown = gw_req_query_unknown(req, filters, &repeated);
     if (repeated != NULL) {
@@ -322,8 +323,8 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
         cvg_path_join(name, sizeof(name), "", unknown);
         cvg_utf8_clean(name); /* a name of any bytes still goes into JSON */
         gw_resp_error(resp, 400, "invalid_field", name,
-                      "%s: unknown query parameter (tenant_id, status, pipeline_id, since, "
-                      "limit, cursor)",
+                      "%s: unknown query parameter (tenant_id, status, pipeline_id, "
+                      "trigger_type, since, limit, cursor)",
                       name);
         return;
     }
@@ -333,6 +334,7 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     const char *status = gw_req_query(req, "status");
     const char *pipeline_id = gw_req_query(req, "pipeline_id");
     const char *since = gw_req_query(req, "since");
+    const char *trigger = gw_req_query(req, "trigger_type");
     const char *limit_text = gw_req_query(req, "limit");
     const char *cursor = gw_req_query(req, "cursor");
     int64_t limit = LIST_DEFAULT, ms = 0;
@@ -353,6 +355,13 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 400, "invalid_field", "pipeline_id",
                       "pipeline_id: an identifier, the config's pipeline_id (gcp_cost_billing), "
                       "not its path");
+        return;
+    }
+    if (trigger && strcmp(trigger, "manual") != 0 && strcmp(trigger, "scheduled") != 0 &&
+        strcmp(trigger, "api") != 0) {
+        gw_resp_error(resp, 400, "invalid_field", "trigger_type",
+                      "trigger_type: manual (the run endpoint), scheduled (a schedule) or api "
+                      "(the setup endpoints)");
         return;
     }
     if (since && cvg_time_parse_iso(since, &ms) != 0) {
@@ -379,13 +388,14 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
              "SELECT * FROM (SELECT * FROM (%s) %s) UNION ALL SELECT * FROM (SELECT * FROM (%s) "
              "%s) %s",
              RUN_SQL, LIST_PAGE, QUEUED_SQL, LIST_PAGE, strstr(LIST_PAGE, "ORDER BY"));
-    cvg_val_t p[7] = {cvg_v_text(tenant),
+    cvg_val_t p[8] = {cvg_v_text(tenant),
                       cvg_v_text(status),
                       cvg_v_text(pipeline_id),
                       since ? cvg_v_text(since_iso) : CVG_V_NULL,
                       cursor ? cvg_v_text(created) : CVG_V_NULL,
                       cursor ? cvg_v_text(after_id) : CVG_V_NULL,
-                      CVG_V_INT(limit + 1)};
+                      CVG_V_INT(limit + 1),
+                      cvg_v_text(trigger)};
     cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
     if (wh == NULL) {
         gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
@@ -394,7 +404,7 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *runs = json_array();
-    int rc = cvg_wh_exec(wh, sql, p, 7, take_all, runs, NULL, &err);
+    int rc = cvg_wh_exec(wh, sql, p, 8, take_all, runs, NULL, &err);
     gw_whpool_release(req->gw->pool, wh);
     if (rc != 0) {
         json_decref(runs);

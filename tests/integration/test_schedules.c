@@ -115,6 +115,28 @@ static bool wait_slot_final(const char *config_id, int timeout_ms)
                        config_id, 1, timeout_ms);
 }
 
+/* Whether acme's run list filtered by trigger_type holds run_id. */
+static bool listed(const char *run_id, const char *trigger_type)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs?trigger_type=%s&limit=200", trigger_type);
+    json_t *b = NULL;
+    bool found = false;
+    if (call("GET", path, key_acme, NULL, &b) == 200) {
+        const json_t *runs = json_object_get(b, "runs");
+        for (size_t i = 0; i < json_array_size(runs); i++) {
+            const json_t *r = json_array_get(runs, i);
+            const char *t = json_string_value(json_object_get(r, "trigger_type"));
+            if (t == NULL || strcmp(t, trigger_type) != 0)
+                CU_FAIL("a run of another trigger type listed");
+            const char *id = json_string_value(json_object_get(r, "pipeline_logging_id"));
+            found = found || (id && strcmp(id, run_id) == 0);
+        }
+    }
+    json_decref(b);
+    return found;
+}
+
 static void test_schedules_bad_requests_store_nothing(void)
 {
     const char *path = "/api/v1/tenants/acme/schedules/test/params/typed";
@@ -251,6 +273,21 @@ static void test_schedules_slot_fires_once_with_its_day(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(params, "n")), 7);
     json_decref(b);
     CU_ASSERT_EQUAL(wh_int(&c, "acme", "SELECT n FROM typed_params WHERE ? IS NOT NULL", "x"), 7);
+    /* listed among the scheduled runs, not the manual ones */
+    CU_ASSERT_TRUE(listed(run_id, "scheduled"));
+    CU_ASSERT_FALSE(listed(run_id, "manual"));
+    json_t *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        call("POST", "/api/v1/pipelines/run/acme/test/params/typed", key_acme, "{\"n\": 8}", &m),
+        202);
+    char manual[64];
+    snprintf(manual, sizeof(manual), "%s",
+             json_string_value(json_object_get(m, "pipeline_logging_id")));
+    json_decref(m);
+    CU_ASSERT_TRUE(listed(manual, "manual"));
+    CU_ASSERT_FALSE(listed(manual, "scheduled"));
+    CU_ASSERT_EQUAL(call("GET", "/api/v1/pipelines/runs?trigger_type=cron", key_acme, NULL, NULL),
+                    400);
 
     /* the schedule moved on, and shows the slot and its run */
     b = NULL;
