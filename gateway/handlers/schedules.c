@@ -197,6 +197,34 @@ static int read_schedule(cvg_wh_t *wh, const char *id, json_t **out, cvg_err_t *
     return 0;
 }
 
+/* The tenant's daily run limit (0: none known). */
+static int daily_limit(cvg_wh_t *wh, const char *tenant, int64_t *limit, cvg_err_t *err)
+{
+    cvg_val_t t = cvg_v_text(tenant);
+    bool found = false;
+    *limit = 0;
+    return cvg_wh_query_int(wh,
+                            "SELECT daily_limit FROM tenants.tenant_subscriptions WHERE tenant_id "
+                            "= $1 ORDER BY created_at DESC LIMIT 1",
+                            &t, 1, limit, &found, err);
+}
+
+/* The most slots the cron has in one UTC day of the coming week, counted
+ * up to cap + 1 (enough to say it is over cap). */
+static int64_t most_a_day(const cvg_cron_t *c, int64_t now_ms, int64_t cap)
+{
+    int64_t day0 = now_ms - now_ms % 86400000, most = 0;
+    for (int d = 0; d < 7 && most <= cap; d++) {
+        int64_t start = day0 + (int64_t)d * 86400000, end = start + 86400000, n = 0;
+        for (int64_t t = cvg_cron_next(c, start - 1); t != -1 && t < end && n <= cap;
+             t = cvg_cron_next(c, t))
+            n++;
+        if (n > most)
+            most = n;
+    }
+    return most;
+}
+
 static int store(gw_req_t *req, cvg_wh_t *wh, const char *id, const gw_pipe_t *pipe,
                  const schedule_t *sc, int64_t next_ms, bool *created, cvg_err_t *err)
 {
@@ -283,6 +311,23 @@ void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
     cvg_wh_t *wh = acquire(req, resp);
     if (wh == NULL)
         goto out;
+    int64_t limit = 0, most = 0;
+    if (daily_limit(wh, tenant, &limit, &err) != 0) {
+        gw_whpool_release(req->gw->pool, wh);
+        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the tenant's plan: %s",
+                      err.message);
+        goto out;
+    }
+    if (limit > 0 && (most = most_a_day(&sc.parsed, cvg_time_now_ms(), limit)) > limit) {
+        gw_whpool_release(req->gw->pool, wh);
+        cvg_errlist_add(errs, CVG_EINVAL, "schedule_cron",
+                        "schedule_cron: %s fires more than %lld times on some UTC days: tenant "
+                        "%s's plan allows %lld runs a day, and the slots past that would start "
+                        "no run",
+                        sc.cron, (long long)limit, tenant, (long long)limit);
+        gw_errors_reply(resp, 400, "invalid_schedule", errs);
+        goto out;
+    }
     bool created = false;
     json_t *row = NULL;
     int rc = store(req, wh, id, pipe, &sc, next_ms, &created, &err);

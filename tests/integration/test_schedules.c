@@ -162,6 +162,12 @@ static void test_schedules_bad_requests_store_nothing(void)
         {"{\"schedule_cron\": \"0 2 * * *\", \"parameters\": {\"n\": 1}, \"priority\": 0}",
          "priority: an integer from 1"},
         {"{\"schedule_cron\": \"0 0 31 2 *\", \"parameters\": {\"n\": 1}}", "never comes"},
+        /* 144 a day against the plan's 100 */
+        {"{\"schedule_cron\": \"*/10 * * * *\", \"parameters\": {\"n\": 1}}",
+         "fires more than 100 times on some UTC days: tenant acme's plan allows 100 runs a day"},
+        /* only on Mondays: every minute of two hours, 120 */
+        {"{\"schedule_cron\": \"* 3,4 * * MON\", \"parameters\": {\"n\": 1}}",
+         "fires more than 100 times on some UTC days"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *b = NULL;
