@@ -8,26 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ip in binary, IPv4-mapped IPv6 folded to IPv4; false when not an
- * address. */
-static bool to_binary(const char *ip, int *family, uint8_t out[16])
+/* ip in binary, IPv4-mapped IPv6 folded to IPv4 (*mapped, may be NULL,
+ * says so); false when not an address. */
+static bool to_binary_mapped(const char *ip, int *family, uint8_t out[16], bool *mapped)
 {
     memset(out, 0, 16);
+    if (mapped != NULL)
+        *mapped = false;
     if (inet_pton(AF_INET, ip, out) == 1) {
         *family = AF_INET;
         return true;
     }
     if (inet_pton(AF_INET6, ip, out) != 1)
         return false;
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, prefix, sizeof(prefix)) == 0) {
         memmove(out, out + 12, 4);
         memset(out + 4, 0, 12);
         *family = AF_INET;
+        if (mapped != NULL)
+            *mapped = true;
         return true;
     }
     *family = AF_INET6;
     return true;
+}
+
+static bool to_binary(const char *ip, int *family, uint8_t out[16])
+{
+    return to_binary_mapped(ip, family, out, NULL);
 }
 
 bool cvg_ip_valid(const char *ip)
@@ -35,6 +44,31 @@ bool cvg_ip_valid(const char *ip)
     int family;
     uint8_t b[16];
     return ip != NULL && to_binary(ip, &family, b);
+}
+
+bool cvg_ip_canonical(const char *ip, char *out, size_t size)
+{
+    int family;
+    uint8_t b[16];
+    char text[INET6_ADDRSTRLEN];
+    if (ip == NULL || !to_binary(ip, &family, b) ||
+        inet_ntop(family, b, text, sizeof(text)) == NULL)
+        return false;
+    return (size_t)snprintf(out, size, "%s", text) < size;
+}
+
+bool cvg_ip_bucket(const char *ip, char *out, size_t size)
+{
+    int family;
+    uint8_t b[16];
+    char text[INET6_ADDRSTRLEN];
+    if (ip == NULL || !to_binary(ip, &family, b))
+        return false;
+    if (family == AF_INET6)
+        memset(b + 8, 0, 8); /* one /64, one client */
+    if (inet_ntop(family, b, text, sizeof(text)) == NULL)
+        return false;
+    return (size_t)snprintf(out, size, "%s%s", text, family == AF_INET6 ? "/64" : "") < size;
 }
 
 /* The first `bits` bits of a and b agree. */
@@ -54,24 +88,26 @@ static int parse_one(const char *entry, const char *field, cvg_cidr_t *out, cvg_
     char addr[64];
     const char *slash = strchr(entry, '/');
     size_t len = slash ? (size_t)(slash - entry) : strlen(entry);
-    bool ok = len > 0 && len < sizeof(addr);
+    bool ok = len > 0 && len < sizeof(addr), mapped = false;
     if (ok) {
         memcpy(addr, entry, len);
         addr[len] = '\0';
-        ok = to_binary(addr, &out->family, out->addr);
+        ok = to_binary_mapped(addr, &out->family, out->addr, &mapped);
     }
     if (!ok)
         return cvg_err_set(err, CVG_EINVAL, field, "%s: '%.64s' is not an IP address or a range",
                            field, entry);
-    int max = out->family == AF_INET ? 32 : 128;
-    out->bits = max;
+    /* a mapped range is written in IPv6 bits: ::ffff:10.0.0.0/104 */
+    int least = mapped ? 96 : 0, max = mapped || out->family == AF_INET6 ? 128 : 32;
+    out->bits = out->family == AF_INET ? 32 : 128;
     if (slash != NULL) {
         char *end = NULL;
         long bits = strtol(slash + 1, &end, 10);
-        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits < 0 || bits > max)
+        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits < least || bits > max)
             return cvg_err_set(err, CVG_EINVAL, field,
-                               "%s: '%.64s': the prefix length must be 0 to %d", field, entry, max);
-        out->bits = (int)bits;
+                               "%s: '%.64s': the prefix length must be %d to %d", field, entry,
+                               least, max);
+        out->bits = (int)bits - least;
         uint8_t zero[16] = {0}, host[16];
         memcpy(host, out->addr, 16);
         /* the bits past the prefix, which must be 0 */
@@ -83,7 +119,7 @@ static int parse_one(const char *entry, const char *field, cvg_cidr_t *out, cvg_
             return cvg_err_set(err, CVG_EINVAL, field,
                                "%s: '%.64s' has bits set past its /%d prefix; write the range's "
                                "first address",
-                               field, entry, out->bits);
+                               field, entry, (int)bits);
     }
     return 0;
 }

@@ -39,4 +39,14 @@ bool cvg_cidr_list_match(const cvg_cidr_list_t *l, const char *ip);
 /* True when ip is an IPv4 or IPv6 address in text form. */
 bool cvg_ip_valid(const char *ip);
 
+/* The address as one text whatever its spelling (IPv4-mapped IPv6 as
+ * IPv4, IPv6 compressed in lower case); false when ip is not one or out
+ * is too small. */
+bool cvg_ip_canonical(const char *ip, char *out, size_t size);
+
+/* What a client is counted as in per-address limits: its IPv4 address,
+ * or the /64 network of its IPv6 one ("2001:db8:0:1::/64"), since one
+ * IPv6 client may hold a whole /64. False as cvg_ip_canonical. */
+bool cvg_ip_bucket(const char *ip, char *out, size_t size);
+
 #endif

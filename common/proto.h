@@ -57,7 +57,7 @@ typedef struct cvg_job {
     char pipeline[CVG_PIPELINE_PATH_MAX]; /* provider/domain/template */
     char pipeline_id[CVG_NAME_MAX];       /* the config's when queued (reports of a run whose
                                              config no longer loads); may be "" */
-    char trigger_type[CVG_STATUS_MAX];    /* manual, scheduled, api, retry */
+    char trigger_type[CVG_STATUS_MAX];    /* manual, scheduled, api */
     char triggered_by[CVG_NAME_MAX];      /* user id or "scheduler" */
     int attempt;                          /* 1 for the first */
     int64_t lease_deadline_ms;            /* epoch ms; heartbeats extend it */

@@ -2,6 +2,7 @@
  * Gateway authentication (see auth.h).
  */
 #include "gateway/auth.h"
+#include "common/cidr.h"
 #include "common/fs.h"
 #include "common/standing.h"
 #include "common/time.h"
@@ -159,7 +160,10 @@ static bool standing(gw_t *gw, const cvg_keyinfo_t *k, gw_resp_t *resp)
  */
 static void badkey_bucket(const gw_req_t *req, char out[96])
 {
-    snprintf(out, 96, "badkey:%s", req->client);
+    char who[64];
+    if (!cvg_ip_bucket(req->client, who, sizeof(who)))
+        snprintf(who, sizeof(who), "%s", req->client);
+    snprintf(out, 96, "badkey:%s", who);
 }
 
 static void invalid_key_seen(gw_t *gw, const gw_req_t *req)
@@ -335,7 +339,10 @@ static bool authenticate(gw_t *gw, const gw_route_t *route, gw_req_t *req, gw_re
             return admin(gw, req, resp);
         req->principal = GW_SIGNUP;
         char bucket[96];
-        snprintf(bucket, sizeof(bucket), "signup:%s", req->client);
+        char who[64];
+        if (!cvg_ip_bucket(req->client, who, sizeof(who)))
+            snprintf(who, sizeof(who), "%s", req->client);
+        snprintf(bucket, sizeof(bucket), "signup:%s", who);
         return rate(gw, resp, "signup", bucket, gw->cfg.signup_per_hour, 3600);
     }
     return false;

@@ -330,14 +330,26 @@ static void release_body(gw_t *gw, gw_req_t *req)
     cvg_buf_cleanup(&req->body);
 }
 
-/* Every X-Forwarded-For header's values, in order, joined by commas. */
-static enum MHD_Result join_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+/* The X-Forwarded-For header lines, in the order they came: the last
+ * GW_XFF_LINES_MAX of them (the nearest proxies'). libmicrohttpd keeps
+ * each value for as long as the request. */
+typedef struct xff_lines {
+    const char *v[GW_XFF_LINES_MAX];
+    size_t n;
+} xff_lines_t;
+
+static enum MHD_Result take_xff(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value)
 {
     (void)kind;
-    cvg_buf_t *b = cls;
-    if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
-        cvg_buf_printf(b, "%s%s", b->len ? "," : "", value);
+    xff_lines_t *x = cls;
+    if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+        return MHD_YES;
+    if (x->n == GW_XFF_LINES_MAX) {
+        memmove(x->v, x->v + 1, (GW_XFF_LINES_MAX - 1) * sizeof(x->v[0]));
+        x->n--;
+    }
+    x->v[x->n++] = value;
     return MHD_YES;
 }
 
@@ -346,15 +358,11 @@ static void forwarded(gw_t *gw, struct MHD_Connection *conn, gw_req_t *req)
 {
     if (!cvg_cidr_list_match(&gw->trusted_proxies, req->client))
         return;
-    cvg_buf_t xff;
-    cvg_buf_init(&xff, 8192);
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, join_xff, &xff);
+    xff_lines_t x = {.n = 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, take_xff, &x);
     char peer[sizeof(req->client)];
     snprintf(peer, sizeof(peer), "%s", req->client);
-    if (xff.len > 0 && !xff.overflow)
-        gw_forwarded_client(&gw->trusted_proxies, peer, cvg_buf_cstr(&xff), req->client,
-                            sizeof(req->client));
-    cvg_buf_cleanup(&xff);
+    gw_forwarded_client(&gw->trusted_proxies, peer, x.v, x.n, req->client, sizeof(req->client));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

@@ -1024,13 +1024,13 @@ static int table_ddl(const char *dataset, const cvg_schema_t *sc, cvg_buf_t *b)
     return cvg_buf_puts(b, "\n) STRICT");
 }
 
-/* CREATE INDEX IF NOT EXISTS "ds"."table__suffix" ON "table" (cols)
+/* CREATE INDEX [IF NOT EXISTS] "ds"."table__suffix" ON "table" (cols)
  * [WHERE "not_null" IS NOT NULL] */
 static void index_ddl(cvg_buf_t *b, const char *dataset, const char *table, const char *suffix,
-                      const char *const *columns, size_t n, const char *not_null)
+                      const char *const *columns, size_t n, const char *not_null, bool if_missing)
 {
-    cvg_buf_printf(b, "CREATE INDEX IF NOT EXISTS \"%s\".\"%s__%s\" ON \"%s\" (", dataset, table,
-                   suffix, table);
+    cvg_buf_printf(b, "CREATE INDEX %s\"%s\".\"%s__%s\" ON \"%s\" (",
+                   if_missing ? "IF NOT EXISTS " : "", dataset, table, suffix, table);
     for (size_t i = 0; i < n; i++)
         cvg_buf_printf(b, "%s\"%s\"", i ? ", " : "", columns[i]);
     cvg_buf_puts(b, ")");
@@ -1049,7 +1049,7 @@ static int create_indexes(sq_t *s, const char *dataset, const cvg_schema_t *sc, 
             cols[c] = ix->cols[c];
         cvg_buf_reset(ddl);
         index_ddl(ddl, dataset, sc->table, ix->name, cols, ix->ncols,
-                  ix->not_null[0] ? ix->not_null : NULL);
+                  ix->not_null[0] ? ix->not_null : NULL, true);
         int rc = run(s, cvg_buf_cstr(ddl), err);
         if (rc != 0)
             return rc;
@@ -1344,8 +1344,14 @@ static int sq_index_create(void *impl, const char *dataset, const char *table, c
         return rc;
     cvg_buf_t ddl;
     cvg_buf_init(&ddl, 8192);
-    index_ddl(&ddl, dataset, table, suffix, columns, n, not_null);
+    /* without IF NOT EXISTS: of two bootstraps at once, the one whose
+     * statement made it says so, the other hears it exists */
+    index_ddl(&ddl, dataset, table, suffix, columns, n, not_null, false);
     rc = run_own_ddl(s, &ddl, "index", err);
+    if (rc == CVG_EEXIST) {
+        cvg_err_clear(err);
+        return 0;
+    }
     *created = rc == 0;
     return rc;
 }

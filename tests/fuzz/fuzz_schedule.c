@@ -6,13 +6,14 @@
  * minute (the slot is on a whole minute, after that time, matches every
  * field, and no minute before it in a two-day window matches); or a
  * trusted-proxy list (common/cidr.c) with a peer address and an
- * X-Forwarded-For value (gateway/forwarded.c), parts split by NUL bytes:
- * the client found is the peer or an address the header names.
+ * X-Forwarded-For value (gateway/forwarded.c; lines split at newlines),
+ * parts split by NUL bytes: the client found is the peer or an address.
  */
 #include "common/cidr.h"
 #include "common/cron.h"
 #include "gateway/forwarded.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +82,26 @@ static void proxies(const char *s, size_t n)
     if (peer == NULL)
         return;
     (void)cvg_cidr_list_match(&l, peer);
+    /* the header's lines, split at newlines */
+    const char *lines[GW_XFF_LINES_MAX];
+    size_t nlines = 0;
+    char *copy = xff ? strdup(xff) : NULL;
+    for (char *p = copy; p != NULL && nlines < GW_XFF_LINES_MAX;) {
+        lines[nlines++] = p;
+        char *nl = strchr(p, '\n');
+        if (nl != NULL)
+            *nl++ = '\0';
+        p = nl;
+    }
     char out[64];
-    gw_forwarded_client(&l, peer, xff, out, sizeof(out));
-    /* the peer itself (cut to the buffer), or an address the header holds */
-    if (strncmp(out, peer, sizeof(out) - 1) != 0 &&
-        (xff == NULL || !cvg_ip_valid(out) || strstr(xff, out) == NULL))
+    gw_forwarded_client(&l, peer, lines, nlines, out, sizeof(out));
+    /* the peer itself (cut to the buffer), or an address */
+    char canon[64];
+    bool is_peer = strncmp(out, peer, sizeof(out) - 1) == 0 ||
+                   (cvg_ip_canonical(peer, canon, sizeof(canon)) && strcmp(out, canon) == 0);
+    if (!is_peer && (copy == NULL || !cvg_ip_valid(out)))
         abort();
+    free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -997,14 +997,17 @@ static void test_tenants_invalid_keys_throttled(void)
     CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);
 }
 
-/* A made-up key from the client an X-Forwarded-For names: 401 or 429. */
-static long bad_key_from(int port, const char *path, const char *xff)
+/* A made-up key from the client an X-Forwarded-For names (after a first
+ * header line `before` the client wrote, when given): 401 or 429. */
+static long bad_key_after(int port, const char *path, const char *before, const char *xff)
 {
+    static char bh[12000];
     char made_up[CVG_APIKEY_LEN + 1], kh[128], fh[256];
     cvg_apikey_generate(made_up);
     snprintf(kh, sizeof(kh), "X-API-Key: %s", made_up);
     snprintf(fh, sizeof(fh), "X-Forwarded-For: %s", xff);
-    const char *h[] = {kh, fh, NULL};
+    snprintf(bh, sizeof(bh), "X-Forwarded-For: %s", before ? before : "");
+    const char *h[] = {kh, before ? bh : fh, before ? fh : NULL, NULL};
     http_reply_t r;
     long st = http_call(port, "GET", path, h, NULL, &r);
     http_reply_free(&r);
@@ -1016,6 +1019,11 @@ static long bad_key_from(int port, const char *path, const char *xff)
  * scanning keys does not lock out the others, and what a client writes
  * in the header itself is not read. From a peer that is not a trusted
  * proxy the header is ignored. */
+static long bad_key_from(int port, const char *path, const char *xff)
+{
+    return bad_key_after(port, path, NULL, xff);
+}
+
 static void test_tenants_invalid_keys_throttled_behind_proxy(void)
 {
     char path[256];
@@ -1032,6 +1040,11 @@ static void test_tenants_invalid_keys_throttled_behind_proxy(void)
     CU_ASSERT_EQUAL(bad_key_from(port, path, "192.0.2.1, 198.51.100.7"), 429);
     /* a chain of trusted proxies: the first untrusted address from the right */
     CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.7, 10.1.2.3"), 429);
+    /* a long line of the client's own before the proxy's, with a port */
+    static char junk[9000];
+    memset(junk, '9', sizeof(junk) - 1);
+    junk[sizeof(junk) - 1] = '\0';
+    CU_ASSERT_EQUAL(bad_key_after(port, path, junk, "198.51.100.7:51234"), 429);
     /* another client behind the same proxy has its own count */
     CU_ASSERT_EQUAL(bad_key_from(port, path, "198.51.100.8"), 401);
     CU_ASSERT_EQUAL(cluster_stop_proc(&c, gw, 10000), 0);

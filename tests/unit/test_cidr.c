@@ -34,6 +34,9 @@ static void test_cidr_match(void)
     CU_ASSERT_FALSE(cvg_cidr_list_match(&l, "::ffff:11.1.2.3"));
     CU_ASSERT_FALSE(cvg_cidr_list_match(&l, "not an address"));
     CU_ASSERT_FALSE(cvg_cidr_list_match(&l, ""));
+    cvg_cidr_list_t mapped = list_of("::ffff:10.0.0.0/104");
+    CU_ASSERT_TRUE(cvg_cidr_list_match(&mapped, "10.200.0.1"));
+    CU_ASSERT_FALSE(cvg_cidr_list_match(&mapped, "11.0.0.1"));
     cvg_cidr_list_t odd = list_of("172.16.0.0/12, 0.0.0.0/0");
     CU_ASSERT_TRUE(cvg_cidr_list_match(&odd, "172.31.255.1"));
     CU_ASSERT_TRUE(cvg_cidr_list_match(&odd, "8.8.8.8")); /* /0: everything IPv4 */
@@ -58,6 +61,9 @@ static void test_cidr_bad_lists_named(void)
         {"10.0.0.0/8x", "the prefix length must be 0 to 32"},
         {"/8", "'/8' is not an IP address"},
         {"256.0.0.1", "'256.0.0.1' is not an IP address"},
+        /* a mapped range counts its bits as IPv6 does */
+        {"::ffff:10.0.0.0/8", "the prefix length must be 96 to 128"},
+        {"::ffff:10.0.0.1/104", "has bits set past its /104 prefix"},
         {"10.0.0.0/8, "
          "1111111111111111111111111111111111111111111111111111111111111111111111111111111111"
          "11111111111111111111",
@@ -83,13 +89,27 @@ static void test_cidr_bad_lists_named(void)
     cvg_err_clear(&err);
     CU_ASSERT_EQUAL(cvg_cidr_list_parse(many, "X", &l, &err), CVG_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "more than 32 entries"));
+    CU_ASSERT_EQUAL(l.n, 0);
 }
 
+/* The client found from peer and the X-Forwarded-For lines (one string,
+ * lines split at '|'). */
 static void client(const char *trusted, const char *peer, const char *xff, const char *want)
 {
     cvg_cidr_list_t l = list_of(trusted);
-    char out[64];
-    gw_forwarded_client(&l, peer, xff, out, sizeof(out));
+    char copy[1024], out[64];
+    const char *lines[GW_XFF_LINES_MAX];
+    size_t n = 0;
+    if (xff != NULL) {
+        snprintf(copy, sizeof(copy), "%s", xff);
+        for (char *p = copy, *bar; n < GW_XFF_LINES_MAX; p = bar + 1) {
+            lines[n++] = p;
+            if ((bar = strchr(p, '|')) == NULL)
+                break;
+            *bar = '\0';
+        }
+    }
+    gw_forwarded_client(&l, peer, lines, n, out, sizeof(out));
     if (strcmp(out, want) != 0)
         printf("\n  peer %s, X-Forwarded-For %s: got %s, want %s\n", peer, xff ? xff : "(none)",
                out, want);
@@ -118,6 +138,20 @@ static void test_forwarded_client(void)
     client(t, "10.0.0.2", "198.51.100.7,", "10.0.0.2");
     client(t, "10.0.0.2", "", "10.0.0.2");
     client(t, "10.0.0.2", NULL, "10.0.0.2");
+    /* ports and brackets, as some proxies write them */
+    client(t, "10.0.0.2", "198.51.100.7:4711", "198.51.100.7");
+    client(t, "10.0.0.2", "[2001:db8::7]:443", "2001:db8::7");
+    client(t, "10.0.0.2", "[2001:db8::7]", "2001:db8::7");
+    client(t, "10.0.0.2", "198.51.100.7:http", "10.0.0.2");
+    client(t, "10.0.0.2", "[2001:db8::7]x", "10.0.0.2");
+    client(t, "10.0.0.2", "[2001:db8::7", "10.0.0.2");
+    /* one spelling per address */
+    client(t, "10.0.0.2", "2001:DB8:0:0::7", "2001:db8::7");
+    client(t, "10.0.0.2", "::FFFF:198.51.100.7", "198.51.100.7");
+    /* several header lines: the last is the nearest proxy's, read first */
+    client(t, "10.0.0.2", "192.0.2.1|198.51.100.7", "198.51.100.7");
+    client(t, "10.0.0.2", "192.0.2.1, 10.5.5.5|10.1.1.1", "192.0.2.1");
+    client(t, "10.0.0.2", "198.51.100.7|junk", "10.0.0.2");
     /* an entry too long for an address is not one */
     char longer[200];
     memset(longer, '1', sizeof(longer) - 1);
@@ -125,10 +159,31 @@ static void test_forwarded_client(void)
     client(t, "10.0.0.2", longer, "10.0.0.2");
 }
 
+static void test_ip_bucket(void)
+{
+    char b[64];
+    CU_ASSERT_TRUE(cvg_ip_bucket("198.51.100.7", b, sizeof(b)));
+    CU_ASSERT_STRING_EQUAL(b, "198.51.100.7");
+    CU_ASSERT_TRUE(cvg_ip_bucket("::ffff:198.51.100.7", b, sizeof(b)));
+    CU_ASSERT_STRING_EQUAL(b, "198.51.100.7");
+    /* every address of one /64 is one client */
+    CU_ASSERT_TRUE(cvg_ip_bucket("2001:db8:0:1:aaaa::1", b, sizeof(b)));
+    CU_ASSERT_STRING_EQUAL(b, "2001:db8:0:1::/64");
+    CU_ASSERT_TRUE(cvg_ip_bucket("2001:DB8:0:1:ffff:ffff:ffff:ffff", b, sizeof(b)));
+    CU_ASSERT_STRING_EQUAL(b, "2001:db8:0:1::/64");
+    CU_ASSERT_TRUE(cvg_ip_bucket("2001:db8:0:2::1", b, sizeof(b)));
+    CU_ASSERT_STRING_EQUAL(b, "2001:db8:0:2::/64");
+    CU_ASSERT_FALSE(cvg_ip_bucket("not-an-ip", b, sizeof(b)));
+    CU_ASSERT_FALSE(cvg_ip_bucket(NULL, b, sizeof(b)));
+    char small[8];
+    CU_ASSERT_FALSE(cvg_ip_bucket("198.51.100.7", small, sizeof(small)));
+}
+
 static CU_TestInfo tests[] = {
     {"test_cidr_match", test_cidr_match},
     {"test_cidr_bad_lists_named", test_cidr_bad_lists_named},
     {"test_forwarded_client", test_forwarded_client},
+    {"test_ip_bucket", test_ip_bucket},
     CU_TEST_INFO_NULL,
 };
 
