@@ -673,7 +673,7 @@ int main(int argc, char **argv)
         goto stop;
     }
     r.ready = true;
-    char note[512];
+    char note[1024];
     char demo[1400] = "not added (--no-demo)";
     if (bootstrap(&r, ready, key, note, sizeof(note)) != 0) {
         rc = EX_SOFTWARE;
