@@ -32,6 +32,7 @@
 /* The first window back from now that the latest slot is looked for in. */
 #define SLOT_WINDOW_MS   3600000
 #define MISSED_COUNT_MAX 10000 /* missed slots counted, at most */
+#define CATCH_UP_MAX     31    /* missed slots a catching-up schedule fires, at most */
 #define SYNC_MAX         200   /* slots followed to their run's end per pass */
 #define MAX_ATTEMPTS     3
 
@@ -44,6 +45,7 @@ typedef struct due {
     char next_run[CVG_TIME_ISO_LEN];
     char *params; /* owned JSON object text, or NULL */
     int priority;
+    bool catch_up; /* missed slots fire one by one, oldest first */
 } due_t;
 
 typedef struct due_list {
@@ -60,7 +62,7 @@ static void text_of(const cvg_val_t *v, char *out, size_t size)
 }
 
 /* config_id, tenant_id, pipeline (provider/domain/template), pipeline_id,
- * schedule_cron, parameters, priority, next_run_time */
+ * schedule_cron, parameters, priority, next_run_time, catch_up */
 static int take_due(void *ud, const cvg_row_t *row)
 {
     due_list_t *l = ud;
@@ -79,6 +81,8 @@ static int take_due(void *ud, const cvg_row_t *row)
     if (d->priority < CVG_PRIORITY_MIN || d->priority > CVG_PRIORITY_MAX)
         d->priority = SCH_SCHEDULED_PRIORITY;
     text_of(&row->vals[7], d->next_run, sizeof(d->next_run));
+    d->catch_up = (row->vals[8].type == CVG_VAL_INT && row->vals[8].i != 0) ||
+                  (row->vals[8].type == CVG_VAL_BOOL && row->vals[8].b);
     return 0;
 }
 
@@ -294,10 +298,22 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
         deactivate_unreadable(s, d, "its next_run_time is not a timestamp", now, out);
         return 0;
     }
-    /* the latest slot that has come: missed ones collapse into it */
+    /* the latest slot that has come: missed ones collapse into it, or,
+     * catching up, the oldest of the last CATCH_UP_MAX fires and the next
+     * pass takes the one after */
     int64_t slot_ms = latest_slot(&cron, first, now_ms);
     size_t missed = missed_slots(&cron, first, slot_ms);
     int64_t next_ms = cvg_cron_next(&cron, now_ms);
+    if (d->catch_up && missed > 0 && missed < MISSED_COUNT_MAX) {
+        /* the missed ones and the latest: the oldest past CATCH_UP_MAX go */
+        size_t skip = missed + 1 > CATCH_UP_MAX ? missed + 1 - CATCH_UP_MAX : 0;
+        int64_t oldest = first;
+        for (size_t i = 0; i < skip; i++)
+            oldest = cvg_cron_next(&cron, oldest);
+        missed = skip;
+        slot_ms = oldest;
+        next_ms = cvg_cron_next(&cron, oldest);
+    }
     char slot[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN], slot_id[CVG_ID_LEN];
     cvg_time_format_iso(slot_ms, slot);
     cvg_time_format_iso(next_ms, next);
@@ -357,6 +373,9 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
     }
     if (o.deactivate)
         out->broken++;
+    /* catching up: its next slot has come too, taken on the next tick */
+    if (current > 0 && d->catch_up && next_ms != -1 && next_ms <= now_ms)
+        out->more = true;
     if (current > 0 && missed > 0) {
         out->skipped += missed;
         cvg_warn(&lc,
@@ -382,7 +401,8 @@ int sch_fire_due(sch_t *s, size_t max, sch_fired_t *out, cvg_err_t *err)
     int rc = cvg_wh_exec(s->wh,
                          "SELECT config_id, tenant_id, provider || '/' || domain || '/' || "
                          "template, pipeline_id, schedule_cron, parameters, priority, "
-                         "next_run_time FROM " C " WHERE is_active = TRUE AND next_run_time <= $1 "
+                         "next_run_time, catch_up FROM " C
+                         " WHERE is_active = TRUE AND next_run_time <= $1 "
                          "ORDER BY next_run_time LIMIT $2",
                          p, 2, take_due, &l, NULL, err);
     if (rc == 1)
@@ -400,7 +420,7 @@ int sch_fire_due(sch_t *s, size_t max, sch_fired_t *out, cvg_err_t *err)
             *err = one;
         }
     }
-    out->more = listed && l.n == max;
+    out->more = out->more || (listed && l.n == max);
     for (size_t i = 0; i < l.n; i++)
         free(l.rows[i].params);
     free(l.rows);

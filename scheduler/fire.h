@@ -24,7 +24,7 @@ typedef struct sch_fired {
     size_t skipped; /* earlier slots missed while nothing fired, collapsed */
     size_t broken;  /* configs deactivated: their cron no longer reads, their tenant is gone */
     size_t failed;  /* configs the warehouse failed on: tried again on the next pass */
-    bool more;      /* the pass was full: more may be due */
+    bool more;      /* the pass was full, or a schedule catching up is still due */
 } sch_fired_t;
 
 /* Fires up to max due configs, each in its own transaction; 0 or the

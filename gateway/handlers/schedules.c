@@ -26,8 +26,8 @@
 #define C                  "tenants.tenant_pipeline_configs"
 #define S                  "tenants.tenant_scheduled_pipeline_runs"
 
-static const char *const fields[] = {"schedule_cron", "timezone", "parameters", "is_active",
-                                     "priority"};
+static const char *const fields[] = {"schedule_cron", "timezone", "parameters",
+                                     "is_active",     "priority", "catch_up"};
 
 /* The config's id: one schedule per pipeline and tenant. */
 static void config_id(gw_req_t *req, char *out, size_t size, char *path, size_t path_size)
@@ -63,6 +63,7 @@ typedef struct schedule {
     cvg_cron_t parsed;
     bool active;
     int priority;
+    bool catch_up;
     char *params; /* compact JSON object text, owned */
 } schedule_t;
 
@@ -79,7 +80,7 @@ static void check_body(const json_t *body, const gw_pipe_t *pipe, schedule_t *sc
         if (!known)
             cvg_errlist_add(errs, CVG_EINVAL, key,
                             "%.64s: unknown field; a schedule has schedule_cron, timezone, "
-                            "parameters, is_active and priority",
+                            "parameters, is_active, priority and catch_up",
                             key);
     }
     const json_t *cron = json_object_get(body, "schedule_cron");
@@ -102,6 +103,10 @@ static void check_body(const json_t *body, const gw_pipe_t *pipe, schedule_t *sc
     if (active != NULL && !json_is_boolean(active))
         cvg_errlist_add(errs, CVG_EINVAL, "is_active", "is_active: must be true or false");
     sc->active = active == NULL || json_is_true(active);
+    const json_t *catch_up = json_object_get(body, "catch_up");
+    if (catch_up != NULL && !json_is_boolean(catch_up))
+        cvg_errlist_add(errs, CVG_EINVAL, "catch_up", "catch_up: must be true or false");
+    sc->catch_up = json_is_true(catch_up);
     const json_t *prio = json_object_get(body, "priority");
     sc->priority = DEFAULT_PRIORITY;
     if (prio != NULL && (!json_is_integer(prio) || json_integer_value(prio) < CVG_PRIORITY_MIN ||
@@ -145,7 +150,8 @@ static int take_rows(void *ud, const cvg_row_t *row)
 
 #define SCHEDULE_COLUMNS                                                                       \
     "config_id, tenant_id, provider, domain, template, pipeline_id, schedule_cron, timezone, " \
-    "is_active, next_run_time, last_run_time, parameters, priority, created_at, updated_at"
+    "is_active, next_run_time, last_run_time, parameters, priority, catch_up, created_at, "    \
+    "updated_at"
 
 /* A stored config as the API shows it. */
 static void shape(json_t *row)
@@ -155,6 +161,9 @@ static void shape(json_t *row)
     json_t *active = json_object_get(row, "is_active");
     json_object_set_new(row, "is_active",
                         json_boolean(json_is_true(active) || json_integer_value(active) != 0));
+    json_t *catch_up = json_object_get(row, "catch_up");
+    json_object_set_new(row, "catch_up",
+                        json_boolean(json_is_true(catch_up) || json_integer_value(catch_up) != 0));
     if (json_is_null(json_object_get(row, "timezone")))
         json_object_set_new(row, "timezone", json_string("UTC"));
     json_object_set_new(row, "pipeline",
@@ -239,7 +248,7 @@ static int store(gw_req_t *req, cvg_wh_t *wh, const char *id, const gw_pipe_t *p
     if (rc != 0)
         return rc;
     *created = exists == 0;
-    cvg_val_t v[12] = {cvg_v_text(id),
+    cvg_val_t v[13] = {cvg_v_text(id),
                        cvg_v_text(gw_req_param(req, "tenant_id")),
                        cvg_v_text(gw_req_param(req, "provider")),
                        cvg_v_text(gw_req_param(req, "domain")),
@@ -250,16 +259,17 @@ static int store(gw_req_t *req, cvg_wh_t *wh, const char *id, const gw_pipe_t *p
                        sc->active ? cvg_v_text(next) : CVG_V_NULL,
                        cvg_v_text(sc->params),
                        CVG_V_INT(sc->priority),
-                       cvg_v_text(now)};
+                       cvg_v_text(now),
+                       CVG_V_BOOL(sc->catch_up)};
     return cvg_wh_exec(wh,
                        "INSERT INTO " C " (config_id, tenant_id, provider, domain, template, "
                        "pipeline_id, schedule_cron, timezone, is_active, next_run_time, "
-                       "parameters, priority, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-                       "$5, $6, $7, 'UTC', $8, $9, $10, $11, $12, $12) ON CONFLICT (config_id) DO "
-                       "UPDATE SET pipeline_id = $6, schedule_cron = $7, timezone = 'UTC', "
-                       "is_active = $8, next_run_time = $9, parameters = $10, priority = $11, "
-                       "updated_at = $12",
-                       v, 12, NULL, NULL, NULL, err);
+                       "parameters, priority, catch_up, created_at, updated_at) VALUES ($1, $2, "
+                       "$3, $4, $5, $6, $7, 'UTC', $8, $9, $10, $11, $13, $12, $12) ON CONFLICT "
+                       "(config_id) DO UPDATE SET pipeline_id = $6, schedule_cron = $7, timezone "
+                       "= 'UTC', is_active = $8, next_run_time = $9, parameters = $10, priority = "
+                       "$11, catch_up = $13, updated_at = $12",
+                       v, 13, NULL, NULL, NULL, err);
 }
 
 void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)

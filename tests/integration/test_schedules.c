@@ -162,6 +162,8 @@ static void test_schedules_bad_requests_store_nothing(void)
         {"{\"schedule_cron\": \"0 2 * * *\", \"parameters\": {\"n\": 1}, \"priority\": 0}",
          "priority: an integer from 1"},
         {"{\"schedule_cron\": \"0 0 31 2 *\", \"parameters\": {\"n\": 1}}", "never comes"},
+        {"{\"schedule_cron\": \"0 2 * * *\", \"parameters\": {\"n\": 1}, \"catch_up\": \"yes\"}",
+         "catch_up: must be true or false"},
         /* 144 a day against the plan's 100 */
         {"{\"schedule_cron\": \"*/10 * * * *\", \"parameters\": {\"n\": 1}}",
          "fires more than 100 times on some UTC days: tenant acme's plan allows 100 runs a day"},
@@ -475,6 +477,87 @@ static void test_schedules_cloud_scheduler_jobs(void)
                     recent);
 }
 
+/* A schedule that catches up fires every slot it missed, oldest first,
+ * each run with its own slot's day. */
+static void test_schedules_catch_up(void)
+{
+    char key[64];
+    onboard("catchco", "PROFESSIONAL", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    const char *path = "/api/v1/tenants/catchco/schedules/test/params/typed";
+    const char *id = "catchco/test/params/typed";
+    json_t *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(call("PUT", path, key,
+                               "{\"schedule_cron\": \"0 6 * * *\", \"parameters\": {\"n\": 5}, "
+                               "\"catch_up\": true}",
+                               &b),
+                          201);
+    CU_ASSERT(json_is_true(json_object_get(b, "catch_up")));
+    json_decref(b);
+    cvg_cron_t cron;
+    CU_ASSERT_EQUAL_FATAL(cvg_cron_parse("0 6 * * *", &cron, NULL), 0);
+    int64_t latest = cvg_cron_next(&cron, cvg_time_now_ms()) - 86400000;
+    char first[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(latest - 3 * 86400000LL, first);
+    cvg_time_format_iso(latest + 86400000, next);
+    char *log = cluster_log(&c, "scheduler");
+    size_t from = log ? strlen(log) : 0;
+    free(log);
+    make_due(id, first);
+    /* four slots, three missed and the latest, each its own run */
+    CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants",
+                                     "SELECT count(*) FROM tenant_scheduled_pipeline_runs WHERE "
+                                     "config_id = ? AND state = 'COMPLETED'",
+                                     id, 4, 60000));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, id), 4);
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_scheduled_pipeline_runs s JOIN "
+               "tenant_pipeline_runs r ON r.pipeline_logging_id = s.pipeline_logging_id "
+               "WHERE s.config_id = ? AND json_extract(r.parameters, '$.date') = "
+               "substr(s.scheduled_time, 1, 10) AND r.trigger_type = 'scheduled'",
+               id),
+        4);
+    char oldest[64];
+    wh_text(&c, "tenants",
+            "SELECT min(scheduled_time) FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
+            id, oldest, sizeof(oldest));
+    CU_ASSERT_STRING_EQUAL(oldest, first);
+    b = NULL;
+    CU_ASSERT_EQUAL(call("GET", path, key, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "next_run_time")), next);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(b, "recent_slots")), 4);
+    json_decref(b);
+    /* nothing was skipped */
+    log = cluster_log(&c, "scheduler");
+    CU_ASSERT_PTR_NULL(log ? strstr(log + from, "schedule catchco/") : NULL);
+    free(log);
+
+    /* 35 slots missed: the last 31 fire, the 4 oldest are skipped, said */
+    const char *many = "catchco/test/quality/checks";
+    CU_ASSERT_EQUAL_FATAL(call("PUT", "/api/v1/tenants/catchco/schedules/test/quality/checks", key,
+                               "{\"schedule_cron\": \"*/15 * * * *\", \"catch_up\": true}", NULL),
+                          201);
+    CU_ASSERT_EQUAL_FATAL(cvg_cron_parse("*/15 * * * *", &cron, NULL), 0);
+    int64_t last = cvg_cron_next(&cron, cvg_time_now_ms()) - 15 * 60000;
+    char from_slot[CVG_TIME_ISO_LEN], kept[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(last - 34 * 15 * 60000LL, from_slot);
+    cvg_time_format_iso(last - 30 * 15 * 60000LL, kept);
+    make_due(many, from_slot);
+    CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants",
+                                     "SELECT count(*) FROM tenant_scheduled_pipeline_runs WHERE "
+                                     "config_id = ? AND state IN ('COMPLETED', 'FAILED')",
+                                     many, 31, 120000));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, many), 31);
+    wh_text(&c, "tenants",
+            "SELECT min(scheduled_time) FROM tenant_scheduled_pipeline_runs WHERE config_id = ?",
+            many, oldest, sizeof(oldest));
+    CU_ASSERT_STRING_EQUAL(oldest, kept);
+    CU_ASSERT_TRUE(cluster_wait_log_after(
+        &c, "scheduler", from, "schedule catchco/test/quality/checks: 4 earlier slot(s) missed",
+        1000));
+}
+
 /* Central tables older than this build (the slots' error column missing):
  * the schedule is still read, the scheduler says to bootstrap (once, not
  * every second), and after the bootstrap the due slot fires. */
@@ -531,6 +614,7 @@ static CU_TestInfo tests[] = {
      test_schedules_refused_slots_say_why},
     {"process-queue and reset-daily-quotas answer what they did",
      test_schedules_cloud_scheduler_jobs},
+    {"a schedule that catches up fires each missed slot with its day", test_schedules_catch_up},
     {"tables older than the build: read, told once, fired after the bootstrap",
      test_schedules_before_bootstrap_after_upgrade},
     CU_TEST_INFO_NULL,
