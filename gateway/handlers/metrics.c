@@ -1,7 +1,9 @@
 /*
- * GET /metrics: the gateway's counters in the Prometheus text format, and
- * the scheduler's (its queue by state, its workers, what it dispatched,
- * queued again and dead-lettered), asked for on each scrape.
+ * GET /metrics: the gateway's counters in the Prometheus text format, the
+ * scheduler's (its queue by state, its workers, what it dispatched,
+ * queued again, dead-lettered and fired) and the logger's (events
+ * committed, rejected, received again, batches), asked for on each
+ * scrape.
  */
 #include "common/buf.h"
 #include "common/emitter.h"
@@ -83,6 +85,42 @@ static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
     json_decref(st);
 }
 
+/* The logger's numbers (its ping), or cvg_logger_up 0 when it does not
+ * answer. Counted since the logger started. */
+static void logger_metrics(gw_t *gw, cvg_buf_t *b)
+{
+    int status = 0;
+    char *reply = NULL;
+    cvg_err_t err;
+    cvg_err_clear(&err);
+    json_t *st = NULL;
+    if (gw_bus_call(gw->bus, GW_PEER_LOGGER, "ping", NULL, SCHEDULER_WAIT_MS, &status, &reply,
+                    &err) == 0 &&
+        status == 0)
+        st = json_loads(reply ? reply : "", 0, NULL);
+    free(reply);
+    gauge(b, "cvg_logger_up", "1 when the logger answered this scrape, else 0.", "", st != NULL);
+    if (st == NULL)
+        return;
+    counter(b, "cvg_logger_events_committed_total", "Run, step and DQ events stored.", "",
+            (unsigned long long)num(st, "committed"));
+    counter(b, "cvg_logger_events_rejected_total",
+            "Events refused as unstorable (acknowledged so their senders stop).", "",
+            (unsigned long long)num(st, "rejected"));
+    counter(b, "cvg_logger_events_stale_total",
+            "Events the log already held as far or further: sent again after a lost ack or a "
+            "logger restart.",
+            "", (unsigned long long)num(st, "stale"));
+    counter(b, "cvg_logger_batches_total", "Batches written (one transaction each).", "",
+            (unsigned long long)num(st, "batches"));
+    counter(b, "cvg_logger_failed_batches_total",
+            "Batches the warehouse refused; their senders send the events again.", "",
+            (unsigned long long)num(st, "failed_batches"));
+    gauge(b, "cvg_logger_events_pending", "Events received, waiting for the next batch.", "",
+          num(st, "pending"));
+    json_decref(st);
+}
+
 void gw_metrics(gw_req_t *req, gw_resp_t *resp)
 {
     gw_t *gw = req->gw;
@@ -114,6 +152,7 @@ void gw_metrics(gw_req_t *req, gw_resp_t *resp)
           "Run events of setup pipelines not yet acknowledged by the logger.", "",
           gw->emitter ? (long long)cvg_emitter_pending(gw->emitter) : 0);
     scheduler_metrics(gw, &b);
+    logger_metrics(gw, &b);
     resp->status = 200;
     resp->len = b.len;
     resp->body = cvg_buf_detach(&b);

@@ -902,11 +902,18 @@ static void test_cluster_events_survive_a_logger_restart(void)
         wh_int(&c, "tenants",
                "SELECT count(*) FROM tenant_pipeline_runs WHERE pipeline_logging_id = ?", run),
         0);
+    /* the operator's view of it: down, then up and storing */
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_logger_up"), 0);
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_logger_events_committed_total"), -1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cluster_spawn(&c, "logger", "cvg-logger", NULL, NULL));
     CU_ASSERT_TRUE(wait_wh_int(&c, "tenants",
                                "SELECT count(*) FROM tenant_pipeline_runs WHERE "
                                "pipeline_logging_id = ? AND status = 'SUCCEEDED'",
                                run, 1, 15000));
+    CU_ASSERT_EQUAL(gateway_metric(&c, "cvg_logger_up"), 1);
+    CU_ASSERT(gateway_metric(&c, "cvg_logger_events_committed_total") >= 2);
+    CU_ASSERT(gateway_metric(&c, "cvg_logger_batches_total") >= 1);
+    CU_ASSERT(gateway_metric(&c, "cvg_logger_events_pending") >= 0);
     CU_ASSERT_TRUE(wait_wh_int(
         &c, "tenants", "SELECT count(*) FROM tenant_step_logs WHERE pipeline_logging_id = ?", run,
         1, 5000));
