@@ -362,7 +362,8 @@ static char *scalar_text(json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 }
 
-static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err_t *err)
+static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, bool *stale,
+                    cvg_err_t *err)
 {
     if (detail == NULL || dstr(detail, "check_name") == NULL ||
         dstr(detail, "check_type") == NULL || !json_is_boolean(json_object_get(detail, "passed")))
@@ -390,7 +391,10 @@ static int apply_dq(cvg_wh_t *wh, const cvg_event_t *ev, json_t *detail, cvg_err
         str_or_null(dstr(detail, "message")),
         cvg_v_text(ts),
     };
-    int rc = cvg_wh_exec(wh, DQ_INSERT, v, 15, NULL, NULL, NULL, err);
+    int64_t changed = 0;
+    int rc = cvg_wh_exec(wh, DQ_INSERT, v, 15, NULL, NULL, &changed, err);
+    /* held already: sent again after a lost ack */
+    *stale = rc == 0 && changed == 0;
     free(observed);
     free(expected);
     return rc;
@@ -431,7 +435,7 @@ int lgr_sink_apply_closing(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, lgr
         rc = apply_step(wh, ev, stale, err);
         break;
     case CVG_EV_DQ_RESULT:
-        rc = apply_dq(wh, ev, detail, err);
+        rc = apply_dq(wh, ev, detail, stale, err);
         break;
     default:
         rc = cvg_err_set(err, CVG_EINVAL, "kind", "unknown event kind");

@@ -16,8 +16,9 @@
 
 /* Writes ev. CVG_EINVAL for an event that can never be stored (bad fields);
  * other errors are transient (warehouse busy, tables not created yet).
- * *stale says a run or step event changed nothing: its row had moved past
- * it (a late or resent event), so it is no news to follow on the stream. */
+ * *stale says the event changed nothing: a run or step row had moved past
+ * it (a late or resent event), or a DQ result was held already (resent),
+ * so it is no news to follow on the stream. */
 int lgr_sink_apply(cvg_wh_t *wh, const cvg_event_t *ev, bool *stale, cvg_err_t *err);
 
 /* The steps a run event closed (their worker lost, or the run over while

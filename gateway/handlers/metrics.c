@@ -108,8 +108,8 @@ static void logger_metrics(gw_t *gw, cvg_buf_t *b)
             "Events refused as unstorable (acknowledged so their senders stop).", "",
             (unsigned long long)num(st, "rejected"));
     counter(b, "cvg_logger_events_stale_total",
-            "Run and step events that changed nothing, the log holding them as far or further: "
-            "sent again after a lost ack or a logger restart.",
+            "Events that changed nothing, the log holding them as far or further: sent again "
+            "after a lost ack or a logger restart.",
             "", (unsigned long long)num(st, "stale"));
     counter(b, "cvg_logger_batches_total", "Batches written (one transaction each).", "",
             (unsigned long long)num(st, "batches"));

@@ -203,7 +203,9 @@ static void test_sink_steps_and_dq(void)
     ev.detail = strdup("{\"check_name\":\"rows\",\"check_type\":\"row_count\",\"passed\":false,"
                        "\"severity\":\"error\",\"observed_value\":0,\"expected_value\":\">= 1\"}");
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0);
+    CU_ASSERT_FALSE(stale);
     CU_ASSERT_EQUAL(lgr_sink_apply(wh, &ev, &stale, &err), 0); /* a replay */
+    CU_ASSERT_TRUE(stale);                                     /* held already: no news */
     cvg_event_cleanup(&ev);
     CU_ASSERT_EQUAL(row_int("SELECT count(*) FROM tenants.tenant_dq_results WHERE "
                             "pipeline_logging_id = $1",
