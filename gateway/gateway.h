@@ -140,6 +140,11 @@ void gw_resp_json(gw_resp_t *r, int status, json_t *body);
 void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field, const char *fmt,
                    ...) __attribute__((format(printf, 5, 6)));
 
+/* A 503 for a failed read or write of the warehouse: "what: why", or
+ * system_not_ready saying to run the bootstrap when the central tables
+ * lack a column this build uses. */
+void gw_resp_warehouse_error(gw_resp_t *r, const char *what, const cvg_err_t *err);
+
 /* A path parameter by name ("tenant_id"), or NULL. */
 const char *gw_req_param(const gw_req_t *r, const char *name);
 

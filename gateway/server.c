@@ -69,6 +69,17 @@ void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field
     gw_resp_json(r, status, json_pack("{s:o}", "error", e));
 }
 
+void gw_resp_warehouse_error(gw_resp_t *r, const char *what, const cvg_err_t *err)
+{
+    if (cvg_wh_err_missing_column(err))
+        gw_resp_error(r, 503, "system_not_ready", NULL,
+                      "%s: the central tables are older than this build (%s): run the "
+                      "bootstrap, POST /api/v1/admin/bootstrap",
+                      what, err->message);
+    else
+        gw_resp_error(r, 503, "unavailable", NULL, "%s: %s", what, err->message);
+}
+
 void gw_resp_header(gw_resp_t *r, const char *name, const char *fmt, ...)
 {
     if (r->nheaders >= GW_RESP_HEADERS_MAX)

@@ -261,6 +261,27 @@ static size_t missed_slots(const cvg_cron_t *c, int64_t first, int64_t latest)
     return k;
 }
 
+/* Catching up: the oldest of the last CATCH_UP_MAX slots up to latest
+ * (latest included) that are not before first, found in a window back
+ * from latest that doubles until it holds them or reaches first, so the
+ * walk covers that window's slots, however long the outage. */
+static int64_t catch_up_from(const cvg_cron_t *c, int64_t first, int64_t latest)
+{
+    for (int64_t w = SLOT_WINDOW_MS;; w *= 2) {
+        bool whole = latest - w <= first;
+        int64_t start = whole ? first : latest - w;
+        int64_t ring[CATCH_UP_MAX];
+        size_t n = 0;
+        for (int64_t t = cvg_cron_next(c, start - 1); t != -1 && t <= latest;
+             t = cvg_cron_next(c, t))
+            ring[n++ % CATCH_UP_MAX] = t;
+        if (n >= CATCH_UP_MAX)
+            return ring[n % CATCH_UP_MAX]; /* where the next write would go: the oldest */
+        if (whole)
+            return n > 0 ? ring[0] : latest;
+    }
+}
+
 static void deactivate_unreadable(sch_t *s, const due_t *d, const char *why, const char *now,
                                   sch_fired_t *out)
 {
@@ -304,15 +325,17 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
     int64_t slot_ms = latest_slot(&cron, first, now_ms);
     size_t missed = missed_slots(&cron, first, slot_ms);
     int64_t next_ms = cvg_cron_next(&cron, now_ms);
-    if (d->catch_up && missed > 0 && missed < MISSED_COUNT_MAX) {
-        /* the missed ones and the latest: the oldest past CATCH_UP_MAX go */
-        size_t skip = missed + 1 > CATCH_UP_MAX ? missed + 1 - CATCH_UP_MAX : 0;
-        int64_t oldest = first;
-        for (size_t i = 0; i < skip; i++)
-            oldest = cvg_cron_next(&cron, oldest);
-        missed = skip;
+    bool catching_up = false;
+    if (d->catch_up && missed > 0) {
+        /* the missed ones and the latest, from the first real slot (a
+         * next_run_time set by hand is not one): the oldest past
+         * CATCH_UP_MAX go */
+        int64_t from = cvg_cron_next(&cron, first - 1);
+        int64_t oldest = catch_up_from(&cron, from, slot_ms);
+        missed = missed_slots(&cron, from, oldest);
         slot_ms = oldest;
         next_ms = cvg_cron_next(&cron, oldest);
+        catching_up = next_ms != -1 && next_ms <= now_ms;
     }
     char slot[CVG_TIME_ISO_LEN], next[CVG_TIME_ISO_LEN], slot_id[CVG_ID_LEN];
     cvg_time_format_iso(slot_ms, slot);
@@ -350,6 +373,23 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
                          "updated_at = $2 WHERE config_id = $1",
                          v, 2, NULL, NULL, NULL, err);
     }
+    /* a catch-up that hit the tenant's limit or standing stops there: the
+     * slots after this one would be refused too, each a warning, and
+     * would spend what the tenant has left today */
+    size_t dropped = 0;
+    int64_t resume = cvg_cron_next(&cron, now_ms);
+    if (rc == 0 && o.refused && !o.deactivate && catching_up) {
+        char at[CVG_TIME_ISO_LEN];
+        cvg_time_format_iso(resume, at);
+        cvg_val_t v[3] = {cvg_v_text(d->config_id), resume > 0 ? cvg_v_text(at) : CVG_V_NULL,
+                          cvg_v_text(now)};
+        rc = cvg_wh_exec(s->wh,
+                         "UPDATE " C " SET next_run_time = $2, updated_at = $3 WHERE "
+                         "config_id = $1",
+                         v, 3, NULL, NULL, NULL, err);
+        dropped = missed_slots(&cron, next_ms, now_ms + 1);
+        catching_up = false;
+    }
     if (rc == 0)
         rc = cvg_wh_commit(s->wh, err);
     if (rc != 0) {
@@ -374,14 +414,22 @@ static int fire_one(sch_t *s, const due_t *d, int64_t now_ms, sch_fired_t *out, 
     if (o.deactivate)
         out->broken++;
     /* catching up: its next slot has come too, taken on the next tick */
-    if (current > 0 && d->catch_up && next_ms != -1 && next_ms <= now_ms)
+    if (current > 0 && catching_up)
         out->more = true;
     if (current > 0 && missed > 0) {
         out->skipped += missed;
         cvg_warn(&lc,
                  "schedule %s: %s%zu earlier slot(s) missed while no scheduler ran were not "
-                 "fired; slot %s stands for them",
-                 d->config_id, missed == MISSED_COUNT_MAX ? "at least " : "", missed, slot);
+                 "fired; %s",
+                 d->config_id, missed == MISSED_COUNT_MAX ? "at least " : "", missed,
+                 d->catch_up ? "catching up from the last 31" : "the latest stands for them");
+    }
+    if (dropped > 0) {
+        out->skipped += dropped;
+        cvg_warn(&lc,
+                 "schedule %s: catching up stopped at slot %s, refused; %s%zu later missed "
+                 "slot(s) were not fired, the schedule goes on from its next slot",
+                 d->config_id, slot, dropped == MISSED_COUNT_MAX ? "at least " : "", dropped);
     }
     return 0;
 }

@@ -12,8 +12,8 @@
 
 #include <stdlib.h>
 
-/* How long a scrape waits for the scheduler's numbers. */
-#define SCHEDULER_WAIT_MS 1000
+/* How long a scrape waits for the scheduler's numbers, and then the logger's. */
+#define PEER_WAIT_MS 1000
 
 static void counter(cvg_buf_t *b, const char *name, const char *help, const char *labels,
                     unsigned long long v)
@@ -41,7 +41,7 @@ static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *st = NULL;
-    if (gw_bus_call(gw->bus, GW_PEER_SCHEDULER, "status", NULL, SCHEDULER_WAIT_MS, &status, &reply,
+    if (gw_bus_call(gw->bus, GW_PEER_SCHEDULER, "status", NULL, PEER_WAIT_MS, &status, &reply,
                     &err) == 0 &&
         status == 0)
         st = json_loads(reply ? reply : "", 0, NULL);
@@ -94,15 +94,16 @@ static void logger_metrics(gw_t *gw, cvg_buf_t *b)
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *st = NULL;
-    if (gw_bus_call(gw->bus, GW_PEER_LOGGER, "ping", NULL, SCHEDULER_WAIT_MS, &status, &reply,
-                    &err) == 0 &&
+    if (gw_bus_call(gw->bus, GW_PEER_LOGGER, "ping", NULL, PEER_WAIT_MS, &status, &reply, &err) ==
+            0 &&
         status == 0)
         st = json_loads(reply ? reply : "", 0, NULL);
     free(reply);
     gauge(b, "cvg_logger_up", "1 when the logger answered this scrape, else 0.", "", st != NULL);
     if (st == NULL)
         return;
-    counter(b, "cvg_logger_events_committed_total", "Run, step and DQ events stored.", "",
+    counter(b, "cvg_logger_events_committed_total",
+            "Run, step and DQ events taken into the log (stale ones included).", "",
             (unsigned long long)num(st, "committed"));
     counter(b, "cvg_logger_events_rejected_total",
             "Events refused as unstorable (acknowledged so their senders stop).", "",
@@ -111,8 +112,10 @@ static void logger_metrics(gw_t *gw, cvg_buf_t *b)
             "Events that changed nothing, the log holding them as far or further: sent again "
             "after a lost ack or a logger restart.",
             "", (unsigned long long)num(st, "stale"));
-    counter(b, "cvg_logger_batches_total", "Batches written (one transaction each).", "",
-            (unsigned long long)num(st, "batches"));
+    counter(b, "cvg_logger_batches_total",
+            "Batches the logger wrote or tried to (one transaction each; the failed ones are also "
+            "in cvg_logger_failed_batches_total).",
+            "", (unsigned long long)num(st, "batches"));
     counter(b, "cvg_logger_failed_batches_total",
             "Batches the warehouse refused; their senders send the events again.", "",
             (unsigned long long)num(st, "failed_batches"));

@@ -169,19 +169,6 @@ static bool tenant_filter_ok(const char *t)
     return true;
 }
 
-/* A read the warehouse refused: 503, and when the central tables lack a
- * column this build reads, what the operator must do. */
-static void read_failed(gw_resp_t *resp, const char *what, const cvg_err_t *err)
-{
-    if (cvg_wh_err_missing_column(err))
-        gw_resp_error(resp, 503, "system_not_ready", NULL,
-                      "%s: the central tables are older than this build (%s): run the "
-                      "bootstrap, POST /api/v1/admin/bootstrap",
-                      what, err->message);
-    else
-        gw_resp_error(resp, 503, "unavailable", NULL, "%s: %s", what, err->message);
-}
-
 /* The tenant a request may read, or NULL for an administrator (all). */
 static const char *scope_tenant(const gw_req_t *req)
 {
@@ -235,7 +222,7 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
     const char *tenant = scope_tenant(req);
     if (rc != 0) {
         json_decref(run);
-        read_failed(resp, "cannot read the run", &err);
+        gw_resp_warehouse_error(resp, "cannot read the run", &err);
     } else if (run == NULL ||
                (tenant && strcmp(tenant, json_string_value(json_object_get(run, "tenant_id"))))) {
         json_decref(run);
@@ -408,7 +395,7 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
     gw_whpool_release(req->gw->pool, wh);
     if (rc != 0) {
         json_decref(runs);
-        read_failed(resp, "cannot list runs", &err);
+        gw_resp_warehouse_error(resp, "cannot list runs", &err);
         return;
     }
     json_t *next = json_null();

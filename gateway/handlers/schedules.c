@@ -261,15 +261,19 @@ static int store(gw_req_t *req, cvg_wh_t *wh, const char *id, const gw_pipe_t *p
                        CVG_V_INT(sc->priority),
                        cvg_v_text(now),
                        CVG_V_BOOL(sc->catch_up)};
-    return cvg_wh_exec(wh,
-                       "INSERT INTO " C " (config_id, tenant_id, provider, domain, template, "
-                       "pipeline_id, schedule_cron, timezone, is_active, next_run_time, "
-                       "parameters, priority, catch_up, created_at, updated_at) VALUES ($1, $2, "
-                       "$3, $4, $5, $6, $7, 'UTC', $8, $9, $10, $11, $13, $12, $12) ON CONFLICT "
-                       "(config_id) DO UPDATE SET pipeline_id = $6, schedule_cron = $7, timezone "
-                       "= 'UTC', is_active = $8, next_run_time = $9, parameters = $10, priority = "
-                       "$11, catch_up = $13, updated_at = $12",
-                       v, 13, NULL, NULL, NULL, err);
+    return cvg_wh_exec(
+        wh,
+        "INSERT INTO " C " (config_id, tenant_id, provider, domain, template, "
+        "pipeline_id, schedule_cron, timezone, is_active, next_run_time, "
+        "parameters, priority, catch_up, created_at, updated_at) VALUES ($1, $2, "
+        "$3, $4, $5, $6, $7, 'UTC', $8, $9, $10, $11, $13, $12, $12) ON CONFLICT "
+        "(config_id) DO UPDATE SET pipeline_id = $6, schedule_cron = $7, timezone "
+        "= 'UTC', is_active = $8, next_run_time = CASE WHEN $8 AND "
+        "tenant_pipeline_configs.is_active AND tenant_pipeline_configs.schedule_cron "
+        "= $7 AND tenant_pipeline_configs.next_run_time IS NOT NULL THEN "
+        "tenant_pipeline_configs.next_run_time ELSE $9 END, parameters = $10, "
+        "priority = $11, catch_up = $13, updated_at = $12",
+        v, 13, NULL, NULL, NULL, err);
 }
 
 void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
@@ -324,8 +328,7 @@ void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
     int64_t limit = 0, most = 0;
     if (daily_limit(wh, tenant, &limit, &err) != 0) {
         gw_whpool_release(req->gw->pool, wh);
-        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the tenant's plan: %s",
-                      err.message);
+        gw_resp_warehouse_error(resp, "cannot read the tenant's plan", &err);
         goto out;
     }
     if (limit > 0 && (most = most_a_day(&sc.parsed, cvg_time_now_ms(), limit)) > limit) {
@@ -349,7 +352,7 @@ void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 503, "unavailable", NULL,
                       "the schedule was stored but cannot be read back: %s", err.message);
     else if (rc != 0)
-        gw_resp_error(resp, 503, "unavailable", NULL, "cannot store the schedule: %s", err.message);
+        gw_resp_warehouse_error(resp, "cannot store the schedule", &err);
     else
         gw_resp_json(resp, created ? 201 : 200, row);
 out:
@@ -373,7 +376,7 @@ void gw_schedules_get(gw_req_t *req, gw_resp_t *resp)
     int rc = read_schedule(wh, id, &row, &err);
     gw_whpool_release(req->gw->pool, wh);
     if (rc != 0)
-        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the schedule: %s", err.message);
+        gw_resp_warehouse_error(resp, "cannot read the schedule", &err);
     else if (row == NULL)
         gw_resp_error(resp, 404, "not_found", "pipeline", "tenant %s has no schedule for %s",
                       tenant, path);
@@ -426,7 +429,7 @@ void gw_schedules_list(gw_req_t *req, gw_resp_t *resp)
     gw_whpool_release(req->gw->pool, wh);
     if (rc != 0) {
         json_decref(list);
-        gw_resp_error(resp, 503, "unavailable", NULL, "cannot read the schedules: %s", err.message);
+        gw_resp_warehouse_error(resp, "cannot read the schedules", &err);
         return;
     }
     for (size_t i = 0; i < json_array_size(list); i++)

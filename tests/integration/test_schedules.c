@@ -533,16 +533,14 @@ static void test_schedules_catch_up(void)
     CU_ASSERT_PTR_NULL(log ? strstr(log + from, "schedule catchco/") : NULL);
     free(log);
 
-    /* 35 slots missed: the last 31 fire, the 4 oldest are skipped, said */
+    /* 35 days missed: the last 31 fire, the 4 oldest are skipped, said */
     const char *many = "catchco/test/quality/checks";
     CU_ASSERT_EQUAL_FATAL(call("PUT", "/api/v1/tenants/catchco/schedules/test/quality/checks", key,
-                               "{\"schedule_cron\": \"*/15 * * * *\", \"catch_up\": true}", NULL),
+                               "{\"schedule_cron\": \"0 6 * * *\", \"catch_up\": true}", NULL),
                           201);
-    CU_ASSERT_EQUAL_FATAL(cvg_cron_parse("*/15 * * * *", &cron, NULL), 0);
-    int64_t last = cvg_cron_next(&cron, cvg_time_now_ms()) - 15 * 60000;
     char from_slot[CVG_TIME_ISO_LEN], kept[CVG_TIME_ISO_LEN];
-    cvg_time_format_iso(last - 34 * 15 * 60000LL, from_slot);
-    cvg_time_format_iso(last - 30 * 15 * 60000LL, kept);
+    cvg_time_format_iso(latest - 34 * 86400000LL, from_slot);
+    cvg_time_format_iso(latest - 30 * 86400000LL, kept);
     make_due(many, from_slot);
     CU_ASSERT_TRUE_FATAL(wait_wh_int(&c, "tenants",
                                      "SELECT count(*) FROM tenant_scheduled_pipeline_runs WHERE "
@@ -556,6 +554,71 @@ static void test_schedules_catch_up(void)
     CU_ASSERT_TRUE(cluster_wait_log_after(
         &c, "scheduler", from, "schedule catchco/test/quality/checks: 4 earlier slot(s) missed",
         1000));
+
+    /* a PUT that keeps the cron keeps the next slot (a catch-up, or a due
+     * slot, is not lost to a change of priority); another cron starts over */
+    make_due(id, "2030-01-01T06:00:00.000Z");
+    b = NULL;
+    CU_ASSERT_EQUAL(call("PUT", path, key,
+                         "{\"schedule_cron\": \"0 6 * * *\", \"parameters\": {\"n\": 5}, "
+                         "\"catch_up\": true, \"priority\": 30}",
+                         &b),
+                    200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(b, "next_run_time")),
+                           "2030-01-01T06:00:00.000Z");
+    json_decref(b);
+    b = NULL;
+    CU_ASSERT_EQUAL(call("PUT", path, key,
+                         "{\"schedule_cron\": \"0 7 * * *\", \"parameters\": {\"n\": 5}}", &b),
+                    200);
+    const char *moved = json_string_value(json_object_get(b, "next_run_time"));
+    CU_ASSERT(moved != NULL && strcmp(moved, "2030-01-01T06:00:00.000Z") != 0 &&
+              strstr(moved, "T07:00:00.000Z") != NULL);
+    json_decref(b);
+}
+
+/* A tenant's limit reached in the middle of a catch-up stops it there:
+ * one refused slot says why, the rest are not fired one by one, and the
+ * schedule goes on from its next slot. */
+static void test_schedules_catch_up_stops_at_the_limit(void)
+{
+    char key[64];
+    onboard("smallco", "FREE", key, sizeof(key));
+    CU_ASSERT_FATAL(key[0] != '\0');
+    const char *id = "smallco/test/params/typed";
+    CU_ASSERT_EQUAL_FATAL(call("PUT", "/api/v1/tenants/smallco/schedules/test/params/typed", key,
+                               "{\"schedule_cron\": \"0 6 * * *\", \"parameters\": {\"n\": 2}, "
+                               "\"catch_up\": true}",
+                               NULL),
+                          201);
+    cvg_cron_t cron;
+    CU_ASSERT_EQUAL_FATAL(cvg_cron_parse("0 6 * * *", &cron, NULL), 0);
+    int64_t next = cvg_cron_next(&cron, cvg_time_now_ms());
+    char first[CVG_TIME_ISO_LEN], want_next[CVG_TIME_ISO_LEN];
+    cvg_time_format_iso(next - 10 * 86400000LL, first);
+    cvg_time_format_iso(next, want_next);
+    char *log = cluster_log(&c, "scheduler");
+    size_t from = log ? strlen(log) : 0;
+    free(log);
+    make_due(id, first);
+    /* FREE runs 5 a day: five slots run, the sixth is refused, and stops it */
+    CU_ASSERT_TRUE_FATAL(cluster_wait_log_after(&c, "scheduler", from,
+                                                "schedule smallco/test/params/typed: catching up "
+                                                "stopped at slot",
+                                                30000));
+    CU_ASSERT_EQUAL(wh_int(&c, "tenants", SLOTS, id), 6);
+    CU_ASSERT_EQUAL(
+        wh_int(&c, "tenants",
+               "SELECT count(*) FROM tenant_scheduled_pipeline_runs WHERE config_id = ? "
+               "AND state = 'FAILED' AND error LIKE 'quota_exceeded%'",
+               id),
+        1);
+    char got[64];
+    wh_text(&c, "tenants", "SELECT next_run_time FROM tenant_pipeline_configs WHERE config_id = ?",
+            id, got, sizeof(got));
+    CU_ASSERT_STRING_EQUAL(got, want_next);
+    CU_ASSERT_TRUE(cluster_wait_log_after(&c, "scheduler", from,
+                                          "4 later missed slot(s) were not fired", 1000));
 }
 
 /* Central tables older than this build (the slots' error column missing):
@@ -615,6 +678,7 @@ static CU_TestInfo tests[] = {
     {"process-queue and reset-daily-quotas answer what they did",
      test_schedules_cloud_scheduler_jobs},
     {"a schedule that catches up fires each missed slot with its day", test_schedules_catch_up},
+    {"a catch-up stops at the tenant's daily limit", test_schedules_catch_up_stops_at_the_limit},
     {"tables older than the build: read, told once, fired after the bootstrap",
      test_schedules_before_bootstrap_after_upgrade},
     CU_TEST_INFO_NULL,
