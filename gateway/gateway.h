@@ -145,6 +145,11 @@ void gw_resp_error(gw_resp_t *r, int status, const char *code, const char *field
  * lack a column this build uses. */
 void gw_resp_warehouse_error(gw_resp_t *r, const char *what, const cvg_err_t *err);
 
+/* A warehouse connection from the pool for this request, waiting up to
+ * wait_ms; NULL, with 503 busy answered, when none came free. Give it back
+ * with gw_whpool_release. */
+cvg_wh_t *gw_req_warehouse(gw_req_t *req, gw_resp_t *resp, int wait_ms);
+
 /* A path parameter by name ("tenant_id"), or NULL. */
 const char *gw_req_param(const gw_req_t *r, const char *name);
 

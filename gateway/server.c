@@ -21,6 +21,7 @@
 #include "common/utf8.h"
 #include "gateway/auth.h"
 #include "gateway/forwarded.h"
+#include "gateway/whpool.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -78,6 +79,14 @@ void gw_resp_warehouse_error(gw_resp_t *r, const char *what, const cvg_err_t *er
                       what, err->message);
     else
         gw_resp_error(r, 503, "unavailable", NULL, "%s: %s", what, err->message);
+}
+
+cvg_wh_t *gw_req_warehouse(gw_req_t *req, gw_resp_t *resp, int wait_ms)
+{
+    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, wait_ms);
+    if (wh == NULL)
+        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    return wh;
 }
 
 void gw_resp_header(gw_resp_t *r, const char *name, const char *fmt, ...)

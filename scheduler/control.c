@@ -12,6 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The queue's runs by state, as an object ({} when they cannot be read;
+ * *status then says why). */
+static json_t *queue_counts(sch_t *s, int *status)
+{
+    char counts[1024];
+    *status = sch_queue_counts(&s->queue, counts, sizeof(counts), NULL);
+    json_t *queue = json_loads(counts, 0, NULL);
+    return queue ? queue : json_object();
+}
+
 static json_t *op_ping(sch_t *s, const char *body, int *status)
 {
     (void)body;
@@ -25,15 +35,13 @@ static json_t *op_ping(sch_t *s, const char *body, int *status)
 static json_t *op_status(sch_t *s, const char *body, int *status)
 {
     (void)body;
-    char counts[1024];
-    *status = sch_queue_counts(&s->queue, counts, sizeof(counts), NULL);
-    json_t *queue = json_loads(counts, 0, NULL);
-    json_t *r = json_pack(
-        "{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "workers",
-        sch_workers_json(&s->workers, cvg_time_mono_ms()), "queue", queue ? queue : json_object(),
-        "pushed_waiting", (json_int_t)s->npushed, "dispatched", (json_int_t)s->dispatched,
-        "redispatched", (json_int_t)s->redispatched, "refused", (json_int_t)s->refused, "requeued",
-        (json_int_t)s->requeued, "dead", (json_int_t)s->dead, "pruned", (json_int_t)s->pruned);
+    json_t *queue = queue_counts(s, status);
+    json_t *r = json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "workers",
+                          sch_workers_json(&s->workers, cvg_time_mono_ms()), "queue", queue,
+                          "pushed_waiting", (json_int_t)s->npushed, "dispatched",
+                          (json_int_t)s->dispatched, "redispatched", (json_int_t)s->redispatched,
+                          "refused", (json_int_t)s->refused, "requeued", (json_int_t)s->requeued,
+                          "dead", (json_int_t)s->dead, "pruned", (json_int_t)s->pruned);
     json_object_set_new(r, "fired", json_integer((json_int_t)s->fired));
     json_object_set_new(r, "fire_refused", json_integer((json_int_t)s->fire_refused));
     return r;
@@ -72,13 +80,10 @@ static json_t *op_process_queue(sch_t *s, const char *body, int *status)
     (void)body;
     sch_expire(s);
     size_t n = sch_dispatch(s);
-    char counts[1024];
-    *status = sch_queue_counts(&s->queue, counts, sizeof(counts), NULL);
-    json_t *queue = json_loads(counts, 0, NULL);
+    json_t *queue = queue_counts(s, status);
     return json_pack("{s:I, s:I, s:I, s:o}", "dispatched", (json_int_t)n, "workers_alive",
                      (json_int_t)sch_workers_alive(&s->workers), "workers_idle",
-                     (json_int_t)sch_workers_idle(&s->workers), "queue",
-                     queue ? queue : json_object());
+                     (json_int_t)sch_workers_idle(&s->workers), "queue", queue);
 }
 
 static json_t *op_reset_daily_quotas(sch_t *s, const char *body, int *status)

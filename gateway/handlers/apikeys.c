@@ -23,14 +23,6 @@
 #define POOL_WAIT_MS    5000
 #define MAX_EXPIRY_DAYS 3650
 
-static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
-{
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL)
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
-    return wh;
-}
-
 static void db_error(gw_resp_t *resp, int rc, const cvg_err_t *err)
 {
     gw_resp_error(resp, rc == CVG_ENOTFOUND ? 503 : 500, "unavailable", NULL, "warehouse error: %s",
@@ -121,7 +113,7 @@ void gw_admin_keys_issue(gw_req_t *req, gw_resp_t *resp)
                       CVG_KEY_DESCRIPTION_MAX);
         goto out;
     }
-    if ((wh = acquire(req, resp)) == NULL)
+    if ((wh = gw_req_warehouse(req, resp, POOL_WAIT_MS)) == NULL)
         goto out;
     if (!gw_tenant_known(req, resp, wh, tenant))
         goto out;
@@ -144,7 +136,7 @@ out:
 void gw_admin_keys_list(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL)
         return;
     cvg_err_t err;
@@ -185,7 +177,7 @@ void gw_admin_keys_revoke(gw_req_t *req, gw_resp_t *resp)
 {
     if (gw_req_no_body(req, resp) != 0)
         return;
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL)
         return;
     cvg_keyinfo_t k;
@@ -246,7 +238,7 @@ void gw_admin_keys_rotate(gw_req_t *req, gw_resp_t *resp)
     if (o)
         overlap = json_integer_value(o);
     json_decref(body);
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL)
         return;
     cvg_keyinfo_t old;
@@ -365,7 +357,7 @@ void gw_admin_subscription_update(gw_req_t *req, gw_resp_t *resp)
             goto out;
         }
     }
-    if ((wh = acquire(req, resp)) == NULL)
+    if ((wh = gw_req_warehouse(req, resp, POOL_WAIT_MS)) == NULL)
         goto out;
     char now[CVG_TIME_ISO_LEN];
     cvg_time_format_iso(cvg_time_now_ms(), now);

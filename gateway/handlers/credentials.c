@@ -66,11 +66,9 @@ void gw_credentials_put(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 422, "invalid_field", err.field, "%s", err.message);
         goto out;
     }
-    cvg_wh_t *wh = gw_whpool_acquire(gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
+    if (wh == NULL)
         goto out;
-    }
     char cred_id[CVG_ID_LEN];
     if (gw_tenant_known(req, resp, wh, tenant)) {
         int rc = cvg_cred_store(wh, &gw->keys, tenant, provider, NULL, secret, meta,
@@ -106,10 +104,7 @@ static cvg_wh_t *connection_for(gw_req_t *req, gw_resp_t *resp, const char *prov
                       "unknown provider (gcp, aws, azure, smtp, slack)");
         return NULL;
     }
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL)
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
-    return wh;
+    return gw_req_warehouse(req, resp, POOL_WAIT_MS);
 }
 
 static void list(gw_req_t *req, gw_resp_t *resp, const char *provider)

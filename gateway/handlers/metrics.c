@@ -33,19 +33,25 @@ static long long num(const json_t *o, const char *key)
     return (long long)json_integer_value(json_object_get(o, key));
 }
 
-/* The scheduler's numbers, or cvg_scheduler_up 0 when it does not answer. */
-static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
+/* A peer's answer to op as JSON, or NULL when it did not answer in time. */
+static json_t *ask(gw_t *gw, gw_peer_t peer, const char *op)
 {
     int status = 0;
     char *reply = NULL;
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *st = NULL;
-    if (gw_bus_call(gw->bus, GW_PEER_SCHEDULER, "status", NULL, PEER_WAIT_MS, &status, &reply,
-                    &err) == 0 &&
+    if (gw_bus_call(gw->bus, peer, op, NULL, PEER_WAIT_MS, &status, &reply, &err) == 0 &&
         status == 0)
         st = json_loads(reply ? reply : "", 0, NULL);
     free(reply);
+    return st;
+}
+
+/* The scheduler's numbers, or cvg_scheduler_up 0 when it does not answer. */
+static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
+{
+    json_t *st = ask(gw, GW_PEER_SCHEDULER, "status");
     gauge(b, "cvg_scheduler_up", "1 when the scheduler answered this scrape, else 0.", "",
           st != NULL);
     if (st == NULL)
@@ -89,16 +95,7 @@ static void scheduler_metrics(gw_t *gw, cvg_buf_t *b)
  * answer. Counted since the logger started. */
 static void logger_metrics(gw_t *gw, cvg_buf_t *b)
 {
-    int status = 0;
-    char *reply = NULL;
-    cvg_err_t err;
-    cvg_err_clear(&err);
-    json_t *st = NULL;
-    if (gw_bus_call(gw->bus, GW_PEER_LOGGER, "ping", NULL, PEER_WAIT_MS, &status, &reply, &err) ==
-            0 &&
-        status == 0)
-        st = json_loads(reply ? reply : "", 0, NULL);
-    free(reply);
+    json_t *st = ask(gw, GW_PEER_LOGGER, "ping");
     gauge(b, "cvg_logger_up", "1 when the logger answered this scrape, else 0.", "", st != NULL);
     if (st == NULL)
         return;

@@ -44,11 +44,9 @@ bool gw_pipeline_tenant_exists(gw_req_t *req, gw_resp_t *resp, const char *tenan
 {
     if (req->principal == GW_TENANT_KEY)
         return true;
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
+    if (wh == NULL)
         return false;
-    }
     bool known = gw_tenant_known(req, resp, wh, tenant);
     gw_whpool_release(req->gw->pool, wh);
     return known;

@@ -15,14 +15,6 @@
 
 #define POOL_WAIT_MS 5000
 
-static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
-{
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL)
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
-    return wh;
-}
-
 void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
@@ -57,7 +49,7 @@ void gw_providers_put(gw_req_t *req, gw_resp_t *resp)
         return;
     }
     free(errs);
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL) {
         json_decref(body);
         return;
@@ -107,7 +99,7 @@ void gw_providers_get(gw_req_t *req, gw_resp_t *resp)
         gw_resp_error(resp, 404, "not_found", "provider", "no provider called '%.64s'", provider);
         return;
     }
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL)
         return;
     if (!gw_tenant_known(req, resp, wh, tenant)) {

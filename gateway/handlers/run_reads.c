@@ -203,11 +203,9 @@ void gw_pipelines_run_get(gw_req_t *req, gw_resp_t *resp)
     int64_t now = cvg_time_mono_ms();
     if (answer_cached(req, resp, run_id, now))
         return;
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
+    if (wh == NULL)
         return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *run = NULL;
@@ -383,11 +381,9 @@ void gw_pipelines_runs_list(gw_req_t *req, gw_resp_t *resp)
                       cursor ? cvg_v_text(after_id) : CVG_V_NULL,
                       CVG_V_INT(limit + 1),
                       cvg_v_text(trigger)};
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
+    if (wh == NULL)
         return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     json_t *runs = json_array();

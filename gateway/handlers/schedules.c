@@ -37,19 +37,11 @@ static void config_id(gw_req_t *req, char *out, size_t size, char *path, size_t 
     snprintf(out, size, "%s/%s", gw_req_param(req, "tenant_id"), path);
 }
 
-static cvg_wh_t *acquire(gw_req_t *req, gw_resp_t *resp)
-{
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL)
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
-    return wh;
-}
-
 /* A connection for a request about tenant's schedules: NULL when none is
  * free or the tenant does not exist (answered 503 or 404). */
 static cvg_wh_t *acquire_for(gw_req_t *req, gw_resp_t *resp, const char *tenant)
 {
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh != NULL && !gw_tenant_known(req, resp, wh, tenant)) {
         gw_whpool_release(req->gw->pool, wh);
         wh = NULL;
@@ -322,7 +314,7 @@ void gw_schedules_put(gw_req_t *req, gw_resp_t *resp)
         gw_errors_reply(resp, 400, "missing_setting", errs);
         goto out;
     }
-    cvg_wh_t *wh = acquire(req, resp);
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
     if (wh == NULL)
         goto out;
     int64_t limit = 0, most = 0;

@@ -292,11 +292,9 @@ static int take_tenant(void *ud, const cvg_row_t *row)
 void gw_tenants_get(gw_req_t *req, gw_resp_t *resp)
 {
     const char *tenant = gw_req_param(req, "tenant_id");
-    cvg_wh_t *wh = gw_whpool_acquire(req->gw->pool, POOL_WAIT_MS);
-    if (wh == NULL) {
-        gw_resp_error(resp, 503, "busy", NULL, "no warehouse connection free; try again");
+    cvg_wh_t *wh = gw_req_warehouse(req, resp, POOL_WAIT_MS);
+    if (wh == NULL)
         return;
-    }
     cvg_err_t err;
     cvg_err_clear(&err);
     tenant_row_t t = {.body = json_object()};
